@@ -1,0 +1,63 @@
+//! A certificate authority made at test time, and server certificates it signs.
+
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+
+/// A throwaway CA. Its PEM is what a client trusts (`--cacert`).
+pub struct TestCa {
+    cert: Certificate,
+    key: KeyPair,
+}
+
+/// A server certificate chain and key, as PEM.
+pub struct ServerCert {
+    /// The leaf certificate, PEM.
+    pub cert_pem: String,
+    /// The leaf's private key, PEM.
+    pub key_pem: String,
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestCa {
+    /// A new CA named "wxdl test CA".
+    pub fn new() -> TestCa {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "wxdl test CA");
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("CA key");
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        TestCa { cert, key }
+    }
+
+    /// The CA certificate, PEM.
+    pub fn cert_pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses) signed by this CA.
+    pub fn server_cert(&self, names: &[&str]) -> ServerCert {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("server params");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "wxdl test server");
+        params.distinguished_name = dn;
+        let key = KeyPair::generate().expect("server key");
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("sign server cert");
+        ServerCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}

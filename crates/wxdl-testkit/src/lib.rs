@@ -1,0 +1,37 @@
+//! Test support for wxdl: real servers on loopback, a CA made at test time, data files.
+//!
+//! Nothing here is a mock: [`Nginx`] runs the real nginx binary from a generated config,
+//! [`TestCa`] makes real X.509 certificates with rcgen, and [`RawServer`] accepts real TCP
+//! connections so a test can stage faults that HTTP libraries would refuse to produce.
+
+pub mod ca;
+pub mod data;
+pub mod nginx;
+pub mod raw;
+
+pub use ca::TestCa;
+pub use data::{sha256_file, sha256_hex, write_random, write_sparse};
+pub use nginx::{Nginx, NginxBuilder};
+pub use raw::RawServer;
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 10 ms until it holds or `limit` passes; returns whether it held.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    check()
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released; callers retry on the rare race).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral loopback port")
+}

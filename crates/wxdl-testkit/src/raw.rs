@@ -1,0 +1,98 @@
+//! In-process servers on raw TCP, for faults HTTP libraries would refuse to stage.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A loopback server that hands each accepted connection to a handler. Stops when dropped.
+pub struct RawServer {
+    /// Its address on 127.0.0.1.
+    pub addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl RawServer {
+    /// Serves each connection with `handler(stream, index)` (index counts from 0).
+    pub async fn start<F, Fut>(handler: F) -> RawServer
+    where
+        F: Fn(TcpStream, usize) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind raw server");
+        let addr = listener.local_addr().expect("raw server addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        let handler = Arc::new(handler);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let i = count.fetch_add(1, Ordering::SeqCst);
+                let h = Arc::clone(&handler);
+                tokio::spawn(async move { h(stream, i).await });
+            }
+        });
+        RawServer {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    /// A server that reads the request head, then writes `response` bytes and closes.
+    pub async fn respond_raw(response: &'static [u8]) -> RawServer {
+        Self::start(move |mut s, _| async move {
+            read_head(&mut s).await;
+            let _ = s.write_all(response).await;
+            let _ = s.shutdown().await;
+        })
+        .await
+    }
+
+    /// `http://127.0.0.1:PORT<path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads until the end of an HTTP request head (bounded: 64 KiB or 10 s) and returns it.
+pub async fn read_head(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let read = async {
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 64 * 1024 {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Closes with a TCP RST instead of a FIN.
+// A zero linger never blocks on drop, which is what the deprecation warns about.
+#[allow(deprecated)]
+pub fn reset(s: TcpStream) {
+    let _ = s.set_linger(Some(Duration::ZERO));
+    drop(s);
+}

@@ -1,0 +1,241 @@
+//! The client: owns the sandbox, trust store, pool and queue; starts downloads.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::HeaderValue;
+use tokio::sync::Semaphore;
+
+use crate::options::DownloadOptions;
+use crate::policy::Policy;
+use crate::profile::Timeline;
+use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
+use crate::task::{DownloadTask, TaskShared};
+use crate::transport::{Connector, Pool, Resolver, TlsConfigs};
+
+/// Default number of downloads that run at once per client.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// Why a [`Client`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The sandbox root could not be created or opened.
+    #[error("sandbox root {path}: {source}")]
+    Sandbox {
+        /// The root that was asked for.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A CA certificate or the TLS configuration was invalid.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// A header value (user agent, appid, version) was not a valid header value.
+    #[error("invalid {0}: not a valid header value")]
+    Header(&'static str),
+}
+
+/// Configures and builds a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    root: Option<PathBuf>,
+    ca_pems: Vec<Vec<u8>>,
+    platform_roots: bool,
+    policy: Policy,
+    concurrency: usize,
+    user_agent: Option<String>,
+    appid: String,
+    version: String,
+    usr_quota: u64,
+    resolver: Resolver,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            root: None,
+            ca_pems: Vec::new(),
+            platform_roots: true,
+            policy: Policy::Off,
+            concurrency: DEFAULT_CONCURRENCY,
+            user_agent: None,
+            appid: "touristappid".into(),
+            version: "devtools".into(),
+            usr_quota: DEFAULT_USR_QUOTA,
+            resolver: Resolver::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The sandbox root directory (default: `wxdl` under the system temp dir).
+    pub fn sandbox_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Trusts the CA certificates in a PEM file's contents, besides the platform roots.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pems.push(pem.into());
+        self
+    }
+
+    /// Whether to load the platform's root certificates (default true).
+    pub fn platform_roots(mut self, on: bool) -> Self {
+        self.platform_roots = on;
+        self
+    }
+
+    /// The URL policy (default [`Policy::Off`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many downloads run at once; more wait in FIFO order (default 10, at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Replaces the default User-Agent (a caller's `User-Agent` header still wins).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// The Mini Program appid used in `Referer` (default `touristappid`).
+    pub fn appid(mut self, appid: impl Into<String>) -> Self {
+        self.appid = appid.into();
+        self
+    }
+
+    /// The Mini Program version used in `Referer` (default `devtools`).
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The size limit of `wxfile://usr` in bytes (default 200 MiB).
+    pub fn usr_quota(mut self, bytes: u64) -> Self {
+        self.usr_quota = bytes;
+        self
+    }
+
+    /// Makes `host:port` connect to `addr` instead of resolving it (curl's `--resolve`).
+    pub fn resolve(mut self, host: &str, port: u16, addr: IpAddr) -> Self {
+        self.resolver.add(host, port, addr);
+        self
+    }
+
+    /// Replaces the resolver.
+    pub fn resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// Builds the client: opens the sandbox and loads the trust store.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let root = self
+            .root
+            .unwrap_or_else(|| std::env::temp_dir().join("wxdl"));
+        let sandbox = Sandbox::open(&root, self.usr_quota)
+            .map_err(|source| BuildError::Sandbox { path: root, source })?;
+        let tls = TlsConfigs::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?;
+        let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
+        let user_agent =
+            HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;
+        let referer = format!(
+            "https://servicewechat.com/{}/{}/page-frame.html",
+            self.appid, self.version
+        );
+        let referer =
+            HeaderValue::from_str(&referer).map_err(|_| BuildError::Header("appid or version"))?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                sandbox,
+                pool: Pool::default(),
+                connector: Connector {
+                    resolver: self.resolver,
+                    tls,
+                },
+                queue: Arc::new(Semaphore::new(self.concurrency)),
+                policy: self.policy,
+                user_agent,
+                referer,
+            }),
+        })
+    }
+}
+
+/// The default User-Agent: a Mini Program environment, and wxdl with its version.
+pub fn default_user_agent() -> String {
+    format!(
+        "Mozilla/5.0 ({os}; {arch}) AppleWebKit/537.36 (KHTML, like Gecko) MicroMessenger/8.0.50 \
+         MiniProgramEnv/{os} wxdl/{ver}",
+        os = std::env::consts::OS,
+        arch = std::env::consts::ARCH,
+        ver = env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// Downloads files the way `wx.downloadFile` does. Cheap to clone; clones share the sandbox,
+/// connection pool and queue. Needs a tokio runtime.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use wxdl::{Client, DownloadOptions};
+///
+/// let client = Client::builder().sandbox_root("/tmp/wxdl-demo").build()?;
+/// let ok = client
+///     .download(DownloadOptions::new("https://example.com/audio/123"))
+///     .await?;
+/// println!("{} {}", ok.status_code, ok.temp_file_path.unwrap());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ClientInner {
+    pub sandbox: Sandbox,
+    pub pool: Pool,
+    pub connector: Connector,
+    pub queue: Arc<Semaphore>,
+    pub policy: Policy,
+    pub user_agent: HeaderValue,
+    pub referer: HeaderValue,
+}
+
+impl Client {
+    /// A builder with every default.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Starts a download and returns its task at once. Must be called within a tokio runtime.
+    pub fn download(&self, options: DownloadOptions) -> DownloadTask {
+        let timeline = Timeline::start();
+        let shared = TaskShared::new(
+            options.on_progress_update.clone(),
+            options.on_headers_received.clone(),
+        );
+        let inner = Arc::clone(&self.inner);
+        let task_shared = Arc::clone(&shared);
+        let handle = tokio::spawn(async move {
+            let outcome = crate::fetch::run(&inner, options, &task_shared, timeline).await;
+            task_shared.finish();
+            outcome
+        });
+        DownloadTask::new(shared, handle)
+    }
+
+    /// The client's sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.inner.sandbox
+    }
+}

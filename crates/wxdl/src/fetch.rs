@@ -1,0 +1,446 @@
+//! One download from start to end: queue, policy, request, redirects, body to disk, outcome.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, LOCATION, REFERER, USER_AGENT,
+};
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use url::{Position, Url};
+
+use crate::body::{BodyReader, Coding};
+use crate::client::ClientInner;
+use crate::error::{Fail, FailReason};
+use crate::options::{check_scheme, DownloadOptions, Validated};
+use crate::profile::{ConnFacts, Timeline};
+use crate::sandbox::QuotaGuard;
+use crate::storage::{check_host_target, PartFile};
+use crate::task::{Header, HeadersReceived, Outcome, Progress, Success, TaskShared};
+use crate::transport::{Conn, Origin, Pool};
+
+/// WeChat's client follows at most this many redirects.
+pub const MAX_REDIRECTS: usize = 15;
+
+/// Progress events are emitted on a percent change, or after this long without one.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// At most this much of a redirect's body is read to keep its connection for reuse.
+const REDIRECT_DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Runs a task to its outcome: validation first (no I/O), then the download under the abort
+/// signal and the whole-download deadline (queued time included).
+pub(crate) async fn run(
+    client: &ClientInner,
+    options: DownloadOptions,
+    shared: &TaskShared,
+    mut timeline: Timeline,
+) -> Outcome {
+    let valid = options.validate()?;
+    let deadline = timeline.invoked() + valid.timeout;
+    let timeout_ms = valid.timeout.as_millis();
+    tokio::select! {
+        biased;
+        _ = shared.cancel.cancelled() => Err(Fail::new(FailReason::Abort)),
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
+        }
+        r = download(client, &options, valid, shared, &mut timeline) => r,
+    }
+}
+
+/// Where the body goes, checked before any network I/O.
+enum Destination {
+    /// A new `wxfile://tmp_…` file, named once the response type is known.
+    Temp,
+    /// A `wxfile://usr/…` path (echoed back) and its host path.
+    User { file_path: String, host: PathBuf },
+    /// An ordinary host path (CLI `-o`).
+    Host(PathBuf),
+}
+
+impl Destination {
+    fn prepare(client: &ClientInner, options: &DownloadOptions) -> Result<Destination, Fail> {
+        if let Some(p) = &options.host_path {
+            return Ok(Destination::Host(check_host_target(p)?));
+        }
+        match &options.file_path {
+            Some(fp) => Ok(Destination::User {
+                host: client.sandbox.check_user_target(fp)?,
+                file_path: fp.clone(),
+            }),
+            None => Ok(Destination::Temp),
+        }
+    }
+}
+
+async fn download(
+    client: &ClientInner,
+    options: &DownloadOptions,
+    valid: Validated,
+    shared: &TaskShared,
+    timeline: &mut Timeline,
+) -> Outcome {
+    let dest = Destination::prepare(client, options)?;
+
+    timeline.queue_start = Some(Instant::now());
+    let _permit = client
+        .queue
+        .acquire()
+        .await
+        .map_err(|_| Fail::with(FailReason::Abort, "client closed"))?;
+    timeline.queue_end = Some(Instant::now());
+
+    let raw_url = options.url.clone().unwrap_or_default();
+    let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
+    let mut headers = request_headers(client, valid.header);
+    let (resp, conn, url) = follow(client, valid.url, raw_url, &mut headers, timeline).await?;
+
+    let status = resp.status().as_u16();
+    let header = header_map(resp.headers());
+    shared.emit_headers(&HeadersReceived {
+        header: header.clone(),
+        status_code: status,
+    });
+
+    let coding = if decode_wanted {
+        Coding::from_header(resp.headers().get(CONTENT_ENCODING))
+    } else {
+        Coding::Identity
+    };
+    // Content-Length describes the decoded body only without a content coding.
+    let expected = match coding {
+        Coding::Identity => content_length(resp.headers()),
+        _ => None,
+    };
+    if let Some(len) = expected {
+        if len > valid.max_bytes {
+            return Err(Fail::with(
+                FailReason::ExceedMaxFileSize,
+                format_args!("Content-Length {len} > {}", valid.max_bytes),
+            ));
+        }
+    }
+
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (target, temp_file_path, file_path, quota) = match dest {
+        Destination::Temp => {
+            let ext = crate::mime::temp_extension(&url, content_type.as_deref());
+            let (wx, host) = client.sandbox.new_temp(ext.as_deref());
+            (host, Some(wx), None, None)
+        }
+        Destination::User { file_path, host } => {
+            let guard = client.sandbox.reserve_usr(&host);
+            check_quota(&guard, expected)?;
+            (host, None, Some(file_path), Some(guard))
+        }
+        Destination::Host(host) => (host, None, None, None),
+    };
+
+    let mut part = PartFile::create(target.clone(), valid.max_bytes, quota)?;
+    let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
+    let peer = conn.info.peer;
+    let protocol = conn.info.protocol;
+    let reused = conn.reused;
+    let mut reader = BodyReader::new(resp.into_body(), coding);
+    while let Some(chunk) = reader.next_chunk().await? {
+        part.write(&chunk)?;
+        if let Some(p) = ticker.advance(part.written()) {
+            shared.emit_progress(p);
+        }
+    }
+    timeline.response_end = Some(Instant::now());
+    let written = part.written();
+    if let Some(len) = expected {
+        if written != len {
+            return Err(Fail::with(
+                FailReason::NetworkInterrupted,
+                format_args!("body ended after {written} of {len} bytes"),
+            ));
+        }
+    }
+    if reader.finished_cleanly() {
+        client.pool.checkin(conn).await;
+    }
+    let data_length = part.commit()?;
+    shared.emit_progress(ticker.finish(data_length));
+
+    let profile = options.enable_profile.then(|| {
+        timeline.profile(&ConnFacts {
+            peer_ip: peer.ip().to_string(),
+            port: peer.port(),
+            reused,
+            protocol,
+            body_bytes: data_length,
+        })
+    });
+    Ok(Success {
+        status_code: status,
+        temp_file_path,
+        file_path,
+        saved_path: target,
+        header,
+        data_length,
+        profile,
+    })
+}
+
+/// Follows redirects from `url` to the final response, re-checking policy at every hop. `raw` is
+/// the current URL as written, for the policy's port rule.
+async fn follow(
+    client: &ClientInner,
+    mut url: Url,
+    mut raw: String,
+    headers: &mut HeaderMap,
+    timeline: &mut Timeline,
+) -> Result<(hyper::Response<Incoming>, Conn, Url), Fail> {
+    let mut visited = HashSet::from([url.as_str().to_owned()]);
+    let mut same_origin = true;
+    let mut hop = 0;
+    loop {
+        client.policy.check(&url, &raw)?;
+        let origin = Origin::of(&url);
+        let (resp, conn) = send(client, &url, &origin, headers, timeline).await?;
+        let Some(location) = redirect_location(&resp) else {
+            if !same_origin {
+                timeline.redirect_start = None;
+                timeline.redirect_end = None;
+            }
+            return Ok((resp, conn, url));
+        };
+        if hop == MAX_REDIRECTS {
+            return Err(Fail::with(
+                FailReason::TooManyRedirects,
+                format_args!("more than {MAX_REDIRECTS}"),
+            ));
+        }
+        let location = location
+            .to_str()
+            .map_err(|_| Fail::with(FailReason::InvalidUrl, "redirect Location"))?;
+        let next = url.join(location).map_err(|e| {
+            Fail::with(
+                FailReason::InvalidUrl,
+                format_args!("redirect Location: {e}"),
+            )
+        })?;
+        check_scheme(&next)?;
+        if location.contains("://") {
+            raw = location.to_owned();
+        } else if location.starts_with("//") {
+            raw = format!("{}:{location}", next.scheme());
+        }
+        hop += 1;
+        if !visited.insert(next.as_str().to_owned()) {
+            return Err(Fail::with(
+                FailReason::TooManyRedirects,
+                format_args!("loop at {next}"),
+            ));
+        }
+        if timeline.redirect_start.is_none() {
+            timeline.redirect_start = timeline.fetch_start;
+        }
+        drain_and_keep(&client.pool, resp, conn).await;
+        timeline.redirect_end = Some(Instant::now());
+        if Origin::of(&next) != origin {
+            same_origin = false;
+            headers.remove(AUTHORIZATION);
+            headers.remove(COOKIE);
+        }
+        url = next;
+    }
+}
+
+/// Sends one GET over a pooled or new connection. A reused connection that turns out to be
+/// closed is replaced once by a new one (the request had not been answered, GET is idempotent).
+async fn send(
+    client: &ClientInner,
+    url: &Url,
+    origin: &Origin,
+    headers: &HeaderMap,
+    timeline: &mut Timeline,
+) -> Result<(hyper::Response<Incoming>, Conn), Fail> {
+    let mut retried = false;
+    loop {
+        timeline.begin_fetch();
+        let mut conn = match client.pool.checkout(origin) {
+            Some(c) => c,
+            None => Pool::open(&client.connector, origin, timeline).await?,
+        };
+        let req = build_request(url, origin, headers)?;
+        timeline.request_start = Some(Instant::now());
+        timeline.request_end = timeline.request_start;
+        match conn.sender.send_request(req).await {
+            Ok(resp) => {
+                timeline.response_start = Some(Instant::now());
+                return Ok((resp, conn));
+            }
+            Err(e)
+                if conn.reused
+                    && !retried
+                    && (e.is_canceled() || e.is_closed() || e.is_incomplete_message()) =>
+            {
+                tracing::debug!("stale pooled connection, retrying: {e}");
+                retried = true;
+            }
+            Err(e) => return Err(network_error(&e)),
+        }
+    }
+}
+
+fn build_request(
+    url: &Url,
+    origin: &Origin,
+    headers: &HeaderMap,
+) -> Result<Request<Empty<Bytes>>, Fail> {
+    let target = &url[Position::BeforePath..Position::AfterQuery];
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(target)
+        .body(Empty::new())
+        .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
+    let h = req.headers_mut();
+    h.insert(
+        HOST,
+        HeaderValue::from_str(&origin.authority())
+            .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?,
+    );
+    h.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(req)
+}
+
+/// The caller's headers plus the host's: default User-Agent and Accept, identity coding unless
+/// the caller asked otherwise, and the host's own Referer.
+fn request_headers(client: &ClientInner, mut headers: HeaderMap) -> HeaderMap {
+    if !headers.contains_key(USER_AGENT) {
+        headers.insert(USER_AGENT, client.user_agent.clone());
+    }
+    if !headers.contains_key(ACCEPT) {
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    }
+    if !headers.contains_key(ACCEPT_ENCODING) {
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+    headers.insert(REFERER, client.referer.clone());
+    headers
+}
+
+fn redirect_location(resp: &hyper::Response<Incoming>) -> Option<&HeaderValue> {
+    match resp.status() {
+        StatusCode::MOVED_PERMANENTLY
+        | StatusCode::FOUND
+        | StatusCode::SEE_OTHER
+        | StatusCode::TEMPORARY_REDIRECT
+        | StatusCode::PERMANENT_REDIRECT => resp.headers().get(LOCATION),
+        _ => None,
+    }
+}
+
+/// Reads a small redirect body to its end so the connection can serve the next hop.
+async fn drain_and_keep(pool: &Pool, resp: hyper::Response<Incoming>, conn: Conn) {
+    let mut body = resp.into_body();
+    let mut seen = 0usize;
+    while seen <= REDIRECT_DRAIN_LIMIT {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+            Some(Err(_)) => return,
+            None => {
+                pool.checkin(conn).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Response headers as a map of lowercase names; repeated fields joined by `, `.
+fn header_map(headers: &HeaderMap) -> Header {
+    let mut out = Header::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        out.entry(name.as_str().to_owned())
+            .and_modify(|v: &mut String| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert_with(|| value.into_owned());
+    }
+    out
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn check_quota(guard: &QuotaGuard, expected: Option<u64>) -> Result<(), Fail> {
+    match expected {
+        Some(len) if len > guard.remaining => Err(Fail::with(
+            FailReason::StorageLimitExceeded,
+            format_args!("{len} bytes do not fit in the {} left", guard.remaining),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The single place where an HTTP-layer error becomes a failure row.
+pub(crate) fn network_error(e: &hyper::Error) -> Fail {
+    Fail::with(FailReason::NetworkInterrupted, e)
+}
+
+/// Coalesces progress: an event when the integer percent changes, or after
+/// [`PROGRESS_INTERVAL`] without one.
+struct ProgressTicker {
+    expected: u64,
+    last_percent: u8,
+    last_emit: Instant,
+}
+
+impl ProgressTicker {
+    fn new(expected: u64) -> Self {
+        ProgressTicker {
+            expected,
+            last_percent: 0,
+            last_emit: Instant::now(),
+        }
+    }
+
+    fn percent(&self, written: u64) -> u8 {
+        written
+            .saturating_mul(100)
+            .checked_div(self.expected)
+            .map_or(0, |p| p.min(100) as u8)
+    }
+
+    fn advance(&mut self, written: u64) -> Option<Progress> {
+        let percent = self.percent(written);
+        let now = Instant::now();
+        if percent == self.last_percent && now.duration_since(self.last_emit) < PROGRESS_INTERVAL {
+            return None;
+        }
+        self.last_percent = percent;
+        self.last_emit = now;
+        Some(Progress {
+            progress: percent,
+            total_bytes_written: written,
+            total_bytes_expected_to_write: self.expected,
+        })
+    }
+
+    fn finish(&self, written: u64) -> Progress {
+        Progress {
+            progress: 100,
+            total_bytes_written: written,
+            total_bytes_expected_to_write: self.expected,
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! wxdl: WeChat's `wx.downloadFile`, as a Rust library.
+//!
+//! A [`Client`] downloads URLs into a `wxfile://` [`Sandbox`] (or a host path), one
+//! [`DownloadTask`] per call, with progress and headers events, abort, a whole-download timeout,
+//! a size cap, and an outcome that is either a [`Success`] for *any* HTTP status or a [`Fail`]
+//! carrying one row of WeChat's failure table ([`FailReason`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use wxdl::{Client, DownloadOptions};
+//!
+//! let client = Client::builder().sandbox_root("/tmp/wxdl").build()?;
+//! let task = client.download(
+//!     DownloadOptions::new("https://example.com/audio/123").timeout(Duration::from_secs(30)),
+//! );
+//! task.on_progress_update(|p| eprintln!("{}% of {}", p.progress, p.total_bytes_expected_to_write));
+//! let ok = task.await?;
+//! assert_eq!(ok.to_json()["errMsg"], "downloadFile:ok");
+//! # Ok(()) }
+//! ```
+//!
+//! The modules follow the path of one download: [`options`](DownloadOptions) are validated,
+//! the client's queue admits the task, the [`Policy`] checks every URL, the transport connects
+//! and the pool reuses connections, the body streams through the atomic writer into the
+//! sandbox, and the [`Profile`] records every phase.
+
+#![warn(missing_docs)]
+
+mod body;
+mod client;
+mod error;
+mod fetch;
+mod mime;
+mod options;
+mod policy;
+mod profile;
+mod sandbox;
+mod storage;
+mod task;
+mod transport;
+
+pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
+pub use error::{Fail, FailReason};
+pub use fetch::MAX_REDIRECTS;
+pub use mime::temp_extension;
+pub use options::{DownloadOptions, HeadersFn, ProgressFn, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
+pub use policy::{DomainEntry, Policy};
+pub use profile::Profile;
+pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
+pub use task::{
+    AbortHandle, DownloadTask, Event, EventStream, Header, HeadersReceived, ListenerId, Outcome,
+    Progress, Success, TaskFuture,
+};
+pub use transport::{Protocol, Resolver};

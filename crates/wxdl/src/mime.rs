@@ -1,0 +1,118 @@
+//! Picks a temp file's extension: from the URL path, else from `Content-Type`.
+
+use url::Url;
+
+/// Well-known media types and the extension WeChat-style temp files get for them.
+const TYPES: &[(&str, &str)] = &[
+    ("audio/mpeg", "mp3"),
+    ("audio/mp3", "mp3"),
+    ("audio/mp4", "m4a"),
+    ("audio/x-m4a", "m4a"),
+    ("audio/aac", "aac"),
+    ("audio/wav", "wav"),
+    ("audio/x-wav", "wav"),
+    ("audio/ogg", "ogg"),
+    ("audio/flac", "flac"),
+    ("audio/amr", "amr"),
+    ("audio/silk", "silk"),
+    ("video/mp4", "mp4"),
+    ("video/quicktime", "mov"),
+    ("video/webm", "webm"),
+    ("video/x-flv", "flv"),
+    ("application/vnd.apple.mpegurl", "m3u8"),
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/gif", "gif"),
+    ("image/webp", "webp"),
+    ("image/svg+xml", "svg"),
+    ("image/bmp", "bmp"),
+    ("image/x-icon", "ico"),
+    ("image/heic", "heic"),
+    ("text/plain", "txt"),
+    ("text/html", "html"),
+    ("text/css", "css"),
+    ("text/csv", "csv"),
+    ("text/xml", "xml"),
+    ("text/javascript", "js"),
+    ("application/javascript", "js"),
+    ("application/json", "json"),
+    ("application/xml", "xml"),
+    ("application/pdf", "pdf"),
+    ("application/zip", "zip"),
+    ("application/gzip", "gz"),
+    ("application/x-tar", "tar"),
+    ("application/wasm", "wasm"),
+    ("application/msword", "doc"),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "docx",
+    ),
+    ("application/vnd.ms-excel", "xls"),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    ),
+    ("application/vnd.ms-powerpoint", "ppt"),
+    (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "pptx",
+    ),
+    ("font/woff", "woff"),
+    ("font/woff2", "woff2"),
+    ("font/ttf", "ttf"),
+];
+
+/// The extension for a temp file: the URL path's (`/a/b.MP3` → `MP3` kept as written), else
+/// the one for the media type, else none.
+///
+/// ```
+/// use url::Url;
+/// let u = Url::parse("http://h/audio/123").unwrap();
+/// assert_eq!(wxdl::temp_extension(&u, Some("audio/mpeg; charset=x")), Some("mp3".into()));
+/// let u = Url::parse("http://h/a/pic.png?x=1").unwrap();
+/// assert_eq!(wxdl::temp_extension(&u, Some("image/jpeg")), Some("png".into()));
+/// ```
+pub fn temp_extension(url: &Url, content_type: Option<&str>) -> Option<String> {
+    url_extension(url)
+        .map(str::to_string)
+        .or_else(|| content_type.and_then(type_extension).map(str::to_string))
+}
+
+fn url_extension(url: &Url) -> Option<&str> {
+    let last = url.path_segments()?.next_back()?;
+    let (stem, ext) = last.rsplit_once('.')?;
+    let plain = !stem.is_empty()
+        && (1..=8).contains(&ext.len())
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    plain.then_some(ext)
+}
+
+fn type_extension(content_type: &str) -> Option<&'static str> {
+    let essence = content_type.split(';').next()?.trim();
+    TYPES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(essence))
+        .map(|(_, e)| *e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(url: &str, ct: Option<&str>) -> Option<String> {
+        temp_extension(&Url::parse(url).unwrap(), ct)
+    }
+
+    #[test]
+    fn picks() {
+        assert_eq!(ext("http://h/x.tar.gz", None).as_deref(), Some("gz"));
+        assert_eq!(ext("http://h/.hidden", None), None);
+        assert_eq!(ext("http://h/a.b%2Fc", None), None);
+        assert_eq!(
+            ext("http://h/a", Some("AUDIO/MPEG")).as_deref(),
+            Some("mp3")
+        );
+        assert_eq!(ext("http://h/a", Some("application/x-unknown")), None);
+        assert_eq!(ext("http://h/", None), None);
+    }
+}

@@ -1,0 +1,281 @@
+//! Download options (SPEC §1) and their validation, which runs before any I/O.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue, REFERER};
+use url::Url;
+
+use crate::error::{Fail, FailReason};
+use crate::task::{HeadersReceived, Progress};
+
+/// The default whole-download timeout: 60 000 ms.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(60_000);
+
+/// The default size cap: 200 MiB (209 715 200 bytes).
+pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Callback type for progress events.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+/// Callback type for the headers-received event.
+pub type HeadersFn = Arc<dyn Fn(&HeadersReceived) + Send + Sync>;
+
+/// What one `downloadFile` call asks for.
+///
+/// Build it with [`DownloadOptions::new`] and the chained setters; nothing is checked until the
+/// [`Client`](crate::Client) starts the download, and a bad value then fails the task with the
+/// right [`FailReason`] before any network I/O.
+///
+/// ```
+/// use std::time::Duration;
+/// use wxdl::DownloadOptions;
+///
+/// let opts = DownloadOptions::new("https://example.com/audio/123")
+///     .header("X-Token", "abc")
+///     .timeout(Duration::from_secs(10))
+///     .file_path("wxfile://usr/voice.mp3");
+/// assert_eq!(opts.url.as_deref(), Some("https://example.com/audio/123"));
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct DownloadOptions {
+    /// The resource URL (`http://` or `https://`). `None` or empty fails with `url is null or nil`.
+    pub url: Option<String>,
+    /// Extra request headers, in order. `Referer` is ignored (the host sets its own).
+    pub header: Vec<(String, String)>,
+    /// Whole-download timeout; `None` or zero means [`DEFAULT_TIMEOUT`].
+    pub timeout: Option<Duration>,
+    /// A user path (`wxfile://usr/…`) to store the file at; without it a temp file is made.
+    pub file_path: Option<String>,
+    /// **[beyond]** An ordinary host path to store the file at (the CLI's `-o`), with the same
+    /// atomic rule. Takes precedence over `file_path`. Not reachable from the JS host.
+    pub host_path: Option<PathBuf>,
+    /// Fill the profile in the result (default true).
+    pub enable_profile: bool,
+    /// Allow HTTP/2 (ALPN `h2`).
+    pub enable_http2: bool,
+    /// Allow HTTP/3 over QUIC.
+    pub enable_quic: bool,
+    /// **[beyond]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
+    pub max_bytes: Option<u64>,
+    /// Progress callback registered before the download starts (no event can be missed).
+    pub on_progress_update: Option<ProgressFn>,
+    /// Headers callback registered before the download starts.
+    pub on_headers_received: Option<HeadersFn>,
+}
+
+impl std::fmt::Debug for DownloadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("url", &self.url)
+            .field("header", &self.header)
+            .field("timeout", &self.timeout)
+            .field("file_path", &self.file_path)
+            .field("host_path", &self.host_path)
+            .field("enable_profile", &self.enable_profile)
+            .field("enable_http2", &self.enable_http2)
+            .field("enable_quic", &self.enable_quic)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownloadOptions {
+    /// Options for `url` with every default (profile enabled).
+    pub fn new(url: impl Into<String>) -> Self {
+        DownloadOptions {
+            url: Some(url.into()),
+            enable_profile: true,
+            ..Default::default()
+        }
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.header.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the whole-download timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Stores the file at a user path (`wxfile://usr/…`).
+    pub fn file_path(mut self, path: impl Into<String>) -> Self {
+        self.file_path = Some(path.into());
+        self
+    }
+
+    /// Stores the file at an ordinary host path (outside the sandbox; CLI `-o`).
+    pub fn host_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.host_path = Some(path.into());
+        self
+    }
+
+    /// Enables or disables the profile.
+    pub fn enable_profile(mut self, on: bool) -> Self {
+        self.enable_profile = on;
+        self
+    }
+
+    /// Allows HTTP/2.
+    pub fn enable_http2(mut self, on: bool) -> Self {
+        self.enable_http2 = on;
+        self
+    }
+
+    /// Allows HTTP/3.
+    pub fn enable_quic(mut self, on: bool) -> Self {
+        self.enable_quic = on;
+        self
+    }
+
+    /// Sets the size cap in bytes.
+    pub fn max_bytes(mut self, max: u64) -> Self {
+        self.max_bytes = Some(max);
+        self
+    }
+
+    /// Registers a progress callback before the download starts.
+    pub fn on_progress_update(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.on_progress_update = Some(Arc::new(f));
+        self
+    }
+
+    /// Registers a headers-received callback before the download starts.
+    pub fn on_headers_received(
+        mut self,
+        f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_headers_received = Some(Arc::new(f));
+        self
+    }
+
+    /// Checks everything that can be checked without I/O.
+    pub(crate) fn validate(&self) -> Result<Validated, Fail> {
+        let url = parse_url(self.url.as_deref())?;
+        let header = validate_headers(&self.header)?;
+        let timeout = match self.timeout {
+            Some(t) if !t.is_zero() => t,
+            _ => DEFAULT_TIMEOUT,
+        };
+        Ok(Validated {
+            url,
+            header,
+            timeout,
+            max_bytes: self.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
+        })
+    }
+}
+
+/// The checked form of the options the engine runs on.
+#[derive(Debug, Clone)]
+pub(crate) struct Validated {
+    pub url: Url,
+    pub header: HeaderMap,
+    pub timeout: Duration,
+    pub max_bytes: u64,
+}
+
+/// Parses a download URL: empty → `url is null or nil`; unparsable or not http(s) → `invalid url`.
+pub(crate) fn parse_url(raw: Option<&str>) -> Result<Url, Fail> {
+    let raw = match raw {
+        None | Some("") => return Err(Fail::new(FailReason::UrlNull)),
+        Some(s) => s,
+    };
+    let url = Url::parse(raw).map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
+    check_scheme(&url)?;
+    Ok(url)
+}
+
+/// Only `http` and `https` with a host are downloadable.
+pub(crate) fn check_scheme(url: &Url) -> Result<(), Fail> {
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(()),
+        "http" | "https" => Err(Fail::with(FailReason::InvalidUrl, "missing host")),
+        other => Err(Fail::with(
+            FailReason::InvalidUrl,
+            format_args!("unsupported scheme {other:?}"),
+        )),
+    }
+}
+
+/// Validates caller headers: names must be HTTP tokens, values free of CR/LF/NUL (and other
+/// control bytes). A caller `Referer` is dropped here; the engine sets its own.
+pub(crate) fn validate_headers(pairs: &[(String, String)]) -> Result<HeaderMap, Fail> {
+    let mut map = HeaderMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Fail::with(FailReason::InvalidHeader, format_args!("name {name:?}")))?;
+        let value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| {
+            Fail::with(
+                FailReason::InvalidHeader,
+                format_args!("value of {}", name.as_str()),
+            )
+        })?;
+        if name == REFERER {
+            continue;
+        }
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(r: Result<impl std::fmt::Debug, Fail>) -> FailReason {
+        r.unwrap_err().reason
+    }
+
+    #[test]
+    fn url_rules() {
+        assert_eq!(reason(parse_url(None)), FailReason::UrlNull);
+        assert_eq!(reason(parse_url(Some(""))), FailReason::UrlNull);
+        assert_eq!(reason(parse_url(Some("ftp://x/y"))), FailReason::InvalidUrl);
+        assert_eq!(
+            reason(parse_url(Some("file:///etc/passwd"))),
+            FailReason::InvalidUrl
+        );
+        assert_eq!(reason(parse_url(Some("not a url"))), FailReason::InvalidUrl);
+        assert_eq!(reason(parse_url(Some("http://"))), FailReason::InvalidUrl);
+        assert!(parse_url(Some("https://example.com/a.mp3")).is_ok());
+    }
+
+    #[test]
+    fn header_rules() {
+        let ok = validate_headers(&[
+            ("X-A".into(), "1".into()),
+            ("Referer".into(), "https://evil/".into()),
+        ])
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        for (n, v) in [
+            ("Bad Name", "x"),
+            ("", "x"),
+            ("X(", "x"),
+            ("X-A", "a\r\nInjected: 1"),
+            ("X-A", "a\nb"),
+            ("X-A", "a\0b"),
+        ] {
+            assert_eq!(
+                reason(validate_headers(&[(n.into(), v.into())])),
+                FailReason::InvalidHeader,
+                "{n:?}: {v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeout_zero_means_default() {
+        let v = DownloadOptions::new("http://a/")
+            .timeout(Duration::ZERO)
+            .validate()
+            .unwrap();
+        assert_eq!(v.timeout, DEFAULT_TIMEOUT);
+    }
+}

@@ -1,0 +1,179 @@
+//! The URL policy (SPEC §4): off (developer tools) or strict (WeChat production rules).
+
+use url::{Host, Url};
+
+use crate::error::{Fail, FailReason};
+
+/// Which URLs a client may fetch; checked for the first URL and again for every redirect hop.
+///
+/// ```
+/// use wxdl::Policy;
+///
+/// let strict = Policy::strict(["https://cdn.example.com", "https://api.example.com:8443"]).unwrap();
+/// assert!(strict.check_str("https://cdn.example.com/a.mp3").is_ok());
+/// assert!(strict.check_str("http://cdn.example.com/a.mp3").is_err()); // HTTPS only
+/// assert!(strict.check_str("https://cdn.example.com:443/a").is_err()); // entry names no port
+/// assert!(strict.check_str("https://api.example.com:8443/x").is_ok());
+/// assert!(strict.check_str("https://127.0.0.1/").is_err()); // no IP literals
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Any `http://` or `https://` URL, loopback included (like devtools with URL checks off).
+    #[default]
+    Off,
+    /// HTTPS only, host in the download domain list, no IP literals or `localhost`.
+    Strict(Vec<DomainEntry>),
+}
+
+/// One entry of the download domain list: a host and, when the entry names one, its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainEntry {
+    /// Normalised host: lowercase, no trailing dot, IDN in punycode.
+    pub host: String,
+    /// The only port allowed; `None` allows only URLs that name no port.
+    pub port: Option<u16>,
+}
+
+impl Policy {
+    /// A strict policy over a domain list. Entries are `https://host[:port]` or `host[:port]`.
+    pub fn strict<I, S>(domains: I) -> Result<Policy, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut entries = Vec::new();
+        for d in domains {
+            let d = d.as_ref().trim();
+            let with_scheme = if d.contains("://") {
+                d.to_string()
+            } else {
+                format!("https://{d}")
+            };
+            let url = Url::parse(&with_scheme).map_err(|e| format!("domain entry {d:?}: {e}"))?;
+            if url.scheme() != "https" {
+                return Err(format!(
+                    "domain entry {d:?}: only https entries are allowed"
+                ));
+            }
+            let host = match url.host() {
+                Some(Host::Domain(h)) => normalise_host(h),
+                _ => return Err(format!("domain entry {d:?}: needs a domain name")),
+            };
+            entries.push(DomainEntry {
+                host,
+                port: url.port(),
+            });
+        }
+        Ok(Policy::Strict(entries))
+    }
+
+    /// Checks a URL string (convenience for callers and docs).
+    pub fn check_str(&self, url: &str) -> Result<(), Fail> {
+        let parsed = crate::options::parse_url(Some(url))?;
+        self.check(&parsed, url)
+    }
+
+    /// Checks a parsed URL; `raw` is the text it was parsed from (its authority tells whether a
+    /// port was written out, which the parsed form forgets for default ports).
+    pub(crate) fn check(&self, url: &Url, raw: &str) -> Result<(), Fail> {
+        let entries = match self {
+            Policy::Off => return Ok(()),
+            Policy::Strict(entries) => entries,
+        };
+        let refuse = |why: &str| {
+            Err(Fail::with(
+                FailReason::UrlNotInDomainList,
+                format_args!("{}: {why}", url.host_str().unwrap_or("")),
+            ))
+        };
+        if url.scheme() != "https" {
+            return refuse("https only");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return refuse("userinfo not allowed");
+        }
+        let host = match url.host() {
+            Some(Host::Domain(h)) => normalise_host(h),
+            Some(_) => return refuse("IP address not allowed"),
+            None => return refuse("no host"),
+        };
+        if host == "localhost" || host.ends_with(".localhost") {
+            return refuse("localhost not allowed");
+        }
+        // `Url::port` is `None` both without a port and with the scheme's default port
+        // written out, so read what the URL really says.
+        let named_port = url.port().or_else(|| written_port(raw));
+        if entries
+            .iter()
+            .any(|e| e.host == host && e.port == named_port)
+        {
+            Ok(())
+        } else {
+            refuse("not in the download domain list")
+        }
+    }
+}
+
+/// Lowercase and without a trailing dot (the `url` crate has already applied IDNA).
+fn normalise_host(h: &str) -> String {
+    h.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The port written in a URL's text, even when it is the scheme's default (`https://a:443/`),
+/// which the parsed form drops.
+fn written_port(raw: &str) -> Option<u16> {
+    let after_scheme = raw.split_once("://").map(|(_, r)| r).unwrap_or("");
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let port_text = if let Some(rest) = host_port.strip_prefix('[') {
+        rest.split_once("]:").map(|(_, p)| p)
+    } else {
+        host_port.rsplit_once(':').map(|(_, p)| p)
+    };
+    port_text.and_then(|p| p.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strict() -> Policy {
+        Policy::strict([
+            "https://a.example",
+            "b.example:8080",
+            "https://Xn--bcher-kva.example.",
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn off_allows_http_and_loopback() {
+        assert!(Policy::Off.check_str("http://127.0.0.1:8080/x").is_ok());
+    }
+
+    #[test]
+    fn strict_rules() {
+        let p = strict();
+        let ok = |u: &str| p.check_str(u).is_ok();
+        assert!(ok("https://a.example/x"));
+        assert!(ok("https://A.EXAMPLE./x"));
+        assert!(ok("https://b.example:8080/x"));
+        assert!(ok("https://bücher.example/x"));
+        assert!(!ok("http://a.example/x"));
+        assert!(!ok("https://a.example:443/x"));
+        assert!(!ok("https://a.example:8443/x"));
+        assert!(!ok("https://b.example/x"));
+        assert!(!ok("https://evil.example/x"));
+        assert!(!ok("https://a.example@evil.example/x"));
+        assert!(!ok("https://user:pw@a.example/x"));
+        assert!(!ok("https://127.0.0.1/x"));
+        assert!(!ok("https://2130706433/x"));
+        assert!(!ok("https://0x7f.1/x"));
+        assert!(!ok("https://[::1]/x"));
+        assert!(!ok("https://localhost/x"));
+        assert_eq!(
+            p.check_str("https://evil.example/").unwrap_err().reason,
+            FailReason::UrlNotInDomainList
+        );
+    }
+}

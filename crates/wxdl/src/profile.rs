@@ -1,0 +1,239 @@
+//! The profile (SPEC §7): phase marks on one monotonic clock, turned into WeChat's fields.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::transport::Protocol;
+
+/// Instants of one download's phases, on the monotonic clock. Transports mark them as they
+/// happen; they become epoch milliseconds only in [`Timeline::profile`].
+#[derive(Debug, Clone)]
+pub(crate) struct Timeline {
+    anchor: Instant,
+    anchor_epoch_ms: f64,
+    pub queue_start: Option<Instant>,
+    pub queue_end: Option<Instant>,
+    pub fetch_start: Option<Instant>,
+    pub dns_start: Option<Instant>,
+    pub dns_end: Option<Instant>,
+    pub connect_start: Option<Instant>,
+    pub ssl_start: Option<Instant>,
+    pub ssl_end: Option<Instant>,
+    pub connect_end: Option<Instant>,
+    pub request_start: Option<Instant>,
+    pub request_end: Option<Instant>,
+    pub response_start: Option<Instant>,
+    pub response_end: Option<Instant>,
+    pub redirect_start: Option<Instant>,
+    pub redirect_end: Option<Instant>,
+}
+
+/// Connection facts that go into the profile next to the timings.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnFacts {
+    pub peer_ip: String,
+    pub port: u16,
+    pub reused: bool,
+    pub protocol: Protocol,
+    pub body_bytes: u64,
+}
+
+impl Timeline {
+    /// Anchors the clock: `invokeStart` is now.
+    pub fn start() -> Timeline {
+        let anchor = Instant::now();
+        let anchor_epoch_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0);
+        Timeline {
+            anchor,
+            anchor_epoch_ms,
+            queue_start: None,
+            queue_end: None,
+            fetch_start: None,
+            dns_start: None,
+            dns_end: None,
+            connect_start: None,
+            ssl_start: None,
+            ssl_end: None,
+            connect_end: None,
+            request_start: None,
+            request_end: None,
+            response_start: None,
+            response_end: None,
+            redirect_start: None,
+            redirect_end: None,
+        }
+    }
+
+    /// When the task was invoked.
+    pub fn invoked(&self) -> Instant {
+        self.anchor
+    }
+
+    /// Starts a new hop: clears the per-request marks and sets `fetchStart`.
+    pub fn begin_fetch(&mut self) {
+        self.fetch_start = Some(Instant::now());
+        self.dns_start = None;
+        self.dns_end = None;
+        self.connect_start = None;
+        self.ssl_start = None;
+        self.ssl_end = None;
+        self.connect_end = None;
+        self.request_start = None;
+        self.request_end = None;
+        self.response_start = None;
+        self.response_end = None;
+    }
+
+    fn ms(&self, t: Option<Instant>) -> f64 {
+        match t {
+            Some(t) => {
+                let since = t.saturating_duration_since(self.anchor);
+                self.anchor_epoch_ms + since.as_secs_f64() * 1000.0
+            }
+            None => 0.0,
+        }
+    }
+
+    /// Produces the profile fields (timings and connection facts).
+    pub fn profile(&self, facts: &ConnFacts) -> Profile {
+        let fetch = self.ms(self.fetch_start);
+        // On a reused connection DNS and connect equal fetchStart.
+        let or_fetch = |t: Option<Instant>| {
+            if facts.reused || t.is_none() {
+                fetch
+            } else {
+                self.ms(t)
+            }
+        };
+        let dns_start = or_fetch(self.dns_start);
+        let dns_end = or_fetch(self.dns_end);
+        let response_start = self.ms(self.response_start);
+        let response_end = self.ms(self.response_end);
+        let body_ms = response_end - response_start;
+        let throughput_kbps = if body_ms > 0.0 {
+            facts.body_bytes as f64 * 8.0 / body_ms
+        } else {
+            0.0
+        };
+        Profile {
+            invoke_start: self.ms(Some(self.anchor)),
+            queue_start: self.ms(self.queue_start),
+            queue_end: self.ms(self.queue_end),
+            fetch_start: fetch,
+            redirect_start: self.ms(self.redirect_start),
+            redirect_end: self.ms(self.redirect_end),
+            domain_look_up_start: dns_start,
+            domain_look_up_end: dns_end,
+            domain_lookup_start: dns_start,
+            domain_lookup_end: dns_end,
+            connect_start: or_fetch(self.connect_start),
+            ssl_connection_start: if facts.reused {
+                0.0
+            } else {
+                self.ms(self.ssl_start)
+            },
+            ssl_connection_end: if facts.reused {
+                0.0
+            } else {
+                self.ms(self.ssl_end)
+            },
+            connect_end: or_fetch(self.connect_end),
+            request_start: self.ms(self.request_start),
+            request_end: self.ms(self.request_end),
+            response_start,
+            response_end,
+            rtt: 0.0,
+            estimate_nettype: 0,
+            http_rtt_estimate: 0.0,
+            transport_rtt_estimate: 0.0,
+            downstream_throughput_kbps_estimate: 0.0,
+            throughput_kbps,
+            peer_ip: facts.peer_ip.clone(),
+            port: facts.port,
+            socket_reused: facts.reused,
+            send_bytes_count: 0,
+            received_byted_count: 0,
+            protocol: facts.protocol.as_str(),
+        }
+    }
+}
+
+/// WeChat's `profile` object. Instants are epoch milliseconds (fractional), 0 when a phase did
+/// not happen.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Profile {
+    /// When `downloadFile` was called.
+    pub invoke_start: f64,
+    /// Start of the wait for a free slot.
+    pub queue_start: f64,
+    /// End of the wait for a free slot.
+    pub queue_end: f64,
+    /// Start of the first redirect (same-origin chains only).
+    pub redirect_start: f64,
+    /// End of the last redirect (same-origin chains only).
+    pub redirect_end: f64,
+    /// When the final request began to be fetched.
+    pub fetch_start: f64,
+    /// DNS start (current spelling).
+    #[serde(rename = "domainLookUpStart")]
+    pub domain_look_up_start: f64,
+    /// DNS end (current spelling).
+    #[serde(rename = "domainLookUpEnd")]
+    pub domain_look_up_end: f64,
+    /// DNS start (older spelling, same value).
+    #[serde(rename = "domainLookupStart")]
+    pub domain_lookup_start: f64,
+    /// DNS end (older spelling, same value).
+    #[serde(rename = "domainLookupEnd")]
+    pub domain_lookup_end: f64,
+    /// TCP connect start.
+    pub connect_start: f64,
+    /// TLS handshake start (0 for plain HTTP or a reused connection).
+    #[serde(rename = "SSLconnectionStart")]
+    pub ssl_connection_start: f64,
+    /// TLS handshake end (0 for plain HTTP or a reused connection).
+    #[serde(rename = "SSLconnectionEnd")]
+    pub ssl_connection_end: f64,
+    /// Connection ready.
+    pub connect_end: f64,
+    /// Request started to be sent.
+    pub request_start: f64,
+    /// Request fully sent.
+    pub request_end: f64,
+    /// First response byte.
+    pub response_start: f64,
+    /// Last response byte.
+    pub response_end: f64,
+    /// Transport smoothed RTT of this connection, ms.
+    pub rtt: f64,
+    /// Effective connection type: 0 unknown, 1 offline, 2 slow-2g, 3 2g, 4 3g, 5 4g.
+    #[serde(rename = "estimate_nettype")]
+    pub estimate_nettype: u8,
+    /// HTTP RTT estimate, ms.
+    pub http_rtt_estimate: f64,
+    /// Transport RTT estimate, ms.
+    pub transport_rtt_estimate: f64,
+    /// Downstream throughput estimate, kbit/s.
+    pub downstream_throughput_kbps_estimate: f64,
+    /// This response's body throughput, kbit/s.
+    pub throughput_kbps: f64,
+    /// Remote IP used.
+    #[serde(rename = "peerIP")]
+    pub peer_ip: String,
+    /// Remote port used.
+    pub port: u16,
+    /// Whether the connection was reused.
+    pub socket_reused: bool,
+    /// Bytes sent for this request.
+    pub send_bytes_count: u64,
+    /// Bytes received for the response (WeChat's spelling).
+    pub received_byted_count: u64,
+    /// `http1.1`, `h2`, `quic` or `unknown`.
+    pub protocol: &'static str,
+}

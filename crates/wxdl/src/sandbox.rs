@@ -1,0 +1,371 @@
+//! The `wxfile://` sandbox (SPEC §6): temp and user paths, confinement checks and the usr quota.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Fail, FailReason};
+
+/// `wx.env.USER_DATA_PATH`: the root of the user's files.
+pub const USER_DATA_PATH: &str = "wxfile://usr";
+
+/// Prefix of every temp file path.
+pub const TEMP_PREFIX: &str = "wxfile://tmp_";
+
+/// Default size limit of the `usr` tree: 200 MiB.
+pub const DEFAULT_USR_QUOTA: u64 = 200 * 1024 * 1024;
+
+/// A sandbox root on the host: `<root>/tmp` for temp files, `<root>/usr` for user files.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// let dir = tempfile::tempdir()?;
+/// let sandbox = wxdl::Sandbox::open(dir.path(), wxdl::DEFAULT_USR_QUOTA)?;
+/// let host = sandbox.resolve("wxfile://usr/music/a.mp3").unwrap();
+/// assert!(host.ends_with("usr/music/a.mp3"));
+/// assert!(sandbox.resolve("wxfile://usr/../../etc/passwd").is_err());
+/// assert!(sandbox.resolve("/etc/passwd").is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Sandbox {
+    root: PathBuf,
+    tmp: PathBuf,
+    usr: PathBuf,
+    quota: u64,
+    /// Bytes being written into `usr` by downloads that have not finished yet.
+    in_flight: Arc<AtomicU64>,
+}
+
+impl Sandbox {
+    /// Opens (creating when needed) a sandbox at `root` with a `usr` quota in bytes.
+    pub fn open(root: impl AsRef<Path>, usr_quota: u64) -> io::Result<Sandbox> {
+        std::fs::create_dir_all(root.as_ref())?;
+        let root = root.as_ref().canonicalize()?;
+        let tmp = root.join("tmp");
+        let usr = root.join("usr");
+        std::fs::create_dir_all(&tmp)?;
+        std::fs::create_dir_all(&usr)?;
+        Ok(Sandbox {
+            root,
+            tmp,
+            usr,
+            quota: usr_quota,
+            in_flight: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The sandbox root on the host.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where temp files live on the host.
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Where `wxfile://usr` lives on the host.
+    pub fn usr_dir(&self) -> &Path {
+        &self.usr
+    }
+
+    /// The `usr` quota in bytes.
+    pub fn usr_quota(&self) -> u64 {
+        self.quota
+    }
+
+    /// Maps a `wxfile://` path to its host path, lexically: `..`, absolute host paths and other
+    /// schemes are refused with `permission denied`. Symlinks are checked by the storage step.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, Fail> {
+        if let Some(name) = path.strip_prefix(TEMP_PREFIX) {
+            let rel = relative_components(name, path)?;
+            if rel.components().count() != 1 {
+                return Err(denied(path, "not a temp file name"));
+            }
+            return Ok(self.tmp.join(format!("tmp_{}", rel.display())));
+        }
+        let rest = path
+            .strip_prefix(USER_DATA_PATH)
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .ok_or_else(|| denied(path, "not under wxfile://usr"))?;
+        Ok(self.usr.join(relative_components(rest, path)?))
+    }
+
+    /// The `wxfile://` path of a host path inside the sandbox, if it is inside.
+    pub fn to_wxfile(&self, host: &Path) -> Option<String> {
+        if let Ok(rel) = host.strip_prefix(&self.usr) {
+            let rel = rel.to_str()?;
+            return Some(if rel.is_empty() {
+                USER_DATA_PATH.to_string()
+            } else {
+                format!("{USER_DATA_PATH}/{rel}")
+            });
+        }
+        let name = host.strip_prefix(&self.tmp).ok()?.to_str()?;
+        name.starts_with("tmp_").then(|| format!("wxfile://{name}"))
+    }
+
+    /// Checks a download's `filePath` before any network I/O and returns the host path to write.
+    ///
+    /// Refuses: paths outside `wxfile://usr`, traversal, parents that lead out through a symlink
+    /// or a target symlink that does (`permission denied`), a missing parent (`no such file or
+    /// directory`), an existing directory (`illegal operation on a directory`).
+    pub(crate) fn check_user_target(&self, file_path: &str) -> Result<PathBuf, Fail> {
+        let lexical = self.resolve(file_path)?;
+        if lexical == self.usr {
+            return Err(Fail::with(
+                FailReason::IllegalOperationOnDirectory,
+                file_path,
+            ));
+        }
+        let name = lexical
+            .file_name()
+            .ok_or_else(|| denied(file_path, "no file name"))?
+            .to_owned();
+        let parent = lexical.parent().unwrap_or(&self.usr);
+        let usr_canon = self
+            .usr
+            .canonicalize()
+            .map_err(|e| store_err(&e, file_path))?;
+        let parent_canon = match parent.canonicalize() {
+            Ok(p) => p,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path))
+            }
+            Err(e) => return Err(store_err(&e, file_path)),
+        };
+        if !parent_canon.starts_with(&usr_canon) {
+            return Err(denied(file_path, "leads outside the sandbox"));
+        }
+        if !parent_canon.is_dir() {
+            return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path));
+        }
+        let target = parent_canon.join(name);
+        match std::fs::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
+                Ok(dest) if !dest.starts_with(&usr_canon) => {
+                    return Err(denied(file_path, "symlink leads outside the sandbox"))
+                }
+                Ok(dest) if dest.is_dir() => {
+                    return Err(Fail::with(
+                        FailReason::IllegalOperationOnDirectory,
+                        file_path,
+                    ))
+                }
+                Ok(_) => {}
+                Err(_) => return Err(denied(file_path, "dangling symlink")),
+            },
+            Ok(meta) if meta.is_dir() => {
+                return Err(Fail::with(
+                    FailReason::IllegalOperationOnDirectory,
+                    file_path,
+                ))
+            }
+            _ => {}
+        }
+        Ok(target)
+    }
+
+    /// A fresh temp file: its `wxfile://tmp_…` path and host path.
+    pub(crate) fn new_temp(&self, ext: Option<&str>) -> (String, PathBuf) {
+        let id: u64 = rand::random();
+        let name = match ext {
+            Some(ext) => format!("tmp_{id:016x}.{ext}"),
+            None => format!("tmp_{id:016x}"),
+        };
+        (format!("wxfile://{name}"), self.tmp.join(name))
+    }
+
+    /// Bytes currently stored under `usr` (regular files, symlinks not followed).
+    pub fn usr_usage(&self) -> u64 {
+        dir_size(&self.usr, 0)
+    }
+
+    /// Reserves room in the `usr` quota for a download replacing `target`: returns how many
+    /// bytes it may write, and a guard that counts them while it runs.
+    pub(crate) fn reserve_usr(&self, target: &Path) -> QuotaGuard {
+        let existing = std::fs::symlink_metadata(target)
+            .map(|m| if m.is_file() { m.len() } else { 0 })
+            .unwrap_or(0);
+        let used = self
+            .usr_usage()
+            .saturating_sub(existing)
+            .saturating_add(self.in_flight.load(Ordering::Relaxed));
+        QuotaGuard {
+            remaining: self.quota.saturating_sub(used),
+            counted: 0,
+            in_flight: Arc::clone(&self.in_flight),
+        }
+    }
+}
+
+/// Counts bytes of one download against the `usr` quota until dropped.
+#[derive(Debug)]
+pub(crate) struct QuotaGuard {
+    pub remaining: u64,
+    counted: u64,
+    in_flight: Arc<AtomicU64>,
+}
+
+impl QuotaGuard {
+    /// Records `n` more bytes; false when they no longer fit.
+    pub fn take(&mut self, n: u64) -> bool {
+        if self.counted + n > self.remaining {
+            return false;
+        }
+        self.counted += n;
+        self.in_flight.fetch_add(n, Ordering::Relaxed);
+        true
+    }
+}
+
+impl Drop for QuotaGuard {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(self.counted, Ordering::Relaxed);
+    }
+}
+
+fn denied(path: &str, why: &str) -> Fail {
+    Fail::with(FailReason::PermissionDenied, format_args!("{path}: {why}"))
+}
+
+fn store_err(e: &io::Error, path: &str) -> Fail {
+    crate::error::storage_io(e, path)
+}
+
+/// Splits `rest` (after the `wxfile://` prefix) into safe relative components.
+fn relative_components(rest: &str, whole: &str) -> Result<PathBuf, Fail> {
+    let mut out = PathBuf::new();
+    for part in rest.split('/') {
+        match part {
+            "" | "." => continue,
+            ".." => return Err(denied(whole, "path traversal")),
+            p if p.contains('\0') || p.contains('\\') => {
+                return Err(denied(whole, "invalid character"))
+            }
+            p => {
+                // A lone component may still parse as something else on the host.
+                let mut comps = Path::new(p).components();
+                match (comps.next(), comps.next()) {
+                    (Some(Component::Normal(_)), None) => out.push(p),
+                    _ => return Err(denied(whole, "invalid component")),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Total size of regular files below `dir`, without following symlinks; bounded depth.
+fn dir_size(dir: &Path, depth: u32) -> u64 {
+    if depth > 64 {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path(), depth + 1),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox() -> (tempfile::TempDir, Sandbox) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sandbox::open(dir.path().join("root"), 1000).unwrap();
+        (dir, s)
+    }
+
+    fn reason(r: Result<PathBuf, Fail>) -> FailReason {
+        r.unwrap_err().reason
+    }
+
+    #[test]
+    fn lexical_resolution() {
+        let (_d, s) = sandbox();
+        assert_eq!(
+            s.resolve("wxfile://usr/a/b.txt").unwrap(),
+            s.usr_dir().join("a/b.txt")
+        );
+        assert_eq!(s.resolve("wxfile://usr").unwrap(), s.usr_dir());
+        assert_eq!(
+            s.resolve("wxfile://tmp_abc.mp3").unwrap(),
+            s.tmp_dir().join("tmp_abc.mp3")
+        );
+        for bad in [
+            "wxfile://usr/../x",
+            "wxfile://usr/a/../../x",
+            "wxfile://usrx/a",
+            "/etc/passwd",
+            "usr/a",
+            "wxfile://tmp_a/../../x",
+            "http://x/",
+            "wxfile://usr/a\0b",
+        ] {
+            assert_eq!(
+                reason(s.resolve(bad)),
+                FailReason::PermissionDenied,
+                "{bad}"
+            );
+        }
+        let host = s.resolve("wxfile://usr/x/y").unwrap();
+        assert_eq!(s.to_wxfile(&host).unwrap(), "wxfile://usr/x/y");
+    }
+
+    #[test]
+    fn target_checks() {
+        let (dir, s) = sandbox();
+        std::fs::create_dir(s.usr_dir().join("sub")).unwrap();
+        assert!(s.check_user_target("wxfile://usr/sub/a.bin").is_ok());
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/missing/a.bin")),
+            FailReason::NoSuchFileOrDirectory
+        );
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/sub")),
+            FailReason::IllegalOperationOnDirectory
+        );
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/")),
+            FailReason::IllegalOperationOnDirectory
+        );
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, s.usr_dir().join("out")).unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/out/a.bin")),
+            FailReason::PermissionDenied
+        );
+        std::os::unix::fs::symlink(outside.join("f"), s.usr_dir().join("link")).unwrap();
+        std::fs::write(outside.join("f"), b"x").unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/link")),
+            FailReason::PermissionDenied
+        );
+    }
+
+    #[test]
+    fn quota_counts_existing_files() {
+        let (_d, s) = sandbox();
+        std::fs::write(s.usr_dir().join("a"), vec![0u8; 600]).unwrap();
+        let mut g = s.reserve_usr(&s.usr_dir().join("b"));
+        assert_eq!(g.remaining, 400);
+        assert!(g.take(400));
+        assert!(!g.take(1));
+        // Replacing `a` frees its 600 bytes, but 400 are in flight for `b`.
+        let g2 = s.reserve_usr(&s.usr_dir().join("a"));
+        assert_eq!(g2.remaining, 600);
+        drop(g);
+        assert_eq!(s.reserve_usr(&s.usr_dir().join("a")).remaining, 1000);
+    }
+}

@@ -1,0 +1,196 @@
+//! The atomic writer: stream to `<target>.part`, enforce cap and quota, fsync, rename on success.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{storage_io, Fail, FailReason};
+use crate::sandbox::QuotaGuard;
+
+/// A download's body on its way to disk. Dropping it without [`PartFile::commit`] deletes the
+/// `.part` file, so a failure or an abort never leaves partial data and never touches the target.
+#[derive(Debug)]
+pub(crate) struct PartFile {
+    file: Option<File>,
+    part: PathBuf,
+    target: PathBuf,
+    written: u64,
+    max_bytes: u64,
+    quota: Option<QuotaGuard>,
+}
+
+/// The `.part` path next to `target`.
+pub(crate) fn part_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    target.with_file_name(name)
+}
+
+impl PartFile {
+    /// Creates (truncating) `<target>.part`. Never follows a symlink planted at the `.part` name.
+    pub fn create(
+        target: PathBuf,
+        max_bytes: u64,
+        quota: Option<QuotaGuard>,
+    ) -> Result<PartFile, Fail> {
+        let part = part_path(&target);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc_o_nofollow());
+        }
+        let file = opts
+            .open(&part)
+            .map_err(|e| storage_io(&e, &part.display().to_string()))?;
+        Ok(PartFile {
+            file: Some(file),
+            part,
+            target,
+            written: 0,
+            max_bytes,
+            quota,
+        })
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Appends `data`, failing before writing when it would pass the cap or the quota.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), Fail> {
+        let n = data.len() as u64;
+        if self.written + n > self.max_bytes {
+            return Err(Fail::with(
+                FailReason::ExceedMaxFileSize,
+                format_args!("body passed {} bytes", self.max_bytes),
+            ));
+        }
+        if let Some(q) = &mut self.quota {
+            if !q.take(n) {
+                return Err(Fail::new(FailReason::StorageLimitExceeded));
+            }
+        }
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Fail::new(FailReason::WriteFileFail))?;
+        file.write_all(data)
+            .map_err(|e| storage_io(&e, &self.part.display().to_string()))?;
+        self.written += n;
+        Ok(())
+    }
+
+    /// Makes the data durable and visible: fsync, then rename over the target.
+    pub fn commit(mut self) -> Result<u64, Fail> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| Fail::new(FailReason::WriteFileFail))?;
+        let what = self.target.display().to_string();
+        file.sync_data().map_err(|e| storage_io(&e, &what))?;
+        drop(file);
+        std::fs::rename(&self.part, &self.target).map_err(|e| storage_io(&e, &what))?;
+        // The rename is durable once the directory is; failure here loses nothing visible.
+        if let Some(dir) = self.target.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        self.part.clear();
+        Ok(self.written)
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.part.as_os_str().is_empty() {
+            drop(self.file.take());
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn libc_o_nofollow() -> i32 {
+    // O_NOFOLLOW: 0o400000 on Linux (x86, arm), 0x100 on the BSDs and macOS.
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        0o400000
+    } else {
+        0x100
+    }
+}
+
+/// Checks an ordinary host path (CLI `-o`) before any network I/O: the parent must exist and the
+/// target must not be a directory.
+pub(crate) fn check_host_target(path: &Path) -> Result<PathBuf, Fail> {
+    let shown = path.display().to_string();
+    if path.file_name().is_none() {
+        return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(Fail::with(FailReason::NoSuchFileOrDirectory, shown)),
+        Err(e) => return Err(storage_io(&e, &shown)),
+    }
+    if std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
+    }
+    Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_removes_part_and_keeps_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        std::fs::write(&target, b"old").unwrap();
+        let mut p = PartFile::create(target.clone(), 10, None).unwrap();
+        p.write(b"new data").unwrap();
+        assert!(part_path(&target).exists());
+        assert_eq!(
+            p.write(b"xxx").unwrap_err().reason,
+            FailReason::ExceedMaxFileSize
+        );
+        drop(p);
+        assert!(!part_path(&target).exists());
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    #[test]
+    fn commit_replaces_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        std::fs::write(&target, b"old").unwrap();
+        let mut p = PartFile::create(target.clone(), 10, None).unwrap();
+        p.write(b"new").unwrap();
+        assert_eq!(p.commit().unwrap(), 3);
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert!(!part_path(&target).exists());
+    }
+
+    #[test]
+    fn host_target_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            check_host_target(&dir.path().join("nope/f"))
+                .unwrap_err()
+                .reason,
+            FailReason::NoSuchFileOrDirectory
+        );
+        assert_eq!(
+            check_host_target(dir.path()).unwrap_err().reason,
+            FailReason::IllegalOperationOnDirectory
+        );
+        assert!(check_host_target(&dir.path().join("f")).is_ok());
+    }
+}

@@ -1,0 +1,357 @@
+//! The download task (SPEC §2–3): abort, progress and headers events, and the awaitable outcome.
+
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Fail, FailReason};
+use crate::options::{HeadersFn, ProgressFn};
+use crate::profile::Profile;
+
+/// Response headers as WeChat reports them: lowercase names, repeated fields joined by `, `.
+pub type Header = BTreeMap<String, String>;
+
+/// A progress event (`onProgressUpdate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Integer percent 0–100; stays 0 while the length is unknown, 100 at the end.
+    pub progress: u8,
+    /// Body bytes written so far.
+    pub total_bytes_written: u64,
+    /// `Content-Length` of the body, 0 when unknown.
+    pub total_bytes_expected_to_write: u64,
+}
+
+/// The headers-received event (`onHeadersReceived`), after redirects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeadersReceived {
+    /// Final response headers.
+    pub header: Header,
+    /// Final response status.
+    pub status_code: u16,
+}
+
+/// One event of a task, as delivered by [`DownloadTask::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The final response head arrived.
+    HeadersReceived(HeadersReceived),
+    /// More of the body is on disk.
+    Progress(Progress),
+}
+
+/// A finished download: any HTTP status the server answered with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Success {
+    /// The HTTP status of the final response (404 and 500 included).
+    pub status_code: u16,
+    /// `wxfile://tmp_…` when no `filePath` was given.
+    pub temp_file_path: Option<String>,
+    /// The `filePath` that was given, echoed.
+    pub file_path: Option<String>,
+    /// Where the file is on the host.
+    pub saved_path: PathBuf,
+    /// Final response headers.
+    pub header: Header,
+    /// Body bytes written.
+    pub data_length: u64,
+    /// The timing waterfall and connection facts, when enabled.
+    pub profile: Option<Profile>,
+}
+
+/// What a task ends with.
+pub type Outcome = Result<Success, Fail>;
+
+impl Success {
+    /// The Mini Program `success` result object.
+    ///
+    /// `{errMsg: "downloadFile:ok", statusCode, tempFilePath | filePath, header, dataLength, profile?}`
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "errMsg": "downloadFile:ok",
+            "statusCode": self.status_code,
+        });
+        let obj = v.as_object_mut().expect("object literal");
+        if let Some(p) = &self.temp_file_path {
+            obj.insert("tempFilePath".into(), json!(p));
+        }
+        if let Some(p) = &self.file_path {
+            obj.insert("filePath".into(), json!(p));
+        }
+        obj.insert("header".into(), json!(self.header));
+        obj.insert("dataLength".into(), json!(self.data_length));
+        if let Some(p) = &self.profile {
+            obj.insert(
+                "profile".into(),
+                serde_json::to_value(p).unwrap_or(Value::Null),
+            );
+        }
+        v
+    }
+}
+
+impl Fail {
+    /// The Mini Program `fail` result object: `{errMsg, errno}`.
+    pub fn to_json(&self) -> Value {
+        json!({ "errMsg": self.err_msg(), "errno": self.errno() })
+    }
+}
+
+/// Identifies a registered listener, for the `off…` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+#[derive(Default)]
+struct Listeners {
+    next: u64,
+    progress: Vec<(u64, ProgressFn)>,
+    headers: Vec<(u64, HeadersFn)>,
+    streams: Vec<mpsc::UnboundedSender<Event>>,
+}
+
+/// State shared by the task handle and the running download.
+pub(crate) struct TaskShared {
+    listeners: Mutex<Listeners>,
+    pub cancel: CancellationToken,
+    ended: AtomicBool,
+}
+
+impl TaskShared {
+    pub fn new(progress: Option<ProgressFn>, headers: Option<HeadersFn>) -> Arc<TaskShared> {
+        let mut l = Listeners::default();
+        if let Some(f) = progress {
+            l.progress.push((l.next, f));
+            l.next += 1;
+        }
+        if let Some(f) = headers {
+            l.headers.push((l.next, f));
+            l.next += 1;
+        }
+        Arc::new(TaskShared {
+            listeners: Mutex::new(l),
+            cancel: CancellationToken::new(),
+            ended: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Listeners> {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Calls progress listeners (outside the lock, so they may register or remove listeners).
+    pub fn emit_progress(&self, p: Progress) {
+        let fns = {
+            let mut l = self.lock();
+            l.streams.retain(|s| s.send(Event::Progress(p)).is_ok());
+            l.progress
+                .iter()
+                .map(|(_, f)| f.clone())
+                .collect::<Vec<_>>()
+        };
+        for f in fns {
+            f(&p);
+        }
+    }
+
+    /// Calls headers listeners.
+    pub fn emit_headers(&self, h: &HeadersReceived) {
+        let fns = {
+            let mut l = self.lock();
+            l.streams
+                .retain(|s| s.send(Event::HeadersReceived(h.clone())).is_ok());
+            l.headers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()
+        };
+        for f in fns {
+            f(h);
+        }
+    }
+
+    /// Marks the task ended: listeners are dropped and event streams end.
+    pub fn finish(&self) {
+        self.ended.store(true, Ordering::Release);
+        let mut l = self.lock();
+        l.progress.clear();
+        l.headers.clear();
+        l.streams.clear();
+    }
+
+    fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+}
+
+/// A running download, returned at once by [`Client::download`](crate::Client::download).
+///
+/// Await it (it is [`IntoFuture`]) for the [`Outcome`]. Dropping the handle does not cancel the
+/// download, as in WeChat; call [`abort`](DownloadTask::abort) for that. Listeners registered
+/// here see the events emitted after they were added; to miss none, register them on the
+/// [`DownloadOptions`](crate::DownloadOptions) instead.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use wxdl::{Client, DownloadOptions};
+///
+/// let client = Client::builder().build().unwrap();
+/// let task = client.download(DownloadOptions::new("https://example.com/a.mp3"));
+/// task.on_progress_update(|p| eprintln!("{}%", p.progress));
+/// match task.await {
+///     Ok(ok) => println!("{} -> {:?}", ok.status_code, ok.temp_file_path),
+///     Err(fail) => eprintln!("{} ({})", fail.err_msg(), fail.errno()),
+/// }
+/// # }
+/// ```
+pub struct DownloadTask {
+    shared: Arc<TaskShared>,
+    handle: JoinHandle<Outcome>,
+}
+
+impl std::fmt::Debug for DownloadTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadTask")
+            .field("ended", &self.shared.is_ended())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownloadTask {
+    pub(crate) fn new(shared: Arc<TaskShared>, handle: JoinHandle<Outcome>) -> DownloadTask {
+        DownloadTask { shared, handle }
+    }
+
+    /// Cancels the download at whatever phase it is in; the task fails with `abort` and no
+    /// partial data is left. Does nothing once the task has ended.
+    pub fn abort(&self) {
+        self.shared.cancel.cancel();
+    }
+
+    /// A cloneable handle that can abort this task from elsewhere.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle(self.shared.cancel.clone())
+    }
+
+    /// Whether the task has ended (success or fail).
+    pub fn is_finished(&self) -> bool {
+        self.shared.is_ended()
+    }
+
+    /// Registers a progress listener.
+    pub fn on_progress_update(&self, f: impl Fn(&Progress) + Send + Sync + 'static) -> ListenerId {
+        let mut l = self.shared.lock();
+        let id = l.next;
+        l.next += 1;
+        if !self.shared.is_ended() {
+            l.progress.push((id, Arc::new(f)));
+        }
+        ListenerId(id)
+    }
+
+    /// Removes one progress listener, or all with `None`.
+    pub fn off_progress_update(&self, id: Option<ListenerId>) {
+        let mut l = self.shared.lock();
+        match id {
+            Some(ListenerId(id)) => l.progress.retain(|(i, _)| *i != id),
+            None => l.progress.clear(),
+        }
+    }
+
+    /// Registers a headers-received listener.
+    pub fn on_headers_received(
+        &self,
+        f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let mut l = self.shared.lock();
+        let id = l.next;
+        l.next += 1;
+        if !self.shared.is_ended() {
+            l.headers.push((id, Arc::new(f)));
+        }
+        ListenerId(id)
+    }
+
+    /// Removes one headers listener, or all with `None`.
+    pub fn off_headers_received(&self, id: Option<ListenerId>) {
+        let mut l = self.shared.lock();
+        match id {
+            Some(ListenerId(id)) => l.headers.retain(|(i, _)| *i != id),
+            None => l.headers.clear(),
+        }
+    }
+
+    /// The task's events from now on, as a stream that ends when the task ends.
+    pub fn events(&self) -> EventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut l = self.shared.lock();
+        if !self.shared.is_ended() {
+            l.streams.push(tx);
+        }
+        EventStream(rx)
+    }
+}
+
+impl IntoFuture for DownloadTask {
+    type Output = Outcome;
+    type IntoFuture = TaskFuture;
+
+    fn into_future(self) -> TaskFuture {
+        TaskFuture(self.handle)
+    }
+}
+
+/// The future of a task's [`Outcome`].
+#[derive(Debug)]
+pub struct TaskFuture(JoinHandle<Outcome>);
+
+impl Future for TaskFuture {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        Pin::new(&mut self.0).poll(cx).map(|r| match r {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_cancelled() => Err(Fail::with(FailReason::Abort, "runtime shut down")),
+            Err(_) => Err(Fail::with(FailReason::WriteFileFail, "internal error")),
+        })
+    }
+}
+
+/// Aborts a task from anywhere; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AbortHandle(CancellationToken);
+
+impl AbortHandle {
+    /// Same as [`DownloadTask::abort`].
+    pub fn abort(&self) {
+        self.0.cancel();
+    }
+}
+
+/// A task's events; ends when the task ends.
+#[derive(Debug)]
+pub struct EventStream(mpsc::UnboundedReceiver<Event>);
+
+impl EventStream {
+    /// The next event, or `None` once the task has ended.
+    pub async fn next(&mut self) -> Option<Event> {
+        self.0.recv().await
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.0.poll_recv(cx)
+    }
+}

@@ -1,0 +1,88 @@
+//! Opens a connection to an origin: resolve, TCP connect, TLS handshake, each phase timed.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::Host;
+
+use super::io::Stream;
+use super::{ConnInfo, Origin, Protocol, Resolver, TlsConfigs};
+use crate::error::{Fail, FailReason};
+use crate::profile::Timeline;
+
+/// Makes new connections for the pool.
+#[derive(Debug, Clone)]
+pub(crate) struct Connector {
+    pub resolver: Resolver,
+    pub tls: TlsConfigs,
+}
+
+impl Connector {
+    /// Connects to `origin`, marking DNS, connect and TLS phases on `timeline`.
+    pub async fn connect(
+        &self,
+        origin: &Origin,
+        timeline: &mut Timeline,
+    ) -> Result<(Stream, ConnInfo), Fail> {
+        timeline.dns_start = Some(Instant::now());
+        let addrs = self.resolver.resolve(&origin.host, origin.port).await?;
+        timeline.dns_end = Some(Instant::now());
+        timeline.connect_start = timeline.dns_end;
+        let (tcp, peer) = connect_any(&addrs).await?;
+        let _ = tcp.set_nodelay(true);
+        let stream = if origin.https {
+            timeline.ssl_start = Some(Instant::now());
+            let name = server_name(&origin.host)?;
+            let tls = TlsConnector::from(self.tls.http1.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| {
+                    Fail::with(
+                        FailReason::SslHandshakeFail,
+                        format_args!("{}: {}", origin.host, e),
+                    )
+                })?;
+            timeline.ssl_end = Some(Instant::now());
+            Stream::Tls(Box::new(tls))
+        } else {
+            Stream::Plain(tcp)
+        };
+        timeline.connect_end = Some(Instant::now());
+        Ok((
+            stream,
+            ConnInfo {
+                peer,
+                protocol: Protocol::Http11,
+            },
+        ))
+    }
+}
+
+/// Tries each address in turn; the last error wins.
+async fn connect_any(addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fail> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok((s, *addr)),
+            Err(e) => {
+                last = Some(Fail::with(
+                    FailReason::ConnectFail,
+                    format_args!("{addr}: {e}"),
+                ))
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Fail::with(FailReason::ConnectFail, "no address")))
+}
+
+fn server_name(host: &Host<String>) -> Result<ServerName<'static>, Fail> {
+    match host {
+        Host::Domain(d) => ServerName::try_from(d.clone())
+            .map_err(|e| Fail::with(FailReason::SslHandshakeFail, format_args!("{d}: {e}"))),
+        Host::Ipv4(ip) => Ok(ServerName::IpAddress((*ip).into())),
+        Host::Ipv6(ip) => Ok(ServerName::IpAddress((*ip).into())),
+    }
+}

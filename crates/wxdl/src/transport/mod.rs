@@ -1,0 +1,84 @@
+//! Transports: name resolution, TCP, TLS and the connection pool, each phase timed for the profile.
+
+mod connect;
+mod io;
+mod pool;
+mod resolve;
+mod tls;
+
+pub(crate) use connect::Connector;
+pub(crate) use pool::{Conn, Pool};
+pub use resolve::Resolver;
+pub(crate) use tls::TlsConfigs;
+
+use std::net::SocketAddr;
+
+use url::{Host, Url};
+
+/// The application protocol a response came over (profile `protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// HTTP/1.1 (`"http1.1"`).
+    Http11,
+    /// HTTP/2 (`"h2"`).
+    H2,
+    /// HTTP/3 over QUIC (`"quic"`).
+    Quic,
+    /// Not known (`"unknown"`).
+    Unknown,
+}
+
+impl Protocol {
+    /// The name WeChat's profile uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http11 => "http1.1",
+            Protocol::H2 => "h2",
+            Protocol::Quic => "quic",
+            Protocol::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a connection goes: scheme, host and port. Pools are keyed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    pub https: bool,
+    pub host: Host<String>,
+    pub port: u16,
+}
+
+impl Origin {
+    /// The origin of an http(s) URL (already validated to have a host).
+    pub fn of(url: &Url) -> Origin {
+        let https = url.scheme() == "https";
+        Origin {
+            https,
+            host: url
+                .host()
+                .map(|h| h.to_owned())
+                .unwrap_or(Host::Domain(String::new())),
+            port: url
+                .port_or_known_default()
+                .unwrap_or(if https { 443 } else { 80 }),
+        }
+    }
+
+    /// The value of the `Host` header: the host, plus the port when it is not the default.
+    pub fn authority(&self) -> String {
+        let default = if self.https { 443 } else { 80 };
+        if self.port == default {
+            self.host.to_string()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Facts about the connection a request went over.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub protocol: Protocol,
+}

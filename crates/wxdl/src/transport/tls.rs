@@ -1,0 +1,52 @@
+//! TLS client configuration: platform roots plus the host's extra CAs, ALPN per protocol set.
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+
+/// The TLS configurations a client uses (one per ALPN offer), sharing one trust store.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsConfigs {
+    /// ALPN `http/1.1` only.
+    pub http1: Arc<ClientConfig>,
+}
+
+impl TlsConfigs {
+    /// Builds the trust store from the platform roots (when `platform_roots`) and `extra_pems`.
+    pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<TlsConfigs, String> {
+        let mut roots = RootCertStore::empty();
+        if platform_roots {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A platform root rustls cannot parse is skipped, as browsers do.
+                let _ = roots.add(cert);
+            }
+        }
+        for pem in extra_pems {
+            let mut any = false;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("CA certificate PEM: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("CA certificate: {e}"))?;
+                any = true;
+            }
+            if !any {
+                return Err("CA certificate PEM: no CERTIFICATE block found".into());
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let base = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http1 = base;
+        http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsConfigs {
+            http1: Arc::new(http1),
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! Shared set-up for the engine's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+use wxdl::{Client, ClientBuilder, Fail, FailReason, Outcome, Success};
+
+/// A sandbox directory and a client builder over it (wxdl.test resolves to 127.0.0.1).
+pub struct Env {
+    pub dir: TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("sandbox")
+    }
+
+    /// A builder with this sandbox, no platform roots, and `wxdl.test` → 127.0.0.1 for `ports`.
+    pub fn builder(&self, ports: &[u16]) -> ClientBuilder {
+        let mut b = Client::builder()
+            .sandbox_root(self.root())
+            .platform_roots(false);
+        for &p in ports {
+            b = b.resolve("wxdl.test", p, "127.0.0.1".parse().unwrap());
+        }
+        b
+    }
+
+    pub fn client(&self, ports: &[u16]) -> Client {
+        self.builder(ports).build().unwrap()
+    }
+
+    /// Every file under the sandbox (tmp and usr), for "nothing was left" checks.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.root(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Unwraps a success, with the failure in the panic message.
+pub fn ok(outcome: Outcome) -> Success {
+    match outcome {
+        Ok(s) => s,
+        Err(f) => panic!("expected success, got {}", f.err_msg()),
+    }
+}
+
+/// Unwraps a failure and checks its reason.
+pub fn fail(outcome: Outcome, reason: FailReason) -> Fail {
+    match outcome {
+        Ok(s) => panic!("expected {reason:?}, got success {}", s.status_code),
+        Err(f) => {
+            assert_eq!(f.reason, reason, "{}", f.err_msg());
+            assert!(f
+                .err_msg()
+                .starts_with(&format!("downloadFile:fail {}", reason.reason())));
+            assert_eq!(f.errno(), reason.errno());
+            f
+        }
+    }
+}
+
+/// A bound for waiting on anything in tests.
+pub const LIMIT: Duration = Duration::from_secs(20);
