@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use http::HeaderValue;
-use tokio::sync::Semaphore;
 
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
 use crate::profile::Timeline;
+use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::{Connector, Pool, Resolver, TlsConfigs};
@@ -161,7 +161,7 @@ impl ClientBuilder {
                     resolver: self.resolver,
                     tls,
                 },
-                queue: Arc::new(Semaphore::new(self.concurrency)),
+                queue: Queue::new(self.concurrency),
                 policy: self.policy,
                 user_agent,
                 referer,
@@ -205,7 +205,7 @@ pub(crate) struct ClientInner {
     pub sandbox: Sandbox,
     pub pool: Pool,
     pub connector: Connector,
-    pub queue: Arc<Semaphore>,
+    pub queue: Arc<Queue>,
     pub policy: Policy,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
@@ -219,7 +219,10 @@ impl Client {
 
     /// Starts a download and returns its task at once. Must be called within a tokio runtime.
     pub fn download(&self, options: DownloadOptions) -> DownloadTask {
-        let timeline = Timeline::start();
+        let mut timeline = Timeline::start();
+        // The place in line is taken now, so admission follows call order.
+        let ticket = self.inner.queue.enqueue();
+        timeline.queue_start = Some(timeline.invoked());
         let shared = TaskShared::new(
             options.on_progress_update.clone(),
             options.on_headers_received.clone(),
@@ -227,7 +230,7 @@ impl Client {
         let inner = Arc::clone(&self.inner);
         let task_shared = Arc::clone(&shared);
         let handle = tokio::spawn(async move {
-            let outcome = crate::fetch::run(&inner, options, &task_shared, timeline).await;
+            let outcome = crate::fetch::run(&inner, options, &task_shared, ticket, timeline).await;
             task_shared.finish();
             outcome
         });

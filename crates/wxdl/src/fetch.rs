@@ -19,6 +19,7 @@ use crate::client::ClientInner;
 use crate::error::{Fail, FailReason};
 use crate::options::{check_scheme, DownloadOptions, Validated};
 use crate::profile::{ConnFacts, Timeline};
+use crate::queue::Ticket;
 use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, PartFile};
 use crate::task::{Header, HeadersReceived, Outcome, Progress, Success, TaskShared};
@@ -39,6 +40,7 @@ pub(crate) async fn run(
     client: &ClientInner,
     options: DownloadOptions,
     shared: &TaskShared,
+    ticket: Ticket,
     mut timeline: Timeline,
 ) -> Outcome {
     let valid = options.validate()?;
@@ -50,7 +52,7 @@ pub(crate) async fn run(
         _ = tokio::time::sleep_until(deadline.into()) => {
             Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
         }
-        r = download(client, &options, valid, shared, &mut timeline) => r,
+        r = download(client, &options, valid, shared, ticket, &mut timeline) => r,
     }
 }
 
@@ -84,16 +86,15 @@ async fn download(
     options: &DownloadOptions,
     valid: Validated,
     shared: &TaskShared,
+    ticket: Ticket,
     timeline: &mut Timeline,
 ) -> Outcome {
     let dest = Destination::prepare(client, options)?;
 
-    timeline.queue_start = Some(Instant::now());
-    let _permit = client
-        .queue
-        .acquire()
+    let _permit = ticket
+        .admitted()
         .await
-        .map_err(|_| Fail::with(FailReason::Abort, "client closed"))?;
+        .ok_or_else(|| Fail::with(FailReason::Abort, "client closed"))?;
     timeline.queue_end = Some(Instant::now());
 
     let raw_url = options.url.clone().unwrap_or_default();

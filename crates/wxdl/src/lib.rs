@@ -35,6 +35,7 @@ mod mime;
 mod options;
 mod policy;
 mod profile;
+mod queue;
 mod sandbox;
 mod storage;
 mod task;
