@@ -48,7 +48,8 @@ pub enum FailReason {
 }
 
 impl FailReason {
-    /// Every reason, in table order (useful for documentation and exhaustive tests).
+    /// Every reason, in table order (useful for documentation and exhaustive tests). The order is
+    /// stable: new reasons are only ever appended (the CLI derives exit codes from it).
     pub const ALL: [FailReason; 18] = [
         FailReason::UrlNull,
         FailReason::InvalidUrl,
@@ -69,6 +70,14 @@ impl FailReason {
         FailReason::IntegrityCheckFail,
         FailReason::WriteFileFail,
     ];
+
+    /// This reason's position in [`FailReason::ALL`].
+    pub fn index(self) -> usize {
+        FailReason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(FailReason::ALL.len())
+    }
 
     /// The reason text that follows `downloadFile:fail ` in `errMsg`.
     pub fn reason(self) -> &'static str {

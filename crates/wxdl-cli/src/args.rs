@@ -1,0 +1,139 @@
+//! Command-line arguments (clap): `wxdl get` and `wxdl demo`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Examples:
+  wxdl get https://example.com/a.mp3                 save to the sandbox (wxfile://tmp_…)
+  wxdl get https://example.com/a.mp3 -o a.mp3        save to a local file (atomically)
+  wxdl get URL --json                                print the Mini Program result object
+  wxdl get URL -H 'Authorization: Bearer t' --timeout 5000
+  wxdl get https://localhost:8443/f --cacert ca.pem  trust a private CA
+  wxdl get -i urls.txt -j 10 -d out/ --json          batch: one JSON line per URL
+  wxdl demo                                          serve and download a file on 127.0.0.1
+
+Exit status:
+  0      success with an HTTP 2xx or 3xx status
+  2      bad command line
+  3      batch: at least one download failed or got an HTTP error
+  4      success with an HTTP 4xx status (the body is saved)
+  5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved)
+  10-27  failure, one code per reason:
+         10 url is null or nil        11 invalid url              12 invalid header
+         13 url not in domain list    14 abort                    15 timeout
+         16 exceed max file size      17 dns resolve fail         18 connect fail
+         19 ssl handshake fail        20 network interrupted      21 too many redirects
+         22 permission denied         23 no such file or directory
+         24 illegal operation on a directory
+         25 the maximum size of the file storage limit is exceeded
+         26 integrity check fail      27 write file fail
+  1      wxdl itself could not run (e.g. the sandbox root is unusable)";
+
+/// wxdl: WeChat's wx.downloadFile as a fast, observable, safe downloader.
+#[derive(Debug, Parser)]
+#[command(name = "wxdl", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download a URL (or a list of URLs with -i) like wx.downloadFile.
+    #[command(after_help = AFTER_HELP)]
+    Get(Box<GetArgs>),
+    /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The URL to download (http:// or https://).
+    #[arg(required_unless_present = "input")]
+    pub url: Option<String>,
+
+    /// Write to this local file (atomically: FILE.part, fsync, rename) instead of the sandbox.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["input", "file_path"])]
+    pub output: Option<PathBuf>,
+
+    /// Store at a sandbox user path (wxfile://usr/…), as the filePath option does.
+    #[arg(long = "file-path", value_name = "WXFILE")]
+    pub file_path: Option<String>,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Whole-download timeout in milliseconds (default 60000).
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+
+    /// Trust the CA certificates in this PEM file (repeatable), besides the system roots.
+    #[arg(long = "cacert", value_name = "PEM")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Print the Mini Program result object as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress bar and no human-readable result.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// User-Agent to send.
+    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
+    pub user_agent: Option<String>,
+
+    /// Sandbox root directory (default: wxdl under your data directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Resolve HOST:PORT to ADDR instead of asking DNS, like curl (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Size cap in bytes (default 209715200, i.e. 200 MiB).
+    #[arg(long = "max-bytes", value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
+
+    /// Strict policy (WeChat production rules) with this download domain (repeatable).
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+
+    /// Mini Program appid used in the Referer.
+    #[arg(long, default_value = "touristappid")]
+    pub appid: String,
+
+    /// Leave the profile out of the result.
+    #[arg(long = "no-profile")]
+    pub no_profile: bool,
+
+    /// Batch: read URLs from this file, one per line ('#' comments and blank lines skipped).
+    #[arg(short = 'i', long = "input", value_name = "URLS_FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Batch: downloads that run at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+
+    /// Batch: directory to save into, each file under its URL's name (default: current dir).
+    #[arg(short = 'd', long = "dir", value_name = "DIR", requires = "input")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Size of the generated file in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub size: u64,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Sandbox root directory (default: a temporary directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}

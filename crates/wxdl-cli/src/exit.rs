@@ -1,0 +1,49 @@
+//! Exit statuses: one per outcome class, documented in `--help` and the README.
+
+use wxdl::{FailReason, Outcome};
+
+/// Success with an HTTP 2xx or 3xx status.
+pub const OK: u8 = 0;
+/// wxdl itself could not run.
+pub const INTERNAL: u8 = 1;
+/// Bad command line.
+pub const USAGE: u8 = 2;
+/// Batch: at least one download failed or got an HTTP error.
+pub const BATCH_FAILED: u8 = 3;
+/// Success with an HTTP 4xx status.
+pub const HTTP_4XX: u8 = 4;
+/// Success with an HTTP 5xx or other non-2xx/3xx status.
+pub const HTTP_OTHER: u8 = 5;
+/// Failures are `FAIL_BASE + FailReason::index()`.
+pub const FAIL_BASE: u8 = 10;
+
+/// The exit status for one download's outcome.
+pub fn for_outcome(outcome: &Outcome) -> u8 {
+    match outcome {
+        Ok(s) => match s.status_code {
+            200..=399 => OK,
+            400..=499 => HTTP_4XX,
+            _ => HTTP_OTHER,
+        },
+        Err(f) => for_reason(f.reason),
+    }
+}
+
+/// The exit status for a failure reason.
+pub fn for_reason(reason: FailReason) -> u8 {
+    FAIL_BASE + reason.index() as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_codes_are_distinct_and_documented_range() {
+        let codes: Vec<u8> = FailReason::ALL.iter().map(|r| for_reason(*r)).collect();
+        assert_eq!(codes.first(), Some(&10));
+        assert_eq!(codes.last(), Some(&27));
+        assert_eq!(for_reason(FailReason::SslHandshakeFail), 19);
+        assert_eq!(for_reason(FailReason::ExceedMaxFileSize), 16);
+    }
+}

@@ -1,0 +1,237 @@
+//! `wxdl get`: one URL, or a batch from a file, over one client.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wxdl::{Client, DownloadOptions, Outcome, Policy, Resolver};
+
+use crate::args::GetArgs;
+use crate::exit;
+use crate::render;
+
+/// A command-line problem, reported with exit status 2 (or 1 for environment problems).
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            code: exit::USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> CliError {
+        CliError {
+            code: exit::INTERNAL,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs `wxdl get` and returns the exit status.
+pub async fn run(args: GetArgs) -> Result<u8, CliError> {
+    let concurrency = if args.input.is_some() { args.jobs } else { 1 };
+    let client = build_client(&args, concurrency)?;
+    match &args.input {
+        Some(list) => batch(&client, &args, list).await,
+        None => single(&client, &args).await,
+    }
+}
+
+/// The default sandbox root: `wxdl/sandbox` under the user's data directory.
+pub fn default_root() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("wxdl")
+        .join("sandbox")
+}
+
+fn build_client(args: &GetArgs, concurrency: usize) -> Result<Client, CliError> {
+    let mut builder = Client::builder()
+        .sandbox_root(args.root.clone().unwrap_or_else(default_root))
+        .concurrency(concurrency.max(1))
+        .appid(args.appid.clone());
+    for path in &args.cacert {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::usage(format!("--cacert {}: {e}", path.display())))?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    if let Some(ua) = &args.user_agent {
+        builder = builder.user_agent(ua.clone());
+    }
+    if !args.domains.is_empty() {
+        builder = builder.policy(Policy::strict(&args.domains).map_err(CliError::usage)?);
+    }
+    let mut resolver = Resolver::default();
+    for spec in &args.resolve {
+        resolver
+            .add_curl_style(spec)
+            .map_err(|e| CliError::usage(format!("--resolve {e}")))?;
+    }
+    builder
+        .resolver(resolver)
+        .build()
+        .map_err(|e| CliError::internal(e.to_string()))
+}
+
+fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
+    let mut opts = DownloadOptions::new(url).enable_profile(!args.no_profile);
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
+        opts = opts.header(name.trim(), value.trim_start());
+    }
+    if let Some(ms) = args.timeout {
+        opts = opts.timeout(Duration::from_millis(ms));
+    }
+    if let Some(max) = args.max_bytes {
+        opts = opts.max_bytes(max);
+    }
+    if let Some(fp) = &args.file_path {
+        opts = opts.file_path(fp.clone());
+    }
+    if let Some(out) = &args.output {
+        opts = opts.host_path(out.clone());
+    }
+    Ok(opts)
+}
+
+async fn single(client: &Client, args: &GetArgs) -> Result<u8, CliError> {
+    let url = args.url.as_deref().unwrap_or_default();
+    let bar = render::byte_bar(args.quiet);
+    let b = bar.clone();
+    let opts = options(args, url)?.on_progress_update(move |p| render::update_bar(&b, p));
+    let outcome = client.download(opts).await;
+    bar.finish_and_clear();
+    report(&outcome, args, None);
+    Ok(exit::for_outcome(&outcome))
+}
+
+fn report(outcome: &Outcome, args: &GetArgs, url: Option<&str>) {
+    if args.json {
+        let mut v = render::outcome_json(outcome);
+        if let (Some(url), Some(obj)) = (url, v.as_object_mut()) {
+            obj.insert("url".into(), url.into());
+        }
+        println!("{v}");
+    } else if !args.quiet || outcome.is_err() {
+        let line = render::human_line(outcome, url);
+        match outcome {
+            Ok(_) => println!("{line}"),
+            Err(_) => eprintln!("wxdl: {line}"),
+        }
+    }
+}
+
+async fn batch(client: &Client, args: &GetArgs, list: &Path) -> Result<u8, CliError> {
+    let text = std::fs::read_to_string(list)
+        .map_err(|e| CliError::usage(format!("-i {}: {e}", list.display())))?;
+    let urls: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut names = UniqueNames::default();
+    let bar = render::count_bar(args.quiet, urls.len() as u64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(urls.len());
+    for url in &urls {
+        let opts = options(args, url)?.host_path(dir.join(names.claim(url)));
+        tasks.push(client.download(opts));
+    }
+    let (mut ok, mut http_err, mut failed, mut bytes) = (0usize, 0usize, 0usize, 0u64);
+    for (url, task) in urls.iter().zip(tasks) {
+        let outcome = task.await;
+        bar.inc(1);
+        match &outcome {
+            Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
+            Ok(_) => http_err += 1,
+            Err(_) => failed += 1,
+        }
+        if let Ok(s) = &outcome {
+            bytes += s.data_length;
+        }
+        bar.suspend(|| report(&outcome, args, Some(url)));
+    }
+    bar.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "wxdl: {} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
+            urls.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if http_err + failed > 0 {
+        exit::BATCH_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// File names for a batch: each URL's last path segment, made unique within the batch.
+#[derive(Default)]
+struct UniqueNames {
+    used: HashSet<String>,
+}
+
+impl UniqueNames {
+    fn claim(&mut self, url: &str) -> String {
+        let base = file_name_of(url);
+        if self.used.insert(base.clone()) {
+            return base;
+        }
+        let (stem, ext) = match base.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+            _ => (base.clone(), String::new()),
+        };
+        (1..)
+            .map(|n| format!("{stem}-{n}{ext}"))
+            .find(|candidate| self.used.insert(candidate.clone()))
+            .unwrap_or(base)
+    }
+}
+
+/// The URL's last path segment, as a safe single file name.
+fn file_name_of(url: &str) -> String {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or("");
+    let last = path.split_once('/').map(|(_, p)| p).unwrap_or("");
+    let last = last.rsplit('/').next().unwrap_or("");
+    let clean: String = last
+        .chars()
+        .map(|c| if c.is_control() || c == '\\' { '_' } else { c })
+        .collect();
+    match clean.as_str() {
+        "" | "." | ".." => "index.html".to_string(),
+        _ => clean,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_safe() {
+        let mut n = UniqueNames::default();
+        assert_eq!(n.claim("http://h/a/f.bin?x=1"), "f.bin");
+        assert_eq!(n.claim("http://h/b/f.bin"), "f-1.bin");
+        assert_eq!(n.claim("http://h/c/f.bin"), "f-2.bin");
+        assert_eq!(n.claim("http://h/"), "index.html");
+        assert_eq!(n.claim("http://h"), "index-1.html");
+        assert_eq!(n.claim("http://h/x/.."), "index-2.html");
+        assert_eq!(n.claim("http://h/noext"), "noext");
+        assert_eq!(n.claim("http://h/noext"), "noext-1");
+    }
+}

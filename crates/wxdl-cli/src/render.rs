@@ -1,0 +1,104 @@
+//! Rendering for people and programs: the progress bar, the result line, the JSON object.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use wxdl::{Outcome, Progress};
+
+/// A byte progress bar on stderr when it is a terminal and not quiet; hidden otherwise.
+pub fn byte_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// A count bar for batches, same visibility rule.
+pub fn count_bar(quiet: bool, total: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} files {per_sec} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Feeds a progress event into a byte bar.
+pub fn update_bar(bar: &ProgressBar, p: &Progress) {
+    if p.total_bytes_expected_to_write > 0 {
+        bar.set_length(p.total_bytes_expected_to_write);
+    }
+    bar.set_position(p.total_bytes_written);
+}
+
+/// The Mini Program result object of an outcome.
+pub fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome {
+        Ok(s) => s.to_json(),
+        Err(f) => f.to_json(),
+    }
+}
+
+/// A one-line human summary of an outcome (`label` names the URL in batches).
+pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
+    let prefix = label.map(|l| format!("{l}: ")).unwrap_or_default();
+    match outcome {
+        Ok(s) => {
+            let wx = s
+                .temp_file_path
+                .as_deref()
+                .or(s.file_path.as_deref())
+                .map(|p| format!("{p} = "))
+                .unwrap_or_default();
+            format!(
+                "{prefix}{} {} -> {wx}{} ({} bytes)",
+                s.status_code,
+                reason_phrase(s.status_code),
+                s.saved_path.display(),
+                s.data_length
+            )
+        }
+        Err(f) => format!("{prefix}{} (errno {})", f.err_msg(), f.errno()),
+    }
+}
+
+fn reason_phrase(code: u16) -> &'static str {
+    http_reason(code).unwrap_or("")
+}
+
+fn http_reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        200 => "OK",
+        201 => "Created",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        206 => "Partial Content",
+        300..=399 => "Redirection",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return None,
+    })
+}

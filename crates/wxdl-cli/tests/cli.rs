@@ -1,0 +1,257 @@
+//! The `wxdl` binary as a user runs it, against a real nginx on loopback.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use wxdl_testkit::{sha256_file, write_random, write_sparse, Nginx, TestCa};
+
+fn wxdl(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .arg("get")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("run wxdl")
+}
+
+fn json(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text:?}"))
+}
+
+#[test]
+fn get_to_output_file_json_and_exit_codes() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("f.bin"), 3_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out_path = dir.path().join("out");
+    let out = out_path.to_str().unwrap();
+
+    let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", out, "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["errMsg"], "downloadFile:ok");
+    assert_eq!(v["statusCode"], 200);
+    assert_eq!(v["dataLength"], 3_000_000);
+    assert!(v["profile"]["protocol"] == "http1.1");
+    assert_eq!(sha256_file(&out_path), sha);
+    assert!(
+        o.stderr.is_empty(),
+        "no progress bar when not on a terminal"
+    );
+    // errMsg comes first, as in WeChat's result objects.
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("{\"errMsg\""));
+
+    let o = wxdl(&root, &[&nginx.url("/status/404"), "--json", "-q"]);
+    assert_eq!(o.status.code(), Some(4));
+    let v = json(&o);
+    assert_eq!(
+        (v["errMsg"].as_str(), v["statusCode"].as_u64()),
+        (Some("downloadFile:ok"), Some(404))
+    );
+    let tmp = v["tempFilePath"].as_str().unwrap();
+    assert!(tmp.starts_with("wxfile://tmp_"));
+    let o = wxdl(&root, &[&nginx.url("/status/500"), "-q"]);
+    assert_eq!(o.status.code(), Some(5));
+
+    let o = wxdl(&root, &[&nginx.url("/hops/3"), "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json(&o)["statusCode"], 200);
+
+    let o = wxdl(&root, &["ftp://127.0.0.1/x", "--json"]);
+    assert_eq!(o.status.code(), Some(11));
+    let v = json(&o);
+    assert!(v["errMsg"]
+        .as_str()
+        .unwrap()
+        .starts_with("downloadFile:fail invalid url"));
+    assert_eq!(v["errno"], 600009);
+    assert_eq!(
+        wxdl(&root, &[&nginx.url("/loop"), "-q"]).status.code(),
+        Some(21)
+    );
+}
+
+#[test]
+fn oversized_file_fails_and_leaves_existing_output_untouched() {
+    let nginx = Nginx::start();
+    write_sparse(&nginx.root.join("huge.bin"), 210_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out_path = dir.path().join("keep.bin");
+    std::fs::write(&out_path, b"existing data").unwrap();
+    let o = wxdl(
+        &root,
+        &[
+            &nginx.url("/huge.bin"),
+            "-o",
+            out_path.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(16));
+    let v = json(&o);
+    assert!(v["errMsg"]
+        .as_str()
+        .unwrap()
+        .starts_with("downloadFile:fail exceed max file size"));
+    assert_eq!(v["errno"], 603001);
+    assert_eq!(std::fs::read(&out_path).unwrap(), b"existing data");
+    assert!(!dir.path().join("keep.bin.part").exists());
+    let o = wxdl(&root, &[&nginx.url("/huge.bin"), "-q"]);
+    assert_eq!(o.status.code(), Some(16));
+    let leftovers: Vec<_> = std::fs::read_dir(root.join("tmp")).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn https_needs_the_ca() {
+    let ca = TestCa::new();
+    let nginx = Nginx::builder().tls(&ca).start();
+    let sha = write_random(&nginx.root.join("s.bin"), 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.cert_pem()).unwrap();
+    let url = nginx.https_url("localhost", "/s.bin");
+    let resolve = format!("localhost:{}:127.0.0.1", nginx.https_port);
+    let out = dir.path().join("s.bin");
+    let o = wxdl(
+        &root,
+        &[
+            &url,
+            "--resolve",
+            &resolve,
+            "--cacert",
+            ca_path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(sha256_file(&out), sha);
+    let o = wxdl(&root, &[&url, "--resolve", &resolve, "--json"]);
+    assert_eq!(o.status.code(), Some(19));
+    assert!(json(&o)["errMsg"]
+        .as_str()
+        .unwrap()
+        .starts_with("downloadFile:fail ssl handshake fail"));
+}
+
+#[test]
+fn sandbox_default_output_names_both_paths() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let o = wxdl(&root, &[&nginx.url("/hello.txt")]);
+    assert_eq!(o.status.code(), Some(0));
+    let line = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        line.contains("wxfile://tmp_") && line.contains(".txt"),
+        "{line}"
+    );
+    assert!(line.contains(root.join("tmp").to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn batch_with_unique_names_json_lines_and_summary() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("a")).unwrap();
+    std::fs::create_dir_all(nginx.root.join("b")).unwrap();
+    let sha_a = write_random(&nginx.root.join("a/f.bin"), 10_000);
+    let sha_b = write_random(&nginx.root.join("b/f.bin"), 20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let list = dir.path().join("urls.txt");
+    let mut urls = format!(
+        "# a list\n{}\n\n{}\n",
+        nginx.url("/a/f.bin"),
+        nginx.url("/b/f.bin")
+    );
+    for i in 0..20 {
+        urls.push_str(&format!("{}?n={i}\n", nginx.url("/hello.txt")));
+    }
+    std::fs::write(&list, &urls).unwrap();
+    let args = [
+        "-i",
+        list.to_str().unwrap(),
+        "-j",
+        "4",
+        "-d",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    let o = wxdl(&root, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 22);
+    assert!(lines
+        .iter()
+        .all(|v| v["errMsg"] == "downloadFile:ok" && v["url"].is_string()));
+    assert_eq!(sha256_file(&out.join("f.bin")), sha_a);
+    assert_eq!(sha256_file(&out.join("f-1.bin")), sha_b);
+    assert!(out.join("hello-19.txt").exists());
+    // Connections were pooled: far fewer connections than downloads.
+    let reused = lines
+        .iter()
+        .filter(|v| v["profile"]["socketReused"] == true)
+        .count();
+    assert!(reused >= 10, "{reused} of 22 reused a connection");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("22 downloads: 22 ok"));
+
+    std::fs::write(&list, format!("{}\nftp://x/y\n", nginx.url("/hello.txt"))).unwrap();
+    let o = wxdl(
+        &root,
+        &[
+            "-i",
+            list.to_str().unwrap(),
+            "-d",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 failed"));
+}
+
+#[test]
+fn demo_runs_offline() {
+    let o = Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .args(["demo", "--size", "3000000"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("200 OK") && text.contains("matches the served file"),
+        "{text}"
+    );
+}
