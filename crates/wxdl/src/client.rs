@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
+use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
 use crate::profile::Timeline;
@@ -50,6 +51,7 @@ pub struct ClientBuilder {
     version: String,
     usr_quota: u64,
     resolver: Resolver,
+    estimator: Option<EstimatorState>,
 }
 
 impl Default for ClientBuilder {
@@ -65,6 +67,7 @@ impl Default for ClientBuilder {
             version: "devtools".into(),
             usr_quota: DEFAULT_USR_QUOTA,
             resolver: Resolver::default(),
+            estimator: None,
         }
     }
 }
@@ -136,6 +139,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts the network-quality estimator from persisted observations.
+    pub fn estimator_state(mut self, state: EstimatorState) -> Self {
+        self.estimator = Some(state);
+        self
+    }
+
     /// Builds the client: opens the sandbox and loads the trust store.
     pub fn build(self) -> Result<Client, BuildError> {
         let root = self
@@ -163,6 +172,11 @@ impl ClientBuilder {
                 },
                 queue: Queue::new(self.concurrency),
                 policy: self.policy,
+                estimator: self
+                    .estimator
+                    .as_ref()
+                    .map(Estimator::from_state)
+                    .unwrap_or_default(),
                 user_agent,
                 referer,
             }),
@@ -207,6 +221,7 @@ pub(crate) struct ClientInner {
     pub connector: Connector,
     pub queue: Arc<Queue>,
     pub policy: Policy,
+    pub estimator: Estimator,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
 }
@@ -235,6 +250,17 @@ impl Client {
             outcome
         });
         DownloadTask::new(shared, handle)
+    }
+
+    /// The network-quality estimates from this client's downloads so far.
+    pub fn network_quality(&self) -> Estimates {
+        self.inner.estimator.estimates()
+    }
+
+    /// The estimator's observations, to persist and restore with
+    /// [`ClientBuilder::estimator_state`].
+    pub fn estimator_state(&self) -> EstimatorState {
+        self.inner.estimator.state()
     }
 
     /// The client's sandbox.

@@ -17,13 +17,14 @@ use url::{Position, Url};
 use crate::body::{BodyReader, Coding};
 use crate::client::ClientInner;
 use crate::error::{Fail, FailReason};
+use crate::nqe::Sample;
 use crate::options::{check_scheme, DownloadOptions, Validated};
-use crate::profile::{ConnFacts, Timeline};
+use crate::profile::{ConnFacts, Hop, Timeline};
 use crate::queue::Ticket;
 use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, PartFile};
 use crate::task::{Header, HeadersReceived, Outcome, Progress, Success, TaskShared};
-use crate::transport::{Conn, Origin, Pool};
+use crate::transport::{Conn, Mark, Origin, Pool};
 
 /// WeChat's client follows at most this many redirects.
 pub const MAX_REDIRECTS: usize = 15;
@@ -100,7 +101,16 @@ async fn download(
     let raw_url = options.url.clone().unwrap_or_default();
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
     let mut headers = request_headers(client, valid.header);
-    let (resp, conn, url) = follow(client, valid.url, raw_url, &mut headers, timeline).await?;
+    let mut hops = Vec::new();
+    let (resp, conn, exchange, url) = follow(
+        client,
+        valid.url,
+        raw_url,
+        &mut headers,
+        timeline,
+        &mut hops,
+    )
+    .await?;
 
     let status = resp.status().as_u16();
     let header = header_map(resp.headers());
@@ -149,9 +159,7 @@ async fn download(
 
     let mut part = PartFile::create(target.clone(), valid.max_bytes, quota)?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
-    let peer = conn.info.peer;
-    let protocol = conn.info.protocol;
-    let reused = conn.reused;
+    let response_header = header_list(resp.headers());
     let mut reader = BodyReader::new(resp.into_body(), coding);
     while let Some(chunk) = reader.next_chunk().await? {
         part.write(&chunk)?;
@@ -169,21 +177,33 @@ async fn download(
             ));
         }
     }
+    let facts = exchange.facts(&conn, written);
     if reader.finished_cleanly() {
         client.pool.checkin(conn).await;
     }
     let data_length = part.commit()?;
     shared.emit_progress(ticker.finish(data_length));
 
-    let profile = options.enable_profile.then(|| {
-        timeline.profile(&ConnFacts {
-            peer_ip: peer.ip().to_string(),
-            port: peer.port(),
-            reused,
-            protocol,
-            body_bytes: data_length,
-        })
+    client.estimator.record(Sample {
+        http_rtt_ms: timeline.span_ms(timeline.request_start, timeline.response_start),
+        transport_rtt_ms: facts.rtt_ms,
+        body_bytes: facts.body_bytes,
+        body_ms: timeline
+            .span_ms(timeline.response_start, timeline.response_end)
+            .unwrap_or(0.0),
     });
+    let profile = options
+        .enable_profile
+        .then(|| timeline.profile(&facts, &client.estimator.estimates()));
+    hops.push(exchange.hop(
+        &url,
+        status,
+        response_header,
+        None,
+        &facts,
+        timeline,
+        hops.is_empty(),
+    ));
     Ok(Success {
         status_code: status,
         temp_file_path,
@@ -192,6 +212,7 @@ async fn download(
         header,
         data_length,
         profile,
+        hops,
     })
 }
 
@@ -203,20 +224,21 @@ async fn follow(
     mut raw: String,
     headers: &mut HeaderMap,
     timeline: &mut Timeline,
-) -> Result<(hyper::Response<Incoming>, Conn, Url), Fail> {
+    hops: &mut Vec<Hop>,
+) -> Result<(hyper::Response<Incoming>, Conn, Exchange, Url), Fail> {
     let mut visited = HashSet::from([url.as_str().to_owned()]);
     let mut same_origin = true;
     let mut hop = 0;
     loop {
         client.policy.check(&url, &raw)?;
         let origin = Origin::of(&url);
-        let (resp, conn) = send(client, &url, &origin, headers, timeline).await?;
+        let (resp, conn, exchange) = send(client, &url, &origin, headers, timeline).await?;
         let Some(location) = redirect_location(&resp) else {
             if !same_origin {
                 timeline.redirect_start = None;
                 timeline.redirect_end = None;
             }
-            return Ok((resp, conn, url));
+            return Ok((resp, conn, exchange, url));
         };
         if hop == MAX_REDIRECTS {
             return Err(Fail::with(
@@ -249,8 +271,24 @@ async fn follow(
         if timeline.redirect_start.is_none() {
             timeline.redirect_start = timeline.fetch_start;
         }
-        drain_and_keep(&client.pool, resp, conn).await;
-        timeline.redirect_end = Some(Instant::now());
+        let status = resp.status().as_u16();
+        let response_header = header_list(resp.headers());
+        let (drained, clean) = drain(resp).await;
+        timeline.response_end = Some(Instant::now());
+        timeline.redirect_end = timeline.response_end;
+        let facts = exchange.facts(&conn, drained);
+        if clean {
+            client.pool.checkin(conn).await;
+        }
+        hops.push(exchange.hop(
+            &url,
+            status,
+            response_header,
+            Some(next.to_string()),
+            &facts,
+            timeline,
+            hops.is_empty(),
+        ));
         if Origin::of(&next) != origin {
             same_origin = false;
             headers.remove(AUTHORIZATION);
@@ -268,7 +306,7 @@ async fn send(
     origin: &Origin,
     headers: &HeaderMap,
     timeline: &mut Timeline,
-) -> Result<(hyper::Response<Incoming>, Conn), Fail> {
+) -> Result<(hyper::Response<Incoming>, Conn, Exchange), Fail> {
     let mut retried = false;
     loop {
         timeline.begin_fetch();
@@ -277,12 +315,32 @@ async fn send(
             None => Pool::open(&client.connector, origin, timeline).await?,
         };
         let req = build_request(url, origin, headers)?;
-        timeline.request_start = Some(Instant::now());
-        timeline.request_end = timeline.request_start;
+        let request_header = header_list(req.headers());
+        let meter = conn.info.meter.clone();
+        let mark = meter.arm();
+        let request_start = Instant::now();
+        timeline.request_start = Some(request_start);
         match conn.sender.send_request(req).await {
             Ok(resp) => {
-                timeline.response_start = Some(Instant::now());
-                return Ok((resp, conn));
+                // The meter saw the bytes; fall back to now only if it could not.
+                let head = Instant::now();
+                let first_byte = meter.response_start().filter(|t| *t >= request_start);
+                let response_start = first_byte.unwrap_or(head);
+                let request_end = meter
+                    .request_end()
+                    .filter(|t| *t >= request_start)
+                    .unwrap_or(request_start)
+                    .min(response_start);
+                timeline.request_end = Some(request_end);
+                timeline.response_start = Some(response_start);
+                return Ok((
+                    resp,
+                    conn,
+                    Exchange {
+                        mark,
+                        request_header,
+                    },
+                ));
             }
             Err(e)
                 if conn.reused
@@ -345,20 +403,85 @@ fn redirect_location(resp: &hyper::Response<Incoming>) -> Option<&HeaderValue> {
     }
 }
 
-/// Reads a small redirect body to its end so the connection can serve the next hop.
-async fn drain_and_keep(pool: &Pool, resp: hyper::Response<Incoming>, conn: Conn) {
+/// Reads a small redirect body to its end so the connection can serve the next hop. Returns
+/// the body bytes read, and whether the body ended cleanly (then the connection is reusable).
+async fn drain(resp: hyper::Response<Incoming>) -> (u64, bool) {
     let mut body = resp.into_body();
     let mut seen = 0usize;
     while seen <= REDIRECT_DRAIN_LIMIT {
         match body.frame().await {
             Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
-            Some(Err(_)) => return,
-            None => {
-                pool.checkin(conn).await;
-                return;
-            }
+            Some(Err(_)) => return (seen as u64, false),
+            None => return (seen as u64, true),
         }
     }
+    (seen as u64, false)
+}
+
+/// One request/response exchange on a connection: where its byte counts start, and the
+/// request headers as sent.
+struct Exchange {
+    mark: Mark,
+    request_header: Vec<(String, String)>,
+}
+
+impl Exchange {
+    /// The connection facts of this exchange.
+    fn facts(&self, conn: &Conn, body_bytes: u64) -> ConnFacts {
+        let meter = &conn.info.meter;
+        ConnFacts {
+            peer_ip: conn.info.peer.ip().to_string(),
+            port: conn.info.peer.port(),
+            reused: conn.reused,
+            protocol: conn.info.protocol,
+            body_bytes,
+            sent_bytes: meter.sent_since(self.mark),
+            received_bytes: meter.received_since(self.mark),
+            rtt_ms: meter.rtt_ms(),
+        }
+    }
+
+    /// The HAR record of this exchange.
+    #[allow(clippy::too_many_arguments)]
+    fn hop(
+        &self,
+        url: &Url,
+        status_code: u16,
+        response_header: Vec<(String, String)>,
+        redirect_url: Option<String>,
+        facts: &ConnFacts,
+        timeline: &Timeline,
+        first: bool,
+    ) -> Hop {
+        Hop {
+            url: url.to_string(),
+            status_code,
+            http_version: facts.protocol.http_version(),
+            request_header: self.request_header.clone(),
+            response_header,
+            redirect_url,
+            started_ms: timeline.hop_started_ms(first),
+            timings: timeline.hop_timings(facts.reused, first),
+            body_bytes: facts.body_bytes,
+            sent_bytes: facts.sent_bytes,
+            received_bytes: facts.received_bytes,
+            peer_ip: facts.peer_ip.clone(),
+            socket_reused: facts.reused,
+        }
+    }
+}
+
+/// Headers as (name, value) pairs, in order.
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Response headers as a map of lowercase names; repeated fields joined by `, `.

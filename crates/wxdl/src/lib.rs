@@ -32,6 +32,7 @@ mod client;
 mod error;
 mod fetch;
 mod mime;
+mod nqe;
 mod options;
 mod policy;
 mod profile;
@@ -45,9 +46,10 @@ pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_
 pub use error::{Fail, FailReason};
 pub use fetch::MAX_REDIRECTS;
 pub use mime::temp_extension;
+pub use nqe::{EffectiveConnectionType, Estimates, EstimatorState, Observation};
 pub use options::{DownloadOptions, HeadersFn, ProgressFn, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
 pub use policy::{DomainEntry, Policy};
-pub use profile::Profile;
+pub use profile::{Hop, HopTimings, Profile};
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
 pub use task::{
     AbortHandle, DownloadTask, Event, EventStream, Header, HeadersReceived, ListenerId, Outcome,

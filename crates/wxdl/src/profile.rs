@@ -4,6 +4,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::nqe::Estimates;
 use crate::transport::Protocol;
 
 /// Instants of one download's phases, on the monotonic clock. Transports mark them as they
@@ -37,6 +38,12 @@ pub(crate) struct ConnFacts {
     pub reused: bool,
     pub protocol: Protocol,
     pub body_bytes: u64,
+    /// Request bytes (head included) as HTTP wrote them.
+    pub sent_bytes: u64,
+    /// Response bytes (head and body) as HTTP read them.
+    pub received_bytes: u64,
+    /// The transport's smoothed RTT, ms.
+    pub rtt_ms: Option<f64>,
 }
 
 impl Timeline {
@@ -88,6 +95,11 @@ impl Timeline {
         self.response_end = None;
     }
 
+    /// Milliseconds from `a` to `b`, when both happened.
+    pub fn span_ms(&self, a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
+        Some(b?.saturating_duration_since(a?).as_secs_f64() * 1000.0)
+    }
+
     fn ms(&self, t: Option<Instant>) -> f64 {
         match t {
             Some(t) => {
@@ -98,8 +110,8 @@ impl Timeline {
         }
     }
 
-    /// Produces the profile fields (timings and connection facts).
-    pub fn profile(&self, facts: &ConnFacts) -> Profile {
+    /// Produces the profile: timings, connection facts and the client's current estimates.
+    pub fn profile(&self, facts: &ConnFacts, est: &Estimates) -> Profile {
         let fetch = self.ms(self.fetch_start);
         // On a reused connection DNS and connect equal fetchStart.
         let or_fetch = |t: Option<Instant>| {
@@ -146,18 +158,102 @@ impl Timeline {
             request_end: self.ms(self.request_end),
             response_start,
             response_end,
-            rtt: 0.0,
-            estimate_nettype: 0,
-            http_rtt_estimate: 0.0,
-            transport_rtt_estimate: 0.0,
-            downstream_throughput_kbps_estimate: 0.0,
+            rtt: facts.rtt_ms.unwrap_or(0.0),
+            estimate_nettype: est.effective_type.as_number(),
+            http_rtt_estimate: est.http_rtt_ms.unwrap_or(0.0),
+            transport_rtt_estimate: est.transport_rtt_ms.unwrap_or(0.0),
+            downstream_throughput_kbps_estimate: est.downstream_kbps.unwrap_or(0.0),
             throughput_kbps,
             peer_ip: facts.peer_ip.clone(),
             port: facts.port,
             socket_reused: facts.reused,
-            send_bytes_count: 0,
-            received_byted_count: 0,
+            send_bytes_count: facts.sent_bytes,
+            received_byted_count: facts.received_bytes,
             protocol: facts.protocol.as_str(),
+        }
+    }
+}
+
+/// Durations of one request's phases in HAR's terms, ms; -1 when a phase did not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HopTimings {
+    /// Waiting in the queue (first request only).
+    pub blocked: f64,
+    /// Name resolution.
+    pub dns: f64,
+    /// TCP connect, TLS included (as HAR counts it).
+    pub connect: f64,
+    /// TLS handshake.
+    pub ssl: f64,
+    /// Sending the request.
+    pub send: f64,
+    /// Waiting for the first response byte.
+    pub wait: f64,
+    /// Reading the response.
+    pub receive: f64,
+}
+
+/// One HTTP request of a download (redirect hops and the final one), for HAR export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Hop {
+    /// The requested URL.
+    pub url: String,
+    /// Response status.
+    pub status_code: u16,
+    /// `HTTP/1.1`, `h2` or `h3`.
+    pub http_version: &'static str,
+    /// Request headers as sent.
+    pub request_header: Vec<(String, String)>,
+    /// Response headers as received.
+    pub response_header: Vec<(String, String)>,
+    /// Where a redirect pointed, if this hop was one.
+    pub redirect_url: Option<String>,
+    /// When this request started (epoch ms).
+    pub started_ms: f64,
+    /// Phase durations.
+    pub timings: HopTimings,
+    /// Body bytes received.
+    pub body_bytes: u64,
+    /// Request bytes sent (head included).
+    pub sent_bytes: u64,
+    /// Response bytes received (head and body).
+    pub received_bytes: u64,
+    /// Remote IP.
+    pub peer_ip: String,
+    /// Whether the connection was reused.
+    pub socket_reused: bool,
+}
+
+impl Timeline {
+    /// This hop's phase durations; `first` hops also carry the queue wait as `blocked`.
+    pub fn hop_timings(&self, reused: bool, first: bool) -> HopTimings {
+        let span = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64() * 1000.0,
+            _ => -1.0,
+        };
+        let fresh = |d: f64| if reused { -1.0 } else { d };
+        HopTimings {
+            blocked: if first {
+                span(self.queue_start, self.queue_end)
+            } else {
+                0.0
+            },
+            dns: fresh(span(self.dns_start, self.dns_end)),
+            connect: fresh(span(self.connect_start, self.connect_end)),
+            ssl: fresh(span(self.ssl_start, self.ssl_end)),
+            send: span(self.request_start, self.request_end).max(0.0),
+            wait: span(self.request_end, self.response_start).max(0.0),
+            receive: span(self.response_start, self.response_end).max(0.0),
+        }
+    }
+
+    /// Epoch ms of this hop's start (the invocation for the first hop, else `fetchStart`).
+    pub fn hop_started_ms(&self, first: bool) -> f64 {
+        if first {
+            self.ms(Some(self.anchor))
+        } else {
+            self.ms(self.fetch_start)
         }
     }
 }

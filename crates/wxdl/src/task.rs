@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Fail, FailReason};
 use crate::options::{HeadersFn, ProgressFn};
-use crate::profile::Profile;
+use crate::profile::{Hop, Profile};
 
 /// Response headers as WeChat reports them: lowercase names, repeated fields joined by `, `.
 pub type Header = BTreeMap<String, String>;
@@ -70,6 +70,8 @@ pub struct Success {
     pub data_length: u64,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
+    /// **[beyond]** Every request of this download, redirects first (for HAR export).
+    pub hops: Vec<Hop>,
 }
 
 /// What a task ends with.

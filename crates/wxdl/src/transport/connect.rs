@@ -9,6 +9,7 @@ use tokio_rustls::TlsConnector;
 use url::Host;
 
 use super::io::Stream;
+use super::meter::{Meter, Metered};
 use super::{ConnInfo, Origin, Protocol, Resolver, TlsConfigs};
 use crate::error::{Fail, FailReason};
 use crate::profile::Timeline;
@@ -26,13 +27,14 @@ impl Connector {
         &self,
         origin: &Origin,
         timeline: &mut Timeline,
-    ) -> Result<(Stream, ConnInfo), Fail> {
+    ) -> Result<(Metered<Stream>, ConnInfo), Fail> {
         timeline.dns_start = Some(Instant::now());
         let addrs = self.resolver.resolve(&origin.host, origin.port).await?;
         timeline.dns_end = Some(Instant::now());
         timeline.connect_start = timeline.dns_end;
         let (tcp, peer) = connect_any(&addrs).await?;
         let _ = tcp.set_nodelay(true);
+        let fd = raw_fd(&tcp);
         let stream = if origin.https {
             timeline.ssl_start = Some(Instant::now());
             let name = server_name(&origin.host)?;
@@ -51,11 +53,13 @@ impl Connector {
             Stream::Plain(tcp)
         };
         timeline.connect_end = Some(Instant::now());
+        let meter = Meter::new();
         Ok((
-            stream,
+            Metered::new(stream, meter.clone(), fd),
             ConnInfo {
                 peer,
                 protocol: Protocol::Http11,
+                meter,
             },
         ))
     }
@@ -85,4 +89,15 @@ fn server_name(host: &Host<String>) -> Result<ServerName<'static>, Fail> {
         Host::Ipv4(ip) => Ok(ServerName::IpAddress((*ip).into())),
         Host::Ipv6(ip) => Ok(ServerName::IpAddress((*ip).into())),
     }
+}
+
+#[cfg(unix)]
+fn raw_fd(tcp: &TcpStream) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    Some(tcp.as_raw_fd())
+}
+
+#[cfg(not(unix))]
+fn raw_fd(_tcp: &TcpStream) -> Option<i32> {
+    None
 }

@@ -2,11 +2,13 @@
 
 mod connect;
 mod io;
+mod meter;
 mod pool;
 mod resolve;
 mod tls;
 
 pub(crate) use connect::Connector;
+pub(crate) use meter::{Mark, Meter};
 pub(crate) use pool::{Conn, Pool};
 pub use resolve::Resolver;
 pub(crate) use tls::TlsConfigs;
@@ -36,6 +38,16 @@ impl Protocol {
             Protocol::Http11 => "http1.1",
             Protocol::H2 => "h2",
             Protocol::Quic => "quic",
+            Protocol::Unknown => "unknown",
+        }
+    }
+
+    /// The version string HAR uses.
+    pub fn http_version(self) -> &'static str {
+        match self {
+            Protocol::Http11 => "HTTP/1.1",
+            Protocol::H2 => "h2",
+            Protocol::Quic => "h3",
             Protocol::Unknown => "unknown",
         }
     }
@@ -81,4 +93,6 @@ impl Origin {
 pub(crate) struct ConnInfo {
     pub peer: SocketAddr,
     pub protocol: Protocol,
+    /// Bytes and marks of the exchanges on this connection.
+    pub meter: std::sync::Arc<Meter>,
 }
