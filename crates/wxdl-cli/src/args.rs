@@ -9,6 +9,7 @@ Examples:
   wxdl get https://example.com/a.mp3                 save to the sandbox (wxfile://tmp_…)
   wxdl get https://example.com/a.mp3 -o a.mp3        save to a local file (atomically)
   wxdl get URL --json                                print the Mini Program result object
+  wxdl get URL --profile --har run.har               timing waterfall, and an HTTP Archive
   wxdl get URL -H 'Authorization: Bearer t' --timeout 5000
   wxdl get https://localhost:8443/f --cacert ca.pem  trust a private CA
   wxdl get -i urls.txt -j 10 -d out/ --json          batch: one JSON line per URL
@@ -86,9 +87,22 @@ pub struct GetArgs {
     #[arg(short = 'A', long = "user-agent", value_name = "UA")]
     pub user_agent: Option<String>,
 
-    /// Sandbox root directory (default: wxdl under your data directory).
+    /// Sandbox root directory (default: DATA_DIR/sandbox).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// Where wxdl keeps its state between runs (default: $WXDL_DATA_DIR, else wxdl under your
+    /// data directory).
+    #[arg(long = "data-dir", value_name = "DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Print the timing waterfall after the result (on stderr with --json).
+    #[arg(long)]
+    pub profile: bool,
+
+    /// Write every request of the run, redirects included, as an HTTP Archive (HAR 1.2).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
 
     /// Resolve HOST:PORT to ADDR instead of asking DNS, like curl (repeatable).
     #[arg(long, value_name = "HOST:PORT:ADDR")]
@@ -107,7 +121,7 @@ pub struct GetArgs {
     pub appid: String,
 
     /// Leave the profile out of the result.
-    #[arg(long = "no-profile")]
+    #[arg(long = "no-profile", conflicts_with_all = ["profile", "har"])]
     pub no_profile: bool,
 
     /// Batch: read URLs from this file, one per line ('#' comments and blank lines skipped).

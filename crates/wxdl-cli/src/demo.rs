@@ -65,18 +65,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
         };
         println!("sha256 {got} ({verdict} the served file)");
         if let Some(p) = &s.profile {
-            let ms = |a: f64, b: f64| (b - a).max(0.0);
-            println!(
-                "connect {:.2} ms, first byte {:.2} ms, body {:.2} ms ({:.0} Mbit/s), total {:.2} ms over {} to {}:{}",
-                ms(p.connect_start, p.connect_end),
-                ms(p.request_start, p.response_start),
-                ms(p.response_start, p.response_end),
-                p.throughput_kbps / 1000.0,
-                ms(p.invoke_start, p.response_end),
-                p.protocol,
-                p.peer_ip,
-                p.port
-            );
+            print!("{}", crate::waterfall::render(p, crate::waterfall::width()));
         }
         if got != expected_sha {
             return Ok(exit::INTERNAL);

@@ -8,7 +8,10 @@ use wxdl::{Client, DownloadOptions, Outcome, Policy, Resolver};
 
 use crate::args::GetArgs;
 use crate::exit;
+use crate::har::Har;
 use crate::render;
+use crate::state;
+use crate::waterfall;
 
 /// A command-line problem, reported with exit status 2 (or 1 for environment problems).
 pub struct CliError {
@@ -35,26 +38,36 @@ impl CliError {
 /// Runs `wxdl get` and returns the exit status.
 pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     let concurrency = if args.input.is_some() { args.jobs } else { 1 };
-    let client = build_client(&args, concurrency)?;
-    match &args.input {
-        Some(list) => batch(&client, &args, list).await,
-        None => single(&client, &args).await,
+    let data_dir = state::data_dir(args.data_dir.as_deref());
+    let client = build_client(&args, &data_dir, concurrency)?;
+    let mut run = Run {
+        args: &args,
+        har: args.har.as_ref().map(|_| Har::default()),
+    };
+    let code = match &args.input {
+        Some(list) => run.batch(&client, list).await?,
+        None => run.single(&client).await?,
+    };
+    state::save_estimator(&data_dir, &client.estimator_state());
+    if let (Some(har), Some(path)) = (&run.har, &args.har) {
+        har.write(path)
+            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
     }
+    Ok(code)
 }
 
-/// The default sandbox root: `wxdl/sandbox` under the user's data directory.
-pub fn default_root() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("wxdl")
-        .join("sandbox")
-}
-
-fn build_client(args: &GetArgs, concurrency: usize) -> Result<Client, CliError> {
+fn build_client(args: &GetArgs, data_dir: &Path, concurrency: usize) -> Result<Client, CliError> {
     let mut builder = Client::builder()
-        .sandbox_root(args.root.clone().unwrap_or_else(default_root))
+        .sandbox_root(
+            args.root
+                .clone()
+                .unwrap_or_else(|| data_dir.join("sandbox")),
+        )
         .concurrency(concurrency.max(1))
         .appid(args.appid.clone());
+    if let Some(saved) = state::load_estimator(data_dir) {
+        builder = builder.estimator_state(saved);
+    }
     for path in &args.cacert {
         let pem = std::fs::read(path)
             .map_err(|e| CliError::usage(format!("--cacert {}: {e}", path.display())))?;
@@ -101,77 +114,101 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     Ok(opts)
 }
 
-async fn single(client: &Client, args: &GetArgs) -> Result<u8, CliError> {
-    let url = args.url.as_deref().unwrap_or_default();
-    let bar = render::byte_bar(args.quiet);
-    let b = bar.clone();
-    let opts = options(args, url)?.on_progress_update(move |p| render::update_bar(&b, p));
-    let outcome = client.download(opts).await;
-    bar.finish_and_clear();
-    report(&outcome, args, None);
-    Ok(exit::for_outcome(&outcome))
+/// One invocation of `wxdl get`: its arguments and what it collects across downloads.
+struct Run<'a> {
+    args: &'a GetArgs,
+    har: Option<Har>,
 }
 
-fn report(outcome: &Outcome, args: &GetArgs, url: Option<&str>) {
-    if args.json {
-        let mut v = render::outcome_json(outcome);
-        if let (Some(url), Some(obj)) = (url, v.as_object_mut()) {
-            obj.insert("url".into(), url.into());
-        }
-        println!("{v}");
-    } else if !args.quiet || outcome.is_err() {
-        let line = render::human_line(outcome, url);
-        match outcome {
-            Ok(_) => println!("{line}"),
-            Err(_) => eprintln!("wxdl: {line}"),
-        }
+impl Run<'_> {
+    async fn single(&mut self, client: &Client) -> Result<u8, CliError> {
+        let args = self.args;
+        let url = args.url.as_deref().unwrap_or_default();
+        let bar = render::byte_bar(args.quiet);
+        let b = bar.clone();
+        let opts = options(args, url)?.on_progress_update(move |p| render::update_bar(&b, p));
+        let outcome = client.download(opts).await;
+        bar.finish_and_clear();
+        self.report(&outcome, None);
+        Ok(exit::for_outcome(&outcome))
     }
-}
 
-async fn batch(client: &Client, args: &GetArgs, list: &Path) -> Result<u8, CliError> {
-    let text = std::fs::read_to_string(list)
-        .map_err(|e| CliError::usage(format!("-i {}: {e}", list.display())))?;
-    let urls: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let mut names = UniqueNames::default();
-    let bar = render::count_bar(args.quiet, urls.len() as u64);
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(urls.len());
-    for url in &urls {
-        let opts = options(args, url)?.host_path(dir.join(names.claim(url)));
-        tasks.push(client.download(opts));
-    }
-    let (mut ok, mut http_err, mut failed, mut bytes) = (0usize, 0usize, 0usize, 0u64);
-    for (url, task) in urls.iter().zip(tasks) {
-        let outcome = task.await;
-        bar.inc(1);
-        match &outcome {
-            Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
-            Ok(_) => http_err += 1,
-            Err(_) => failed += 1,
+    /// Prints one outcome (result line or JSON, then the waterfall) and adds it to the HAR.
+    fn report(&mut self, outcome: &Outcome, url: Option<&str>) {
+        let args = self.args;
+        if args.json {
+            let mut v = render::outcome_json(outcome);
+            if let (Some(url), Some(obj)) = (url, v.as_object_mut()) {
+                obj.insert("url".into(), url.into());
+            }
+            println!("{v}");
+        } else if !args.quiet || outcome.is_err() {
+            let line = render::human_line(outcome, url);
+            match outcome {
+                Ok(_) => println!("{line}"),
+                Err(_) => eprintln!("wxdl: {line}"),
+            }
         }
-        if let Ok(s) = &outcome {
-            bytes += s.data_length;
+        let Ok(success) = outcome else { return };
+        if let Some(har) = &mut self.har {
+            har.add(success);
         }
-        bar.suspend(|| report(&outcome, args, Some(url)));
+        if let (true, Some(p)) = (args.profile, &success.profile) {
+            let view = waterfall::render(p, waterfall::width());
+            if args.json {
+                eprint!("{view}");
+            } else {
+                print!("{view}");
+            }
+        }
     }
-    bar.finish_and_clear();
-    if !args.quiet {
-        eprintln!(
-            "wxdl: {} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
-            urls.len(),
-            start.elapsed().as_secs_f64()
-        );
+
+    async fn batch(&mut self, client: &Client, list: &Path) -> Result<u8, CliError> {
+        let args = self.args;
+        let text = std::fs::read_to_string(list)
+            .map_err(|e| CliError::usage(format!("-i {}: {e}", list.display())))?;
+        let urls: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let mut names = UniqueNames::default();
+        let bar = render::count_bar(args.quiet, urls.len() as u64);
+        let start = Instant::now();
+        let mut tasks = Vec::with_capacity(urls.len());
+        for url in &urls {
+            let opts = options(args, url)?.host_path(dir.join(names.claim(url)));
+            tasks.push(client.download(opts));
+        }
+        let (mut ok, mut http_err, mut failed, mut bytes) = (0usize, 0usize, 0usize, 0u64);
+        for (url, task) in urls.iter().zip(tasks) {
+            let outcome = task.await;
+            bar.inc(1);
+            match &outcome {
+                Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
+                Ok(_) => http_err += 1,
+                Err(_) => failed += 1,
+            }
+            if let Ok(s) = &outcome {
+                bytes += s.data_length;
+            }
+            bar.suspend(|| self.report(&outcome, Some(url)));
+        }
+        bar.finish_and_clear();
+        if !args.quiet {
+            eprintln!(
+                "wxdl: {} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
+                urls.len(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Ok(if http_err + failed > 0 {
+            exit::BATCH_FAILED
+        } else {
+            exit::OK
+        })
     }
-    Ok(if http_err + failed > 0 {
-        exit::BATCH_FAILED
-    } else {
-        exit::OK
-    })
 }
 
 /// File names for a batch: each URL's last path segment, made unique within the batch.

@@ -4,7 +4,10 @@ mod args;
 mod demo;
 mod exit;
 mod get;
+mod har;
 mod render;
+mod state;
+mod waterfall;
 
 use std::process::ExitCode;
 

@@ -7,7 +7,9 @@ use serde_json::Value;
 use wxdl_testkit::{sha256_file, write_random, write_sparse, Nginx, TestCa};
 
 fn wxdl(root: &Path, args: &[&str]) -> Output {
+    // State goes next to the sandbox, never into the user's real data directory.
     Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .env("WXDL_DATA_DIR", root.with_file_name("data"))
         .arg("get")
         .arg("--root")
         .arg(root)
@@ -253,5 +255,189 @@ fn demo_runs_offline() {
     assert!(
         text.contains("200 OK") && text.contains("matches the served file"),
         "{text}"
+    );
+}
+
+const PROFILE_FIELDS: usize = 30;
+const ORDER: [&str; 14] = [
+    "invokeStart",
+    "queueStart",
+    "queueEnd",
+    "fetchStart",
+    "domainLookUpStart",
+    "domainLookUpEnd",
+    "connectStart",
+    "SSLconnectionStart",
+    "SSLconnectionEnd",
+    "connectEnd",
+    "requestStart",
+    "requestEnd",
+    "responseStart",
+    "responseEnd",
+];
+
+fn assert_profile(v: &Value, tls: bool, body: u64) {
+    let p = &v["profile"];
+    assert_eq!(p.as_object().unwrap().len(), PROFILE_FIELDS, "{p}");
+    let mut last = 0.0;
+    for f in ORDER {
+        let t = p[f].as_f64().unwrap();
+        if !tls && f.starts_with("SSL") {
+            assert_eq!(t, 0.0);
+            continue;
+        }
+        assert!(t >= last, "{f}: {t} < {last}");
+        last = t;
+    }
+    assert_eq!(p["peerIP"], "127.0.0.1");
+    assert_eq!(p["protocol"], "http1.1");
+    let received = p["receivedBytedCount"].as_u64().unwrap();
+    assert!(received >= body && received <= body + 4096, "{received}");
+    assert!(p["sendBytesCount"].as_u64().unwrap() > 0);
+    assert!(p["throughputKbps"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn json_profile_over_http_and_https_with_waterfall_and_state() {
+    let ca = TestCa::new();
+    let nginx = Nginx::builder().tls(&ca).start();
+    write_random(&nginx.root.join("f.bin"), 500_000);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.cert_pem()).unwrap();
+    let resolve = format!("localhost:{}:127.0.0.1", nginx.https_port);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wxdl"))
+            .arg("get")
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let https = nginx.https_url("localhost", "/f.bin");
+    let o = run(&[
+        &https,
+        "--cacert",
+        ca_path.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_profile(&v, true, 500_000);
+    assert_eq!(v["profile"]["port"], nginx.https_port);
+    // The sandbox default is under the data dir.
+    assert!(data.join("sandbox/tmp").is_dir());
+
+    let o = run(&[&nginx.url("/f.bin"), "--json", "--profile"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = json(&o);
+    assert_profile(&v, false, 500_000);
+    let view = String::from_utf8_lossy(&o.stderr);
+    for label in [
+        "Queueing",
+        "DNS lookup",
+        "Initial connection",
+        "Waiting (TTFB)",
+        "Content download",
+        "Total",
+    ] {
+        assert!(view.contains(label), "{label} missing in\n{view}");
+    }
+    assert!(view.contains("█") && view.contains(" ms"), "{view}");
+
+    // The estimator state persisted: two runs, two observations of each RTT kind.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("network-quality.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["version"], 1);
+    assert_eq!(state["http_rtt"].as_array().unwrap().len(), 2);
+    // A corrupt file is ignored with a warning, never a crash, and replaced.
+    std::fs::write(data.join("network-quality.json"), "{ not json").unwrap();
+    let o = run(&[&nginx.url("/f.bin"), "-q"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: ignoring corrupt"));
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("network-quality.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["http_rtt"].as_array().unwrap().len(), 1);
+}
+
+/// Installs the npm `har-validator` package under the test's target dir (once) and returns the
+/// module path.
+fn har_validator() -> std::path::PathBuf {
+    let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("har-validator");
+    let module = prefix.join("node_modules/har-validator");
+    if !module.exists() {
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg("har-validator@5")
+            .status()
+            .expect("npm is needed to install the HAR validator (scripts/test.sh installs it)");
+        assert!(status.success(), "npm install har-validator failed");
+    }
+    module
+}
+
+#[test]
+fn har_of_a_redirected_run_validates() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let har_path = dir.path().join("run.har");
+    let o = wxdl(
+        &root,
+        &[
+            &nginx.url("/hops/2?x=1"),
+            "-q",
+            "--har",
+            har_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let har: Value = serde_json::from_str(&std::fs::read_to_string(&har_path).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "two redirects and the final request");
+    assert_eq!(entries[0]["response"]["status"], 302);
+    assert!(entries[0]["response"]["redirectURL"]
+        .as_str()
+        .unwrap()
+        .ends_with("/hops/1"));
+    assert_eq!(entries[2]["response"]["status"], 200);
+    assert_eq!(entries[0]["request"]["queryString"][0]["name"], "x");
+    for e in entries {
+        let t = &e["timings"];
+        let sum: f64 = ["blocked", "dns", "connect", "send", "wait", "receive"]
+            .iter()
+            .map(|k| t[k].as_f64().unwrap().max(0.0))
+            .sum();
+        assert!((sum - e["time"].as_f64().unwrap()).abs() < 1e-6);
+    }
+
+    let module = har_validator();
+    let script = format!(
+        "const v = require({m:?}); const har = JSON.parse(require('fs').readFileSync({f:?}, 'utf8'));\
+         v.har(har).then(() => console.log('valid')).catch(e => {{ console.error(JSON.stringify(e.errors || e.message)); process.exit(1); }});",
+        m = module.to_str().unwrap(),
+        f = har_path.to_str().unwrap()
+    );
+    let out = Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("valid"),
+        "HAR invalid: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -46,7 +46,10 @@ pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_
 pub use error::{Fail, FailReason};
 pub use fetch::MAX_REDIRECTS;
 pub use mime::temp_extension;
-pub use nqe::{EffectiveConnectionType, Estimates, EstimatorState, Observation};
+pub use nqe::{
+    EffectiveConnectionType, Estimates, EstimatorState, Observation,
+    STATE_VERSION as ESTIMATOR_STATE_VERSION,
+};
 pub use options::{DownloadOptions, HeadersFn, ProgressFn, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
 pub use policy::{DomainEntry, Policy};
 pub use profile::{Hop, HopTimings, Profile};

@@ -60,6 +60,18 @@ impl EffectiveConnectionType {
         self as u8
     }
 
+    /// The type for an `estimate_nettype` number (anything unknown → `Unknown`).
+    pub fn from_number(n: u8) -> EffectiveConnectionType {
+        match n {
+            1 => EffectiveConnectionType::Offline,
+            2 => EffectiveConnectionType::Slow2g,
+            3 => EffectiveConnectionType::Type2g,
+            4 => EffectiveConnectionType::Type3g,
+            5 => EffectiveConnectionType::Type4g,
+            _ => EffectiveConnectionType::Unknown,
+        }
+    }
+
     /// The name `wx.getNetworkType` and browsers use (`slow-2g`, `2g`, `3g`, `4g`, …).
     pub fn name(self) -> &'static str {
         match self {

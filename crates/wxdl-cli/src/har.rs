@@ -1,0 +1,163 @@
+//! `--har FILE`: every request of the run (redirects included) as an HTTP Archive 1.2 log.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use wxdl::{Hop, Success};
+
+/// Collects entries over a run and writes them as one HAR log.
+#[derive(Default)]
+pub struct Har {
+    entries: Vec<Value>,
+}
+
+impl Har {
+    /// Adds every request of a finished download.
+    pub fn add(&mut self, s: &Success) {
+        for hop in &s.hops {
+            let mime = header(&hop.response_header, "content-type");
+            self.entries
+                .push(entry(hop, mime.unwrap_or("application/octet-stream")));
+        }
+    }
+
+    /// Writes the log (atomically: a temp file renamed over `path`).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let log = json!({
+            "log": {
+                "version": "1.2",
+                "creator": { "name": "wxdl", "version": env!("CARGO_PKG_VERSION") },
+                "pages": [],
+                "entries": self.entries,
+            }
+        });
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".part");
+        let text = serde_json::to_vec_pretty(&log).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
+fn header<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn headers(pairs: &[(String, String)]) -> Value {
+    pairs
+        .iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect()
+}
+
+fn query_string(url: &str) -> Value {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            json!({ "name": k, "value": v })
+        })
+        .collect()
+}
+
+fn entry(hop: &Hop, mime: &str) -> Value {
+    let t = &hop.timings;
+    // HAR's `time` is the sum of the non-negative phases; `ssl` is already inside `connect`.
+    let total: f64 = [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive]
+        .iter()
+        .filter(|v| **v >= 0.0)
+        .sum();
+    let head_received = hop.received_bytes.saturating_sub(hop.body_bytes);
+    json!({
+        "startedDateTime": iso8601(hop.started_ms),
+        "time": total,
+        "request": {
+            "method": "GET",
+            "url": hop.url,
+            "httpVersion": hop.http_version,
+            "cookies": [],
+            "headers": headers(&hop.request_header),
+            "queryString": query_string(&hop.url),
+            "headersSize": hop.sent_bytes,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": hop.status_code,
+            "statusText": "",
+            "httpVersion": hop.http_version,
+            "cookies": [],
+            "headers": headers(&hop.response_header),
+            "content": { "size": hop.body_bytes, "mimeType": mime },
+            "redirectURL": hop.redirect_url.clone().unwrap_or_default(),
+            "headersSize": head_received,
+            "bodySize": hop.body_bytes,
+        },
+        "cache": {},
+        "timings": {
+            "blocked": t.blocked,
+            "dns": t.dns,
+            "connect": t.connect,
+            "ssl": t.ssl,
+            "send": t.send,
+            "wait": t.wait,
+            "receive": t.receive,
+        },
+        "serverIPAddress": hop.peer_ip,
+        "_socketReused": hop.socket_reused,
+    })
+}
+
+/// Epoch milliseconds as an ISO 8601 UTC date-time with milliseconds.
+fn iso8601(epoch_ms: f64) -> String {
+    let ms_total = epoch_ms.max(0.0) as i64;
+    let (secs, ms) = (ms_total.div_euclid(1000), ms_total.rem_euclid(1000));
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after Howard Hinnant's
+/// well-known `civil_from_days` algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(951_782_400_123.0), "2000-02-29T00:00:00.123Z");
+        assert_eq!(iso8601(1_795_628_044_052.5), "2026-11-25T17:34:04.052Z");
+    }
+
+    #[test]
+    fn queries() {
+        assert_eq!(
+            query_string("http://h/p?a=1&b&c=x#f"),
+            json!([{"name":"a","value":"1"},{"name":"b","value":""},{"name":"c","value":"x"}])
+        );
+    }
+}
