@@ -120,6 +120,10 @@ pub struct GetArgs {
     #[arg(long, default_value = "touristappid")]
     pub appid: String,
 
+    /// Allow HTTP/2 (offered in TLS ALPN; never cleartext h2c), like enableHttp2.
+    #[arg(long)]
+    pub http2: bool,
+
     /// Leave the profile out of the result.
     #[arg(long = "no-profile", conflicts_with_all = ["profile", "har"])]
     pub no_profile: bool,

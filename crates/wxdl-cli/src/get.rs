@@ -92,7 +92,9 @@ fn build_client(args: &GetArgs, data_dir: &Path, concurrency: usize) -> Result<C
 }
 
 fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
-    let mut opts = DownloadOptions::new(url).enable_profile(!args.no_profile);
+    let mut opts = DownloadOptions::new(url)
+        .enable_profile(!args.no_profile)
+        .enable_http2(args.http2);
     for h in &args.headers {
         let (name, value) = h
             .split_once(':')

@@ -145,6 +145,25 @@ fn https_needs_the_ca() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(sha256_file(&out), sha);
+    let o = wxdl(
+        &root,
+        &[
+            &url,
+            "--resolve",
+            &resolve,
+            "--cacert",
+            ca_path.to_str().unwrap(),
+            "--http2",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o)["profile"]["protocol"], "h2");
     let o = wxdl(&root, &[&url, "--resolve", &resolve, "--json"]);
     assert_eq!(o.status.code(), Some(19));
     assert!(json(&o)["errMsg"]

@@ -21,7 +21,11 @@ pub const ALT_HOST: &str = "wxdl.test";
 /// - `/echo`: a text body listing the request headers tests care about;
 /// - `/cross`: redirects to `/echo` on [`ALT_HOST`] (another origin);
 /// - `/to-ftp`, `/to-file`: redirects to `ftp:` and `file:` URLs;
-/// - `/gz/…`: files served gzip-encoded when the client accepts it.
+/// - `/gz/…`: files served gzip-encoded when the client accepts it;
+/// - `/conn`: the serial number of the connection that carried the request;
+/// - `/slow/…`: files sent at 256 KiB/s.
+///
+/// With TLS, the HTTPS port speaks HTTP/2 and HTTP/1.1 (ALPN).
 fn standard_locations() -> String {
     let mut s = String::from(
         r#"
@@ -36,6 +40,8 @@ fn standard_locations() -> String {
             return 200 "auth=$http_authorization\ncookie=$http_cookie\nreferer=$http_referer\nua=$http_user_agent\nx=$http_x_test\nae=$http_accept_encoding\n";
         }
         location /gz/ { gzip on; gzip_types *; gzip_min_length 1; gzip_proxied any; }
+        location = /conn { default_type text/plain; return 200 "$connection\n"; }
+        location /slow/ { limit_rate 256k; }
 "#,
     );
     for k in 1..=20 {
@@ -132,7 +138,7 @@ impl NginxBuilder {
         let d = dir.display();
         let tls = match &self.tls {
             Some(_) => format!(
-                "listen 127.0.0.1:{https_port} ssl;\n        ssl_certificate {d}/server.pem;\n        ssl_certificate_key {d}/server.key;"
+                "listen 127.0.0.1:{https_port} ssl http2;\n        ssl_certificate {d}/server.pem;\n        ssl_certificate_key {d}/server.key;"
             ),
             None => String::new(),
         };

@@ -33,10 +33,17 @@ impl RawServer {
         let count = Arc::clone(&accepted);
         let handler = Arc::new(handler);
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let i = count.fetch_add(1, Ordering::SeqCst);
-                let h = Arc::clone(&handler);
-                tokio::spawn(async move { h(stream, i).await });
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let i = count.fetch_add(1, Ordering::SeqCst);
+                        let h = Arc::clone(&handler);
+                        tokio::spawn(async move { h(stream, i).await });
+                    }
+                    // A connection reset before it was accepted (ECONNABORTED) must not
+                    // close the listener; back off briefly on anything else.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
             }
         });
         RawServer {

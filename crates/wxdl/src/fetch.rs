@@ -24,7 +24,7 @@ use crate::queue::Ticket;
 use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, PartFile};
 use crate::task::{Header, HeadersReceived, Outcome, Progress, Success, TaskShared};
-use crate::transport::{Conn, Mark, Origin, Pool};
+use crate::transport::{Conn, Mark, Origin, Sender};
 
 /// WeChat's client follows at most this many redirects.
 pub const MAX_REDIRECTS: usize = 15;
@@ -107,6 +107,7 @@ async fn download(
         valid.url,
         raw_url,
         &mut headers,
+        options.enable_http2,
         timeline,
         &mut hops,
     )
@@ -223,6 +224,7 @@ async fn follow(
     mut url: Url,
     mut raw: String,
     headers: &mut HeaderMap,
+    h2: bool,
     timeline: &mut Timeline,
     hops: &mut Vec<Hop>,
 ) -> Result<(hyper::Response<Incoming>, Conn, Exchange, Url), Fail> {
@@ -232,7 +234,7 @@ async fn follow(
     loop {
         client.policy.check(&url, &raw)?;
         let origin = Origin::of(&url);
-        let (resp, conn, exchange) = send(client, &url, &origin, headers, timeline).await?;
+        let (resp, conn, exchange) = send(client, &url, &origin, headers, h2, timeline).await?;
         let Some(location) = redirect_location(&resp) else {
             if !same_origin {
                 timeline.redirect_start = None;
@@ -305,42 +307,53 @@ async fn send(
     url: &Url,
     origin: &Origin,
     headers: &HeaderMap,
+    h2: bool,
     timeline: &mut Timeline,
 ) -> Result<(hyper::Response<Incoming>, Conn, Exchange), Fail> {
     let mut retried = false;
     loop {
         timeline.begin_fetch();
-        let mut conn = match client.pool.checkout(origin) {
-            Some(c) => c,
-            None => Pool::open(&client.connector, origin, timeline).await?,
-        };
-        let req = build_request(url, origin, headers)?;
+        let mut conn = client
+            .pool
+            .get(&client.connector, origin, h2, timeline)
+            .await?;
+        let multiplexed = matches!(conn.sender, Sender::H2(_));
+        let req = build_request(url, origin, headers, multiplexed)?;
         let request_header = header_list(req.headers());
         let meter = conn.info.meter.clone();
-        let mark = meter.arm();
+        // A multiplexed connection's bytes and marks belong to all its streams at once, so
+        // only a connection with one exchange at a time is metered per request.
+        let mark = (!multiplexed).then(|| meter.arm());
         let request_start = Instant::now();
         timeline.request_start = Some(request_start);
-        match conn.sender.send_request(req).await {
+        match conn.sender.send(req).await {
             Ok(resp) => {
-                // The meter saw the bytes; fall back to now only if it could not.
                 let head = Instant::now();
-                let first_byte = meter.response_start().filter(|t| *t >= request_start);
-                let response_start = first_byte.unwrap_or(head);
-                let request_end = meter
-                    .request_end()
-                    .filter(|t| *t >= request_start)
-                    .unwrap_or(request_start)
-                    .min(response_start);
+                let (request_end, response_start) = match mark {
+                    Some(_) => {
+                        // The meter saw the bytes; fall back to now only if it could not.
+                        let first_byte = meter.response_start().filter(|t| *t >= request_start);
+                        let response_start = first_byte.unwrap_or(head);
+                        let request_end = meter
+                            .request_end()
+                            .filter(|t| *t >= request_start)
+                            .unwrap_or(request_start)
+                            .min(response_start);
+                        (request_end, response_start)
+                    }
+                    // HTTP/2: the HEADERS frame goes out at once; the head is decoded when
+                    // its frames arrived.
+                    None => (request_start, head),
+                };
                 timeline.request_end = Some(request_end);
                 timeline.response_start = Some(response_start);
-                return Ok((
-                    resp,
-                    conn,
-                    Exchange {
-                        mark,
-                        request_header,
-                    },
-                ));
+                let exchange = Exchange {
+                    mark,
+                    request_head_bytes: head_size("GET / HTTP/1.1", &request_header),
+                    response_head_bytes: head_size("HTTP/1.1 200 OK", &header_list(resp.headers())),
+                    request_header,
+                };
+                return Ok((resp, conn, exchange));
             }
             Err(e)
                 if conn.reused
@@ -355,23 +368,32 @@ async fn send(
     }
 }
 
+/// The GET request: origin-form with a `Host` header for HTTP/1.1, absolute-form (which
+/// becomes `:scheme` and `:authority`) for HTTP/2.
 fn build_request(
     url: &Url,
     origin: &Origin,
     headers: &HeaderMap,
+    absolute: bool,
 ) -> Result<Request<Empty<Bytes>>, Fail> {
-    let target = &url[Position::BeforePath..Position::AfterQuery];
+    let target = if absolute {
+        &url[..Position::AfterQuery]
+    } else {
+        &url[Position::BeforePath..Position::AfterQuery]
+    };
     let mut req = Request::builder()
         .method(Method::GET)
         .uri(target)
         .body(Empty::new())
         .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
     let h = req.headers_mut();
-    h.insert(
-        HOST,
-        HeaderValue::from_str(&origin.authority())
-            .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?,
-    );
+    if !absolute {
+        h.insert(
+            HOST,
+            HeaderValue::from_str(&origin.authority())
+                .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?,
+        );
+    }
     h.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(req)
 }
@@ -418,11 +440,21 @@ async fn drain(resp: hyper::Response<Incoming>) -> (u64, bool) {
     (seen as u64, false)
 }
 
-/// One request/response exchange on a connection: where its byte counts start, and the
-/// request headers as sent.
+/// One request/response exchange on a connection: where its byte counts start (when the
+/// connection carries one exchange at a time), and the request headers as sent.
 struct Exchange {
-    mark: Mark,
+    mark: Option<Mark>,
     request_header: Vec<(String, String)>,
+    /// Sizes of the request and response heads in HTTP/1.1 text form, the measure used where
+    /// the connection cannot be metered per request (HTTP/2 streams).
+    request_head_bytes: u64,
+    response_head_bytes: u64,
+}
+
+/// The size of a head in HTTP/1.1 text form: start line, `name: value` lines, blank line.
+fn head_size(start_line: &str, headers: &[(String, String)]) -> u64 {
+    let fields: usize = headers.iter().map(|(k, v)| k.len() + 2 + v.len() + 2).sum();
+    (start_line.len() + 2 + fields + 2) as u64
 }
 
 impl Exchange {
@@ -435,8 +467,14 @@ impl Exchange {
             reused: conn.reused,
             protocol: conn.info.protocol,
             body_bytes,
-            sent_bytes: meter.sent_since(self.mark),
-            received_bytes: meter.received_since(self.mark),
+            sent_bytes: match self.mark {
+                Some(m) => meter.sent_since(m),
+                None => self.request_head_bytes,
+            },
+            received_bytes: match self.mark {
+                Some(m) => meter.received_since(m),
+                None => self.response_head_bytes + body_bytes,
+            },
             rtt_ms: meter.rtt_ms(),
         }
     }

@@ -22,10 +22,13 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Connects to `origin`, marking DNS, connect and TLS phases on `timeline`.
+    /// Connects to `origin`, marking DNS, connect and TLS phases on `timeline`. With `offer_h2`
+    /// TLS offers ALPN `h2, http/1.1`, else `http/1.1`; the protocol the server picked is in
+    /// the returned [`ConnInfo`].
     pub async fn connect(
         &self,
         origin: &Origin,
+        offer_h2: bool,
         timeline: &mut Timeline,
     ) -> Result<(Metered<Stream>, ConnInfo), Fail> {
         timeline.dns_start = Some(Instant::now());
@@ -35,10 +38,16 @@ impl Connector {
         let (tcp, peer) = connect_any(&addrs).await?;
         let _ = tcp.set_nodelay(true);
         let fd = raw_fd(&tcp);
+        let mut protocol = Protocol::Http11;
         let stream = if origin.https {
             timeline.ssl_start = Some(Instant::now());
             let name = server_name(&origin.host)?;
-            let tls = TlsConnector::from(self.tls.http1.clone())
+            let config = if offer_h2 {
+                &self.tls.h2
+            } else {
+                &self.tls.http1
+            };
+            let tls = TlsConnector::from(config.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(|e| {
@@ -48,6 +57,9 @@ impl Connector {
                     )
                 })?;
             timeline.ssl_end = Some(Instant::now());
+            if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                protocol = Protocol::H2;
+            }
             Stream::Tls(Box::new(tls))
         } else {
             Stream::Plain(tcp)
@@ -58,7 +70,7 @@ impl Connector {
             Metered::new(stream, meter.clone(), fd),
             ConnInfo {
                 peer,
-                protocol: Protocol::Http11,
+                protocol,
                 meter,
             },
         ))

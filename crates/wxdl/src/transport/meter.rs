@@ -38,7 +38,8 @@ impl Meter {
             base: Instant::now(),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            armed: AtomicBool::new(false),
+            // Armed from the start: the first bytes the peer sends sample the RTT.
+            armed: AtomicBool::new(true),
             last_write_ns: AtomicU64::new(0),
             first_read_ns: AtomicU64::new(0),
             rtt_us: AtomicU32::new(0),

@@ -9,7 +9,7 @@ mod tls;
 
 pub(crate) use connect::Connector;
 pub(crate) use meter::{Mark, Meter};
-pub(crate) use pool::{Conn, Pool};
+pub(crate) use pool::{Conn, Pool, Sender};
 pub use resolve::Resolver;
 pub(crate) use tls::TlsConfigs;
 

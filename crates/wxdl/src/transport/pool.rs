@@ -1,28 +1,51 @@
-//! Keep-alive connection pool per origin; knows whether a request went over a reused connection.
+//! Connection pools per origin and protocol: idle HTTP/1.1 keep-alive connections, and one
+//! shared multiplexed HTTP/2 connection per origin. Knows whether a request reused a connection.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-use super::{ConnInfo, Connector, Origin};
+use super::{ConnInfo, Connector, Origin, Protocol};
 use crate::error::{Fail, FailReason};
 use crate::profile::Timeline;
 
 /// How long an idle connection stays in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// At most this many idle connections are kept per origin.
+/// At most this many idle HTTP/1.1 connections are kept per origin.
 const MAX_IDLE_PER_ORIGIN: usize = 32;
 /// A returned connection that is not ready again within this bound is dropped.
 const CHECKIN_READY_BOUND: Duration = Duration::from_secs(1);
+/// HTTP/2 flow-control windows: large enough that one stream is not throttled by the window on
+/// a fast path, bounded so a slow disk cannot make the connection buffer without limit.
+const H2_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
+const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
-pub(crate) type Sender = http1::SendRequest<Empty<Bytes>>;
+/// Sends requests over one connection, whatever its protocol.
+#[derive(Debug)]
+pub(crate) enum Sender {
+    H1(http1::SendRequest<Empty<Bytes>>),
+    H2(http2::SendRequest<Empty<Bytes>>),
+}
 
-/// A connection checked out for one request.
+impl Sender {
+    pub async fn send(
+        &mut self,
+        req: http::Request<Empty<Bytes>>,
+    ) -> hyper::Result<http::Response<Incoming>> {
+        match self {
+            Sender::H1(s) => s.send_request(req).await,
+            Sender::H2(s) => s.send_request(req).await,
+        }
+    }
+}
+
+/// A connection (or, for HTTP/2, a stream slot on one) used by one request.
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub sender: Sender,
@@ -34,28 +57,96 @@ pub(crate) struct Conn {
 
 #[derive(Debug)]
 struct Idle {
-    sender: Sender,
+    sender: http1::SendRequest<Empty<Bytes>>,
     info: ConnInfo,
     since: Instant,
 }
 
-/// Idle connections by origin. Dropping the pool closes them.
+#[derive(Debug)]
+struct SharedH2 {
+    sender: http2::SendRequest<Empty<Bytes>>,
+    info: ConnInfo,
+    last_used: Instant,
+}
+
+/// The pools. Dropping them closes every connection.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     idle: Mutex<HashMap<Origin, Vec<Idle>>>,
+    h2: Mutex<HashMap<Origin, SharedH2>>,
+    /// One connect at a time per origin while HTTP/2 may come of it, so concurrent requests
+    /// share the connection instead of racing to open several.
+    h2_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
+    /// Origins that answered an `h2` offer with HTTP/1.1: no need to serialize their connects.
+    h1_only: Mutex<HashSet<Origin>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Pool {
-    /// An idle, live connection to `origin`, most recently used first.
-    pub fn checkout(&self, origin: &Origin) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+    /// A connection for one request to `origin`: reused when possible, else new. `h2` allows
+    /// HTTP/2 (offered in ALPN on TLS; never cleartext h2c).
+    pub async fn get(
+        &self,
+        connector: &Connector,
+        origin: &Origin,
+        h2: bool,
+        timeline: &mut Timeline,
+    ) -> Result<Conn, Fail> {
+        let h2 = h2 && origin.https;
+        if h2 {
+            if let Some(c) = self.shared_h2(origin) {
+                return Ok(c);
+            }
+            if !lock(&self.h1_only).contains(origin) {
+                let gate = lock(&self.h2_connecting)
+                    .entry(origin.clone())
+                    .or_default()
+                    .clone();
+                let _turn = gate.lock().await;
+                if let Some(c) = self.shared_h2(origin) {
+                    return Ok(c);
+                }
+                if let Some(c) = self.checkout_h1(origin) {
+                    return Ok(c);
+                }
+                return self.open(connector, origin, true, timeline).await;
+            }
+        }
+        if let Some(c) = self.checkout_h1(origin) {
+            return Ok(c);
+        }
+        self.open(connector, origin, h2, timeline).await
+    }
+
+    fn shared_h2(&self, origin: &Origin) -> Option<Conn> {
+        let mut map = lock(&self.h2);
+        let entry = map.get_mut(origin)?;
+        if entry.sender.is_closed() || entry.last_used.elapsed() > IDLE_TIMEOUT {
+            map.remove(origin);
+            return None;
+        }
+        entry.last_used = Instant::now();
+        Some(Conn {
+            sender: Sender::H2(entry.sender.clone()),
+            info: entry.info.clone(),
+            reused: true,
+            origin: origin.clone(),
+        })
+    }
+
+    /// An idle, live HTTP/1.1 connection to `origin`, most recently used first.
+    fn checkout_h1(&self, origin: &Origin) -> Option<Conn> {
+        let mut idle = lock(&self.idle);
         let list = idle.get_mut(origin)?;
         let now = Instant::now();
         list.retain(|c| !c.sender.is_closed() && now.duration_since(c.since) < IDLE_TIMEOUT);
         while let Some(c) = list.pop() {
             if c.sender.is_ready() {
                 return Some(Conn {
-                    sender: c.sender,
+                    sender: Sender::H1(c.sender),
                     info: c.info,
                     reused: true,
                     origin: origin.clone(),
@@ -65,22 +156,57 @@ impl Pool {
         None
     }
 
-    /// Opens a new connection through `connector` and starts its HTTP/1.1 driver task.
-    pub async fn open(
+    /// Opens a new connection and starts its protocol driver task.
+    async fn open(
+        &self,
         connector: &Connector,
         origin: &Origin,
+        offer_h2: bool,
         timeline: &mut Timeline,
     ) -> Result<Conn, Fail> {
-        let (stream, info) = connector.connect(origin, timeline).await?;
-        let (sender, conn) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Fail::with(FailReason::NetworkInterrupted, e))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection closed: {e}");
+        let (stream, info) = connector.connect(origin, offer_h2, timeline).await?;
+        let io = TokioIo::new(stream);
+        let sender = match info.protocol {
+            Protocol::H2 => {
+                let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .initial_stream_window_size(H2_STREAM_WINDOW)
+                    .initial_connection_window_size(H2_CONNECTION_WINDOW)
+                    .handshake(io)
+                    .await
+                    .map_err(|e| Fail::with(FailReason::NetworkInterrupted, e))?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("h2 connection closed: {e}");
+                    }
+                });
+                lock(&self.h1_only).remove(origin);
+                lock(&self.h2).insert(
+                    origin.clone(),
+                    SharedH2 {
+                        sender: sender.clone(),
+                        info: info.clone(),
+                        last_used: Instant::now(),
+                    },
+                );
+                Sender::H2(sender)
             }
-        });
+            _ => {
+                let (sender, conn) = http1::Builder::new()
+                    .handshake(io)
+                    .await
+                    .map_err(|e| Fail::with(FailReason::NetworkInterrupted, e))?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection closed: {e}");
+                    }
+                });
+                if offer_h2 {
+                    lock(&self.h1_only).insert(origin.clone());
+                }
+                Sender::H1(sender)
+            }
+        };
         Ok(Conn {
             sender,
             info,
@@ -89,17 +215,21 @@ impl Pool {
         })
     }
 
-    /// Returns a connection whose response was read to the end, once it is ready again.
-    pub async fn checkin(&self, mut conn: Conn) {
-        match tokio::time::timeout(CHECKIN_READY_BOUND, conn.sender.ready()).await {
+    /// Returns a connection whose response was read to the end. HTTP/1.1 connections go back to
+    /// the idle list once ready again; HTTP/2 connections stay shared anyway.
+    pub async fn checkin(&self, conn: Conn) {
+        let Sender::H1(mut sender) = conn.sender else {
+            return;
+        };
+        match tokio::time::timeout(CHECKIN_READY_BOUND, sender.ready()).await {
             Ok(Ok(())) => {}
             _ => return,
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = lock(&self.idle);
         let list = idle.entry(conn.origin).or_default();
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(Idle {
-                sender: conn.sender,
+                sender,
                 info: conn.info,
                 since: Instant::now(),
             });

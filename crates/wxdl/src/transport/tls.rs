@@ -11,6 +11,8 @@ use rustls::{ClientConfig, RootCertStore};
 pub(crate) struct TlsConfigs {
     /// ALPN `http/1.1` only.
     pub http1: Arc<ClientConfig>,
+    /// ALPN `h2, http/1.1`.
+    pub h2: Arc<ClientConfig>,
 }
 
 impl TlsConfigs {
@@ -43,10 +45,13 @@ impl TlsConfigs {
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let mut http1 = base;
+        let mut http1 = base.clone();
         http1.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut h2 = base;
+        h2.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsConfigs {
             http1: Arc::new(http1),
+            h2: Arc::new(h2),
         })
     }
 }
