@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, installing first what the tests need (a real nginx; node and
-# npm for the HAR validator).
+# Runs the whole test suite, installing first what the tests need (real nginx and Caddy;
+# node and npm for the HAR validator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   missing+=(nginx-light)
+fi
+if ! command -v caddy >/dev/null 2>&1; then
+  missing+=(caddy)
 fi
 # The HAR test validates with the npm package har-validator, which it installs itself.
 if ! command -v npm >/dev/null 2>&1; then

@@ -124,6 +124,15 @@ pub struct GetArgs {
     #[arg(long)]
     pub http2: bool,
 
+    /// Try HTTP/3 over QUIC first (enableQuic plus a hint that the server speaks it); falls back
+    /// to TCP when QUIC fails before the response. Without this flag, QUIC is never used.
+    #[arg(long)]
+    pub http3: bool,
+
+    /// Allow HTTP/3 over QUIC where the server advertised it (Alt-Svc), like enableQuic.
+    #[arg(long = "quic")]
+    pub quic: bool,
+
     /// Leave the profile out of the result.
     #[arg(long = "no-profile", conflicts_with_all = ["profile", "har"])]
     pub no_profile: bool,

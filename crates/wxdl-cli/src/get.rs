@@ -49,6 +49,7 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
         None => run.single(&client).await?,
     };
     state::save_estimator(&data_dir, &client.estimator_state());
+    state::save_alt_svc(&data_dir, &client.alt_svc_state());
     if let (Some(har), Some(path)) = (&run.har, &args.har) {
         har.write(path)
             .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
@@ -67,6 +68,9 @@ fn build_client(args: &GetArgs, data_dir: &Path, concurrency: usize) -> Result<C
         .appid(args.appid.clone());
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
+    }
+    if let Some(saved) = state::load_alt_svc(data_dir) {
+        builder = builder.alt_svc_state(saved);
     }
     for path in &args.cacert {
         let pem = std::fs::read(path)
@@ -94,7 +98,9 @@ fn build_client(args: &GetArgs, data_dir: &Path, concurrency: usize) -> Result<C
 fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     let mut opts = DownloadOptions::new(url)
         .enable_profile(!args.no_profile)
-        .enable_http2(args.http2);
+        .enable_http2(args.http2)
+        .enable_quic(args.http3 || args.quic)
+        .quic_hint(args.http3);
     for h in &args.headers {
         let (name, value) = h
             .split_once(':')

@@ -1,12 +1,25 @@
 //! What the CLI keeps between runs in its data directory: the network-quality estimator's
-//! observations (versioned JSON; a corrupt or foreign file is ignored with a warning).
+//! observations and the HTTP/3 advertisements learned (versioned JSON; a corrupt or foreign
+//! file is ignored with a warning, never a crash).
 
 use std::path::{Path, PathBuf};
 
-use wxdl::EstimatorState;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wxdl::{AltSvcEntry, EstimatorState};
 
 /// The estimator state file inside the data directory.
 const NQE_FILE: &str = "network-quality.json";
+/// The learned Alt-Svc file inside the data directory.
+const ALT_SVC_FILE: &str = "alt-svc.json";
+/// Version of the Alt-Svc file format.
+const ALT_SVC_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct AltSvcFile {
+    version: u32,
+    entries: Vec<AltSvcEntry>,
+}
 
 /// The data directory: `--data-dir`, else `$WXDL_DATA_DIR`, else `wxdl` under the user's data
 /// directory.
@@ -22,9 +35,15 @@ pub fn data_dir(flag: Option<&Path>) -> PathBuf {
         .join("wxdl")
 }
 
-/// Loads the estimator state; `None` when absent, or (with a warning) when unusable.
-pub fn load_estimator(dir: &Path) -> Option<EstimatorState> {
-    let path = dir.join(NQE_FILE);
+/// Reads and parses a state file; `None` when absent, or (with a warning) when unreadable,
+/// corrupt, or of another version.
+fn load<T: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    version_of: impl Fn(&T) -> u32,
+    want: u32,
+) -> Option<T> {
+    let path = dir.join(name);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -33,14 +52,13 @@ pub fn load_estimator(dir: &Path) -> Option<EstimatorState> {
             return None;
         }
     };
-    match serde_json::from_str::<EstimatorState>(&text) {
-        Ok(s) if s.version == wxdl::ESTIMATOR_STATE_VERSION => Some(s),
-        Ok(s) => {
+    match serde_json::from_str::<T>(&text) {
+        Ok(v) if version_of(&v) == want => Some(v),
+        Ok(v) => {
             eprintln!(
-                "wxdl: warning: ignoring {}: version {} (expected {})",
+                "wxdl: warning: ignoring {}: version {} (expected {want})",
                 path.display(),
-                s.version,
-                wxdl::ESTIMATOR_STATE_VERSION
+                version_of(&v)
             );
             None
         }
@@ -51,19 +69,57 @@ pub fn load_estimator(dir: &Path) -> Option<EstimatorState> {
     }
 }
 
-/// Saves the estimator state (atomically). Failure is reported, never fatal.
-pub fn save_estimator(dir: &Path, state: &EstimatorState) {
-    let path = dir.join(NQE_FILE);
+/// Writes a state file atomically. Failure is reported, never fatal.
+fn save<T: Serialize>(dir: &Path, name: &str, value: &T) {
+    let path = dir.join(name);
     let result = (|| {
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!("{NQE_FILE}.part"));
+        let tmp = dir.join(format!("{name}.part"));
         std::fs::write(
             &tmp,
-            serde_json::to_vec(state).map_err(std::io::Error::other)?,
+            serde_json::to_vec(value).map_err(std::io::Error::other)?,
         )?;
         std::fs::rename(&tmp, &path)
     })();
     if let Err(e) = result {
         eprintln!("wxdl: warning: could not save {}: {e}", path.display());
     }
+}
+
+/// Loads the estimator state.
+pub fn load_estimator(dir: &Path) -> Option<EstimatorState> {
+    load(
+        dir,
+        NQE_FILE,
+        |s: &EstimatorState| s.version,
+        wxdl::ESTIMATOR_STATE_VERSION,
+    )
+}
+
+/// Saves the estimator state.
+pub fn save_estimator(dir: &Path, state: &EstimatorState) {
+    save(dir, NQE_FILE, state);
+}
+
+/// Loads the learned HTTP/3 advertisements.
+pub fn load_alt_svc(dir: &Path) -> Option<Vec<AltSvcEntry>> {
+    load(
+        dir,
+        ALT_SVC_FILE,
+        |f: &AltSvcFile| f.version,
+        ALT_SVC_VERSION,
+    )
+    .map(|f| f.entries)
+}
+
+/// Saves the learned HTTP/3 advertisements.
+pub fn save_alt_svc(dir: &Path, entries: &[AltSvcEntry]) {
+    save(
+        dir,
+        ALT_SVC_FILE,
+        &AltSvcFile {
+            version: ALT_SVC_VERSION,
+            entries: entries.to_vec(),
+        },
+    );
 }

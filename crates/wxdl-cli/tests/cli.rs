@@ -460,3 +460,47 @@ fn har_of_a_redirected_run_validates() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn http3_against_caddy_and_alt_svc_remembered_between_runs() {
+    let ca = TestCa::new();
+    let caddy = wxdl_testkit::Caddy::start(&ca);
+    let sha = write_random(&caddy.root.join("f.bin"), 2_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.cert_pem()).unwrap();
+    let url = caddy.url("localhost", "/f.bin");
+    let resolve = format!("localhost:{}:127.0.0.1", caddy.port);
+    let out = dir.path().join("f.bin");
+    let base = [
+        url.as_str(),
+        "--resolve",
+        &resolve,
+        "--cacert",
+        ca_path.to_str().unwrap(),
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let o = wxdl(&root, &args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        json(&o)["profile"]["protocol"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(run(&["--http3", "-o", out.to_str().unwrap()]), "quic");
+    assert_eq!(sha256_file(&out), sha);
+    // Alt-Svc: learned over h2 in one run, used by --quic in the next.
+    std::fs::remove_file(root.with_file_name("data").join("alt-svc.json")).ok();
+    assert_eq!(run(&["--http2", "--quic"]), "h2");
+    assert_eq!(run(&["--quic"]), "quic");
+    assert_eq!(run(&["--http2"]), "h2", "QUIC only when asked for");
+}

@@ -2,15 +2,21 @@
 //!
 //! Nothing here is a mock: [`Nginx`] runs the real nginx binary from a generated config,
 //! [`TestCa`] makes real X.509 certificates with rcgen, and [`RawServer`] accepts real TCP
-//! connections so a test can stage faults that HTTP libraries would refuse to produce.
+//! connections so a test can stage faults that HTTP libraries would refuse to produce;
+//! [`Caddy`] runs the real Caddy for HTTP/3, and [`H3Server`] is an in-process quinn/h3 server
+//! for QUIC faults.
 
 pub mod ca;
+pub mod caddy;
 pub mod data;
+pub mod h3;
 pub mod nginx;
 pub mod raw;
 
 pub use ca::TestCa;
+pub use caddy::Caddy;
 pub use data::{sha256_file, sha256_hex, write_random, write_sparse};
+pub use h3::{H3Behavior, H3Server};
 pub use nginx::{Nginx, NginxBuilder};
 pub use raw::RawServer;
 

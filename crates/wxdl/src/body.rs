@@ -4,10 +4,9 @@ use std::io;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-use bytes::{Bytes, BytesMut};
-use futures_util::TryStreamExt;
+use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderValue;
-use http_body_util::{BodyExt, BodyStream};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
@@ -44,10 +43,51 @@ impl Coding {
     }
 }
 
+/// A response body from any of the protocols.
+pub(crate) enum Body {
+    /// HTTP/1.1 or HTTP/2, from hyper.
+    Http(Incoming),
+    /// HTTP/3, from h3 over quinn.
+    H3(Box<crate::transport::H3Stream>),
+}
+
+impl Body {
+    /// The next non-empty data chunk, `None` at the end.
+    pub async fn data(&mut self) -> Option<Result<Bytes, Fail>> {
+        match self {
+            Body::Http(body) => loop {
+                match body.frame().await? {
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) if !data.is_empty() => return Some(Ok(data)),
+                        _ => continue,
+                    },
+                    Err(e) => return Some(Err(crate::fetch::network_error(&e))),
+                }
+            },
+            Body::H3(stream) => loop {
+                match stream.recv_data().await {
+                    Ok(None) => return None,
+                    Ok(Some(mut buf)) => {
+                        if buf.has_remaining() {
+                            return Some(Ok(buf.copy_to_bytes(buf.remaining())));
+                        }
+                    }
+                    Err(e) => {
+                        return Some(Err(Fail::with(
+                            FailReason::NetworkInterrupted,
+                            format_args!("HTTP/3: {e}"),
+                        )))
+                    }
+                }
+            },
+        }
+    }
+}
+
 type Decoder = Pin<Box<dyn AsyncRead + Send>>;
 
 enum Source {
-    Plain(Incoming),
+    Plain(Body),
     Decoded(Decoder, BytesMut),
 }
 
@@ -58,13 +98,16 @@ pub(crate) struct BodyReader {
 }
 
 impl BodyReader {
-    pub fn new(body: Incoming, coding: Coding) -> BodyReader {
+    pub fn new(body: Body, coding: Coding) -> BodyReader {
         let source = match coding {
             Coding::Identity => Source::Plain(body),
             coding => {
-                let stream = BodyStream::new(body)
-                    .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
-                    .map_err(io::Error::other);
+                // Transport failures travel through the decoder as io::Error and come back
+                // out as the same Fail in `decode_error`.
+                let stream = futures_util::stream::unfold(body, |mut b| async move {
+                    let item = b.data().await?.map_err(io::Error::other);
+                    Some((item, b))
+                });
                 let raw = BufReader::new(StreamReader::new(stream));
                 let dec: Decoder = match coding {
                     Coding::Gzip => {
@@ -89,21 +132,12 @@ impl BodyReader {
     /// The next chunk, or `None` at the end of the body.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, Fail> {
         match &mut self.source {
-            Source::Plain(body) => loop {
-                match body.frame().await {
-                    None => {
-                        self.clean_end = true;
-                        return Ok(None);
-                    }
-                    Some(Ok(frame)) => {
-                        if let Ok(data) = frame.into_data() {
-                            if !data.is_empty() {
-                                return Ok(Some(data));
-                            }
-                        }
-                    }
-                    Some(Err(e)) => return Err(crate::fetch::network_error(&e)),
+            Source::Plain(body) => match body.data().await {
+                None => {
+                    self.clean_end = true;
+                    Ok(None)
                 }
+                Some(chunk) => chunk.map(Some),
             },
             Source::Decoded(dec, buf) => {
                 buf.reserve(DECODE_CHUNK);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
+use crate::altsvc::{AltSvc, AltSvcEntry};
 use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
@@ -13,7 +14,7 @@ use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::task::{DownloadTask, TaskShared};
-use crate::transport::{Connector, Pool, Resolver, TlsConfigs};
+use crate::transport::{Connector, Pool, QuicConnector, Resolver, TlsConfigs};
 
 /// Default number of downloads that run at once per client.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -52,6 +53,7 @@ pub struct ClientBuilder {
     usr_quota: u64,
     resolver: Resolver,
     estimator: Option<EstimatorState>,
+    alt_svc: Vec<AltSvcEntry>,
 }
 
 impl Default for ClientBuilder {
@@ -68,6 +70,7 @@ impl Default for ClientBuilder {
             usr_quota: DEFAULT_USR_QUOTA,
             resolver: Resolver::default(),
             estimator: None,
+            alt_svc: Vec::new(),
         }
     }
 }
@@ -145,6 +148,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts with HTTP/3 advertisements learned earlier (see [`Client::alt_svc_state`]).
+    pub fn alt_svc_state(mut self, entries: Vec<AltSvcEntry>) -> Self {
+        self.alt_svc = entries;
+        self
+    }
+
     /// Builds the client: opens the sandbox and loads the trust store.
     pub fn build(self) -> Result<Client, BuildError> {
         let root = self
@@ -153,6 +162,7 @@ impl ClientBuilder {
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
         let tls = TlsConfigs::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?;
+        let quic = QuicConnector::new(tls.h3.clone()).map_err(BuildError::Tls)?;
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
             HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;
@@ -166,6 +176,8 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 sandbox,
                 pool: Pool::default(),
+                quic,
+                alt_svc: AltSvc::from_entries(&self.alt_svc),
                 connector: Connector {
                     resolver: self.resolver,
                     tls,
@@ -219,6 +231,8 @@ pub(crate) struct ClientInner {
     pub sandbox: Sandbox,
     pub pool: Pool,
     pub connector: Connector,
+    pub quic: QuicConnector,
+    pub alt_svc: AltSvc,
     pub queue: Arc<Queue>,
     pub policy: Policy,
     pub estimator: Estimator,
@@ -261,6 +275,12 @@ impl Client {
     /// [`ClientBuilder::estimator_state`].
     pub fn estimator_state(&self) -> EstimatorState {
         self.inner.estimator.state()
+    }
+
+    /// The HTTP/3 advertisements this client knows, to persist and restore with
+    /// [`ClientBuilder::alt_svc_state`].
+    pub fn alt_svc_state(&self) -> Vec<AltSvcEntry> {
+        self.inner.alt_svc.entries()
     }
 
     /// The client's sandbox.

@@ -10,11 +10,10 @@ use http::header::{
     CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, LOCATION, REFERER, USER_AGENT,
 };
 use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
+use http_body_util::Empty;
 use url::{Position, Url};
 
-use crate::body::{BodyReader, Coding};
+use crate::body::{Body, BodyReader, Coding};
 use crate::client::ClientInner;
 use crate::error::{Fail, FailReason};
 use crate::nqe::Sample;
@@ -24,7 +23,7 @@ use crate::queue::Ticket;
 use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, PartFile};
 use crate::task::{Header, HeadersReceived, Outcome, Progress, Success, TaskShared};
-use crate::transport::{Conn, Mark, Origin, Sender};
+use crate::transport::{Conn, Mark, Origin, SendError, Sender};
 
 /// WeChat's client follows at most this many redirects.
 pub const MAX_REDIRECTS: usize = 15;
@@ -107,7 +106,11 @@ async fn download(
         valid.url,
         raw_url,
         &mut headers,
-        options.enable_http2,
+        Protocols {
+            h2: options.enable_http2,
+            quic: options.enable_quic,
+            quic_hint: options.quic_hint,
+        },
         timeline,
         &mut hops,
     )
@@ -224,17 +227,18 @@ async fn follow(
     mut url: Url,
     mut raw: String,
     headers: &mut HeaderMap,
-    h2: bool,
+    protocols: Protocols,
     timeline: &mut Timeline,
     hops: &mut Vec<Hop>,
-) -> Result<(hyper::Response<Incoming>, Conn, Exchange, Url), Fail> {
+) -> Result<(http::Response<Body>, Conn, Exchange, Url), Fail> {
     let mut visited = HashSet::from([url.as_str().to_owned()]);
     let mut same_origin = true;
     let mut hop = 0;
     loop {
         client.policy.check(&url, &raw)?;
         let origin = Origin::of(&url);
-        let (resp, conn, exchange) = send(client, &url, &origin, headers, h2, timeline).await?;
+        let (resp, conn, exchange) =
+            send(client, &url, &origin, headers, protocols, timeline).await?;
         let Some(location) = redirect_location(&resp) else {
             if !same_origin {
                 timeline.redirect_start = None;
@@ -300,72 +304,138 @@ async fn follow(
     }
 }
 
-/// Sends one GET over a pooled or new connection. A reused connection that turns out to be
-/// closed is replaced once by a new one (the request had not been answered, GET is idempotent).
+/// Which protocols one download may use.
+#[derive(Debug, Clone, Copy)]
+struct Protocols {
+    h2: bool,
+    quic: bool,
+    quic_hint: bool,
+}
+
+/// Sends one GET and waits for the response head. HTTP/3 goes first when allowed and the origin
+/// is known to speak it; if QUIC fails before a response head, the request goes over TCP
+/// instead and the origin stays on TCP for a while. Over TCP, a reused connection that turns
+/// out to be closed is replaced once by a new one (the request was not answered; GET is
+/// idempotent).
 async fn send(
     client: &ClientInner,
     url: &Url,
     origin: &Origin,
     headers: &HeaderMap,
-    h2: bool,
+    protocols: Protocols,
     timeline: &mut Timeline,
-) -> Result<(hyper::Response<Incoming>, Conn, Exchange), Fail> {
-    let mut retried = false;
-    loop {
-        timeline.begin_fetch();
-        let mut conn = client
-            .pool
-            .get(&client.connector, origin, h2, timeline)
-            .await?;
-        let multiplexed = matches!(conn.sender, Sender::H2(_));
-        let req = build_request(url, origin, headers, multiplexed)?;
-        let request_header = header_list(req.headers());
-        let meter = conn.info.meter.clone();
-        // A multiplexed connection's bytes and marks belong to all its streams at once, so
-        // only a connection with one exchange at a time is metered per request.
-        let mark = (!multiplexed).then(|| meter.arm());
-        let request_start = Instant::now();
-        timeline.request_start = Some(request_start);
-        match conn.sender.send(req).await {
-            Ok(resp) => {
-                let head = Instant::now();
-                let (request_end, response_start) = match mark {
-                    Some(_) => {
-                        // The meter saw the bytes; fall back to now only if it could not.
-                        let first_byte = meter.response_start().filter(|t| *t >= request_start);
-                        let response_start = first_byte.unwrap_or(head);
-                        let request_end = meter
-                            .request_end()
-                            .filter(|t| *t >= request_start)
-                            .unwrap_or(request_start)
-                            .min(response_start);
-                        (request_end, response_start)
-                    }
-                    // HTTP/2: the HEADERS frame goes out at once; the head is decoded when
-                    // its frames arrived.
-                    None => (request_start, head),
-                };
-                timeline.request_end = Some(request_end);
-                timeline.response_start = Some(response_start);
-                let exchange = Exchange {
-                    mark,
-                    request_head_bytes: head_size("GET / HTTP/1.1", &request_header),
-                    response_head_bytes: head_size("HTTP/1.1 200 OK", &header_list(resp.headers())),
-                    request_header,
-                };
-                return Ok((resp, conn, exchange));
+) -> Result<(http::Response<Body>, Conn, Exchange), Fail> {
+    timeline.begin_fetch();
+    if let Some(port) = quic_port(client, origin, protocols) {
+        let attempt = async {
+            let conn = client
+                .pool
+                .get_h3(
+                    &client.quic,
+                    &client.connector.resolver,
+                    origin,
+                    port,
+                    timeline,
+                )
+                .await?;
+            exchange(conn, url, origin, headers, timeline)
+                .await
+                .map_err(|(e, _)| e.into_fail())
+        };
+        match attempt.await {
+            Ok(done) => return Ok(done),
+            Err(f) => {
+                tracing::debug!(
+                    "HTTP/3 to {} failed, falling back to TCP: {f}",
+                    origin.authority()
+                );
+                client.alt_svc.mark_broken(origin);
+                client.pool.drop_h3(origin);
+                timeline.clear_connection_marks();
             }
-            Err(e)
-                if conn.reused
-                    && !retried
-                    && (e.is_canceled() || e.is_closed() || e.is_incomplete_message()) =>
-            {
-                tracing::debug!("stale pooled connection, retrying: {e}");
-                retried = true;
-            }
-            Err(e) => return Err(network_error(&e)),
         }
     }
+    let mut retried = false;
+    loop {
+        let conn = client
+            .pool
+            .get(&client.connector, origin, protocols.h2, timeline)
+            .await?;
+        match exchange(conn, url, origin, headers, timeline).await {
+            Ok(done) => {
+                client.alt_svc.learn(origin, done.0.headers());
+                return Ok(done);
+            }
+            Err((e, reused)) if reused && !retried && e.is_stale_connection() => {
+                tracing::debug!("stale pooled connection, retrying: {e:?}");
+                retried = true;
+                timeline.begin_fetch();
+            }
+            Err((e, _)) => return Err(e.into_fail()),
+        }
+    }
+}
+
+/// The UDP port to try HTTP/3 on, when allowed and known (or hinted), and not recently broken.
+fn quic_port(client: &ClientInner, origin: &Origin, p: Protocols) -> Option<u16> {
+    if !(p.quic && origin.https) || client.alt_svc.is_broken(origin) {
+        return None;
+    }
+    client
+        .alt_svc
+        .h3_port(origin)
+        .or(p.quic_hint.then_some(origin.port))
+}
+
+/// One request on `conn`: marks the request and response phases, and measures the exchange.
+/// On failure, tells whether the connection had been reused.
+async fn exchange(
+    mut conn: Conn,
+    url: &Url,
+    origin: &Origin,
+    headers: &HeaderMap,
+    timeline: &mut Timeline,
+) -> Result<(http::Response<Body>, Conn, Exchange), (SendError, bool)> {
+    let multiplexed = !matches!(conn.sender, Sender::H1(_));
+    let req = build_request(url, origin, headers, multiplexed)
+        .map_err(|f| (SendError::Fail(f), false))?;
+    let request_header = header_list(req.headers());
+    let meter = conn.info.meter.clone();
+    // A multiplexed connection's bytes and marks belong to all its streams at once, so only a
+    // connection with one exchange at a time is metered per request.
+    let mark = (!multiplexed).then(|| meter.arm());
+    let request_start = Instant::now();
+    timeline.request_start = Some(request_start);
+    let resp = match conn.sender.send(req).await {
+        Ok(resp) => resp,
+        Err(e) => return Err((e, conn.reused)),
+    };
+    let head = Instant::now();
+    let (request_end, response_start) = match mark {
+        Some(_) => {
+            // The meter saw the bytes; fall back to now only if it could not.
+            let first_byte = meter.response_start().filter(|t| *t >= request_start);
+            let response_start = first_byte.unwrap_or(head);
+            let request_end = meter
+                .request_end()
+                .filter(|t| *t >= request_start)
+                .unwrap_or(request_start)
+                .min(response_start);
+            (request_end, response_start)
+        }
+        // HTTP/2 and HTTP/3: the request's HEADERS go out at once; the head is decoded when
+        // its frames arrived.
+        None => (request_start, head),
+    };
+    timeline.request_end = Some(request_end);
+    timeline.response_start = Some(response_start);
+    let exchange = Exchange {
+        mark,
+        request_head_bytes: head_size("GET / HTTP/1.1", &request_header),
+        response_head_bytes: head_size("HTTP/1.1 200 OK", &header_list(resp.headers())),
+        request_header,
+    };
+    Ok((resp, conn, exchange))
 }
 
 /// The GET request: origin-form with a `Host` header for HTTP/1.1, absolute-form (which
@@ -414,7 +484,7 @@ fn request_headers(client: &ClientInner, mut headers: HeaderMap) -> HeaderMap {
     headers
 }
 
-fn redirect_location(resp: &hyper::Response<Incoming>) -> Option<&HeaderValue> {
+fn redirect_location(resp: &http::Response<Body>) -> Option<&HeaderValue> {
     match resp.status() {
         StatusCode::MOVED_PERMANENTLY
         | StatusCode::FOUND
@@ -427,12 +497,12 @@ fn redirect_location(resp: &hyper::Response<Incoming>) -> Option<&HeaderValue> {
 
 /// Reads a small redirect body to its end so the connection can serve the next hop. Returns
 /// the body bytes read, and whether the body ended cleanly (then the connection is reusable).
-async fn drain(resp: hyper::Response<Incoming>) -> (u64, bool) {
+async fn drain(resp: http::Response<Body>) -> (u64, bool) {
     let mut body = resp.into_body();
     let mut seen = 0usize;
     while seen <= REDIRECT_DRAIN_LIMIT {
-        match body.frame().await {
-            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+        match body.data().await {
+            Some(Ok(data)) => seen += data.len(),
             Some(Err(_)) => return (seen as u64, false),
             None => return (seen as u64, true),
         }
@@ -475,7 +545,7 @@ impl Exchange {
                 Some(m) => meter.received_since(m),
                 None => self.response_head_bytes + body_bytes,
             },
-            rtt_ms: meter.rtt_ms(),
+            rtt_ms: conn.info.rtt_ms(),
         }
     }
 

@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod altsvc;
 mod body;
 mod client;
 mod error;
@@ -42,6 +43,7 @@ mod storage;
 mod task;
 mod transport;
 
+pub use altsvc::{AltSvcEntry, QUIC_BROKEN_FOR};
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Fail, FailReason};
 pub use fetch::MAX_REDIRECTS;
@@ -58,4 +60,4 @@ pub use task::{
     AbortHandle, DownloadTask, Event, EventStream, Header, HeadersReceived, ListenerId, Outcome,
     Progress, Success, TaskFuture,
 };
-pub use transport::{Protocol, Resolver};
+pub use transport::{Protocol, Resolver, QUIC_HANDSHAKE_BOUND};

@@ -55,8 +55,13 @@ pub struct DownloadOptions {
     pub enable_profile: bool,
     /// Allow HTTP/2 (ALPN `h2`).
     pub enable_http2: bool,
-    /// Allow HTTP/3 over QUIC.
+    /// Allow HTTP/3 over QUIC: tried when the origin advertised `Alt-Svc: h3` to this client
+    /// (or with [`quic_hint`](DownloadOptions::quic_hint)), falling back to TCP if QUIC fails
+    /// before the first response byte.
     pub enable_quic: bool,
+    /// **[beyond]** With `enable_quic`: try HTTP/3 first on the URL's port even before any
+    /// `Alt-Svc` was seen (the host knows the server speaks it; CLI `--http3`).
+    pub quic_hint: bool,
     /// **[beyond]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
     pub max_bytes: Option<u64>,
     /// Progress callback registered before the download starts (no event can be missed).
@@ -76,6 +81,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("enable_profile", &self.enable_profile)
             .field("enable_http2", &self.enable_http2)
             .field("enable_quic", &self.enable_quic)
+            .field("quic_hint", &self.quic_hint)
             .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
@@ -130,6 +136,12 @@ impl DownloadOptions {
     /// Allows HTTP/3.
     pub fn enable_quic(mut self, on: bool) -> Self {
         self.enable_quic = on;
+        self
+    }
+
+    /// Tries HTTP/3 first even without an `Alt-Svc` advertisement (needs `enable_quic`).
+    pub fn quic_hint(mut self, on: bool) -> Self {
+        self.quic_hint = on;
         self
     }
 

@@ -100,6 +100,14 @@ impl Timeline {
         Some(b?.saturating_duration_since(a?).as_secs_f64() * 1000.0)
     }
 
+    /// Forgets a failed connection attempt's marks (a QUIC try before the TCP fallback), keeping
+    /// `fetchStart`: the time it cost stays visible as the gap before the new connect.
+    pub fn clear_connection_marks(&mut self) {
+        let fetch = self.fetch_start;
+        self.begin_fetch();
+        self.fetch_start = fetch;
+    }
+
     fn ms(&self, t: Option<Instant>) -> f64 {
         match t {
             Some(t) => {

@@ -72,6 +72,7 @@ impl Connector {
                 peer,
                 protocol,
                 meter,
+                quic: None,
             },
         ))
     }

@@ -4,12 +4,15 @@ mod connect;
 mod io;
 mod meter;
 mod pool;
+mod quic;
 mod resolve;
 mod tls;
 
 pub(crate) use connect::Connector;
 pub(crate) use meter::{Mark, Meter};
-pub(crate) use pool::{Conn, Pool, Sender};
+pub(crate) use pool::{Conn, Pool, SendError, Sender};
+pub use quic::QUIC_HANDSHAKE_BOUND;
+pub(crate) use quic::{H3Stream, QuicConnector};
 pub use resolve::Resolver;
 pub(crate) use tls::TlsConfigs;
 
@@ -77,6 +80,11 @@ impl Origin {
         }
     }
 
+    /// `host:port`, the port always written.
+    pub fn authority_with_port(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
     /// The value of the `Host` header: the host, plus the port when it is not the default.
     pub fn authority(&self) -> String {
         let default = if self.https { 443 } else { 80 };
@@ -95,4 +103,16 @@ pub(crate) struct ConnInfo {
     pub protocol: Protocol,
     /// Bytes and marks of the exchanges on this connection.
     pub meter: std::sync::Arc<Meter>,
+    /// The QUIC connection under HTTP/3 (for its path RTT).
+    pub quic: Option<quinn::Connection>,
+}
+
+impl ConnInfo {
+    /// The transport's smoothed RTT in ms: QUIC's path RTT, or TCP's from `TCP_INFO`.
+    pub fn rtt_ms(&self) -> Option<f64> {
+        match &self.quic {
+            Some(q) => Some(q.rtt().as_secs_f64() * 1000.0),
+            None => self.meter.rtt_ms(),
+        }
+    }
 }

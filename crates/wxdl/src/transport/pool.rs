@@ -11,7 +11,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-use super::{ConnInfo, Connector, Origin, Protocol};
+use super::quic::H3Send;
+use super::{ConnInfo, Connector, Origin, Protocol, QuicConnector, Resolver};
+use crate::body::Body;
 use crate::error::{Fail, FailReason};
 use crate::profile::Timeline;
 
@@ -27,20 +29,75 @@ const H2_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// Sends requests over one connection, whatever its protocol.
-#[derive(Debug)]
 pub(crate) enum Sender {
     H1(http1::SendRequest<Empty<Bytes>>),
     H2(http2::SendRequest<Empty<Bytes>>),
+    H3(H3Send),
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sender::H1(_) => "Sender::H1",
+            Sender::H2(_) => "Sender::H2",
+            Sender::H3(_) => "Sender::H3",
+        })
+    }
+}
+
+/// Why a request got no response head.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    Hyper(hyper::Error),
+    H3(String),
+    /// The request could not even be built.
+    Fail(Fail),
+}
+
+impl SendError {
+    /// The connection was already closed when the request went out (a stale pooled
+    /// HTTP/1.1 connection): the request was not answered and may be sent again.
+    pub fn is_stale_connection(&self) -> bool {
+        match self {
+            SendError::Hyper(e) => e.is_canceled() || e.is_closed() || e.is_incomplete_message(),
+            SendError::H3(_) | SendError::Fail(_) => false,
+        }
+    }
+
+    pub fn into_fail(self) -> Fail {
+        match self {
+            SendError::Hyper(e) => crate::fetch::network_error(&e),
+            SendError::H3(e) => {
+                Fail::with(FailReason::NetworkInterrupted, format_args!("HTTP/3: {e}"))
+            }
+            SendError::Fail(f) => f,
+        }
+    }
 }
 
 impl Sender {
+    /// Sends a GET and waits for the response head.
     pub async fn send(
         &mut self,
         req: http::Request<Empty<Bytes>>,
-    ) -> hyper::Result<http::Response<Incoming>> {
+    ) -> Result<http::Response<Body>, SendError> {
+        let http = |r: hyper::Result<http::Response<Incoming>>| {
+            r.map(|resp| resp.map(Body::Http)).map_err(SendError::Hyper)
+        };
         match self {
-            Sender::H1(s) => s.send_request(req).await,
-            Sender::H2(s) => s.send_request(req).await,
+            Sender::H1(s) => http(s.send_request(req).await),
+            Sender::H2(s) => http(s.send_request(req).await),
+            Sender::H3(s) => {
+                let h3 = |e: &dyn std::fmt::Display| SendError::H3(e.to_string());
+                let (parts, _) = req.into_parts();
+                let mut stream = s
+                    .send_request(http::Request::from_parts(parts, ()))
+                    .await
+                    .map_err(|e| h3(&e))?;
+                stream.finish().await.map_err(|e| h3(&e))?;
+                let head = stream.recv_response().await.map_err(|e| h3(&e))?;
+                Ok(head.map(|()| Body::H3(Box::new(stream))))
+            }
         }
     }
 }
@@ -62,18 +119,29 @@ struct Idle {
     since: Instant,
 }
 
-#[derive(Debug)]
-struct SharedH2 {
-    sender: http2::SendRequest<Empty<Bytes>>,
+/// A multiplexed connection every request to its origin shares.
+struct Shared<S> {
+    sender: S,
     info: ConnInfo,
     last_used: Instant,
+}
+
+impl<S> std::fmt::Debug for Shared<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The pools. Dropping them closes every connection.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     idle: Mutex<HashMap<Origin, Vec<Idle>>>,
-    h2: Mutex<HashMap<Origin, SharedH2>>,
+    h2: Mutex<HashMap<Origin, Shared<http2::SendRequest<Empty<Bytes>>>>>,
+    h3: Mutex<HashMap<Origin, Shared<H3Send>>>,
+    /// One QUIC handshake at a time per origin, so concurrent requests share it.
+    h3_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
     /// One connect at a time per origin while HTTP/2 may come of it, so concurrent requests
     /// share the connection instead of racing to open several.
     h2_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
@@ -119,6 +187,69 @@ impl Pool {
             return Ok(c);
         }
         self.open(connector, origin, h2, timeline).await
+    }
+
+    /// A request slot on the origin's HTTP/3 connection (UDP `port`), opening it if needed.
+    pub async fn get_h3(
+        &self,
+        quic: &QuicConnector,
+        resolver: &Resolver,
+        origin: &Origin,
+        port: u16,
+        timeline: &mut Timeline,
+    ) -> Result<Conn, Fail> {
+        if let Some(c) = self.shared_h3(origin) {
+            return Ok(c);
+        }
+        let gate = lock(&self.h3_connecting)
+            .entry(origin.clone())
+            .or_default()
+            .clone();
+        let _turn = gate.lock().await;
+        if let Some(c) = self.shared_h3(origin) {
+            return Ok(c);
+        }
+        let (sender, info) = quic.connect(resolver, origin, port, timeline).await?;
+        lock(&self.h3).insert(
+            origin.clone(),
+            Shared {
+                sender: sender.clone(),
+                info: info.clone(),
+                last_used: Instant::now(),
+            },
+        );
+        Ok(Conn {
+            sender: Sender::H3(sender),
+            info,
+            reused: false,
+            origin: origin.clone(),
+        })
+    }
+
+    fn shared_h3(&self, origin: &Origin) -> Option<Conn> {
+        let mut map = lock(&self.h3);
+        let entry = map.get_mut(origin)?;
+        let closed = entry
+            .info
+            .quic
+            .as_ref()
+            .is_none_or(|q| q.close_reason().is_some());
+        if closed || entry.last_used.elapsed() > IDLE_TIMEOUT {
+            map.remove(origin);
+            return None;
+        }
+        entry.last_used = Instant::now();
+        Some(Conn {
+            sender: Sender::H3(entry.sender.clone()),
+            info: entry.info.clone(),
+            reused: true,
+            origin: origin.clone(),
+        })
+    }
+
+    /// Forgets the origin's HTTP/3 connection (after it failed).
+    pub fn drop_h3(&self, origin: &Origin) {
+        lock(&self.h3).remove(origin);
     }
 
     fn shared_h2(&self, origin: &Origin) -> Option<Conn> {
@@ -183,7 +314,7 @@ impl Pool {
                 lock(&self.h1_only).remove(origin);
                 lock(&self.h2).insert(
                     origin.clone(),
-                    SharedH2 {
+                    Shared {
                         sender: sender.clone(),
                         info: info.clone(),
                         last_used: Instant::now(),

@@ -13,6 +13,8 @@ pub(crate) struct TlsConfigs {
     pub http1: Arc<ClientConfig>,
     /// ALPN `h2, http/1.1`.
     pub h2: Arc<ClientConfig>,
+    /// ALPN `h3`, TLS 1.3 only (for QUIC).
+    pub h3: Arc<ClientConfig>,
 }
 
 impl TlsConfigs {
@@ -40,6 +42,12 @@ impl TlsConfigs {
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut h3 = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        h3.alpn_protocols = vec![b"h3".to_vec()];
         let base = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
@@ -52,6 +60,7 @@ impl TlsConfigs {
         Ok(TlsConfigs {
             http1: Arc::new(http1),
             h2: Arc::new(h2),
+            h3: Arc::new(h3),
         })
     }
 }

@@ -1,0 +1,95 @@
+//! HTTP/3 over QUIC (quinn + h3): connects with the client's trust store, the handshake timed as
+//! both connect and SSL phases, within a short bound so a silent UDP path falls back quickly.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{ConnInfo, Meter, Origin, Protocol, Resolver};
+use crate::error::{Fail, FailReason};
+use crate::profile::Timeline;
+
+/// Sends HTTP/3 requests on one QUIC connection (cheap to clone; multiplexed).
+pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
+/// One HTTP/3 request stream.
+pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+
+/// A QUIC handshake that has not completed within this bound counts as failed (UDP blocked,
+/// nothing listening), and the download falls back to TCP.
+pub const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
+
+/// Opens QUIC connections.
+#[derive(Debug, Clone)]
+pub(crate) struct QuicConnector {
+    config: quinn::ClientConfig,
+}
+
+impl QuicConnector {
+    /// From a rustls configuration whose ALPN is `h3` (TLS 1.3 only).
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Result<QuicConnector, String> {
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|e| format!("QUIC TLS: {e}"))?;
+        Ok(QuicConnector {
+            config: quinn::ClientConfig::new(Arc::new(crypto)),
+        })
+    }
+
+    /// Connects to `origin`'s host on UDP `port` and starts HTTP/3 on it.
+    pub async fn connect(
+        &self,
+        resolver: &Resolver,
+        origin: &Origin,
+        port: u16,
+        timeline: &mut Timeline,
+    ) -> Result<(H3Send, ConnInfo), Fail> {
+        timeline.dns_start = Some(Instant::now());
+        let addrs = resolver.resolve(&origin.host, port).await?;
+        timeline.dns_end = Some(Instant::now());
+        let addr = addrs[0];
+        let start = Instant::now();
+        timeline.connect_start = Some(start);
+        timeline.ssl_start = Some(start);
+        let bind = match addr.ip() {
+            IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            IpAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        };
+        let quic_fail = |what: &str, e: &dyn std::fmt::Display| {
+            Fail::with(
+                FailReason::ConnectFail,
+                format_args!("QUIC {what} {addr}: {e}"),
+            )
+        };
+        let endpoint = quinn::Endpoint::client(bind).map_err(|e| quic_fail("socket", &e))?;
+        let server_name = match &origin.host {
+            url::Host::Domain(d) => d.clone(),
+            other => other.to_string(),
+        };
+        let connecting = endpoint
+            .connect_with(self.config.clone(), addr, &server_name)
+            .map_err(|e| quic_fail("connect", &e))?;
+        let conn = match tokio::time::timeout(QUIC_HANDSHAKE_BOUND, connecting).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(quic_fail("handshake", &e)),
+            Err(_) => return Err(quic_fail("handshake", &"no answer in time")),
+        };
+        let (mut driver, sender) = h3::client::new(h3_quinn::Connection::new(conn.clone()))
+            .await
+            .map_err(|e| quic_fail("h3 setup", &e))?;
+        tokio::spawn(async move {
+            let e = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
+            tracing::debug!("h3 connection closed: {e}");
+        });
+        let end = Instant::now();
+        timeline.ssl_end = Some(end);
+        timeline.connect_end = Some(end);
+        let info = ConnInfo {
+            peer: addr,
+            protocol: Protocol::Quic,
+            meter: Meter::new(),
+            quic: Some(conn),
+        };
+        Ok((sender, info))
+    }
+}

@@ -1,0 +1,230 @@
+//! HTTP/3 over QUIC against a real Caddy and an in-process quinn/h3 server: the hint, Alt-Svc
+//! discovery, fallback to TCP, and failures on QUIC streams.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{fail, ok, Env, LIMIT};
+use wxdl::{Client, DownloadOptions, FailReason, QUIC_HANDSHAKE_BOUND};
+use wxdl_testkit::{sha256_file, write_random, Caddy, H3Behavior, H3Server, Nginx, TestCa};
+
+fn client(env: &Env, ca: &TestCa, port: u16) -> Client {
+    env.builder(&[port])
+        .add_root_certificate_pem(ca.cert_pem())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_over_quic_with_the_hint() {
+    let ca = TestCa::new();
+    let caddy = Caddy::start(&ca);
+    let sha = write_random(&caddy.root.join("big.bin"), 20 * 1024 * 1024);
+    let env = Env::new();
+    let client = client(&env, &ca, caddy.port);
+    let url = caddy.url("wxdl.test", "/big.bin");
+    let s = ok(client
+        .download(DownloadOptions::new(&url).enable_quic(true).quic_hint(true))
+        .await);
+    assert_eq!(sha256_file(&s.saved_path), sha);
+    let p = s.profile.unwrap();
+    assert_eq!(p.protocol, "quic");
+    assert_eq!(p.port, caddy.port);
+    assert_eq!(
+        p.connect_start, p.ssl_connection_start,
+        "the QUIC handshake is the SSL phase"
+    );
+    assert_eq!(p.connect_end, p.ssl_connection_end);
+    assert!(p.connect_end > p.connect_start);
+    assert!(p.rtt > 0.0, "QUIC path RTT");
+    assert_eq!(s.hops[0].http_version, "h3");
+    // The same origin over the shared QUIC connection.
+    let s = ok(client
+        .download(
+            DownloadOptions::new(caddy.url("wxdl.test", "/hello.txt"))
+                .enable_quic(true)
+                .quic_hint(true),
+        )
+        .await);
+    let p = s.profile.unwrap();
+    assert_eq!(p.protocol, "quic");
+    assert!(p.socket_reused);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alt_svc_learned_over_h2_moves_the_next_download_to_quic_only_when_enabled() {
+    let ca = TestCa::new();
+    let caddy = Caddy::start(&ca);
+    let env = Env::new();
+    let client = client(&env, &ca, caddy.port);
+    let url = caddy.url("wxdl.test", "/hello.txt");
+    let first = ok(client
+        .download(
+            DownloadOptions::new(&url)
+                .enable_http2(true)
+                .enable_quic(true),
+        )
+        .await);
+    assert_eq!(
+        first.profile.unwrap().protocol,
+        "h2",
+        "nothing known yet: TCP"
+    );
+    assert!(first
+        .header
+        .get("alt-svc")
+        .is_some_and(|v| v.contains("h3=")));
+    let without = ok(client
+        .download(DownloadOptions::new(&url).enable_http2(true))
+        .await);
+    assert_eq!(
+        without.profile.unwrap().protocol,
+        "h2",
+        "never QUIC unless enabled"
+    );
+    let second = ok(client
+        .download(DownloadOptions::new(&url).enable_quic(true))
+        .await);
+    assert_eq!(
+        second.profile.unwrap().protocol,
+        "quic",
+        "learned from Alt-Svc"
+    );
+    // What was learned can be persisted and restored.
+    let saved = client.alt_svc_state();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].h3_port, caddy.port);
+    let restored = env
+        .builder(&[caddy.port])
+        .add_root_certificate_pem(ca.cert_pem())
+        .alt_svc_state(saved)
+        .build()
+        .unwrap();
+    let s = ok(restored
+        .download(DownloadOptions::new(&url).enable_quic(true))
+        .await);
+    assert_eq!(s.profile.unwrap().protocol, "quic");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_quic_listener_falls_back_to_tcp_and_remembers() {
+    // nginx speaks only TCP: the UDP port has nobody behind it.
+    let ca = TestCa::new();
+    let nginx = Nginx::builder().tls(&ca).start();
+    let env = Env::new();
+    let client = client(&env, &ca, nginx.https_port);
+    let url = nginx.https_url("wxdl.test", "/hello.txt");
+    let start = Instant::now();
+    let s = ok(client
+        .download(
+            DownloadOptions::new(&url)
+                .enable_http2(true)
+                .enable_quic(true)
+                .quic_hint(true),
+        )
+        .await);
+    let took = start.elapsed();
+    assert_eq!(s.profile.unwrap().protocol, "h2");
+    assert!(
+        took < QUIC_HANDSHAKE_BOUND + Duration::from_secs(3),
+        "bounded extra delay: {took:?}"
+    );
+    // The failure is remembered: the next download does not wait for QUIC again.
+    let start = Instant::now();
+    let s = ok(client
+        .download(DownloadOptions::new(&url).enable_quic(true).quic_hint(true))
+        .await);
+    assert!(
+        start.elapsed() < QUIC_HANDSHAKE_BOUND,
+        "went straight to TCP"
+    );
+    assert_eq!(s.profile.unwrap().protocol, "http1.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_stream_reset_mid_body_is_network_interrupted() {
+    let ca = TestCa::new();
+    let server = H3Server::start(
+        &ca,
+        H3Behavior::ResetAfter {
+            len: 1 << 20,
+            sent: 200_000,
+        },
+    )
+    .await;
+    let env = Env::new();
+    let client = client(&env, &ca, server.addr.port());
+    let out = env.dir.path().join("keep.bin");
+    std::fs::write(&out, b"old").unwrap();
+    let opts = DownloadOptions::new(server.url("wxdl.test", "/x"))
+        .enable_quic(true)
+        .quic_hint(true);
+    fail(
+        client.download(opts.clone().host_path(&out)).await,
+        FailReason::NetworkInterrupted,
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"old");
+    assert!(!env.dir.path().join("keep.bin.part").exists());
+    // No TCP fallback after the first response byte: the failure is the download's.
+    fail(client.download(opts).await, FailReason::NetworkInterrupted);
+    assert!(env.files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_and_timeout_over_quic() {
+    let ca = TestCa::new();
+    let server = H3Server::start(
+        &ca,
+        H3Behavior::StallAfter {
+            len: 1 << 20,
+            sent: 100_000,
+        },
+    )
+    .await;
+    let env = Env::new();
+    let client = client(&env, &ca, server.addr.port());
+    let url = server.url("wxdl.test", "/x");
+    let seen = std::sync::Arc::new(tokio::sync::Notify::new());
+    let seen2 = seen.clone();
+    let task = client.download(
+        DownloadOptions::new(&url)
+            .enable_quic(true)
+            .quic_hint(true)
+            .on_progress_update(move |p| {
+                if p.total_bytes_written > 0 {
+                    seen2.notify_one();
+                }
+            }),
+    );
+    tokio::time::timeout(LIMIT, seen.notified()).await.unwrap();
+    task.abort();
+    fail(task.await, FailReason::Abort);
+    fail(
+        client
+            .download(
+                DownloadOptions::new(&url)
+                    .enable_quic(true)
+                    .quic_hint(true)
+                    .timeout(Duration::from_millis(500)),
+            )
+            .await,
+        FailReason::Timeout,
+    );
+    assert!(env.files().is_empty(), "{:?}", env.files());
+    let ok_server = H3Server::start(&ca, H3Behavior::Body { len: 300_000 }).await;
+    let client = env
+        .builder(&[ok_server.addr.port()])
+        .add_root_certificate_pem(ca.cert_pem())
+        .build()
+        .unwrap();
+    let s = ok(client
+        .download(
+            DownloadOptions::new(ok_server.url("wxdl.test", "/y"))
+                .enable_quic(true)
+                .quic_hint(true),
+        )
+        .await);
+    assert_eq!(s.data_length, 300_000);
+    assert_eq!(s.profile.unwrap().protocol, "quic");
+}
