@@ -46,14 +46,27 @@ pub(crate) async fn run(
     let valid = options.validate()?;
     let deadline = timeline.invoked() + valid.timeout;
     let timeout_ms = valid.timeout.as_millis();
-    tokio::select! {
+    let done = tokio::select! {
         biased;
         _ = shared.cancel.cancelled() => Err(Fail::new(FailReason::Abort)),
         _ = tokio::time::sleep_until(deadline.into()) => {
             Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
         }
         r = download(client, &options, valid, shared, ticket, &mut timeline) => r,
-    }
+    }?;
+    // Every byte is in the .part file: the download has reached its end. The fsync and rename
+    // that make it visible are not interrupted by abort or the deadline, so the outcome always
+    // says what is on disk.
+    done.part.commit().await?;
+    shared.emit_progress(done.last_progress);
+    Ok(done.success)
+}
+
+/// A download whose body is complete in its `.part` file, ready to be made visible.
+struct Downloaded {
+    success: Success,
+    part: PartFile,
+    last_progress: Progress,
 }
 
 /// Where the body goes, checked before any network I/O.
@@ -88,7 +101,7 @@ async fn download(
     shared: &TaskShared,
     ticket: Ticket,
     timeline: &mut Timeline,
-) -> Outcome {
+) -> Result<Downloaded, Fail> {
     let dest = Destination::prepare(client, options)?;
 
     let _permit = ticket
@@ -185,8 +198,7 @@ async fn download(
     if reader.finished_cleanly() {
         client.pool.checkin(conn).await;
     }
-    let data_length = part.commit()?;
-    shared.emit_progress(ticker.finish(data_length));
+    let data_length = written;
 
     client.estimator.record(Sample {
         http_rtt_ms: timeline.span_ms(timeline.request_start, timeline.response_start),
@@ -208,15 +220,19 @@ async fn download(
         timeline,
         hops.is_empty(),
     ));
-    Ok(Success {
-        status_code: status,
-        temp_file_path,
-        file_path,
-        saved_path: target,
-        header,
-        data_length,
-        profile,
-        hops,
+    Ok(Downloaded {
+        success: Success {
+            status_code: status,
+            temp_file_path,
+            file_path,
+            saved_path: target,
+            header,
+            data_length,
+            profile,
+            hops,
+        },
+        part,
+        last_progress: ticker.finish(data_length),
     })
 }
 

@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""wxdl benchmark: W1-W6 of shared/BENCH.md against curl, wget and aria2c in one run.
+
+Starts nginx (HTTP/1.1; HTTPS with HTTP/2) and Caddy (HTTP/3) on loopback with certificates
+from a CA made on the spot, generates the data, runs every workload for wxdl (release build)
+and each peer, alternating tools within each round, verifies size and sha256 of every output,
+and prints one markdown table. Installs nothing: it names what is missing and stops.
+
+    bench/run.sh            # full: 200 MiB, 1000 x 16 KiB, 5 rounds
+    bench/run.sh --quick    # smoke: 20 MiB, 200 x 16 KiB, 2 rounds
+"""
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WXDL = ROOT / "target" / "release" / "wxdl"
+
+
+def need(tools):
+    missing = [t for t in tools if shutil.which(t) is None and not Path(t).exists()]
+    if missing:
+        sys.exit(
+            "bench: missing " + ", ".join(missing)
+            + " (Debian: apt-get install -y nginx-light caddy curl wget aria2 openssl)"
+        )
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, limit=15.0):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"bench: nothing listening on {port}")
+
+
+def sh(*args, **kw):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def make_ca(d: Path):
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", d / "ca.key", "-out", d / "ca.pem", "-days", "2",
+       "-subj", "/CN=wxdl bench CA")
+    sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", d / "server.key", "-out", d / "server.csr", "-subj", "/CN=localhost")
+    (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    sh("openssl", "x509", "-req", "-in", d / "server.csr", "-CA", d / "ca.pem", "-CAkey",
+       d / "ca.key", "-CAcreateserial", "-out", d / "server.pem", "-days", "2",
+       "-extfile", d / "ext.cnf")
+
+
+def make_data(www: Path, big_mib: int, small_n: int):
+    www.mkdir(parents=True, exist_ok=True)
+    big = www / "big.bin"
+    with open(big, "wb") as f:
+        for _ in range(big_mib):
+            f.write(os.urandom(1 << 20))
+    (www / "small").mkdir(exist_ok=True)
+    for i in range(small_n):
+        (www / "small" / f"f{i:04}.bin").write_bytes(os.urandom(16 * 1024))
+
+
+def sha256(path: Path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def start_nginx(d: Path, www: Path, http_port, https_port):
+    conf = d / "nginx.conf"
+    conf.write_text(f"""
+daemon off; master_process on; worker_processes 2; user root;
+pid {d}/nginx.pid; error_log {d}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  default_type application/octet-stream;
+  client_body_temp_path {d}/cb; proxy_temp_path {d}/pt; fastcgi_temp_path {d}/ft;
+  uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;
+  server {{
+    listen 127.0.0.1:{http_port};
+    listen 127.0.0.1:{https_port} ssl http2;
+    ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
+    root {www};
+  }}
+}}
+""")
+    p = subprocess.Popen(["nginx", "-p", str(d), "-c", str(conf), "-e", str(d / "nginx-error.log")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(http_port)
+    wait_port(https_port)
+    return p
+
+
+def start_caddy(d: Path, www: Path, port):
+    conf = d / "Caddyfile"
+    conf.write_text(f"""{{
+\tadmin off
+\tauto_https off
+\tstorage file_system {d}/caddy-storage
+\tservers {{
+\t\tprotocols h1 h2 h3
+\t}}
+}}
+https://localhost:{port}, https://127.0.0.1:{port} {{
+\ttls {d}/server.pem {d}/server.key
+\troot * {www}
+\tfile_server
+}}
+""")
+    env = dict(os.environ, HOME=str(d), XDG_DATA_HOME=str(d / "xdg-data"),
+               XDG_CONFIG_HOME=str(d / "xdg-config"))
+    p = subprocess.Popen(["caddy", "run", "--adapter", "caddyfile", "--config", str(conf)],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    time.sleep(0.2)
+    return p
+
+
+def run_measured(cmd, rss_file: Path):
+    """Wall time (s) and peak RSS (KiB) of one command; fails loudly on a non-zero exit.
+
+    Peak RSS comes from /usr/bin/time (a fork of this Python process would count its own
+    memory); wall time from the monotonic clock around it.
+    """
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *map(str, cmd)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        err = p.stderr.decode(errors="replace")[-500:]
+        sys.exit(f"bench: {' '.join(map(str, cmd))} exited {p.returncode}: {err}")
+    return wall, int(rss_file.read_text().split()[-1])
+
+
+class Bench:
+    def __init__(self, rounds, out: Path):
+        self.rounds = rounds
+        self.out = out
+        self.rows = {}  # (workload, tool) -> [(wall, rss)]
+
+    def workload(self, name, tools, verify):
+        """tools: {label: (make_cmd(out_dir) -> argv)}; verify(out_dir) checks the outputs."""
+        for r in range(self.rounds):
+            order = list(tools.items())
+            # Alternate the order each round so no tool always runs first (warm caches).
+            if r % 2:
+                order.reverse()
+            for label, make_cmd in order:
+                d = self.out / "o"
+                shutil.rmtree(d, ignore_errors=True)
+                d.mkdir(parents=True)
+                os.sync()
+                wall, rss = run_measured(make_cmd(d), self.out / "rss.txt")
+                if verify is not None and label != "floor: curl -o /dev/null":
+                    verify(d, label)
+                self.rows.setdefault((name, label), []).append((wall, rss))
+        shutil.rmtree(self.out / "o", ignore_errors=True)
+
+    def table(self, compare):
+        lines = ["| workload | tool | min s | median s | peak RSS MiB | wxdl / tool (median) |",
+                 "|---|---|---|---|---|---|"]
+        for (name, label), runs in self.rows.items():
+            walls = [w for w, _ in runs]
+            med = statistics.median(walls)
+            rss = max(r for _, r in runs) / 1024
+            base = compare.get((name, label))
+            ratio = ""
+            if base is not None and (name, base) in self.rows:
+                wx = statistics.median(w for w, _ in self.rows[(name, base)])
+                ratio = f"{wx / med:.2f}"
+            lines.append(f"| {name} | {label} | {min(walls):.3f} | {med:.3f} | {rss:.1f} | {ratio} |")
+        return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller data, 2 rounds (smoke)")
+    ap.add_argument("--rounds", type=int)
+    args = ap.parse_args()
+    need(["nginx", "caddy", "curl", "wget", "aria2c", "openssl", "/usr/bin/time"])
+    if not WXDL.exists():
+        sys.exit(f"bench: build wxdl first: cargo build --release (missing {WXDL})")
+    big_mib, small_n = (20, 200) if args.quick else (200, 1000)
+    rounds = args.rounds or (2 if args.quick else 5)
+
+    work = Path(tempfile.mkdtemp(prefix="wxdl-bench-"))
+    try:
+        www = work / "www"
+        print(f"bench: generating {big_mib} MiB + {small_n} x 16 KiB ...", file=sys.stderr)
+        make_data(www, big_mib, small_n)
+        big_size = big_mib << 20
+        big_sha = sha256(www / "big.bin")
+        small_sha = {p.name: sha256(p) for p in (www / "small").iterdir()}
+        make_ca(work)
+        ca = str(work / "ca.pem")
+        http_port, https_port, h3_port = free_port(), free_port(), free_port()
+        nginx = start_nginx(work, www, http_port, https_port)
+        caddy = start_caddy(work, www, h3_port)
+        data_dir = work / "wxdl-data"
+        try:
+            bench = Bench(rounds, work)
+            wx = [str(WXDL), "get", "-q", "--data-dir", str(data_dir)]
+
+            def verify_big(d: Path, label):
+                f = d / "big.bin"
+                if f.stat().st_size != big_size or sha256(f) != big_sha:
+                    sys.exit(f"bench: {label} wrote a wrong big.bin")
+
+            def verify_small(d: Path, label):
+                got = {p.name: p for p in d.iterdir()}
+                if len(got) != len(small_sha):
+                    sys.exit(f"bench: {label} wrote {len(got)} of {len(small_sha)} files")
+                for name, digest in small_sha.items():
+                    if sha256(got[name]) != digest:
+                        sys.exit(f"bench: {label} wrote a wrong {name}")
+
+            h1 = f"http://127.0.0.1:{http_port}/big.bin"
+            tls = f"https://localhost:{https_port}/big.bin"
+            h3 = f"https://localhost:{h3_port}/big.bin"
+            resolve_tls = f"localhost:{https_port}:127.0.0.1"
+            resolve_h3 = f"localhost:{h3_port}:127.0.0.1"
+            compare = {}
+
+            w1 = {
+                "wxdl": lambda d: wx + [h1, "-o", str(d / "big.bin")],
+                "wxdl --no-profile": lambda d: wx + [h1, "-o", str(d / "big.bin"), "--no-profile"],
+                "curl": lambda d: ["curl", "-sS", "-o", str(d / "big.bin"), h1],
+                "wget": lambda d: ["wget", "-q", "-O", str(d / "big.bin"), h1],
+                "aria2c": lambda d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d), "-o", "big.bin", h1],
+                "floor: cat": lambda d: ["sh", "-c", f"cat {www / 'big.bin'} > {d / 'big.bin'}"],
+                "floor: curl -o /dev/null": lambda d: ["curl", "-sS", "-o", "/dev/null", h1],
+            }
+            n1 = f"W1 {big_mib} MiB HTTP/1.1"
+            bench.workload(n1, w1, verify_big)
+            for t in w1:
+                compare[(n1, t)] = "wxdl"
+
+            w2 = {
+                "wxdl h1": lambda d: wx + [tls, "--cacert", ca, "--resolve", resolve_tls, "-o", str(d / "big.bin")],
+                "curl h1": lambda d: ["curl", "-sS", "--http1.1", "--cacert", ca, "-o", str(d / "big.bin"), tls],
+                "wxdl h2": lambda d: wx + [tls, "--http2", "--cacert", ca, "--resolve", resolve_tls, "-o", str(d / "big.bin")],
+                "curl h2": lambda d: ["curl", "-sS", "--http2", "--cacert", ca, "-o", str(d / "big.bin"), tls],
+                "wget h1": lambda d: ["wget", "-q", "--ca-certificate", ca, "-O", str(d / "big.bin"), tls],
+                "aria2c h1": lambda d: ["aria2c", "-q", "--allow-overwrite=true", "--ca-certificate", ca, "-d", str(d), "-o", "big.bin", tls],
+            }
+            n2 = f"W2 {big_mib} MiB HTTPS"
+            bench.workload(n2, w2, verify_big)
+            for t in ("curl h1", "wget h1", "aria2c h1", "wxdl h1"):
+                compare[(n2, t)] = "wxdl h1"
+            for t in ("curl h2", "wxdl h2"):
+                compare[(n2, t)] = "wxdl h2"
+
+            for scheme in ("http", "https"):
+                port = http_port if scheme == "http" else https_port
+                host = "127.0.0.1" if scheme == "http" else "localhost"
+                urls = [f"{scheme}://{host}:{port}/small/{n}" for n in sorted(small_sha)]
+                lst = work / f"urls-{scheme}.txt"
+                lst.write_text("\n".join(urls) + "\n")
+                cfg = work / f"curl-{scheme}.cfg"
+                name = f"W3 {small_n} x 16 KiB {'HTTP/1.1' if scheme == 'http' else 'HTTPS h2'} -j 10"
+                extra_wx = [] if scheme == "http" else ["--http2", "--cacert", ca, "--resolve", resolve_tls]
+                extra_curl = [] if scheme == "http" else ["--http2", "--cacert", ca]
+                extra_aria = [] if scheme == "http" else ["--ca-certificate", ca]
+
+                def curl_cmd(d, cfg=cfg, urls=urls, extra=extra_curl):
+                    cfg.write_text("".join(f'url = "{u}"\noutput = "{d / u.rsplit("/", 1)[1]}"\n' for u in urls))
+                    return ["curl", "-sS", "--parallel", "--parallel-max", "10", *extra, "-K", str(cfg)]
+
+                w3 = {
+                    "wxdl": lambda d, lst=lst, e=extra_wx: wx + ["-i", str(lst), "-j", "10", "-d", str(d), *e],
+                    "wxdl --no-profile": lambda d, lst=lst, e=extra_wx: wx + ["-i", str(lst), "-j", "10", "-d", str(d), "--no-profile", *e],
+                    "curl --parallel-max 10": curl_cmd,
+                    "aria2c -j 10": lambda d, lst=lst, e=extra_aria: ["aria2c", "-q", "--allow-overwrite=true", "-j", "10", "-i", str(lst), "-d", str(d), *e],
+                }
+                bench.workload(name, w3, verify_small)
+                for t in w3:
+                    compare[(name, t)] = "wxdl"
+
+            w4 = {
+                "wxdl h3 (Caddy)": lambda d: wx + [h3, "--http3", "--cacert", ca, "--resolve", resolve_h3, "-o", str(d / "big.bin")],
+                "wxdl h2 (Caddy)": lambda d: wx + [h3, "--http2", "--cacert", ca, "--resolve", resolve_h3, "-o", str(d / "big.bin")],
+                "curl h2 (Caddy)": lambda d: ["curl", "-sS", "--http2", "--cacert", ca, "-o", str(d / "big.bin"), h3],
+            }
+            n4 = f"W4 {big_mib} MiB HTTP/3"
+            bench.workload(n4, w4, verify_big)
+            for t in w4:
+                compare[(n4, t)] = "wxdl h3 (Caddy)"
+
+            table = bench.table(compare)
+        finally:
+            nginx.terminate()
+            caddy.terminate()
+            nginx.wait()
+            caddy.wait()
+        cpu = ""
+        try:
+            cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+        print(f"# wxdl benchmark ({'quick' if args.quick else 'full'})\n")
+        print(f"Machine: {platform.node()}, {platform.system()} {platform.release()}, "
+              f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              f"{rounds} rounds, tools alternating; every output verified by size and sha256.\n")
+        print(f"Data: big.bin {big_size} bytes, small/ {small_n} x 16 KiB. "
+              "Ratio = wxdl median / tool median (< 1 means wxdl is faster); for W4 the ratio is "
+              "against wxdl over HTTP/3 (target: h3 throughput >= 0.6 x h2, i.e. ratio vs h2 <= 1.67).\n")
+        print(table)
+        print("\nW5 (the JS host) is not measured yet: `wxdl run` does not exist yet. "
+              "W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

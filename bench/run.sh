@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Benchmarks wxdl against curl, wget and aria2c (shared/BENCH.md W1-W6) and prints a markdown
+# table: `bench/run.sh > bench/RESULTS.md`, or `bench/run.sh --quick` for a smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -q -p wxdl-cli
+exec python3 bench/run.py "$@"
