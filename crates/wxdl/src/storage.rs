@@ -80,12 +80,14 @@ impl PartFile {
             }
         }
         self.written += n;
-        if self.pending.len() + data.len() > COALESCE {
-            self.flush()?;
-        }
+        // Order matters: whatever is pending goes out before anything written after it.
         if data.len() >= COALESCE / 2 {
+            self.flush()?;
             self.write_through(data)
         } else {
+            if self.pending.len() + data.len() > COALESCE {
+                self.flush()?;
+            }
             if self.pending.capacity() == 0 {
                 self.pending.reserve_exact(COALESCE);
             }
@@ -206,6 +208,38 @@ mod tests {
         drop(p);
         assert!(!part_path(&target).exists());
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    #[test]
+    fn mixed_write_sizes_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        let mut p = PartFile::create(target.clone(), u64::MAX, None).unwrap();
+        let mut expected = Vec::new();
+        // Small, large, small, exactly-half, tiny… every size class and boundary.
+        for (i, len) in [
+            10,
+            200_000,
+            3,
+            COALESCE / 2,
+            1,
+            COALESCE - 1,
+            70_000,
+            COALESCE,
+            5,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let chunk: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            p.write(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(p.commit()).unwrap();
+        assert!(std::fs::read(&target).unwrap() == expected);
     }
 
     #[test]
