@@ -13,6 +13,7 @@ Examples:
   wxdl get URL -H 'Authorization: Bearer t' --timeout 5000
   wxdl get https://localhost:8443/f --cacert ca.pem  trust a private CA
   wxdl get -i urls.txt -j 10 -d out/ --json          batch: one JSON line per URL
+  wxdl run app.js                                    run Mini Program code calling wx.downloadFile
   wxdl demo                                          serve and download a file on 127.0.0.1
 
 Exit status:
@@ -21,6 +22,7 @@ Exit status:
   3      batch: at least one download failed or got an HTTP error
   4      success with an HTTP 4xx status (the body is saved)
   5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved)
+  6      wxdl run: the script threw an uncaught exception or left a rejection unhandled
   10-27  failure, one code per reason:
          10 url is null or nil        11 invalid url              12 invalid header
          13 url not in domain list    14 abort                    15 timeout
@@ -45,12 +47,26 @@ pub enum Command {
     /// Download a URL (or a list of URLs with -i) like wx.downloadFile.
     #[command(after_help = AFTER_HELP)]
     Get(Box<GetArgs>),
+    /// Run Mini Program JavaScript that calls wx.downloadFile (QuickJS), until nothing is pending.
+    Run(RunArgs),
     /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
     Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The script to run (CommonJS; require() resolves ./files, miniprogram_npm/, node_modules/).
+    pub script: PathBuf,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct GetArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+
     /// The URL to download (http:// or https://).
     #[arg(required_unless_present = "input")]
     pub url: Option<String>,
@@ -71,10 +87,6 @@ pub struct GetArgs {
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
 
-    /// Trust the CA certificates in this PEM file (repeatable), besides the system roots.
-    #[arg(long = "cacert", value_name = "PEM")]
-    pub cacert: Vec<PathBuf>,
-
     /// Print the Mini Program result object as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -82,19 +94,6 @@ pub struct GetArgs {
     /// No progress bar and no human-readable result.
     #[arg(short, long)]
     pub quiet: bool,
-
-    /// User-Agent to send.
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
-    pub user_agent: Option<String>,
-
-    /// Sandbox root directory (default: DATA_DIR/sandbox).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
-
-    /// Where wxdl keeps its state between runs (default: $WXDL_DATA_DIR, else wxdl under your
-    /// data directory).
-    #[arg(long = "data-dir", value_name = "DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
 
     /// Print the timing waterfall after the result (on stderr with --json).
     #[arg(long)]
@@ -104,21 +103,9 @@ pub struct GetArgs {
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
 
-    /// Resolve HOST:PORT to ADDR instead of asking DNS, like curl (repeatable).
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
-    pub resolve: Vec<String>,
-
     /// Size cap in bytes (default 209715200, i.e. 200 MiB).
     #[arg(long = "max-bytes", value_name = "BYTES")]
     pub max_bytes: Option<u64>,
-
-    /// Strict policy (WeChat production rules) with this download domain (repeatable).
-    #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
-
-    /// Mini Program appid used in the Referer.
-    #[arg(long, default_value = "touristappid")]
-    pub appid: String,
 
     /// Allow HTTP/2 (offered in TLS ALPN; never cleartext h2c), like enableHttp2.
     #[arg(long)]
@@ -163,4 +150,37 @@ pub struct DemoArgs {
     /// Sandbox root directory (default: a temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+/// How the client is set up: sandbox, state, trust, resolution, identity, policy.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Trust the CA certificates in this PEM file (repeatable), besides the system roots.
+    #[arg(long = "cacert", value_name = "PEM")]
+    pub cacert: Vec<PathBuf>,
+
+    /// User-Agent to send.
+    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
+    pub user_agent: Option<String>,
+
+    /// Sandbox root directory (default: DATA_DIR/sandbox).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Where wxdl keeps its state between runs (default: $WXDL_DATA_DIR, else wxdl under your
+    /// data directory).
+    #[arg(long = "data-dir", value_name = "DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Resolve HOST:PORT to ADDR instead of asking DNS, like curl (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Strict policy (WeChat production rules) with this download domain (repeatable).
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+
+    /// Mini Program appid used in the Referer.
+    #[arg(long, default_value = "touristappid")]
+    pub appid: String,
 }

@@ -14,6 +14,8 @@ pub const BATCH_FAILED: u8 = 3;
 pub const HTTP_4XX: u8 = 4;
 /// Success with an HTTP 5xx or other non-2xx/3xx status.
 pub const HTTP_OTHER: u8 = 5;
+/// `wxdl run`: the script threw an uncaught exception or left a rejection unhandled.
+pub const SCRIPT_FAILED: u8 = 6;
 /// Failures are `FAIL_BASE + FailReason::index()`.
 pub const FAIL_BASE: u8 = 10;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use wxdl::{Client, DownloadOptions, Outcome, Policy, Resolver};
 
-use crate::args::GetArgs;
+use crate::args::{ClientArgs, GetArgs};
 use crate::exit;
 use crate::har::Har;
 use crate::render;
@@ -38,8 +38,8 @@ impl CliError {
 /// Runs `wxdl get` and returns the exit status.
 pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     let concurrency = if args.input.is_some() { args.jobs } else { 1 };
-    let data_dir = state::data_dir(args.data_dir.as_deref());
-    let client = build_client(&args, &data_dir, concurrency)?;
+    let data_dir = state::data_dir(args.client.data_dir.as_deref());
+    let client = build_client(&args.client, &data_dir, concurrency)?;
     let mut run = Run {
         args: &args,
         har: args.har.as_ref().map(|_| Har::default()),
@@ -57,7 +57,13 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     Ok(code)
 }
 
-fn build_client(args: &GetArgs, data_dir: &Path, concurrency: usize) -> Result<Client, CliError> {
+/// The client for a run: sandbox under the data dir, saved estimator and Alt-Svc state,
+/// extra CAs, fixed resolutions, identity and policy.
+pub fn build_client(
+    args: &ClientArgs,
+    data_dir: &Path,
+    concurrency: usize,
+) -> Result<Client, CliError> {
     let mut builder = Client::builder()
         .sandbox_root(
             args.root

@@ -6,6 +6,7 @@ mod exit;
 mod get;
 mod har;
 mod render;
+mod run;
 mod state;
 mod waterfall;
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Get(a) => get::run(*a).await,
+            Command::Run(a) => run::run(a).await,
             Command::Demo(a) => demo::run(a).await,
         }
     });

@@ -58,7 +58,9 @@ pub(crate) async fn run(
     // that make it visible are not interrupted by abort or the deadline, so the outcome always
     // says what is on disk.
     done.part.commit().await?;
-    shared.emit_progress(done.last_progress);
+    if let Some(last) = done.last_progress {
+        shared.emit_progress(last);
+    }
     Ok(done.success)
 }
 
@@ -66,7 +68,8 @@ pub(crate) async fn run(
 struct Downloaded {
     success: Success,
     part: PartFile,
-    last_progress: Progress,
+    /// The final progress event, unless the last one emitted already said it all.
+    last_progress: Option<Progress>,
 }
 
 /// Where the body goes, checked before any network I/O.
@@ -651,6 +654,7 @@ struct ProgressTicker {
     expected: u64,
     last_percent: u8,
     last_emit: Instant,
+    last_sent: Option<Progress>,
 }
 
 impl ProgressTicker {
@@ -659,6 +663,7 @@ impl ProgressTicker {
             expected,
             last_percent: 0,
             last_emit: Instant::now(),
+            last_sent: None,
         }
     }
 
@@ -677,18 +682,23 @@ impl ProgressTicker {
         }
         self.last_percent = percent;
         self.last_emit = now;
-        Some(Progress {
+        let p = Progress {
             progress: percent,
             total_bytes_written: written,
             total_bytes_expected_to_write: self.expected,
-        })
+        };
+        self.last_sent = Some(p);
+        Some(p)
     }
 
-    fn finish(&self, written: u64) -> Progress {
-        Progress {
+    /// The final event (100 %, everything written), or `None` when the last event emitted
+    /// was exactly that.
+    fn finish(&self, written: u64) -> Option<Progress> {
+        let last = Progress {
             progress: 100,
             total_bytes_written: written,
             total_bytes_expected_to_write: self.expected,
-        }
+        };
+        (self.last_sent != Some(last)).then_some(last)
     }
 }

@@ -1,0 +1,245 @@
+//! `wx.getFileSystemManager()` operations, confined to the `wxfile://` sandbox. Each takes and
+//! returns JSON; an error is the text WeChat puts after `<op>:fail `.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde_json::{json, Value};
+use wxdl::{Sandbox, USER_DATA_PATH};
+
+/// Runs one operation; `args` is a JSON object with WeChat's parameter names.
+pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
+    let a: Value = serde_json::from_str(args).map_err(|e| format!("invalid arguments: {e}"))?;
+    let s = |k: &str| a.get(k).and_then(Value::as_str);
+    let out = match op {
+        "access" => {
+            let p = s("path").unwrap_or_default();
+            std::fs::symlink_metadata(host(sandbox, p)?).map_err(|e| io(&e, "access", p))?;
+            json!({})
+        }
+        "stat" => {
+            let p = s("path").unwrap_or_default();
+            let m = std::fs::metadata(host(sandbox, p)?).map_err(|e| io(&e, "stat", p))?;
+            let secs = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs())
+            };
+            json!({
+                "size": m.len(),
+                "mode": mode(&m),
+                "lastAccessedTime": secs(m.accessed()),
+                "lastModifiedTime": secs(m.modified()),
+                "isFile": m.is_file(),
+                "isDirectory": m.is_dir(),
+            })
+        }
+        "readFile" => {
+            let p = s("filePath").unwrap_or_default();
+            let bytes = std::fs::read(host(sandbox, p)?).map_err(|e| io(&e, "open", p))?;
+            let start = a.get("position").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let start = start.min(bytes.len());
+            let len = a
+                .get("length")
+                .and_then(Value::as_u64)
+                .map_or(bytes.len() - start, |l| {
+                    (l as usize).min(bytes.len() - start)
+                });
+            let bytes = &bytes[start..start + len];
+            let data = match s("encoding") {
+                None => base64_encode(bytes),
+                Some("utf8" | "utf-8") => String::from_utf8_lossy(bytes).into_owned(),
+                Some("base64") => base64_encode(bytes),
+                Some("hex") => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+                Some("binary" | "latin1") => bytes.iter().map(|&b| b as char).collect(),
+                Some(other) => return Err(format!("invalid encoding: {other}")),
+            };
+            json!({ "data": data })
+        }
+        "writeFile" => {
+            let p = s("filePath").unwrap_or_default();
+            let target = writable(sandbox, p)?;
+            let data = s("data").unwrap_or_default();
+            let bytes = match s("encoding").unwrap_or("utf8") {
+                "base64" => base64_decode(data).ok_or("invalid base64 data")?,
+                "utf8" | "utf-8" => data.as_bytes().to_vec(),
+                "binary" | "latin1" => data.chars().map(|c| c as u8).collect(),
+                other => return Err(format!("invalid encoding: {other}")),
+            };
+            if target.is_dir() {
+                return Err(format!("illegal operation on a directory, open {p}"));
+            }
+            let tmp = target.with_extension("wxdl-write.part");
+            std::fs::write(&tmp, &bytes)
+                .and_then(|()| std::fs::rename(&tmp, &target))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    io(&e, "open", p)
+                })?;
+            json!({})
+        }
+        "unlink" => {
+            let p = s("filePath").unwrap_or_default();
+            let target = writable(sandbox, p)?;
+            if target.is_dir() {
+                return Err(format!("operation not permitted, unlink {p}"));
+            }
+            std::fs::remove_file(&target).map_err(|e| io(&e, "unlink", p))?;
+            json!({})
+        }
+        "readdir" => {
+            let p = s("dirPath").unwrap_or_default();
+            let mut files: Vec<String> = std::fs::read_dir(host(sandbox, p)?)
+                .map_err(|e| io(&e, "scandir", p))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            json!({ "files": files })
+        }
+        "mkdir" => {
+            let p = s("dirPath").unwrap_or_default();
+            let target = writable(sandbox, p)?;
+            let recursive = a.get("recursive").and_then(Value::as_bool).unwrap_or(false);
+            let r = if recursive {
+                std::fs::create_dir_all(&target)
+            } else {
+                std::fs::create_dir(&target)
+            };
+            r.map_err(|e| io(&e, "mkdir", p))?;
+            json!({})
+        }
+        "saveFile" => {
+            let from = s("tempFilePath").unwrap_or_default();
+            if !from.starts_with(wxdl::TEMP_PREFIX) {
+                return Err(format!("permission denied, open {from}"));
+            }
+            let src = host(sandbox, from)?;
+            let name = src
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let dest_wx = s("filePath")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{USER_DATA_PATH}/{name}"));
+            let dest = writable(sandbox, &dest_wx)?;
+            std::fs::rename(&src, &dest)
+                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
+                .map_err(|e| io(&e, "open", from))?;
+            json!({ "savedFilePath": dest_wx })
+        }
+        other => return Err(format!("not supported by wxdl: FileSystemManager.{other}")),
+    };
+    Ok(out.to_string())
+}
+
+/// The host path of a `wxfile://` path (read access: usr and tmp).
+fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, String> {
+    sandbox
+        .resolve(p)
+        .map_err(|_| format!("permission denied, open {p}"))
+}
+
+/// The host path of a writable path: only under `wxfile://usr`, never through a symlink out.
+fn writable(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, String> {
+    if !p.starts_with(USER_DATA_PATH) {
+        return Err(format!("permission denied, open {p}"));
+    }
+    let target = host(sandbox, p)?;
+    let parent = target.parent().unwrap_or(Path::new("/"));
+    let usr = sandbox
+        .usr_dir()
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
+    match parent.canonicalize() {
+        Ok(real) if real.starts_with(&usr) => Ok(target),
+        Ok(_) => Err(format!("permission denied, open {p}")),
+        Err(_) => Err(format!("no such file or directory, open {p}")),
+    }
+}
+
+fn io(e: &std::io::Error, verb: &str, p: &str) -> String {
+    use std::io::ErrorKind as K;
+    let what = match e.kind() {
+        K::NotFound => "no such file or directory",
+        K::PermissionDenied => "permission denied",
+        K::AlreadyExists => "file already exists",
+        K::IsADirectory => "illegal operation on a directory",
+        K::NotADirectory => "not a directory",
+        K::DirectoryNotEmpty => "directory not empty",
+        K::StorageFull => "the maximum size of the file storage limit is exceeded",
+        _ => return format!("{e}, {verb} {p}"),
+    };
+    format!("{what}, {verb} {p}")
+}
+
+#[cfg(unix)]
+fn mode(m: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode()
+}
+
+#[cfg(not(unix))]
+fn mode(_m: &std::fs::Metadata) -> u32 {
+    0
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= c.len() {
+                out.push(B64[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+    {
+        let v = B64.iter().position(|&c| c == b)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip() {
+        for s in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"fooba",
+            b"foobar",
+            &[0, 255, 7],
+        ] {
+            assert_eq!(base64_decode(&base64_encode(s)).unwrap(), s);
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+    }
+}

@@ -1,0 +1,503 @@
+//! wxdl's JavaScript host: runs Mini Program code that calls `wx.downloadFile` on QuickJS.
+//!
+//! The `wx` surface is JavaScript (`prelude.js`) over a few native primitives registered here:
+//! printing, timers, downloads on the engine, sandboxed file operations and module loading.
+//! Everything runs on one QuickJS runtime driven by tokio; [`run_file`] returns when no task,
+//! timer, promise job or callback is pending, or with a [`ScriptError`] carrying the JS stack
+//! of the first uncaught exception or unhandled rejection.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = wxdl::Client::builder().build()?;
+//! wxdl_js::run_file(std::path::Path::new("script.js"), client).await?;
+//! # Ok(()) }
+//! ```
+
+mod fs;
+mod modules;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Value};
+use tokio::sync::{mpsc, Notify};
+use wxdl::{AbortHandle, Client, DownloadOptions};
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// A script failed: an uncaught exception or an unhandled promise rejection, with its stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// `Name: message` followed by the JS stack trace.
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+impl From<rquickjs::Error> for ScriptError {
+    fn from(e: rquickjs::Error) -> Self {
+        ScriptError {
+            message: format!("JS engine: {e}"),
+        }
+    }
+}
+
+/// What the natives share: the engine client, live timers and downloads, and the first fatal
+/// error (after which everything pending is cancelled so the runtime can wind down).
+struct Host {
+    client: Client,
+    script_dir: PathBuf,
+    app_timeout: Option<Duration>,
+    next_id: Cell<u32>,
+    timers: RefCell<HashMap<u32, Rc<Notify>>>,
+    downloads: RefCell<HashMap<u32, AbortHandle>>,
+    fatal: RefCell<Option<String>>,
+    unhandled: RefCell<Vec<String>>,
+}
+
+impl Host {
+    fn id(&self) -> u32 {
+        let id = self.next_id.get().wrapping_add(1).max(1);
+        self.next_id.set(id);
+        id
+    }
+
+    /// Records the first fatal error and cancels everything pending.
+    fn die(&self, message: String) {
+        let mut fatal = self.fatal.borrow_mut();
+        if fatal.is_none() {
+            *fatal = Some(message);
+        }
+        drop(fatal);
+        for (_, t) in self.timers.borrow_mut().drain() {
+            t.notify_one();
+        }
+        for (_, d) in self.downloads.borrow_mut().drain() {
+            d.abort();
+        }
+    }
+
+    fn is_dead(&self) -> bool {
+        self.fatal.borrow().is_some()
+    }
+}
+
+/// `Name: message` and the stack of a thrown value.
+fn describe(value: &Value<'_>) -> String {
+    if let Some(ex) = value
+        .as_object()
+        .and_then(|o| Exception::from_object(o.clone()))
+    {
+        let name: String = ex
+            .get::<_, Option<String>>("name")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "Error".into());
+        let message = ex.message().unwrap_or_default();
+        let stack = ex.stack().unwrap_or_default();
+        return format!("Uncaught {name}: {message}\n{stack}")
+            .trim_end()
+            .to_string();
+    }
+    let text = value
+        .as_string()
+        .and_then(|s| s.to_string().ok())
+        .unwrap_or_else(|| format!("{value:?}"));
+    format!("Uncaught {text}")
+}
+
+/// Calls a JS callback; an exception in it is fatal (reported, never swallowed).
+fn invoke<'js, A: rquickjs::function::IntoArgs<'js>>(
+    ctx: &Ctx<'js>,
+    host: &Host,
+    f: &Function<'js>,
+    args: A,
+) {
+    if host.is_dead() {
+        return;
+    }
+    if let Err(e) = f.call::<A, ()>(args) {
+        let message = match e {
+            rquickjs::Error::Exception => describe(&ctx.catch()),
+            other => format!("Uncaught {other}"),
+        };
+        host.die(message);
+    }
+}
+
+/// The default download timeout from `app.json` (`networkTimeout.downloadFile`) next to the
+/// script or in a parent directory.
+fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
+    let mut dir = Some(script_dir);
+    while let Some(d) = dir {
+        if let Ok(text) = std::fs::read_to_string(d.join("app.json")) {
+            let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let ms = v.get("networkTimeout")?.get("downloadFile")?.as_f64()?;
+            return (ms > 0.0).then(|| Duration::from_millis(ms as u64));
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Runs a script file as the entry module (CommonJS) until nothing is pending.
+pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
+    let path = path.canonicalize().map_err(|e| ScriptError {
+        message: format!("{}: {e}", path.display()),
+    })?;
+    let script_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let host = Rc::new(Host {
+        client,
+        app_timeout: app_json_timeout(&script_dir),
+        script_dir,
+        next_id: Cell::new(0),
+        timers: RefCell::default(),
+        downloads: RefCell::default(),
+        fatal: RefCell::default(),
+        unhandled: RefCell::default(),
+    });
+    let rt = AsyncRuntime::new()?;
+    let tracker_host = Rc::clone(&host);
+    rt.set_host_promise_rejection_tracker(Some(Box::new(
+        move |_ctx, _promise, reason, handled| {
+            let mut list = tracker_host.unhandled.borrow_mut();
+            if handled {
+                list.pop();
+            } else {
+                list.push(describe(&reason).replacen(
+                    "Uncaught",
+                    "Unhandled promise rejection:",
+                    1,
+                ));
+            }
+        },
+    )))
+    .await;
+    let ctx = AsyncContext::full(&rt).await?;
+    let entry = path.to_string_lossy().into_owned();
+    let setup_host = Rc::clone(&host);
+    ctx.with(move |ctx| -> Result<(), ScriptError> {
+        install(&ctx, &setup_host)?;
+        let mut opts = EvalOptions::default();
+        opts.global = true;
+        opts.filename = Some("wxdl:prelude.js".into());
+        ctx.eval_with_options::<(), _>(PRELUDE, opts)
+            .map_err(|e| caught(&ctx, e))?;
+        let load: Function = ctx.globals().get("__wxdl_load")?;
+        if let Err(e) = load.call::<_, Value>((entry,)) {
+            setup_host.die(caught(&ctx, e).message);
+        }
+        Ok(())
+    })
+    .await?;
+    rt.idle().await;
+    if let Some(message) = host.fatal.borrow_mut().take() {
+        return Err(ScriptError { message });
+    }
+    if let Some(message) = host.unhandled.borrow().first() {
+        return Err(ScriptError {
+            message: message.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn caught(ctx: &Ctx<'_>, e: rquickjs::Error) -> ScriptError {
+    let message = match e {
+        rquickjs::Error::Exception => describe(&ctx.catch()),
+        other => format!("Uncaught {other}"),
+    };
+    ScriptError { message }
+}
+
+/// Registers the native primitives as `globalThis.__native`.
+fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
+    let n = rquickjs::Object::new(ctx.clone())?;
+
+    n.set(
+        "print",
+        Function::new(ctx.clone(), |level: i32, text: String| {
+            if level == 0 {
+                println!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
+        })?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "setTimer",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, ms: f64, repeat: bool, cb: Function<'js>| -> u32 {
+                let id = h.id();
+                let cancel = Rc::new(Notify::new());
+                h.timers.borrow_mut().insert(id, Rc::clone(&cancel));
+                let host = Rc::clone(&h);
+                let period = Duration::from_micros((ms.max(0.0) * 1000.0) as u64);
+                let task_ctx = ctx.clone();
+                ctx.spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep(period) => {}
+                            _ = cancel.notified() => break,
+                        }
+                        if !host.timers.borrow().contains_key(&id) {
+                            break;
+                        }
+                        if !repeat {
+                            host.timers.borrow_mut().remove(&id);
+                        }
+                        invoke(&task_ctx, &host, &cb, ());
+                        if !repeat {
+                            break;
+                        }
+                    }
+                });
+                id
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "clearTimer",
+        Function::new(ctx.clone(), move |id: u32| {
+            if let Some(t) = h.timers.borrow_mut().remove(&id) {
+                t.notify_one();
+            }
+        })?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "download",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, json: String, on_event: Function<'js>| -> rquickjs::Result<u32> {
+                let opts = download_options(&json, h.app_timeout)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
+                Ok(start_download(&ctx, &h, opts, on_event))
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "abort",
+        Function::new(ctx.clone(), move |id: u32| {
+            if let Some(d) = h.downloads.borrow().get(&id) {
+                d.abort();
+            }
+        })?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "fs",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, op: String, args: String| -> rquickjs::Result<String> {
+                fs::call(h.client.sandbox(), &op, &args)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "resolve",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, from: String, spec: String| -> rquickjs::Result<String> {
+                let _ = &h.script_dir;
+                modules::resolve(Path::new(&from), &spec)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
+    )?;
+
+    n.set(
+        "readText",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
+                std::fs::read_to_string(&path)
+                    .map_err(|e| Exception::throw_message(&ctx, &format!("{path}: {e}")))
+            },
+        )?,
+    )?;
+
+    n.set(
+        "compile",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, source: String, filename: String| -> rquickjs::Result<Function<'js>> {
+                let body = match source.strip_prefix("#!") {
+                    Some(rest) => rest.split_once('\n').map(|(_, b)| b).unwrap_or(""),
+                    None => &source,
+                };
+                let wrapped = format!(
+                    "(function (exports, require, module, __filename, __dirname) {{{body}\n}})"
+                );
+                let mut opts = EvalOptions::default();
+                opts.global = true;
+                opts.filename = Some(filename);
+                ctx.eval_with_options(wrapped, opts)
+            },
+        )?,
+    )?;
+
+    n.set(
+        "systemInfo",
+        Function::new(ctx.clone(), || system_info().to_string())?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "networkType",
+        Function::new(ctx.clone(), move || {
+            network_type(h.client.network_quality().effective_type).to_string()
+        })?,
+    )?;
+
+    ctx.globals().set("__native", n)
+}
+
+/// `wx.getNetworkType`'s answer for an effective connection type.
+fn network_type(ect: wxdl::EffectiveConnectionType) -> &'static str {
+    use wxdl::EffectiveConnectionType as E;
+    match ect {
+        E::Offline => "none",
+        E::Slow2g | E::Type2g => "2g",
+        E::Type3g => "3g",
+        E::Type4g => "4g",
+        _ => "unknown",
+    }
+}
+
+fn system_info() -> serde_json::Value {
+    serde_json::json!({
+        "brand": "wxdl",
+        "model": "wxdl",
+        "platform": "devtools",
+        "system": format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        "version": "8.0.50",
+        "SDKVersion": "3.0.0",
+        "language": "zh_CN",
+        "pixelRatio": 1,
+        "screenWidth": 375,
+        "screenHeight": 667,
+        "windowWidth": 375,
+        "windowHeight": 667,
+        "statusBarHeight": 20,
+        "wxdlVersion": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Options from the JSON the prelude built after its JS-side type checks.
+fn download_options(json: &str, app_timeout: Option<Duration>) -> Result<DownloadOptions, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let mut opts = DownloadOptions::new(v["url"].as_str().unwrap_or_default());
+    if let Some(pairs) = v["header"].as_array() {
+        for pair in pairs {
+            if let (Some(k), Some(val)) = (pair[0].as_str(), pair[1].as_str()) {
+                opts = opts.header(k, val);
+            }
+        }
+    }
+    match v["timeout"].as_f64() {
+        Some(ms) if ms > 0.0 => opts = opts.timeout(Duration::from_millis(ms as u64)),
+        _ => {
+            if let Some(t) = app_timeout {
+                opts = opts.timeout(t);
+            }
+        }
+    }
+    if let Some(fp) = v["filePath"].as_str() {
+        opts = opts.file_path(fp);
+    }
+    Ok(opts
+        .enable_profile(v["enableProfile"].as_bool().unwrap_or(true))
+        .enable_http2(v["enableHttp2"].as_bool().unwrap_or(false))
+        .enable_quic(v["enableQuic"].as_bool().unwrap_or(false)))
+}
+
+enum Update {
+    Progress(String),
+    Headers(String),
+}
+
+/// Starts an engine download and a JS-side future that delivers its events, in order, then
+/// its outcome, to `on_event(kind, json)`.
+fn start_download<'js>(
+    ctx: &Ctx<'js>,
+    host: &Rc<Host>,
+    opts: DownloadOptions,
+    on_event: Function<'js>,
+) -> u32 {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let tx2 = tx.clone();
+    let opts = opts
+        .on_progress_update(move |p| {
+            let _ = tx.send(Update::Progress(
+                serde_json::to_string(p).unwrap_or_default(),
+            ));
+        })
+        .on_headers_received(move |h| {
+            let _ = tx2.send(Update::Headers(
+                serde_json::to_string(h).unwrap_or_default(),
+            ));
+        });
+    let task = host.client.download(opts);
+    let id = host.id();
+    host.downloads.borrow_mut().insert(id, task.abort_handle());
+    let host = Rc::clone(host);
+    let task_ctx = ctx.clone();
+    ctx.spawn(async move {
+        let deliver = |u: Update| match u {
+            Update::Progress(j) => invoke(&task_ctx, &host, &on_event, ("progress", j)),
+            Update::Headers(j) => invoke(&task_ctx, &host, &on_event, ("headers", j)),
+        };
+        let mut outcome = std::pin::pin!(task.into_future());
+        let result = loop {
+            tokio::select! {
+                biased;
+                Some(u) = rx.recv() => deliver(u),
+                r = &mut outcome => break r,
+            }
+        };
+        while let Ok(u) = rx.try_recv() {
+            deliver(u);
+        }
+        host.downloads.borrow_mut().remove(&id);
+        match result {
+            Ok(s) => invoke(
+                &task_ctx,
+                &host,
+                &on_event,
+                ("success", s.to_json().to_string()),
+            ),
+            Err(f) => invoke(
+                &task_ctx,
+                &host,
+                &on_event,
+                ("fail", f.to_json().to_string()),
+            ),
+        }
+    });
+    id
+}

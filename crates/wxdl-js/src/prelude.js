@@ -1,0 +1,285 @@
+// The wx.* surface and the JS runtime basics, written in JS over a few native primitives
+// (`N`, provided by the host). Runs once before the user's script.
+(function (N) {
+  'use strict';
+  const g = globalThis;
+
+  // ---- console ---------------------------------------------------------------------------
+  const show = (x) => {
+    if (typeof x === 'string') return x;
+    if (x instanceof Error) return x.stack ? `${x.name}: ${x.message}\n${x.stack}` : String(x);
+    if (typeof x === 'function') return `[Function ${x.name || 'anonymous'}]`;
+    if (typeof x === 'undefined') return 'undefined';
+    try {
+      const s = JSON.stringify(x);
+      return s === undefined ? String(x) : s;
+    } catch (e) {
+      return String(x);
+    }
+  };
+  const line = (args) => args.map(show).join(' ');
+  g.console = {
+    log: (...a) => N.print(0, line(a)),
+    info: (...a) => N.print(0, line(a)),
+    debug: (...a) => N.print(0, line(a)),
+    warn: (...a) => N.print(1, line(a)),
+    error: (...a) => N.print(1, line(a)),
+  };
+
+  // ---- timers ------------------------------------------------------------------------------
+  const delay = (ms) => Math.max(0, Number(ms) || 0);
+  g.setTimeout = (fn, ms, ...args) => N.setTimer(delay(ms), false, () => fn(...args));
+  g.setInterval = (fn, ms, ...args) => N.setTimer(Math.max(1, delay(ms)), true, () => fn(...args));
+  g.clearTimeout = (id) => N.clearTimer(id | 0);
+  g.clearInterval = (id) => N.clearTimer(id | 0);
+  g.queueMicrotask = (fn) => { Promise.resolve().then(fn); };
+
+  const typeName = (v) => (v === null ? 'Null' : Array.isArray(v) ? 'Array'
+    : (typeof v).charAt(0).toUpperCase() + (typeof v).slice(1));
+  const call = (fn, arg) => { if (typeof fn === 'function') fn(arg); };
+
+  // ---- wx.downloadFile ---------------------------------------------------------------------
+  function downloadFile(obj) {
+    obj = (obj && typeof obj === 'object') ? obj : {};
+    const listeners = { progress: [], headers: [] };
+    let id = 0;
+    let ended = false;
+    let resolveP, rejectP;
+    const promise = new Promise((res, rej) => { resolveP = res; rejectP = rej; });
+    // Callback-style callers never look at the promise: its rejection is not an error.
+    promise.catch(() => {});
+    const finish = (ok, res) => {
+      if (ended) return;
+      ended = true;
+      if (ok) call(obj.success, res); else call(obj.fail, res);
+      call(obj.complete, res);
+      if (ok) resolveP(res); else rejectP(res);
+    };
+    const failSoon = (reason, errno) => {
+      const res = { errMsg: 'downloadFile:fail ' + reason, errno };
+      N.setTimer(0, false, () => finish(false, res));
+    };
+    const task = {
+      abort() { if (id && !ended) N.abort(id); },
+      onProgressUpdate(fn) { if (typeof fn === 'function') listeners.progress.push(fn); },
+      offProgressUpdate(fn) {
+        listeners.progress = fn ? listeners.progress.filter((f) => f !== fn) : [];
+      },
+      onHeadersReceived(fn) { if (typeof fn === 'function') listeners.headers.push(fn); },
+      offHeadersReceived(fn) {
+        listeners.headers = fn ? listeners.headers.filter((f) => f !== fn) : [];
+      },
+      then(a, b) { return promise.then(a, b); },
+      catch(b) { return promise.catch(b); },
+      finally(f) { return promise.finally(f); },
+    };
+
+    const url = obj.url;
+    if (url === undefined || url === null || url === '') {
+      failSoon('url is null or nil', 600005);
+      return task;
+    }
+    if (typeof url !== 'string') {
+      failSoon(`invalid url: parameter.url should be String instead of ${typeName(url)}`, 600009);
+      return task;
+    }
+    const header = [];
+    if (obj.header !== undefined && obj.header !== null) {
+      if (typeof obj.header !== 'object' || Array.isArray(obj.header)) {
+        failSoon(`invalid header: parameter.header should be Object instead of ${typeName(obj.header)}`, 600006);
+        return task;
+      }
+      for (const k of Object.keys(obj.header)) {
+        const v = obj.header[k];
+        if (typeof v !== 'string') {
+          failSoon(`invalid header: value of ${k} should be String instead of ${typeName(v)}`, 600006);
+          return task;
+        }
+        header.push([k, v]);
+      }
+    }
+    if (obj.filePath !== undefined && obj.filePath !== null && typeof obj.filePath !== 'string') {
+      failSoon(`permission denied: parameter.filePath should be String instead of ${typeName(obj.filePath)}`, 603002);
+      return task;
+    }
+    let timeout = 0;
+    if (typeof obj.timeout === 'number' && obj.timeout > 0) timeout = obj.timeout;
+    else if (obj.timeout !== undefined && obj.timeout !== null && typeof obj.timeout !== 'number') {
+      console.warn(`wx.downloadFile: parameter.timeout should be Number instead of ${typeName(obj.timeout)}; using the default`);
+    }
+    const options = {
+      url,
+      header,
+      timeout,
+      filePath: obj.filePath || null,
+      enableProfile: obj.enableProfile !== false,
+      enableHttp2: obj.enableHttp2 === true,
+      enableQuic: obj.enableQuic === true,
+    };
+    id = N.download(JSON.stringify(options), (kind, json) => {
+      const v = JSON.parse(json);
+      if (kind === 'progress') listeners.progress.slice().forEach((f) => f(v));
+      else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(v));
+      else finish(kind === 'success', v);
+    });
+    return task;
+  }
+
+  // ---- wx.getFileSystemManager -------------------------------------------------------------
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  function b64ToBuffer(s) {
+    const clean = s.replace(/=+$/, '');
+    const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
+    let bits = 0, acc = 0, j = 0;
+    for (let i = 0; i < clean.length; i++) {
+      acc = (acc << 6) | B64.indexOf(clean[i]);
+      bits += 6;
+      if (bits >= 8) { bits -= 8; out[j++] = (acc >> bits) & 0xff; }
+    }
+    return out.buffer;
+  }
+  function bufferToB64(buf) {
+    const bytes = new Uint8Array(buf);
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
+      s += B64[(n >> 18) & 63] + B64[(n >> 12) & 63]
+        + (i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=')
+        + (i + 2 < bytes.length ? B64[n & 63] : '=');
+    }
+    return s;
+  }
+  const fsCall = (op, args) => JSON.parse(N.fs(op, JSON.stringify(args)));
+  // Each API: how its positional sync arguments map to the object form, and how the result is
+  // shaped for the sync return value and the success callback.
+  const FS = {
+    access: { params: ['path'], sync: () => undefined, ok: () => ({}) },
+    stat: { params: ['path', 'recursive'], sync: (r) => statObj(r), ok: (r) => ({ stats: statObj(r) }) },
+    readFile: {
+      params: ['filePath', 'encoding', 'position', 'length'],
+      prep: (a) => ({ ...a, encoding: a.encoding || null }),
+      sync: (r, a) => (a.encoding ? r.data : b64ToBuffer(r.data)),
+      ok: (r, a) => ({ data: a.encoding ? r.data : b64ToBuffer(r.data) }),
+    },
+    writeFile: {
+      params: ['filePath', 'data', 'encoding'],
+      prep: (a) => (a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
+        ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
+        : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' }),
+      sync: () => undefined,
+      ok: () => ({}),
+    },
+    unlink: { params: ['filePath'], sync: () => undefined, ok: () => ({}) },
+    readdir: { params: ['dirPath'], sync: (r) => r.files, ok: (r) => ({ files: r.files }) },
+    mkdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+    saveFile: {
+      params: ['tempFilePath', 'filePath'],
+      sync: (r) => r.savedFilePath,
+      ok: (r) => ({ savedFilePath: r.savedFilePath }),
+    },
+  };
+  function statObj(r) {
+    return {
+      size: r.size,
+      mode: r.mode,
+      lastAccessedTime: r.lastAccessedTime,
+      lastModifiedTime: r.lastModifiedTime,
+      isFile: () => r.isFile,
+      isDirectory: () => r.isDirectory,
+    };
+  }
+  function fileSystemManager() {
+    const m = {};
+    for (const [name, spec] of Object.entries(FS)) {
+      const prep = spec.prep || ((a) => a);
+      m[name + 'Sync'] = (...pos) => {
+        const args = {};
+        spec.params.forEach((p, i) => { args[p] = pos[i]; });
+        const a = prep(args);
+        try {
+          return spec.sync(fsCall(name, a), a);
+        } catch (e) {
+          throw new Error(`${name}Sync:fail ${e.message}`);
+        }
+      };
+      m[name] = (obj) => {
+        obj = obj || {};
+        const a = prep(obj);
+        let res, ok = true;
+        try {
+          res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(name, a), a) };
+        } catch (e) {
+          ok = false;
+          res = { errMsg: `${name}:fail ${e.message}` };
+        }
+        N.setTimer(0, false, () => {
+          call(ok ? obj.success : obj.fail, res);
+          call(obj.complete, res);
+        });
+      };
+    }
+    return m;
+  }
+
+  // ---- the rest of wx ------------------------------------------------------------------------
+  const appShow = [];
+  const appHide = [];
+  const netChange = [];
+  const wx = {
+    env: { USER_DATA_PATH: 'wxfile://usr' },
+    downloadFile,
+    getFileSystemManager: fileSystemManager,
+    getSystemInfoSync: () => JSON.parse(N.systemInfo()),
+    getSystemInfo(obj) {
+      const res = { errMsg: 'getSystemInfo:ok', ...JSON.parse(N.systemInfo()) };
+      N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
+    },
+    getNetworkType(obj) {
+      const res = { errMsg: 'getNetworkType:ok', networkType: N.networkType() };
+      N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
+      return Promise.resolve(res);
+    },
+    onNetworkStatusChange: (fn) => { if (typeof fn === 'function') netChange.push(fn); },
+    offNetworkStatusChange: (fn) => { const i = netChange.indexOf(fn); if (i >= 0) netChange.splice(i, 1); },
+    onAppShow: (fn) => { if (typeof fn === 'function') appShow.push(fn); },
+    offAppShow: (fn) => { const i = appShow.indexOf(fn); if (i >= 0) appShow.splice(i, 1); },
+    onAppHide: (fn) => { if (typeof fn === 'function') appHide.push(fn); },
+    offAppHide: (fn) => { const i = appHide.indexOf(fn); if (i >= 0) appHide.splice(i, 1); },
+    canIUse: (name) => typeof name === 'string' && name.split('.')[0] in wxTarget,
+  };
+  const wxTarget = wx;
+  // Anything else a script calls on wx is a clear error, not "undefined is not a function".
+  g.wx = new Proxy(wx, {
+    get(target, prop) {
+      if (prop in target || typeof prop !== 'string') return target[prop];
+      return function unsupported() {
+        throw new Error(`not supported by wxdl: wx.${prop}`);
+      };
+    },
+  });
+
+  // ---- CommonJS modules ----------------------------------------------------------------------
+  const cache = Object.create(null);
+  function load(path) {
+    if (cache[path]) return cache[path].exports;
+    const module = { exports: {}, id: path, filename: path, loaded: false };
+    cache[path] = module;
+    const source = N.readText(path);
+    if (path.endsWith('.json')) {
+      module.exports = JSON.parse(source);
+    } else {
+      const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+      const fn = N.compile(source, path);
+      fn.call(module.exports, module.exports, makeRequire(dir), module, path, dir);
+    }
+    module.loaded = true;
+    return module.exports;
+  }
+  function makeRequire(dir) {
+    const require = (spec) => load(N.resolve(dir, String(spec)));
+    require.resolve = (spec) => N.resolve(dir, String(spec));
+    require.cache = cache;
+    return require;
+  }
+  g.__wxdl_load = load;
+})(globalThis.__native);
