@@ -55,8 +55,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The script to run (CommonJS; require() resolves ./files, miniprogram_npm/, node_modules/).
+    /// The script to run: CommonJS (require() resolves ./files, miniprogram_npm/,
+    /// node_modules/) or an ES module (import/export).
     pub script: PathBuf,
+
+    /// Build the page the script registered with Page(), call onLoad, then METHOD; setData
+    /// changes are printed as JSON lines.
+    #[arg(long, value_name = "METHOD")]
+    pub call: Option<String>,
 
     #[command(flatten)]
     pub client: ClientArgs,
@@ -155,6 +161,10 @@ pub struct DemoArgs {
 /// How the client is set up: sandbox, state, trust, resolution, identity, policy.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
+    /// How long a QUIC handshake may take before falling back to TCP, in ms (default 1000).
+    #[arg(long = "quic-handshake-timeout", value_name = "MS")]
+    pub quic_handshake_timeout: Option<u64>,
+
     /// Trust the CA certificates in this PEM file (repeatable), besides the system roots.
     #[arg(long = "cacert", value_name = "PEM")]
     pub cacert: Vec<PathBuf>,

@@ -75,6 +75,9 @@ pub fn build_client(
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
     }
+    if let Some(ms) = args.quic_handshake_timeout {
+        builder = builder.quic_handshake_timeout(Duration::from_millis(ms));
+    }
     if let Some(saved) = state::load_alt_svc(data_dir) {
         builder = builder.alt_svc_state(saved);
     }

@@ -11,7 +11,7 @@ use crate::state;
 pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     let client = build_client(&args.client, &data_dir, DEFAULT_CONCURRENCY)?;
-    let result = wxdl_js::run_file(&args.script, client.clone()).await;
+    let result = wxdl_js::run_file_with(&args.script, client.clone(), args.call.as_deref()).await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
     match result {

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audio;
 mod fs;
 mod modules;
 
@@ -24,7 +25,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
-use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Value};
+use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Value};
 use tokio::sync::{mpsc, Notify};
 use wxdl::{AbortHandle, Client, DownloadOptions};
 
@@ -151,8 +152,18 @@ fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
     None
 }
 
-/// Runs a script file as the entry module (CommonJS) until nothing is pending.
+/// Runs a script file as the entry module until nothing is pending.
 pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
+    run_file_with(path, client, None).await
+}
+
+/// Runs a script file (CommonJS, or an ES module when it uses `import`/`export`), then, with
+/// `call`, builds the page it registered with `Page()` and calls `onLoad` and that method.
+pub async fn run_file_with(
+    path: &Path,
+    client: Client,
+    call: Option<&str>,
+) -> Result<(), ScriptError> {
     let path = path.canonicalize().map_err(|e| ScriptError {
         message: format!("{}: {e}", path.display()),
     })?;
@@ -184,9 +195,15 @@ pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
         },
     )))
     .await;
+    rt.set_loader(modules::EsmResolver, modules::EsmLoader)
+        .await;
     let ctx = AsyncContext::full(&rt).await?;
     let entry = path.to_string_lossy().into_owned();
+    let esm = std::fs::read_to_string(&path)
+        .map(|src| modules::is_esm(&path, &src))
+        .unwrap_or(false);
     let setup_host = Rc::clone(&host);
+    let call = call.map(str::to_owned);
     ctx.with(move |ctx| -> Result<(), ScriptError> {
         install(&ctx, &setup_host)?;
         let mut opts = EvalOptions::default();
@@ -194,9 +211,27 @@ pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
         opts.filename = Some("wxdl:prelude.js".into());
         ctx.eval_with_options::<(), _>(PRELUDE, opts)
             .map_err(|e| caught(&ctx, e))?;
-        let load: Function = ctx.globals().get("__wxdl_load")?;
-        if let Err(e) = load.call::<_, Value>((entry,)) {
-            setup_host.die(caught(&ctx, e).message);
+        if esm {
+            let promise = Module::import(&ctx, entry).map_err(|e| caught(&ctx, e))?;
+            let host = Rc::clone(&setup_host);
+            let task_ctx = ctx.clone();
+            ctx.spawn(async move {
+                if let Err(e) = promise.into_future::<Value>().await {
+                    host.die(caught(&task_ctx, e).message);
+                } else if let Some(method) = call {
+                    call_page(&task_ctx, &host, &method);
+                }
+            });
+        } else {
+            let load: Function = ctx.globals().get("__wxdl_load")?;
+            match load.call::<_, Value>((entry,)) {
+                Err(e) => setup_host.die(caught(&ctx, e).message),
+                Ok(_) => {
+                    if let Some(method) = call {
+                        call_page(&ctx, &setup_host, &method);
+                    }
+                }
+            }
         }
         Ok(())
     })
@@ -211,6 +246,14 @@ pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
         });
     }
     Ok(())
+}
+
+/// `--call METHOD`: the prelude builds the registered page and calls `onLoad`, then METHOD.
+fn call_page(ctx: &Ctx<'_>, host: &Host, method: &str) {
+    match ctx.globals().get::<_, Function>("__wxdl_call") {
+        Ok(f) => invoke(ctx, host, &f, (method.to_string(),)),
+        Err(e) => host.die(format!("--call: {e}")),
+    }
 }
 
 fn caught(ctx: &Ctx<'_>, e: rquickjs::Error) -> ScriptError {
@@ -357,6 +400,22 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                 opts.global = true;
                 opts.filename = Some(filename);
                 ctx.eval_with_options(wrapped, opts)
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "audioInfo",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
+                let host_path = h.client.sandbox().resolve(&path).map_err(|_| {
+                    Exception::throw_message(&ctx, &format!("permission denied, open {path}"))
+                })?;
+                audio::describe(&host_path)
+                    .map(|v| v.to_string())
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
             },
         )?,
     )?;

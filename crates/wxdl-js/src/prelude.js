@@ -246,6 +246,23 @@
     onAppHide: (fn) => { if (typeof fn === 'function') appHide.push(fn); },
     offAppHide: (fn) => { const i = appHide.indexOf(fn); if (i >= 0) appHide.splice(i, 1); },
     canIUse: (name) => typeof name === 'string' && name.split('.')[0] in wxTarget,
+    playVoice(obj) {
+      obj = obj || {};
+      let ok = true;
+      let res;
+      try {
+        const info = JSON.parse(N.audioInfo(String(obj.filePath || '')));
+        N.print(0, `playVoice: ${obj.filePath} format=${info.format} duration=${info.duration.toFixed(3)}s `
+          + `sampleRate=${info.sampleRate} channels=${info.channels} (decoded; wxdl has no audio output)`);
+        res = { errMsg: 'playVoice:ok', ...info };
+      } catch (e) {
+        ok = false;
+        res = { errMsg: 'playVoice:fail ' + e.message };
+      }
+      N.setTimer(0, false, () => { call(ok ? obj.success : obj.fail, res); call(obj.complete, res); });
+    },
+    stopVoice() {},
+    pauseVoice() {},
   };
   const wxTarget = wx;
   // Anything else a script calls on wx is a clear error, not "undefined is not a function".
@@ -282,4 +299,44 @@
     return require;
   }
   g.__wxdl_load = load;
+
+  // ---- App, Page, getApp: headless pages for `wxdl run page.js --call METHOD` --------------
+  let appDef = null;
+  const pageDefs = [];
+  let current = null;
+  g.App = (def) => { appDef = def || {}; };
+  g.getApp = () => appDef || {};
+  g.Page = (def) => { pageDefs.push(def || {}); };
+  g.getCurrentPages = () => (current ? [current] : []);
+  // Sets `data` at a path like `a.b[2].c`, creating objects and arrays on the way.
+  function setPath(data, path, value) {
+    const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter((k) => k !== '');
+    let o = data;
+    keys.slice(0, -1).forEach((k, i) => {
+      if (o[k] === null || typeof o[k] !== 'object') o[k] = /^\d+$/.test(keys[i + 1]) ? [] : {};
+      o = o[k];
+    });
+    o[keys[keys.length - 1]] = value;
+  }
+  g.__wxdl_call = (method) => {
+    if (appDef) {
+      if (typeof appDef.onLaunch === 'function') appDef.onLaunch({ path: '', query: {} });
+      if (typeof appDef.onShow === 'function') appDef.onShow({ path: '', query: {} });
+    }
+    if (!pageDefs.length) throw new Error('--call: the script registered no Page()');
+    const def = pageDefs[pageDefs.length - 1];
+    const page = Object.assign({}, def);
+    page.data = JSON.parse(JSON.stringify(def.data || {}));
+    page.setData = (patch, cb) => {
+      Object.keys(patch || {}).forEach((k) => setPath(page.data, k, patch[k]));
+      N.print(0, JSON.stringify({ setData: patch }));
+      if (typeof cb === 'function') N.setTimer(0, false, cb);
+    };
+    current = page;
+    if (typeof page.onLoad === 'function') page.onLoad({});
+    if (typeof page.onShow === 'function') page.onShow();
+    if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
+    const r = page[method]();
+    return r;
+  };
 })(globalThis.__native);

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderValue;
 
@@ -14,7 +15,9 @@ use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::task::{DownloadTask, TaskShared};
-use crate::transport::{Connector, Pool, QuicConnector, Resolver, TlsConfigs};
+use crate::transport::{
+    Connector, Pool, QuicConnector, Resolver, TlsConfigs, QUIC_HANDSHAKE_BOUND,
+};
 
 /// Default number of downloads that run at once per client.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -54,6 +57,7 @@ pub struct ClientBuilder {
     resolver: Resolver,
     estimator: Option<EstimatorState>,
     alt_svc: Vec<AltSvcEntry>,
+    quic_handshake: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -71,6 +75,7 @@ impl Default for ClientBuilder {
             resolver: Resolver::default(),
             estimator: None,
             alt_svc: Vec::new(),
+            quic_handshake: QUIC_HANDSHAKE_BOUND,
         }
     }
 }
@@ -154,6 +159,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a QUIC handshake may take before the download falls back to TCP (default
+    /// [`QUIC_HANDSHAKE_BOUND`], 1 s).
+    pub fn quic_handshake_timeout(mut self, bound: Duration) -> Self {
+        self.quic_handshake = bound;
+        self
+    }
+
     /// Builds the client: opens the sandbox and loads the trust store.
     pub fn build(self) -> Result<Client, BuildError> {
         let root = self
@@ -162,7 +174,8 @@ impl ClientBuilder {
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
         let tls = TlsConfigs::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?;
-        let quic = QuicConnector::new(tls.h3.clone()).map_err(BuildError::Tls)?;
+        let quic =
+            QuicConnector::new(tls.h3.clone(), self.quic_handshake).map_err(BuildError::Tls)?;
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
             HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;

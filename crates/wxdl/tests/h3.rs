@@ -9,9 +9,12 @@ use common::{fail, ok, Env, LIMIT};
 use wxdl::{Client, DownloadOptions, FailReason, QUIC_HANDSHAKE_BOUND};
 use wxdl_testkit::{sha256_file, write_random, Caddy, H3Behavior, H3Server, Nginx, TestCa};
 
-fn client(env: &Env, ca: &TestCa, port: u16) -> Client {
+/// A client trusting the test CA. The handshake bound is generous so a loaded CI machine does
+/// not turn a slow handshake into a fallback; the fallback test uses the default bound.
+fn h3_client(env: &Env, ca: &TestCa, port: u16) -> Client {
     env.builder(&[port])
         .add_root_certificate_pem(ca.cert_pem())
+        .quic_handshake_timeout(Duration::from_secs(10))
         .build()
         .unwrap()
 }
@@ -22,7 +25,7 @@ async fn caddy_over_quic_with_the_hint() {
     let caddy = Caddy::start(&ca);
     let sha = write_random(&caddy.root.join("big.bin"), 20 * 1024 * 1024);
     let env = Env::new();
-    let client = client(&env, &ca, caddy.port);
+    let client = h3_client(&env, &ca, caddy.port);
     let url = caddy.url("wxdl.test", "/big.bin");
     let s = ok(client
         .download(DownloadOptions::new(&url).enable_quic(true).quic_hint(true))
@@ -57,7 +60,7 @@ async fn alt_svc_learned_over_h2_moves_the_next_download_to_quic_only_when_enabl
     let ca = TestCa::new();
     let caddy = Caddy::start(&ca);
     let env = Env::new();
-    let client = client(&env, &ca, caddy.port);
+    let client = h3_client(&env, &ca, caddy.port);
     let url = caddy.url("wxdl.test", "/hello.txt");
     let first = ok(client
         .download(
@@ -98,6 +101,7 @@ async fn alt_svc_learned_over_h2_moves_the_next_download_to_quic_only_when_enabl
     let restored = env
         .builder(&[caddy.port])
         .add_root_certificate_pem(ca.cert_pem())
+        .quic_handshake_timeout(Duration::from_secs(10))
         .alt_svc_state(saved)
         .build()
         .unwrap();
@@ -113,7 +117,11 @@ async fn no_quic_listener_falls_back_to_tcp_and_remembers() {
     let ca = TestCa::new();
     let nginx = Nginx::builder().tls(&ca).start();
     let env = Env::new();
-    let client = client(&env, &ca, nginx.https_port);
+    let client = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(ca.cert_pem())
+        .build()
+        .unwrap();
     let url = nginx.https_url("wxdl.test", "/hello.txt");
     let start = Instant::now();
     let s = ok(client
@@ -154,7 +162,7 @@ async fn quic_stream_reset_mid_body_is_network_interrupted() {
     )
     .await;
     let env = Env::new();
-    let client = client(&env, &ca, server.addr.port());
+    let client = h3_client(&env, &ca, server.addr.port());
     let out = env.dir.path().join("keep.bin");
     std::fs::write(&out, b"old").unwrap();
     let opts = DownloadOptions::new(server.url("wxdl.test", "/x"))
@@ -183,7 +191,7 @@ async fn abort_and_timeout_over_quic() {
     )
     .await;
     let env = Env::new();
-    let client = client(&env, &ca, server.addr.port());
+    let client = h3_client(&env, &ca, server.addr.port());
     let url = server.url("wxdl.test", "/x");
     let seen = std::sync::Arc::new(tokio::sync::Notify::new());
     let seen2 = seen.clone();
@@ -213,12 +221,8 @@ async fn abort_and_timeout_over_quic() {
     );
     assert!(env.files().is_empty(), "{:?}", env.files());
     let ok_server = H3Server::start(&ca, H3Behavior::Body { len: 300_000 }).await;
-    let client = env
-        .builder(&[ok_server.addr.port()])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
-    let s = ok(client
+    let fresh = h3_client(&env, &ca, ok_server.addr.port());
+    let s = ok(fresh
         .download(
             DownloadOptions::new(ok_server.url("wxdl.test", "/y"))
                 .enable_quic(true)

@@ -16,23 +16,28 @@ pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
 /// One HTTP/3 request stream.
 pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
-/// A QUIC handshake that has not completed within this bound counts as failed (UDP blocked,
-/// nothing listening), and the download falls back to TCP.
+/// The default bound on a QUIC handshake: one that has not completed by then counts as failed
+/// (UDP blocked, nothing listening), and the download falls back to TCP.
 pub const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
 
 /// Opens QUIC connections.
 #[derive(Debug, Clone)]
 pub(crate) struct QuicConnector {
     config: quinn::ClientConfig,
+    handshake_bound: Duration,
 }
 
 impl QuicConnector {
     /// From a rustls configuration whose ALPN is `h3` (TLS 1.3 only).
-    pub fn new(tls: Arc<rustls::ClientConfig>) -> Result<QuicConnector, String> {
+    pub fn new(
+        tls: Arc<rustls::ClientConfig>,
+        handshake_bound: Duration,
+    ) -> Result<QuicConnector, String> {
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
             .map_err(|e| format!("QUIC TLS: {e}"))?;
         Ok(QuicConnector {
             config: quinn::ClientConfig::new(Arc::new(crypto)),
+            handshake_bound,
         })
     }
 
@@ -69,7 +74,7 @@ impl QuicConnector {
         let connecting = endpoint
             .connect_with(self.config.clone(), addr, &server_name)
             .map_err(|e| quic_fail("connect", &e))?;
-        let conn = match tokio::time::timeout(QUIC_HANDSHAKE_BOUND, connecting).await {
+        let conn = match tokio::time::timeout(self.handshake_bound, connecting).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(quic_fail("handshake", &e)),
             Err(_) => return Err(quic_fail("handshake", &"no answer in time")),

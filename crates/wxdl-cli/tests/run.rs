@@ -1,0 +1,389 @@
+//! `wxdl run`: real Mini Program scripts on the JS host against a real nginx on loopback.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use wxdl_testkit::{write_random, Nginx};
+
+/// Writes `files` (relative path, contents) into `dir`.
+fn write_all(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+fn run(dir: &Path, script: &str, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .arg("run")
+        .arg(dir.join(script))
+        .arg("--data-dir")
+        .arg(dir.join(".wxdl-data"))
+        .args(extra)
+        .output()
+        .expect("run wxdl")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout(o)
+}
+
+/// One second of 8 kHz mono 16-bit PCM in a WAV container.
+fn wav() -> Vec<u8> {
+    let samples: Vec<i16> = (0..8000)
+        .map(|i| ((i as f64 * 0.3).sin() * 8000.0) as i16)
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + data_len).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    v.extend_from_slice(&1u16.to_le_bytes()); // mono
+    v.extend_from_slice(&8000u32.to_le_bytes());
+    v.extend_from_slice(&16000u32.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(&16u16.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    v
+}
+
+/// About one second of MPEG-1 Layer III silence: 38 mono frames at 128 kbit/s, 44.1 kHz
+/// (header FF FB 90 C4, zeroed side info and main data: every granule decodes to silence).
+fn mp3() -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 0..38 {
+        let mut frame = vec![0u8; 417];
+        frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0xC4]);
+        v.extend_from_slice(&frame);
+    }
+    v
+}
+
+#[test]
+fn classic_sample_runs_unchanged_and_plays_wav_and_mp3() {
+    let nginx = Nginx::builder()
+        .location("location /audio/ { default_type audio/mpeg; }")
+        .start();
+    std::fs::create_dir_all(nginx.root.join("audio")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sample = format!(
+        r#"wx.downloadFile({{
+  url: 'http://127.0.0.1:{}/audio/123',
+  success (res) {{
+    if (res.statusCode === 200) {{
+      wx.playVoice({{ filePath: res.tempFilePath }})
+    }}
+  }}
+}})
+"#,
+        nginx.http_port
+    );
+    write_all(dir.path(), &[("sample.js", &sample)]);
+    std::fs::write(nginx.root.join("audio/123"), wav()).unwrap();
+    let out = ok(&run(dir.path(), "sample.js", &[]));
+    assert!(
+        out.contains("playVoice: wxfile://tmp_")
+            && out.contains(".mp3 format=wav duration=1.000s sampleRate=8000 channels=1"),
+        "{out}"
+    );
+    std::fs::write(nginx.root.join("audio/123"), mp3()).unwrap();
+    let out = ok(&run(dir.path(), "sample.js", &[]));
+    assert!(
+        out.contains("format=mp3") && out.contains("sampleRate=44100"),
+        "{out}"
+    );
+    let secs: f64 = out
+        .split("duration=")
+        .nth(1)
+        .unwrap()
+        .split('s')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((secs - 38.0 * 1152.0 / 44100.0).abs() < 0.05, "{out}");
+}
+
+#[test]
+fn callbacks_events_files_and_reuse() {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("f.bin"), 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let base = nginx.url("");
+    let refused = format!("http://127.0.0.1:{}/x", wxdl_testkit::free_port());
+    let script = format!(
+        r#"
+const log = [];
+const base = '{base}';
+function track(name, extra) {{
+  return Object.assign({{
+    success: (r) => log.push(name + ':success:' + r.statusCode),
+    fail: (e) => log.push(name + ':fail:' + e.errMsg + ':' + e.errno),
+    complete: () => log.push(name + ':complete'),
+  }}, extra);
+}}
+const progress = [];
+let headers = null;
+const t = wx.downloadFile(track('ok', {{ url: base + '/f.bin' }}));
+t.onProgressUpdate((p) => progress.push(p));
+t.onHeadersReceived((h) => {{ headers = h; }});
+wx.downloadFile(track('404', {{ url: base + '/status/404' }}));
+wx.downloadFile(track('refused', {{ url: '{refused}' }}));
+const a = wx.downloadFile(track('abort', {{ url: base + '/f.bin' }}));
+a.abort();
+wx.downloadFile(track('nourl', {{}}));
+wx.downloadFile(track('numurl', {{ url: 42 }}));
+wx.downloadFile(track('badheader', {{ url: base + '/f.bin', header: 'x' }}));
+wx.downloadFile(track('badvalue', {{ url: base + '/f.bin', header: {{ 'X-A': 1 }} }}));
+setTimeout(async () => {{
+  const last = progress[progress.length - 1];
+  console.log('progress', last.progress, last.totalBytesWritten, last.totalBytesExpectedToWrite, progress.length > 0);
+  console.log('headers', headers.statusCode, headers.header['content-length']);
+  const fs = wx.getFileSystemManager();
+  const saved = await wx.downloadFile({{ url: base + '/f.bin', filePath: wx.env.USER_DATA_PATH + '/f.bin' }});
+  console.log('filePath', saved.filePath, saved.tempFilePath === undefined);
+  console.log('stat', fs.statSync(saved.filePath).size, fs.readFileSync(saved.filePath).byteLength);
+  const again = await wx.downloadFile({{ url: base + '/hello.txt' }});
+  console.log('reused', again.profile.socketReused, fs.readFileSync(again.tempFilePath, 'utf8').trim());
+  fs.readFile({{ filePath: wx.env.USER_DATA_PATH + '/nope', fail: (e) => console.log('fsfail', e.errMsg) }});
+  log.sort().forEach((l) => console.log(l));
+}}, 1500);
+"#
+    );
+    write_all(dir.path(), &[("s.js", &script)]);
+    let out = ok(&run(dir.path(), "s.js", &[]));
+    let has = |s: &str| assert!(out.contains(s), "missing {s:?} in\n{out}");
+    has("progress 100 300000 300000 true");
+    has("headers 200 300000");
+    has("filePath wxfile://usr/f.bin true");
+    has("stat 300000 300000");
+    has("reused true hello from nginx");
+    has("fsfail readFile:fail no such file or directory, open wxfile://usr/nope");
+    for line in [
+        "ok:success:200",
+        "ok:complete",
+        "404:success:404",
+        "404:complete",
+        "refused:fail:downloadFile:fail connect fail",
+        "refused:complete",
+        "abort:fail:downloadFile:fail abort:600003",
+        "abort:complete",
+        "nourl:fail:downloadFile:fail url is null or nil:600005",
+        "numurl:fail:downloadFile:fail invalid url: parameter.url should be String instead of Number:600009",
+        "badheader:fail:downloadFile:fail invalid header",
+        "badvalue:fail:downloadFile:fail invalid header",
+    ] {
+        has(line);
+    }
+    // Each callback exactly once: one success-or-fail and one complete per call.
+    for name in [
+        "ok",
+        "404",
+        "refused",
+        "abort",
+        "nourl",
+        "numurl",
+        "badheader",
+        "badvalue",
+    ] {
+        let n = out
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}:")))
+            .count();
+        assert_eq!(n, 2, "{name} callbacks in\n{out}");
+    }
+}
+
+#[test]
+fn twenty_five_downloads_queue_under_the_limit() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncWriteExt;
+
+    // A server that holds every response 200 ms and counts requests in flight.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n2, m2) = (now.clone(), max.clone());
+    let server = rt.block_on(wxdl_testkit::RawServer::start(move |mut s, _| {
+        let (now, max) = (n2.clone(), m2.clone());
+        async move {
+            wxdl_testkit::raw::read_head(&mut s).await;
+            let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(in_flight, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .await;
+        }
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+const urls = Array.from({{ length: 25 }}, (_, i) => '{}?n=' + i);
+Promise.all(urls.map((url) => wx.downloadFile({{ url }}))).then((all) => {{
+  console.log('done', all.length, all.every((r) => r.statusCode === 200 && r.dataLength === 2));
+}});
+"#,
+        server.url("/q")
+    );
+    write_all(dir.path(), &[("q.js", &script)]);
+    let out = ok(&run(dir.path(), "q.js", &[]));
+    assert!(out.contains("done 25 true"), "{out}");
+    assert_eq!(
+        max.load(Ordering::SeqCst),
+        10,
+        "at most 10 in flight, and the limit was reached"
+    );
+    assert_eq!(server.accepted(), 25);
+}
+
+#[test]
+fn npm_packages_commonjs_and_esm_load_unchanged() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = nginx.url("/hello.txt");
+    let main = format!(
+        r#"import {{ hello }} from 'esmlib';
+import mp, {{ fetchFile }} from 'mp-download';
+import util from './util.js';
+const r = await fetchFile('{url}');
+console.log(hello('esm'), typeof mp.fetchFile, util.twice(2), r.statusCode);
+"#
+    );
+    let cjs = format!(
+        r#"const {{ fetchFile }} = require('mp-download');
+const dep = require('left-pad-ish');
+fetchFile('{url}').then((r) => console.log('cjs', r.statusCode, dep.pad('7', 3)));
+"#
+    );
+    write_all(
+        dir.path(),
+        &[
+            ("app/main.mjs", &main),
+            ("app/cjs.js", &cjs),
+            ("app/util.js", "module.exports = { twice: (x) => x * 2 };"),
+            (
+                "node_modules/esmlib/package.json",
+                r#"{"name":"esmlib","main":"cjs.js","module":"esm.js"}"#,
+            ),
+            (
+                "node_modules/esmlib/esm.js",
+                "export const hello = (n) => `hello ${n}`;",
+            ),
+            (
+                "node_modules/esmlib/cjs.js",
+                "exports.hello = (n) => 'cjs ' + n;",
+            ),
+            // A transpiled TypeScript package built for Mini Programs, with a dependency.
+            (
+                "miniprogram_npm/mp-download/package.json",
+                r#"{"name":"mp-download","miniprogram":"dist"}"#,
+            ),
+            (
+                "miniprogram_npm/mp-download/dist/index.js",
+                r#""use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.fetchFile = void 0;
+if (!Promise.prototype.finally) { Promise.prototype.finally = function (f) { return this.then(f, f); }; }
+var helper_1 = require("./helper");
+function fetchFile(url) {
+    return new Promise(function (resolve, reject) {
+        wx.downloadFile({ url: url, success: resolve, fail: reject });
+    }).finally(helper_1.noop);
+}
+exports.fetchFile = fetchFile;
+"#,
+            ),
+            (
+                "miniprogram_npm/mp-download/dist/helper.js",
+                "exports.noop = function () {};",
+            ),
+            (
+                "node_modules/left-pad-ish/index.js",
+                "exports.pad = (s, n) => s.padStart(n, '0');",
+            ),
+        ],
+    );
+    let out = ok(&run(&dir.path().join("app"), "main.mjs", &[]));
+    assert!(out.contains("hello esm function 4 200"), "{out}");
+    let out = ok(&run(&dir.path().join("app"), "cjs.js", &[]));
+    assert!(out.contains("cjs 200 007"), "{out}");
+}
+
+#[test]
+fn app_json_timeout_exceptions_and_pages() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let slow = nginx.url("/slow/big.bin");
+    let timeout_js = format!(
+        "wx.downloadFile({{ url: '{slow}', fail: (e) => console.log('fail', e.errMsg, e.errno) }});"
+    );
+    let throw_js = format!(
+        "wx.downloadFile({{ url: '{}', success(res) {{ res.nothing.here = 1; }} }});",
+        nginx.url("/hello.txt")
+    );
+    let page_js = format!(
+        r#"Page({{
+  data: {{ status: 'idle', items: [] }},
+  onLoad() {{ this.setData({{ status: 'loading' }}); }},
+  fetch() {{
+    wx.downloadFile({{ url: '{}', success: (r) => this.setData({{ status: 'done', 'items[0]': r.statusCode }}) }});
+  }},
+}});
+"#,
+        nginx.url("/hello.txt")
+    );
+    write_all(
+        dir.path(),
+        &[
+            ("app.json", r#"{"networkTimeout":{"downloadFile":300}}"#),
+            ("pages/t.js", &timeout_js),
+            ("x.js", &throw_js),
+            ("page.js", &page_js),
+        ],
+    );
+    let out = ok(&run(dir.path(), "pages/t.js", &[]));
+    assert!(
+        out.contains("fail downloadFile:fail timeout: 300 ms 600004"),
+        "{out}"
+    );
+
+    let o = run(dir.path(), "x.js", &[]);
+    assert_eq!(o.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Uncaught TypeError") && err.contains("at success") && err.contains("x.js:1"),
+        "{err}"
+    );
+
+    let out = ok(&run(dir.path(), "page.js", &["--call", "fetch"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"setData":{"status":"loading"}}"#,
+            r#"{"setData":{"status":"done","items[0]":200}}"#
+        ]
+    );
+}

@@ -1,0 +1,21 @@
+// A page, run headless: wxdl run examples/page.js --call refresh
+// onLoad runs first, then `refresh`; every setData is printed as a JSON line.
+Page({
+  data: { status: 'idle', size: 0 },
+
+  onLoad () {
+    this.setData({ status: 'ready' })
+  },
+
+  refresh () {
+    this.setData({ status: 'downloading' })
+    const task = wx.downloadFile({
+      url: 'http://127.0.0.1:8000/index.html',
+      success: (res) => this.setData({ status: 'done', size: res.dataLength }),
+      fail: (err) => this.setData({ status: err.errMsg }),
+    })
+    task.onProgressUpdate(({ progress }) => {
+      if (progress === 100) console.log('all bytes written')
+    })
+  },
+})

@@ -1,0 +1,20 @@
+// Promise style: the DownloadTask is thenable, so `await wx.downloadFile({url})` works.
+// Usage: wxdl run examples/promise.js   (downloads from a local server on port 8000)
+const base = 'http://127.0.0.1:8000'
+
+async function main () {
+  const fs = wx.getFileSystemManager()
+  const res = await wx.downloadFile({
+    url: `${base}/index.html`,
+    filePath: `${wx.env.USER_DATA_PATH}/index.html`,
+  })
+  console.log(res.statusCode, res.filePath, fs.statSync(res.filePath).size, 'bytes')
+  console.log('took', (res.profile.responseEnd - res.profile.invokeStart).toFixed(1), 'ms over', res.profile.protocol)
+  try {
+    await wx.downloadFile({ url: 'ftp://example.com/x' })
+  } catch (err) {
+    console.log('as expected:', err.errMsg)
+  }
+}
+
+main()
