@@ -304,6 +304,29 @@ def main():
                 "wxdl h2 (Caddy)": lambda d: wx + [h3, "--http2", "--cacert", ca, "--resolve", resolve_h3, "-o", str(d / "big.bin")],
                 "curl h2 (Caddy)": lambda d: ["curl", "-sS", "--http2", "--cacert", ca, "-o", str(d / "big.bin"), h3],
             }
+            # W5: the W3 HTTP files through the JS host, against the CLI batch in the same run.
+            http_urls = [f"http://127.0.0.1:{http_port}/small/{n}" for n in sorted(small_sha)]
+            js = work / "w5.js"
+            js.write_text(
+                "const urls = " + repr(http_urls).replace("'", '"') + ";\n"
+                "Promise.all(urls.map((url) => wx.downloadFile({ url, "
+                "filePath: wx.env.USER_DATA_PATH + '/' + url.slice(url.lastIndexOf('/') + 1) })))\n"
+                "  .then((all) => { if (!all.every((r) => r.statusCode === 200)) throw new Error('bad status'); });\n"
+            )
+
+            def verify_js(d: Path, label):
+                usr = d / "root" / "usr"
+                verify_small(usr if usr.exists() else d, label)
+
+            n5 = f"W5 {small_n} x 16 KiB via the JS host"
+            w5 = {
+                "wxdl run (JS host)": lambda d: [str(WXDL), "run", str(js), "--data-dir", str(data_dir), "--root", str(d / "root")],
+                "wxdl get -i -j 10": lambda d: wx + ["-i", str(work / "urls-http.txt"), "-j", "10", "-d", str(d)],
+            }
+            bench.workload(n5, w5, verify_js)
+            for t in w5:
+                compare[(n5, t)] = "wxdl run (JS host)"
+
             n4 = f"W4 {big_mib} MiB HTTP/3"
             bench.workload(n4, w4, verify_big)
             for t in w4:
@@ -329,8 +352,8 @@ def main():
               "Ratio = wxdl median / tool median (< 1 means wxdl is faster); for W4 the ratio is "
               "against wxdl over HTTP/3 (target: h3 throughput >= 0.6 x h2, i.e. ratio vs h2 <= 1.67).\n")
         print(table)
-        print("\nW5 (the JS host) is not measured yet: `wxdl run` does not exist yet. "
-              "W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
+        print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
+              "CLI batch (target: <= 1.3). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -130,6 +130,9 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         }
         other => return Err(format!("not supported by wxdl: FileSystemManager.{other}")),
     };
+    if matches!(op, "writeFile" | "unlink" | "saveFile" | "mkdir") {
+        sandbox.invalidate_usage();
+    }
     Ok(out.to_string())
 }
 

@@ -3,7 +3,8 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::error::{Fail, FailReason};
 
@@ -36,6 +37,18 @@ pub struct Sandbox {
     quota: u64,
     /// Bytes being written into `usr` by downloads that have not finished yet.
     in_flight: Arc<AtomicU64>,
+    /// Bytes stored under `usr`, walked at most every [`USAGE_TTL`] and kept current by this
+    /// sandbox's own downloads in between (a walk per download would be quadratic).
+    usage: Arc<Mutex<Option<Usage>>>,
+}
+
+/// How long a walked `usr` size is trusted without walking again.
+const USAGE_TTL: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    bytes: u64,
+    at: Instant,
 }
 
 impl Sandbox {
@@ -53,6 +66,7 @@ impl Sandbox {
             usr,
             quota: usr_quota,
             in_flight: Arc::new(AtomicU64::new(0)),
+            usage: Arc::default(),
         })
     }
 
@@ -183,6 +197,27 @@ impl Sandbox {
         dir_size(&self.usr, 0)
     }
 
+    /// Forgets the cached `usr` size, after files there changed outside the engine's
+    /// downloads (the JS host's file APIs call this).
+    pub fn invalidate_usage(&self) {
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn cached_usage(&self) -> u64 {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        match *usage {
+            Some(u) if u.at.elapsed() < USAGE_TTL => u.bytes,
+            _ => {
+                let bytes = self.usr_usage();
+                *usage = Some(Usage {
+                    bytes,
+                    at: Instant::now(),
+                });
+                bytes
+            }
+        }
+    }
+
     /// Reserves room in the `usr` quota for a download replacing `target`: returns how many
     /// bytes it may write, and a guard that counts them while it runs.
     pub(crate) fn reserve_usr(&self, target: &Path) -> QuotaGuard {
@@ -190,13 +225,15 @@ impl Sandbox {
             .map(|m| if m.is_file() { m.len() } else { 0 })
             .unwrap_or(0);
         let used = self
-            .usr_usage()
+            .cached_usage()
             .saturating_sub(existing)
             .saturating_add(self.in_flight.load(Ordering::Relaxed));
         QuotaGuard {
             remaining: self.quota.saturating_sub(used),
             counted: 0,
+            replaced: existing,
             in_flight: Arc::clone(&self.in_flight),
+            usage: Arc::clone(&self.usage),
         }
     }
 }
@@ -206,7 +243,10 @@ impl Sandbox {
 pub(crate) struct QuotaGuard {
     pub remaining: u64,
     counted: u64,
+    /// Size of the file the download replaces.
+    replaced: u64,
     in_flight: Arc<AtomicU64>,
+    usage: Arc<Mutex<Option<Usage>>>,
 }
 
 impl QuotaGuard {
@@ -218,6 +258,20 @@ impl QuotaGuard {
         self.counted += n;
         self.in_flight.fetch_add(n, Ordering::Relaxed);
         true
+    }
+}
+
+impl QuotaGuard {
+    /// The download's file is in place: its bytes now count as stored, the replaced file's no
+    /// longer do.
+    pub fn settle(self) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = usage.as_mut() {
+            u.bytes = u
+                .bytes
+                .saturating_sub(self.replaced)
+                .saturating_add(self.counted);
+        }
     }
 }
 

@@ -127,6 +127,7 @@ impl PartFile {
         let part = std::mem::take(&mut self.part);
         let target = self.target.clone();
         let written = self.written;
+        let quota = self.quota.take();
         let job = tokio::task::spawn_blocking(move || {
             let what = target.display().to_string();
             let result = file
@@ -142,7 +143,13 @@ impl PartFile {
             result
         });
         match job.await {
-            Ok(r) => r.map(|()| written),
+            Ok(Ok(())) => {
+                if let Some(q) = quota {
+                    q.settle();
+                }
+                Ok(written)
+            }
+            Ok(Err(f)) => Err(f),
             Err(_) => Err(Fail::with(FailReason::WriteFileFail, "commit task failed")),
         }
     }
