@@ -128,7 +128,8 @@ fn callbacks_events_files_and_reuse() {
     write_random(&nginx.root.join("f.bin"), 300_000);
     let dir = tempfile::tempdir().unwrap();
     let base = nginx.url("");
-    let refused = format!("http://127.0.0.1:{}/x", wxdl_testkit::free_port());
+    // Port 1: nothing listens there, and no test server can take it.
+    let refused = "http://127.0.0.1:1/x".to_string();
     let script = format!(
         r#"
 const log = [];
@@ -145,15 +146,20 @@ let headers = null;
 const t = wx.downloadFile(track('ok', {{ url: base + '/f.bin' }}));
 t.onProgressUpdate((p) => progress.push(p));
 t.onHeadersReceived((h) => {{ headers = h; }});
-wx.downloadFile(track('404', {{ url: base + '/status/404' }}));
-wx.downloadFile(track('refused', {{ url: '{refused}' }}));
 const a = wx.downloadFile(track('abort', {{ url: base + '/f.bin' }}));
 a.abort();
-wx.downloadFile(track('nourl', {{}}));
-wx.downloadFile(track('numurl', {{ url: 42 }}));
-wx.downloadFile(track('badheader', {{ url: base + '/f.bin', header: 'x' }}));
-wx.downloadFile(track('badvalue', {{ url: base + '/f.bin', header: {{ 'X-A': 1 }} }}));
-setTimeout(async () => {{
+const tasks = [
+  t,
+  a,
+  wx.downloadFile(track('404', {{ url: base + '/status/404' }})),
+  wx.downloadFile(track('refused', {{ url: '{refused}' }})),
+  wx.downloadFile(track('nourl', {{}})),
+  wx.downloadFile(track('numurl', {{ url: 42 }})),
+  wx.downloadFile(track('badheader', {{ url: base + '/f.bin', header: 'x' }})),
+  wx.downloadFile(track('badvalue', {{ url: base + '/f.bin', header: {{ 'X-A': 1 }} }})),
+];
+// A task settles after its complete callback: once all have, every callback has run.
+Promise.allSettled(tasks).then(async () => {{
   const last = progress[progress.length - 1];
   console.log('progress', last.progress, last.totalBytesWritten, last.totalBytesExpectedToWrite, progress.length > 0);
   console.log('headers', headers.statusCode, headers.header['content-length']);
@@ -165,7 +171,7 @@ setTimeout(async () => {{
   console.log('reused', again.profile.socketReused, fs.readFileSync(again.tempFilePath, 'utf8').trim());
   fs.readFile({{ filePath: wx.env.USER_DATA_PATH + '/nope', fail: (e) => console.log('fsfail', e.errMsg) }});
   log.sort().forEach((l) => console.log(l));
-}}, 1500);
+}});
 "#
     );
     write_all(dir.path(), &[("s.js", &script)]);
