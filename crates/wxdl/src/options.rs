@@ -166,6 +166,17 @@ impl DownloadOptions {
         self
     }
 
+    /// Checks what can be checked without I/O (url, headers), as the download would.
+    ///
+    /// ```
+    /// use wxdl::{DownloadOptions, FailReason};
+    /// let bad = DownloadOptions::new("http://h/").header("X-A", "a\r\nb");
+    /// assert_eq!(bad.check().unwrap_err().reason, FailReason::InvalidHeader);
+    /// ```
+    pub fn check(&self) -> Result<(), Fail> {
+        self.validate().map(|_| ())
+    }
+
     /// Checks everything that can be checked without I/O.
     pub(crate) fn validate(&self) -> Result<Validated, Fail> {
         let url = parse_url(self.url.as_deref())?;
