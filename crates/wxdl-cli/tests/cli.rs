@@ -278,22 +278,7 @@ fn demo_runs_offline() {
 }
 
 const PROFILE_FIELDS: usize = 30;
-const ORDER: [&str; 14] = [
-    "invokeStart",
-    "queueStart",
-    "queueEnd",
-    "fetchStart",
-    "domainLookUpStart",
-    "domainLookUpEnd",
-    "connectStart",
-    "SSLconnectionStart",
-    "SSLconnectionEnd",
-    "connectEnd",
-    "requestStart",
-    "requestEnd",
-    "responseStart",
-    "responseEnd",
-];
+const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
 fn assert_profile(v: &Value, tls: bool, body: u64) {
     let p = &v["profile"];

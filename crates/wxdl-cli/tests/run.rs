@@ -126,6 +126,8 @@ fn classic_sample_runs_unchanged_and_plays_wav_and_mp3() {
 fn callbacks_events_files_and_reuse() {
     let nginx = Nginx::start();
     write_random(&nginx.root.join("f.bin"), 300_000);
+    // Served at 256 KiB/s: an abort right after the start always lands before the end.
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
     let dir = tempfile::tempdir().unwrap();
     let base = nginx.url("");
     // Port 1: nothing listens there, and no test server can take it.
@@ -146,7 +148,7 @@ let headers = null;
 const t = wx.downloadFile(track('ok', {{ url: base + '/f.bin' }}));
 t.onProgressUpdate((p) => progress.push(p));
 t.onHeadersReceived((h) => {{ headers = h; }});
-const a = wx.downloadFile(track('abort', {{ url: base + '/f.bin' }}));
+const a = wx.downloadFile(track('abort', {{ url: base + '/slow/big.bin' }}));
 a.abort();
 const tasks = [
   t,

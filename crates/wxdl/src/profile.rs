@@ -266,6 +266,27 @@ impl Timeline {
     }
 }
 
+impl Profile {
+    /// The instants of SPEC §7 in the order they always hold (each ≤ the next; the SSL pair is 0
+    /// on plain HTTP and reused connections).
+    pub const ORDERED_INSTANTS: [&'static str; 14] = [
+        "invokeStart",
+        "queueStart",
+        "queueEnd",
+        "fetchStart",
+        "domainLookUpStart",
+        "domainLookUpEnd",
+        "connectStart",
+        "SSLconnectionStart",
+        "SSLconnectionEnd",
+        "connectEnd",
+        "requestStart",
+        "requestEnd",
+        "responseStart",
+        "responseEnd",
+    ];
+}
+
 /// WeChat's `profile` object. Instants are epoch milliseconds (fractional), 0 when a phase did
 /// not happen.
 #[derive(Debug, Clone, Serialize, PartialEq)]

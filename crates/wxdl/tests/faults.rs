@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{fail, ok, Env, LIMIT};
+use common::{fail, ok, started_streaming, Env, LIMIT};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use wxdl::{DownloadOptions, FailReason};
@@ -154,18 +154,9 @@ async fn abort_at_each_phase_leaves_nothing() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
-    let seen = Arc::new(tokio::sync::Notify::new());
-    let seen2 = Arc::clone(&seen);
-    let task = client.download(
-        DownloadOptions::new(streaming.url("/big.bin")).on_progress_update(move |p| {
-            if p.total_bytes_written > 0 {
-                seen2.notify_one();
-            }
-        }),
-    );
+    let task = started_streaming(&client, DownloadOptions::new(streaming.url("/big.bin"))).await;
     // Queued: the single slot is taken by the streaming task.
     let queued = client.download(DownloadOptions::new(streaming.url("/q")));
-    tokio::time::timeout(LIMIT, seen.notified()).await.unwrap();
     let part_exists = env
         .files()
         .iter()

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fail, ok, Env, LIMIT};
+use common::{fail, ok, started_streaming, Env};
 use wxdl::{Client, DownloadOptions, FailReason};
 use wxdl_testkit::{sha256_file, write_random, Nginx, TestCa};
 
@@ -90,18 +90,7 @@ async fn abort_and_timeout_on_h2_streams() {
     write_random(&nginx.root.join("slow/s.bin"), 4 * 1024 * 1024);
     let client = client(&env, &ca, &nginx);
     let slow = nginx.https_url("wxdl.test", "/slow/s.bin");
-    let seen = std::sync::Arc::new(tokio::sync::Notify::new());
-    let seen2 = seen.clone();
-    let task = client.download(
-        DownloadOptions::new(&slow)
-            .enable_http2(true)
-            .on_progress_update(move |p| {
-                if p.total_bytes_written > 0 {
-                    seen2.notify_one();
-                }
-            }),
-    );
-    tokio::time::timeout(LIMIT, seen.notified()).await.unwrap();
+    let task = started_streaming(&client, DownloadOptions::new(&slow).enable_http2(true)).await;
     task.abort();
     fail(task.await, FailReason::Abort);
 

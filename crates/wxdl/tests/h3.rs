@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fail, ok, Env, LIMIT};
+use common::{fail, ok, started_streaming, Env};
 use wxdl::{Client, DownloadOptions, FailReason, QUIC_HANDSHAKE_BOUND};
 use wxdl_testkit::{sha256_file, write_random, Caddy, H3Behavior, H3Server, Nginx, TestCa};
 
@@ -193,19 +193,8 @@ async fn abort_and_timeout_over_quic() {
     let env = Env::new();
     let client = h3_client(&env, &ca, server.addr.port());
     let url = server.url("wxdl.test", "/x");
-    let seen = std::sync::Arc::new(tokio::sync::Notify::new());
-    let seen2 = seen.clone();
-    let task = client.download(
-        DownloadOptions::new(&url)
-            .enable_quic(true)
-            .quic_hint(true)
-            .on_progress_update(move |p| {
-                if p.total_bytes_written > 0 {
-                    seen2.notify_one();
-                }
-            }),
-    );
-    tokio::time::timeout(LIMIT, seen.notified()).await.unwrap();
+    let opts = DownloadOptions::new(&url).enable_quic(true).quic_hint(true);
+    let task = started_streaming(&client, opts).await;
     task.abort();
     fail(task.await, FailReason::Abort);
     fail(

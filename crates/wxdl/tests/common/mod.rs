@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tempfile::TempDir;
-use wxdl::{Client, ClientBuilder, Fail, FailReason, Outcome, Success};
+use wxdl::{
+    Client, ClientBuilder, DownloadOptions, DownloadTask, Fail, FailReason, Outcome, Success,
+};
 
 /// A sandbox directory and a client builder over it (wxdl.test resolves to 127.0.0.1).
 pub struct Env {
@@ -86,3 +88,18 @@ pub fn fail(outcome: Outcome, reason: FailReason) -> Fail {
 
 /// A bound for waiting on anything in tests.
 pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// Starts a download and returns its task once the first body bytes are on disk (bounded).
+pub async fn started_streaming(client: &Client, opts: DownloadOptions) -> DownloadTask {
+    let seen = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = seen.clone();
+    let task = client.download(opts.on_progress_update(move |p| {
+        if p.total_bytes_written > 0 {
+            signal.notify_one();
+        }
+    }));
+    tokio::time::timeout(LIMIT, seen.notified())
+        .await
+        .expect("the body started within the limit");
+    task
+}
