@@ -378,7 +378,7 @@ async fn send(
     loop {
         let conn = client
             .pool
-            .get(&client.connector, origin, protocols.h2, timeline)
+            .get(&client.connector, origin, protocols.h2, retried, timeline)
             .await?;
         match exchange(conn, url, origin, headers, timeline).await {
             Ok(done) => {

@@ -55,11 +55,12 @@ pub(crate) enum SendError {
 }
 
 impl SendError {
-    /// The connection was already closed when the request went out (a stale pooled
-    /// HTTP/1.1 connection): the request was not answered and may be sent again.
+    /// Whether the request may go out again on a new connection when this happened on a reused
+    /// one: any transport error before a response head (the peer closed or reset an idle
+    /// connection as it was reused; the request was not answered, and GET is idempotent).
     pub fn is_stale_connection(&self) -> bool {
         match self {
-            SendError::Hyper(e) => e.is_canceled() || e.is_closed() || e.is_incomplete_message(),
+            SendError::Hyper(_) => true,
             SendError::H3(_) | SendError::Fail(_) => false,
         }
     }
@@ -154,16 +155,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Pool {
-    /// A connection for one request to `origin`: reused when possible, else new. `h2` allows
-    /// HTTP/2 (offered in ALPN on TLS; never cleartext h2c).
+    /// A connection for one request to `origin`: reused when possible, else new (always new
+    /// with `fresh`, for a retry after a reused one failed). `h2` allows HTTP/2 (offered in
+    /// ALPN on TLS; never cleartext h2c).
     pub async fn get(
         &self,
         connector: &Connector,
         origin: &Origin,
         h2: bool,
+        fresh: bool,
         timeline: &mut Timeline,
     ) -> Result<Conn, Fail> {
         let h2 = h2 && origin.https;
+        if fresh {
+            return self.open(connector, origin, h2, timeline).await;
+        }
         if h2 {
             if let Some(c) = self.shared_h2(origin) {
                 return Ok(c);
