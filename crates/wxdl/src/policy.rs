@@ -171,6 +171,11 @@ mod tests {
         assert!(!ok("https://0x7f.1/x"));
         assert!(!ok("https://[::1]/x"));
         assert!(!ok("https://localhost/x"));
+        assert!(!ok("https://0177.0.0.1/x"));
+        assert!(!ok("https://a.example.localhost/x"));
+        // A backslash is a path separator for https: the host is what precedes it.
+        assert!(ok("https://a.example\\@evil.example/"));
+        assert!(!ok("https://evil.example\\@a.example/"));
         assert_eq!(
             p.check_str("https://evil.example/").unwrap_err().reason,
             FailReason::UrlNotInDomainList

@@ -318,3 +318,39 @@ async fn two_hundred_downloads_aborted_at_random_instants() {
     assert!(aborted > 0, "no abort landed");
     assert!(env.files().is_empty(), "left behind: {:?}", env.files());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve() {
+    let env = Env::new();
+    let mut resolver = wxdl::Resolver::default();
+    resolver.add_unresolvable("nowhere.test", 80);
+    let client = env.builder(&[]).resolver(resolver).build().unwrap();
+    let opts = DownloadOptions::new("http://nowhere.test/x");
+    both_fail(&env, &client, opts, FailReason::DnsResolveFail).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_callback_fails_its_task_only() {
+    let server = RawServer::start(|mut s, _| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
+            .await;
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&[]);
+    let kept = Kept::new(&env);
+    let opts = DownloadOptions::new(server.url("/x"))
+        .host_path(&kept.0)
+        .on_headers_received(|_| panic!("a caller's callback panicked"));
+    let f = fail(client.download(opts).await, FailReason::WriteFileFail);
+    assert!(f.err_msg().contains("internal error"), "{}", f.err_msg());
+    kept.check(&env);
+    // The client and its other tasks carry on.
+    let s = client
+        .download(DownloadOptions::new(server.url("/y")))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&s.saved_path).unwrap(), b"body");
+}

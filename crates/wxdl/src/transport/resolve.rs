@@ -30,7 +30,14 @@ impl Resolver {
             .push(addr);
     }
 
-    /// Parses curl's `HOST:PORT:ADDR` form (`ADDR` may be `[v6]`).
+    /// Makes `host:port` fail to resolve, as a name with no address would (for tests and for
+    /// blocking a host).
+    pub fn add_unresolvable(&mut self, host: &str, port: u16) {
+        self.fixed.insert((normalise(host), port), Vec::new());
+    }
+
+    /// Parses curl's `HOST:PORT:ADDR` form (`ADDR` may be `[v6]`; empty makes the name
+    /// unresolvable).
     pub fn add_curl_style(&mut self, spec: &str) -> Result<(), String> {
         let mut parts = spec.splitn(3, ':');
         let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next())
@@ -38,6 +45,10 @@ impl Resolver {
             return Err(format!("{spec:?}: expected HOST:PORT:ADDR"));
         };
         let port: u16 = port.parse().map_err(|_| format!("{spec:?}: bad port"))?;
+        if addr.is_empty() {
+            self.add_unresolvable(host, port);
+            return Ok(());
+        }
         let addr: IpAddr = addr
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -59,6 +70,12 @@ impl Resolver {
             Host::Domain(name) => name,
         };
         if let Some(ips) = self.fixed.get(&(normalise(name), port)) {
+            if ips.is_empty() {
+                return Err(Fail::with(
+                    FailReason::DnsResolveFail,
+                    format_args!("{name}: no address"),
+                ));
+            }
             return Ok(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect());
         }
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), port))
