@@ -182,7 +182,7 @@ async fn download(
     let response_header = header_list(resp.headers());
     let mut reader = BodyReader::new(resp.into_body(), coding);
     while let Some(chunk) = reader.next_chunk().await? {
-        part.write(&chunk)?;
+        part.write(chunk)?;
         if let Some(p) = ticker.advance(part.written()) {
             shared.emit_progress(p);
         }
