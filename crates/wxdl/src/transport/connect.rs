@@ -79,16 +79,23 @@ impl Connector {
 }
 
 /// Tries each address in turn; the last error wins.
+///
+/// A reset seen while connecting means the handshake completed and the peer then reset the
+/// connection before we looked at it (the socket error is read after the handshake), so it is
+/// an interruption, not a refusal.
 async fn connect_any(addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fail> {
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(s) => return Ok((s, *addr)),
             Err(e) => {
-                last = Some(Fail::with(
-                    FailReason::ConnectFail,
-                    format_args!("{addr}: {e}"),
-                ))
+                let reason = match e.kind() {
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                        FailReason::NetworkInterrupted
+                    }
+                    _ => FailReason::ConnectFail,
+                };
+                last = Some(Fail::with(reason, format_args!("{addr}: {e}")))
             }
         }
     }
