@@ -46,8 +46,21 @@ impl TestCa {
 
     /// A server certificate for `names` (DNS names or IP addresses) signed by this CA.
     pub fn server_cert(&self, names: &[&str]) -> ServerCert {
+        self.sign(names, false)
+    }
+
+    /// Like [`TestCa::server_cert`], but its validity ended in 2020.
+    pub fn expired_server_cert(&self, names: &[&str]) -> ServerCert {
+        self.sign(names, true)
+    }
+
+    fn sign(&self, names: &[&str], expired: bool) -> ServerCert {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server params");
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "wxdl test server");
         params.distinguished_name = dn;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::ca::TestCa;
+use crate::ca::{ServerCert, TestCa};
 use crate::{free_port, wait_until};
 
 /// The host name tests use for a second origin (the client resolves it to 127.0.0.1).
@@ -65,8 +65,12 @@ pub struct NginxBuilder {
 impl NginxBuilder {
     /// Also serve HTTPS with a certificate from `ca` for `localhost`, `127.0.0.1` and
     /// [`ALT_HOST`].
-    pub fn tls(mut self, ca: &TestCa) -> Self {
-        let cert = ca.server_cert(&["localhost", "127.0.0.1", ALT_HOST]);
+    pub fn tls(self, ca: &TestCa) -> Self {
+        self.tls_cert(ca.server_cert(&["localhost", "127.0.0.1", ALT_HOST]))
+    }
+
+    /// Also serve HTTPS with exactly this certificate (an expired one, one for other names).
+    pub fn tls_cert(mut self, cert: ServerCert) -> Self {
         self.tls = Some((cert.cert_pem, cert.key_pem));
         self
     }

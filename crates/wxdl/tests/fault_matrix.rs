@@ -1,5 +1,5 @@
 //! More staged faults: oversized and malformed heads, a trickle past the timeout, a gzip bomb,
-//! strict-mode redirects, TLS failures, a full disk and a read-only directory, and 200 aborts at
+//! strict-mode redirects, TLS failures (untrusted, wrong host, expired, reset), a full disk and a read-only directory, and 200 aborts at
 //! random instants. Each asserts its failure row, that no file or `.part` is left, and that a
 //! file already at the target is byte-for-byte unchanged.
 
@@ -198,6 +198,55 @@ async fn tls_self_signed_and_handshake_reset() {
     .await;
     let opts = DownloadOptions::new(format!("https://{}/x", rst.addr));
     both_fail(&env, &client, opts, FailReason::SslHandshakeFail).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_wrong_host_and_expired_certificate() {
+    let ca = TestCa::new();
+    let env = Env::new();
+
+    // A certificate from a trusted CA, but for other names than the one asked for.
+    let nginx = Nginx::builder()
+        .tls_cert(ca.server_cert(&["other.example"]))
+        .start();
+    let client = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(ca.cert_pem())
+        .build()
+        .unwrap();
+    let opts = DownloadOptions::new(nginx.https_url("wxdl.test", "/hello.txt"));
+    both_fail(&env, &client, opts, FailReason::SslHandshakeFail).await;
+    let f = fail(
+        client
+            .download(DownloadOptions::new(
+                nginx.https_url("wxdl.test", "/hello.txt"),
+            ))
+            .await,
+        FailReason::SslHandshakeFail,
+    );
+    assert!(
+        f.err_msg().contains("not valid for name"),
+        "{}",
+        f.err_msg()
+    );
+
+    // The right names and a trusted CA, but the validity ended years ago.
+    let nginx = Nginx::builder()
+        .tls_cert(ca.expired_server_cert(&["localhost", "127.0.0.1", "wxdl.test"]))
+        .start();
+    let client = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(ca.cert_pem())
+        .build()
+        .unwrap();
+    let opts = DownloadOptions::new(nginx.https_url("wxdl.test", "/hello.txt"));
+    both_fail(&env, &client, opts.clone(), FailReason::SslHandshakeFail).await;
+    let f = fail(client.download(opts).await, FailReason::SslHandshakeFail);
+    assert!(
+        f.err_msg().contains("certificate expired"),
+        "{}",
+        f.err_msg()
+    );
 }
 
 /// Mounts a small tmpfs (root only); `None` with the reason printed when it cannot.
