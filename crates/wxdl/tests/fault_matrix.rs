@@ -1,6 +1,6 @@
 //! More staged faults: oversized and malformed heads, a trickle past the timeout, a gzip bomb,
-//! strict-mode redirects, TLS failures (untrusted, wrong host, expired, reset), a full disk and a read-only directory, and 200 aborts at
-//! random instants. Each asserts its failure row, that no file or `.part` is left, and that a
+//! strict-mode redirects, TLS failures (untrusted, wrong host, expired, reset), a full disk and
+//! a read-only directory, and 200 aborts at random instants. Each asserts its failure row, that no file or `.part` is left, and that a
 //! file already at the target is byte-for-byte unchanged.
 
 mod common;
