@@ -1,7 +1,6 @@
 //! One download from start to end: queue, policy, request, redirects, body to disk, outcome.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +17,7 @@ use crate::client::ClientInner;
 use crate::error::{Fail, FailReason};
 use crate::nqe::Sample;
 use crate::options::{check_scheme, DownloadOptions, Validated};
+use crate::pinned::Target;
 use crate::profile::{ConnFacts, Hop, Timeline};
 use crate::queue::Ticket;
 use crate::sandbox::QuotaGuard;
@@ -76,10 +76,10 @@ struct Downloaded {
 enum Destination {
     /// A new `wxfile://tmp_…` file, named once the response type is known.
     Temp,
-    /// A `wxfile://usr/…` path (echoed back) and its host path.
-    User { file_path: String, host: PathBuf },
+    /// A `wxfile://usr/…` path (echoed back) and where it lives on the host.
+    User { file_path: String, host: Target },
     /// An ordinary host path (CLI `-o`).
-    Host(PathBuf),
+    Host(Target),
 }
 
 impl Destination {
@@ -166,18 +166,19 @@ async fn download(
     let (target, temp_file_path, file_path, quota) = match dest {
         Destination::Temp => {
             let ext = crate::mime::temp_extension(&url, content_type.as_deref());
-            let (wx, host) = client.sandbox.new_temp(ext.as_deref());
+            let (wx, host) = client.sandbox.new_temp(ext.as_deref())?;
             (host, Some(wx), None, None)
         }
         Destination::User { file_path, host } => {
-            let guard = client.sandbox.reserve_usr(&host);
+            let guard = client.sandbox.reserve_usr(&host.path());
             check_quota(&guard, expected)?;
             (host, None, Some(file_path), Some(guard))
         }
         Destination::Host(host) => (host, None, None, None),
     };
 
-    let mut part = PartFile::create(target.clone(), valid.max_bytes, quota)?;
+    let saved_path = target.path();
+    let mut part = PartFile::create(target, valid.max_bytes, quota)?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
     let response_header = header_list(resp.headers());
     let mut reader = BodyReader::new(resp.into_body(), coding);
@@ -228,7 +229,7 @@ async fn download(
             status_code: status,
             temp_file_path,
             file_path,
-            saved_path: target,
+            saved_path,
             header,
             data_length,
             profile,

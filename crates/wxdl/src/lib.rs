@@ -27,6 +27,11 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(unix))]
+compile_error!(
+    "wxdl stores files relative to pinned directory descriptors (openat, renameat): Unix only"
+);
+
 mod altsvc;
 mod body;
 mod client;
@@ -35,6 +40,7 @@ mod fetch;
 mod mime;
 mod nqe;
 mod options;
+mod pinned;
 mod policy;
 mod profile;
 mod queue;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Fail, FailReason};
+use crate::pinned::{PinnedDir, Target};
 
 /// `wx.env.USER_DATA_PATH`: the root of the user's files.
 pub const USER_DATA_PATH: &str = "wxfile://usr";
@@ -125,8 +126,9 @@ impl Sandbox {
     ///
     /// Refuses: paths outside `wxfile://usr`, traversal, parents that lead out through a symlink
     /// or a target symlink that does (`permission denied`), a missing parent (`no such file or
-    /// directory`), an existing directory (`illegal operation on a directory`).
-    pub(crate) fn check_user_target(&self, file_path: &str) -> Result<PathBuf, Fail> {
+    /// directory`), an existing directory (`illegal operation on a directory`). The approved
+    /// parent directory is pinned: later swaps of path components cannot redirect the write.
+    pub(crate) fn check_user_target(&self, file_path: &str) -> Result<Target, Fail> {
         let lexical = self.resolve(file_path)?;
         if lexical == self.usr {
             return Err(Fail::with(
@@ -156,7 +158,12 @@ impl Sandbox {
         if !parent_canon.is_dir() {
             return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path));
         }
-        let target = parent_canon.join(name);
+        let dir = match PinnedDir::open_inside(&parent_canon, &usr_canon) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => return Err(denied(file_path, "leads outside the sandbox")),
+            Err(e) => return Err(store_err(&e, file_path)),
+        };
+        let target = parent_canon.join(&name);
         match std::fs::symlink_metadata(&target) {
             Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
                 Ok(dest) if !dest.starts_with(&usr_canon) => {
@@ -179,17 +186,25 @@ impl Sandbox {
             }
             _ => {}
         }
-        Ok(target)
+        Ok(Target { dir, name })
     }
 
-    /// A fresh temp file: its `wxfile://tmp_…` path and host path.
-    pub(crate) fn new_temp(&self, ext: Option<&str>) -> (String, PathBuf) {
+    /// A fresh temp file: its `wxfile://tmp_…` path and where to write it.
+    pub(crate) fn new_temp(&self, ext: Option<&str>) -> Result<(String, Target), Fail> {
         let id: u64 = rand::random();
         let name = match ext {
             Some(ext) => format!("tmp_{id:016x}.{ext}"),
             None => format!("tmp_{id:016x}"),
         };
-        (format!("wxfile://{name}"), self.tmp.join(name))
+        let wx = format!("wxfile://{name}");
+        let dir = PinnedDir::open(&self.tmp).map_err(|e| store_err(&e, &wx))?;
+        Ok((
+            wx,
+            Target {
+                dir,
+                name: name.into(),
+            },
+        ))
     }
 
     /// Bytes currently stored under `usr` (regular files, symlinks not followed).
@@ -340,7 +355,7 @@ mod tests {
         (dir, s)
     }
 
-    fn reason(r: Result<PathBuf, Fail>) -> FailReason {
+    fn reason<T: std::fmt::Debug>(r: Result<T, Fail>) -> FailReason {
         r.unwrap_err().reason
     }
 

@@ -1,12 +1,14 @@
 //! The atomic writer: stream to `<target>.part`, enforce cap and quota, fsync, rename on success.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::File;
 use std::io::{IoSlice, Write};
+use std::path::Path;
 
 use bytes::Bytes;
-use std::path::{Path, PathBuf};
 
 use crate::error::{storage_io, Fail, FailReason};
+use crate::pinned::{PinnedDir, Target};
 use crate::sandbox::QuotaGuard;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
@@ -21,8 +23,12 @@ const GATHER_CHUNKS: usize = 64;
 #[derive(Debug)]
 pub(crate) struct PartFile {
     file: Option<File>,
-    part: PathBuf,
-    target: PathBuf,
+    /// The directory both files live in, held by descriptor; `None` once committed.
+    dir: Option<PinnedDir>,
+    part: OsString,
+    name: OsString,
+    /// The target's host path, for messages.
+    shown: String,
     written: u64,
     max_bytes: u64,
     quota: Option<QuotaGuard>,
@@ -30,35 +36,26 @@ pub(crate) struct PartFile {
     pending_len: usize,
 }
 
-/// The `.part` path next to `target`.
-pub(crate) fn part_path(target: &Path) -> PathBuf {
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    target.with_file_name(name)
-}
-
 impl PartFile {
-    /// Creates (truncating) `<target>.part`. Never follows a symlink planted at the `.part` name.
+    /// Creates (truncating) `<target>.part` in the target's pinned directory. Never follows a
+    /// symlink planted at the `.part` name.
     pub fn create(
-        target: PathBuf,
+        target: Target,
         max_bytes: u64,
         quota: Option<QuotaGuard>,
     ) -> Result<PartFile, Fail> {
-        let part = part_path(&target);
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(libc_o_nofollow());
-        }
-        let file = opts
-            .open(&part)
-            .map_err(|e| storage_io(&e, &part.display().to_string()))?;
+        let part = target.part_name();
+        let shown = target.path().display().to_string();
+        let file = target
+            .dir
+            .create_file(&part)
+            .map_err(|e| storage_io(&e, &format!("{shown}.part")))?;
         Ok(PartFile {
             file: Some(file),
+            dir: Some(target.dir),
             part,
-            target,
+            name: target.name,
+            shown,
             written: 0,
             max_bytes,
             quota,
@@ -111,11 +108,11 @@ impl PartFile {
             match file.write_vectored(rest) {
                 Ok(0) => {
                     let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
-                    return Err(storage_io(&e, &self.part.display().to_string()));
+                    return Err(storage_io(&e, &self.shown));
                 }
                 Ok(n) => IoSlice::advance_slices(&mut rest, n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(storage_io(&e, &self.part.display().to_string())),
+                Err(e) => return Err(storage_io(&e, &self.shown)),
             }
         }
         drop(slices);
@@ -126,27 +123,23 @@ impl PartFile {
 
     /// Makes the data durable and visible: fsync, then rename over the target. Runs on the
     /// blocking pool, so many downloads can sync at once without stalling the runtime.
+    ///
+    /// Refuses to publish (`permission denied`, the `.part` removed) when the target's path no
+    /// longer names the directory the data was written in: something was swapped in meanwhile.
     pub async fn commit(mut self) -> Result<u64, Fail> {
         self.flush()?;
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| Fail::new(FailReason::WriteFileFail))?;
+        let (Some(file), Some(dir)) = (self.file.take(), self.dir.take()) else {
+            return Err(Fail::new(FailReason::WriteFileFail));
+        };
         let part = std::mem::take(&mut self.part);
-        let target = self.target.clone();
+        let name = std::mem::take(&mut self.name);
+        let shown = std::mem::take(&mut self.shown);
         let written = self.written;
         let quota = self.quota.take();
         let job = tokio::task::spawn_blocking(move || {
-            let what = target.display().to_string();
-            let result = file
-                .sync_data()
-                .and_then(|()| {
-                    drop(file);
-                    std::fs::rename(&part, &target)
-                })
-                .map_err(|e| storage_io(&e, &what));
+            let result = publish(file, &dir, &part, &name, &shown);
             if result.is_err() {
-                let _ = std::fs::remove_file(&part);
+                let _ = dir.remove_file(&part);
             }
             result
         });
@@ -163,28 +156,41 @@ impl PartFile {
     }
 }
 
+/// fsync `file`, check that `dir` is still where its path says, rename `part` over `name`.
+fn publish(
+    file: File,
+    dir: &PinnedDir,
+    part: &OsString,
+    name: &OsString,
+    shown: &str,
+) -> Result<(), Fail> {
+    file.sync_data().map_err(|e| storage_io(&e, shown))?;
+    drop(file);
+    match dir.is_at(dir.path()) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Fail::with(
+                FailReason::PermissionDenied,
+                format_args!("{shown}: its directory was replaced during the download"),
+            ))
+        }
+        Err(e) => return Err(storage_io(&e, shown)),
+    }
+    dir.rename(part, name).map_err(|e| storage_io(&e, shown))
+}
+
 impl Drop for PartFile {
     fn drop(&mut self) {
-        if !self.part.as_os_str().is_empty() {
+        if let Some(dir) = self.dir.take() {
             drop(self.file.take());
-            let _ = std::fs::remove_file(&self.part);
+            let _ = dir.remove_file(&self.part);
         }
     }
 }
 
-#[cfg(unix)]
-fn libc_o_nofollow() -> i32 {
-    // O_NOFOLLOW: 0o400000 on Linux (x86, arm), 0x100 on the BSDs and macOS.
-    if cfg!(any(target_os = "linux", target_os = "android")) {
-        0o400000
-    } else {
-        0x100
-    }
-}
-
 /// Checks an ordinary host path (CLI `-o`) before any network I/O: the parent must exist and the
-/// target must not be a directory.
-pub(crate) fn check_host_target(path: &Path) -> Result<PathBuf, Fail> {
+/// target must not be a directory. Pins the parent directory.
+pub(crate) fn check_host_target(path: &Path) -> Result<Target, Fail> {
     let shown = path.display().to_string();
     if path.file_name().is_none() {
         return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
@@ -201,7 +207,17 @@ pub(crate) fn check_host_target(path: &Path) -> Result<PathBuf, Fail> {
     if std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
     }
-    Ok(path.to_path_buf())
+    let name = path.file_name().unwrap_or_default().to_os_string();
+    let dir = PinnedDir::open(parent).map_err(|e| storage_io(&e, &shown))?;
+    Ok(Target { dir, name })
+}
+
+/// The `.part` path next to `target`.
+#[cfg(test)]
+pub(crate) fn part_path(target: &Path) -> std::path::PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    target.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -213,7 +229,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = PartFile::create(target.clone(), 10, None).unwrap();
+        let mut p = PartFile::create(check_host_target(&target).unwrap(), 10, None).unwrap();
         p.write(Bytes::from_static(b"new data")).unwrap();
         assert!(part_path(&target).exists());
         let over = p.write(Bytes::from_static(b"xxx")).unwrap_err();
@@ -227,7 +243,7 @@ mod tests {
     fn mixed_write_sizes_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
-        let mut p = PartFile::create(target.clone(), u64::MAX, None).unwrap();
+        let mut p = PartFile::create(check_host_target(&target).unwrap(), u64::MAX, None).unwrap();
         let mut expected = Vec::new();
         // Every size class and boundary, then more small chunks than one writev takes.
         let sizes = [
@@ -259,7 +275,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = PartFile::create(target.clone(), 10, None).unwrap();
+        let mut p = PartFile::create(check_host_target(&target).unwrap(), 10, None).unwrap();
         p.write(Bytes::from_static(b"new")).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -1,14 +1,15 @@
 //! More staged faults: oversized and malformed heads, a trickle past the timeout, a gzip bomb,
 //! strict-mode redirects, TLS failures (untrusted, wrong host, expired, reset), a full disk and
-//! a read-only directory, and 200 aborts at random instants. Each asserts its failure row, that no file or `.part` is left, and that a
+//! a read-only directory, a symlink swapped in mid-download, and 200 aborts at random instants. Each asserts its failure row, that no file or `.part` is left, and that a
 //! file already at the target is byte-for-byte unchanged.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{fail, Env};
+use common::{fail, started_streaming, Env, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wxdl::{Client, DownloadOptions, FailReason, Policy};
 use wxdl_testkit::raw::{read_head, reset};
@@ -402,4 +403,111 @@ async fn a_panicking_callback_fails_its_task_only() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(&s.saved_path).unwrap(), b"body");
+}
+
+/// A server that waits for a permit from `go` at one point of its answer: before the head, or
+/// after the head and half of the 8 KiB body.
+async fn paused_server(go: Arc<tokio::sync::Semaphore>, before_head: bool) -> RawServer {
+    RawServer::start(move |mut s, _| {
+        let go = go.clone();
+        async move {
+            let wait = || async {
+                if let Ok(Ok(p)) = tokio::time::timeout(LIMIT, go.acquire()).await {
+                    p.forget();
+                }
+            };
+            read_head(&mut s).await;
+            if before_head {
+                wait().await;
+            }
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n\r\n")
+                .await;
+            let _ = s.write_all(&[1u8; 4096]).await;
+            let _ = s.flush().await;
+            if !before_head {
+                wait().await;
+            }
+            let _ = s.write_all(&[2u8; 4096]).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let usr = client.sandbox().usr_dir().to_path_buf();
+    let outside = env.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+
+    let cases = [
+        (false, "wxfile://usr/d/f.bin"),
+        (false, "wxfile://usr/d/e/f.bin"),
+        (true, "wxfile://usr/d/f.bin"),
+        (true, "wxfile://usr/d/e/f.bin"),
+    ];
+    for (round, (before_head, target)) in cases.into_iter().enumerate() {
+        let go = Arc::new(tokio::sync::Semaphore::new(0));
+        let server = paused_server(go.clone(), before_head).await;
+        let dir = usr.join("d");
+        std::fs::create_dir_all(dir.join("e")).unwrap();
+        std::fs::write(dir.join("e/f.bin"), PRECIOUS).unwrap();
+        let opts = DownloadOptions::new(server.url("/f")).file_path(target);
+        let task = if before_head {
+            // Checked and connected, waiting for the head: the `.part` does not exist yet.
+            let task = client.download(opts);
+            let deadline = std::time::Instant::now() + LIMIT;
+            while server.accepted() == 0 && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            task
+        } else {
+            started_streaming(&client, opts).await
+        };
+        // Swap: the checked directory moves away and a symlink out takes its name (holding a
+        // directory of the same shape, for the nested target).
+        let moved = usr.join(format!("moved-{round}"));
+        std::fs::rename(&dir, &moved).unwrap();
+        std::fs::create_dir_all(outside.join("e")).unwrap();
+        std::os::unix::fs::symlink(&outside, &dir).unwrap();
+        go.add_permits(1);
+        let f = fail(task.await, FailReason::PermissionDenied);
+        assert!(f.err_msg().contains("replaced"), "{}", f.err_msg());
+
+        let mut outside_files = Vec::new();
+        walk(&outside, &mut outside_files);
+        assert!(
+            outside_files.is_empty(),
+            "written outside: {outside_files:?}"
+        );
+        // Nothing published or left in the directory that really received the bytes, and the
+        // file that was there is intact.
+        let nested = target.contains("/e/");
+        let real = if nested {
+            moved.join("e")
+        } else {
+            moved.clone()
+        };
+        assert!(!real.join("f.bin.part").exists());
+        if nested {
+            assert_eq!(std::fs::read(real.join("f.bin")).unwrap(), PRECIOUS);
+        } else {
+            assert!(!real.join("f.bin").exists());
+        }
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::remove_dir_all(&moved).unwrap();
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }
