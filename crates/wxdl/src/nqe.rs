@@ -131,51 +131,114 @@ pub struct EstimatorState {
     pub throughput: Vec<Observation>,
 }
 
+/// One kind of observation: the most recent [`MAX_OBSERVATIONS`], kept both in arrival order
+/// (for eviction and persisting) and sorted by value with precomputed weights, so that an
+/// estimate is one walk over the buffer — no sort and no `powf` per download.
+///
+/// A weight `0.5^(age / half life)` is `2^((at - now) / half life)`: every weight shares the
+/// factor `2^(-now / half life)`, which a weighted median ignores. So each observation's
+/// weight is stored relative to a fixed anchor time, computed once when it arrives, and the
+/// median comes out exactly as with weights taken at `now`.
 #[derive(Debug, Default)]
-struct Buffer(VecDeque<Observation>);
+struct Buffer {
+    order: VecDeque<Observation>,
+    /// (value, arrival number, weight relative to `anchor_ms`), sorted by value then arrival.
+    sorted: Vec<(f64, u64, f64)>,
+    /// Arrival number of the next observation.
+    next: u64,
+    anchor_ms: f64,
+    max_at_ms: f64,
+}
+
+/// Relative weights stay within `2^±RE_ANCHOR_HALF_LIVES` (far from f64's range limits).
+const RE_ANCHOR_HALF_LIVES: f64 = 500.0;
 
 impl Buffer {
-    fn add(&mut self, o: Observation) {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Adds `o`, made no later than `now_ms` (a later time is clamped to `now_ms`, so a clock
+    /// that went backwards cannot give an observation more weight than a fresh one).
+    fn add(&mut self, mut o: Observation, now_ms: f64) {
         if !(o.value.is_finite() && o.value >= 0.0 && o.at_ms.is_finite()) {
             return;
         }
-        if self.0.len() == MAX_OBSERVATIONS {
-            self.0.pop_front();
+        o.at_ms = o.at_ms.min(now_ms);
+        if self.order.len() == MAX_OBSERVATIONS {
+            self.evict_oldest();
         }
-        self.0.push_back(o);
+        if self.order.is_empty() {
+            self.anchor_ms = o.at_ms;
+            self.max_at_ms = o.at_ms;
+        }
+        self.max_at_ms = self.max_at_ms.max(o.at_ms);
+        let seq = self.next;
+        self.next += 1;
+        self.order.push_back(o);
+        if self.half_lives(o.at_ms).abs() > RE_ANCHOR_HALF_LIVES {
+            self.re_anchor();
+        } else {
+            let entry = (o.value, seq, self.weight(o.at_ms));
+            let at = self.position(o.value, seq).unwrap_or_else(|i| i);
+            self.sorted.insert(at, entry);
+        }
     }
 
-    /// The recency-weighted median at `now_ms`.
-    fn weighted_median(&self, now_ms: f64) -> Option<f64> {
-        if self.0.is_empty() {
-            return None;
+    fn evict_oldest(&mut self) {
+        let Some(old) = self.order.pop_front() else {
+            return;
+        };
+        let seq = self.next - self.order.len() as u64 - 1;
+        if let Ok(i) = self.position(old.value, seq) {
+            self.sorted.remove(i);
         }
-        let mut weighted: Vec<(f64, f64)> = self
-            .0
-            .iter()
-            .map(|o| {
-                let age_s = ((now_ms - o.at_ms) / 1000.0).max(0.0);
-                (o.value, 0.5f64.powf(age_s / HALF_LIFE_S))
-            })
+    }
+
+    fn position(&self, value: f64, seq: u64) -> Result<usize, usize> {
+        self.sorted
+            .binary_search_by(|(v, s, _)| v.total_cmp(&value).then(s.cmp(&seq)))
+    }
+
+    fn half_lives(&self, at_ms: f64) -> f64 {
+        (at_ms - self.anchor_ms) / (HALF_LIFE_S * 1000.0)
+    }
+
+    fn weight(&self, at_ms: f64) -> f64 {
+        self.half_lives(at_ms).exp2()
+    }
+
+    /// Moves the anchor to the newest observation and recomputes every weight.
+    fn re_anchor(&mut self) {
+        self.anchor_ms = self.max_at_ms;
+        let first = self.next - self.order.len() as u64;
+        let mut sorted: Vec<(f64, u64, f64)> = (first..)
+            .zip(&self.order)
+            .map(|(seq, o)| (o.value, seq, self.weight(o.at_ms)))
             .collect();
-        weighted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let total: f64 = weighted.iter().map(|(_, w)| w).sum();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        self.sorted = sorted;
+    }
+
+    /// The recency-weighted median (Chromium's `GetPercentile` at 50).
+    fn weighted_median(&self) -> Option<f64> {
+        let total: f64 = self.sorted.iter().map(|e| e.2).sum();
         let half = total / 2.0;
         let mut acc = 0.0;
-        for (value, w) in &weighted {
+        for &(value, _, w) in &self.sorted {
             acc += w;
             if acc >= half {
-                return Some(*value);
+                return Some(value);
             }
         }
-        weighted.last().map(|(v, _)| *v)
+        self.sorted.last().map(|e| e.0)
     }
 
-    fn restore(list: &[Observation]) -> Buffer {
+    fn restore(list: &[Observation], now_ms: f64) -> Buffer {
         let mut b = Buffer::default();
         let skip = list.len().saturating_sub(MAX_OBSERVATIONS);
         for o in &list[skip..] {
-            b.add(*o);
+            b.add(*o, now_ms);
         }
         b
     }
@@ -216,11 +279,12 @@ impl Estimator {
         if state.version != STATE_VERSION {
             return Estimator::default();
         }
+        let now = now_ms();
         Estimator {
             state: Mutex::new(State {
-                http_rtt: Buffer::restore(&state.http_rtt),
-                transport_rtt: Buffer::restore(&state.transport_rtt),
-                throughput: Buffer::restore(&state.throughput),
+                http_rtt: Buffer::restore(&state.http_rtt, now),
+                transport_rtt: Buffer::restore(&state.transport_rtt, now),
+                throughput: Buffer::restore(&state.throughput, now),
             }),
         }
     }
@@ -234,32 +298,31 @@ impl Estimator {
         let at_ms = now_ms();
         let mut st = self.lock();
         if let Some(v) = s.http_rtt_ms {
-            st.http_rtt.add(Observation { value: v, at_ms });
+            st.http_rtt.add(Observation { value: v, at_ms }, at_ms);
         }
         if let Some(v) = s.transport_rtt_ms {
-            st.transport_rtt.add(Observation { value: v, at_ms });
+            st.transport_rtt.add(Observation { value: v, at_ms }, at_ms);
         }
         if s.body_bytes >= MIN_THROUGHPUT_BYTES && s.body_ms > 0.0 {
             let kbps = s.body_bytes as f64 * 8.0 / s.body_ms;
-            st.throughput.add(Observation { value: kbps, at_ms });
+            st.throughput.add(Observation { value: kbps, at_ms }, at_ms);
         }
     }
 
     /// The estimates now.
     pub fn estimates(&self) -> Estimates {
-        let now = now_ms();
         let st = self.lock();
-        let transport = st.transport_rtt.weighted_median(now);
-        let mut http = st.http_rtt.weighted_median(now);
+        let transport = st.transport_rtt.weighted_median();
+        let mut http = st.http_rtt.weighted_median();
         if let (Some(h), Some(t)) = (http, transport) {
-            if st.transport_rtt.0.len() >= TRANSPORT_RTT_MIN_COUNT {
+            if st.transport_rtt.len() >= TRANSPORT_RTT_MIN_COUNT {
                 http = Some(h.max(t));
             }
         }
         Estimates {
             http_rtt_ms: http,
             transport_rtt_ms: transport,
-            downstream_kbps: st.throughput.weighted_median(now),
+            downstream_kbps: st.throughput.weighted_median(),
             effective_type: EffectiveConnectionType::from_http_rtt(http),
         }
     }
@@ -269,9 +332,9 @@ impl Estimator {
         let st = self.lock();
         EstimatorState {
             version: STATE_VERSION,
-            http_rtt: st.http_rtt.0.iter().copied().collect(),
-            transport_rtt: st.transport_rtt.0.iter().copied().collect(),
-            throughput: st.throughput.0.iter().copied().collect(),
+            http_rtt: st.http_rtt.order.iter().copied().collect(),
+            transport_rtt: st.transport_rtt.order.iter().copied().collect(),
+            throughput: st.throughput.order.iter().copied().collect(),
         }
     }
 }
@@ -297,27 +360,86 @@ mod tests {
         let mut b = Buffer::default();
         // Three old slow samples (10 minutes ago) against two fresh fast ones.
         for _ in 0..3 {
-            b.add(Observation {
-                value: 1000.0,
-                at_ms: now - 600_000.0,
-            });
+            b.add(
+                Observation {
+                    value: 1000.0,
+                    at_ms: now - 600_000.0,
+                },
+                now,
+            );
         }
         for _ in 0..2 {
-            b.add(Observation {
-                value: 10.0,
-                at_ms: now,
-            });
+            b.add(
+                Observation {
+                    value: 10.0,
+                    at_ms: now,
+                },
+                now,
+            );
         }
-        assert_eq!(b.weighted_median(now), Some(10.0));
+        assert_eq!(b.weighted_median(), Some(10.0));
         // Unweighted (all fresh), the majority wins.
         let mut b = Buffer::default();
         for v in [1000.0, 1000.0, 1000.0, 10.0, 10.0] {
-            b.add(Observation {
-                value: v,
-                at_ms: now,
-            });
+            b.add(
+                Observation {
+                    value: v,
+                    at_ms: now,
+                },
+                now,
+            );
         }
-        assert_eq!(b.weighted_median(now), Some(1000.0));
+        assert_eq!(b.weighted_median(), Some(1000.0));
+    }
+
+    /// The direct definition: weights taken at `now`, sorted by value (stable), weighted median.
+    fn reference_median(obs: &[Observation], now_ms: f64) -> Option<f64> {
+        let mut w: Vec<(f64, f64)> = obs
+            .iter()
+            .map(|o| {
+                let age_s = ((now_ms - o.at_ms) / 1000.0).max(0.0);
+                (o.value, 0.5f64.powf(age_s / HALF_LIFE_S))
+            })
+            .collect();
+        w.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let half = w.iter().map(|e| e.1).sum::<f64>() / 2.0;
+        let mut acc = 0.0;
+        for (v, weight) in &w {
+            acc += weight;
+            if acc >= half {
+                return Some(*v);
+            }
+        }
+        w.last().map(|e| e.0)
+    }
+
+    #[test]
+    fn incremental_median_matches_the_definition() {
+        // A deterministic jumble: values with repeats, times spread over hours (re-anchoring)
+        // and out of order, more observations than the buffer keeps.
+        let now = 1.8e12;
+        let mut b = Buffer::default();
+        let mut kept: VecDeque<Observation> = VecDeque::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..1000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let value = (x % 50) as f64 * 1.5;
+            let at_ms = now - ((x >> 20) % (40 * 3_600_000)) as f64 + (i * 36_000) as f64;
+            let o = Observation {
+                value,
+                at_ms: at_ms.min(now),
+            };
+            b.add(o, now);
+            if kept.len() == MAX_OBSERVATIONS {
+                kept.pop_front();
+            }
+            kept.push_back(o);
+            let slice: Vec<Observation> = kept.iter().copied().collect();
+            assert_eq!(b.weighted_median(), reference_median(&slice, now), "at {i}");
+        }
+        assert_eq!(b.sorted.len(), MAX_OBSERVATIONS);
     }
 
     #[test]
