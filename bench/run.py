@@ -161,23 +161,32 @@ class Bench:
         self.out = out
         self.rows = {}  # (workload, tool) -> [(wall, rss)]
 
-    def workload(self, name, tools, verify):
-        """tools: {label: (make_cmd(out_dir) -> argv)}; verify(out_dir) checks the outputs."""
+    def workload(self, name, tools, verify, keep_outputs=False):
+        """tools: {label: (make_cmd(out_dir) -> argv)}; verify(out_dir) checks the outputs.
+
+        Every run writes into a fresh directory. With keep_outputs (the many-small-files
+        workloads) the outputs stay until the workload ends: deleting a thousand files just
+        before a run makes that run's file creations slow (ext4 scans recently freed inodes),
+        which would charge one tool for another's cleanup.
+        """
+        base = self.out / "o"
+        shutil.rmtree(base, ignore_errors=True)
         for r in range(self.rounds):
             order = list(tools.items())
             # Alternate the order each round so no tool always runs first (warm caches).
             if r % 2:
                 order.reverse()
-            for label, make_cmd in order:
-                d = self.out / "o"
-                shutil.rmtree(d, ignore_errors=True)
+            for i, (label, make_cmd) in enumerate(order):
+                d = base / f"{r}-{i}"
                 d.mkdir(parents=True)
                 os.sync()
                 wall, rss = run_measured(make_cmd(d), self.out / "rss.txt")
                 if verify is not None and label != "floor: curl -o /dev/null":
                     verify(d, label)
                 self.rows.setdefault((name, label), []).append((wall, rss))
-        shutil.rmtree(self.out / "o", ignore_errors=True)
+                if not keep_outputs:
+                    shutil.rmtree(d)
+        shutil.rmtree(base, ignore_errors=True)
 
     def table(self, compare):
         lines = ["| workload | tool | min s | median s | peak RSS MiB | wxdl / tool (median) |",
@@ -295,7 +304,7 @@ def main():
                     "curl --parallel-max 10": curl_cmd,
                     "aria2c -j 10": lambda d, lst=lst, e=extra_aria: ["aria2c", "-q", "--allow-overwrite=true", "-j", "10", "-i", str(lst), "-d", str(d), *e],
                 }
-                bench.workload(name, w3, verify_small)
+                bench.workload(name, w3, verify_small, keep_outputs=True)
                 for t in w3:
                     compare[(name, t)] = "wxdl"
 
@@ -323,7 +332,7 @@ def main():
                 "wxdl run (JS host)": lambda d: [str(WXDL), "run", str(js), "--data-dir", str(data_dir), "--root", str(d / "root")],
                 "wxdl get -i -j 10": lambda d: wx + ["-i", str(work / "urls-http.txt"), "-j", "10", "-d", str(d)],
             }
-            bench.workload(n5, w5, verify_js)
+            bench.workload(n5, w5, verify_js, keep_outputs=True)
             for t in w5:
                 compare[(n5, t)] = "wxdl run (JS host)"
 
