@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import socket
 import statistics
@@ -51,6 +52,11 @@ def wait_port(port, limit=15.0):
         except OSError:
             time.sleep(0.05)
     sys.exit(f"bench: nothing listening on {port}")
+
+
+def with_sync(argv):
+    """The command, then `sync`: a peer with the durability wxdl gives (fsync before rename)."""
+    return ["sh", "-c", shlex.join(map(str, argv)) + " && sync"]
 
 
 def sh(*args, **kw):
@@ -160,17 +166,18 @@ class Bench:
         self.rounds = rounds
         self.out = out
         self.rows = {}  # (workload, tool) -> [(wall, rss)]
+        self.workloads = 0
 
     def workload(self, name, tools, verify, keep_outputs=False):
         """tools: {label: (make_cmd(out_dir) -> argv)}; verify(out_dir) checks the outputs.
 
         Every run writes into a fresh directory. With keep_outputs (the many-small-files
-        workloads) the outputs stay until the workload ends: deleting a thousand files just
-        before a run makes that run's file creations slow (ext4 scans recently freed inodes),
+        workloads) the outputs stay until the whole benchmark ends: file creations just after
+        thousands of deletions are slow (ext4 scans recently freed inodes, for about 30 s),
         which would charge one tool for another's cleanup.
         """
-        base = self.out / "o"
-        shutil.rmtree(base, ignore_errors=True)
+        self.workloads += 1
+        base = self.out / f"o{self.workloads}"
         for r in range(self.rounds):
             order = list(tools.items())
             # Alternate the order each round so no tool always runs first (warm caches).
@@ -186,7 +193,6 @@ class Bench:
                 self.rows.setdefault((name, label), []).append((wall, rss))
                 if not keep_outputs:
                     shutil.rmtree(d)
-        shutil.rmtree(base, ignore_errors=True)
 
     def table(self, compare):
         lines = ["| workload | tool | min s | median s | peak RSS MiB | wxdl / tool (median) |",
@@ -257,6 +263,7 @@ def main():
                 "wxdl": lambda d: wx + [h1, "-o", str(d / "big.bin")],
                 "wxdl --no-profile": lambda d: wx + [h1, "-o", str(d / "big.bin"), "--no-profile"],
                 "curl": lambda d: ["curl", "-sS", "-o", str(d / "big.bin"), h1],
+                "curl + sync": lambda d: with_sync(["curl", "-sS", "-o", str(d / "big.bin"), h1]),
                 "wget": lambda d: ["wget", "-q", "-O", str(d / "big.bin"), h1],
                 "aria2c": lambda d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d), "-o", "big.bin", h1],
                 "floor: cat": lambda d: ["sh", "-c", f"cat {www / 'big.bin'} > {d / 'big.bin'}"],
@@ -302,6 +309,7 @@ def main():
                     "wxdl": lambda d, lst=lst, e=extra_wx: wx + ["-i", str(lst), "-j", "10", "-d", str(d), *e],
                     "wxdl --no-profile": lambda d, lst=lst, e=extra_wx: wx + ["-i", str(lst), "-j", "10", "-d", str(d), "--no-profile", *e],
                     "curl --parallel-max 10": curl_cmd,
+                    "curl --parallel-max 10 + sync": lambda d, c=curl_cmd: with_sync(c(d)),
                     "aria2c -j 10": lambda d, lst=lst, e=extra_aria: ["aria2c", "-q", "--allow-overwrite=true", "-j", "10", "-i", str(lst), "-d", str(d), *e],
                 }
                 bench.workload(name, w3, verify_small, keep_outputs=True)
@@ -361,6 +369,8 @@ def main():
               "Ratio = wxdl median / tool median (< 1 means wxdl is faster); for W4 the ratio is "
               "against wxdl over HTTP/3 (target: h3 throughput >= 0.6 x h2, i.e. ratio vs h2 <= 1.67).\n")
         print(table)
+        print("\nRows `+ sync` run the peer then `sync`: the same durability wxdl gives every file "
+              "(fsync before the rename), which plain curl leaves to the kernel's writeback.")
         print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
               "CLI batch (target: <= 1.3). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
     finally:
