@@ -83,6 +83,11 @@ impl H3Server {
         }
     }
 
+    /// QUIC connections open at this server now.
+    pub fn open_connections(&self) -> usize {
+        self.endpoint.open_connections()
+    }
+
     /// `https://<host>:PORT<path>` (the client must reach it over HTTP/3).
     pub fn url(&self, host: &str, path: &str) -> String {
         format!("https://{host}:{}{}", self.addr.port(), path)

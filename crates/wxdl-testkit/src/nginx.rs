@@ -23,7 +23,8 @@ pub const ALT_HOST: &str = "wxdl.test";
 /// - `/to-ftp`, `/to-file`: redirects to `ftp:` and `file:` URLs;
 /// - `/gz/…`: files served gzip-encoded when the client accepts it;
 /// - `/conn`: the serial number of the connection that carried the request;
-/// - `/slow/…`: files sent at 256 KiB/s.
+/// - `/slow/…`: files sent at 256 KiB/s;
+/// - `/nginx-status`: nginx's `stub_status` (see [`Nginx::active_connections`]).
 ///
 /// With TLS, the HTTPS port speaks HTTP/2 and HTTP/1.1 (ALPN).
 fn standard_locations() -> String {
@@ -42,6 +43,7 @@ fn standard_locations() -> String {
         location /gz/ { gzip on; gzip_types *; gzip_min_length 1; gzip_proxied any; }
         location = /conn { default_type text/plain; return 200 "$connection\n"; }
         location /slow/ { limit_rate 256k; }
+        location = /nginx-status { stub_status; }
 "#,
     );
     for k in 1..=20 {
@@ -214,6 +216,23 @@ impl Nginx {
     /// `https://<host>:PORT<path>`.
     pub fn https_url(&self, host: &str, path: &str) -> String {
         format!("https://{host}:{}{}", self.https_port, path)
+    }
+
+    /// Client connections open at this nginx (plain and TLS), not counting the one that asks.
+    pub fn active_connections(&self) -> usize {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", self.http_port)).expect("connect to nginx");
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        s.write_all(b"GET /nginx-status HTTP/1.0\r\nHost: t\r\n\r\n")
+            .expect("ask nginx");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Active connections:"))
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no stub_status in {text:?}"));
+        count - 1
     }
 }
 

@@ -126,7 +126,11 @@ impl PartFile {
         self.pending.clear();
         self.pending_len = 0;
         if self.written - self.writeback_from >= WRITEBACK_STEP {
-            start_writeback(file, self.writeback_from, self.written - self.writeback_from);
+            start_writeback(
+                file,
+                self.writeback_from,
+                self.written - self.writeback_from,
+            );
             self.writeback_from = self.written;
         }
         Ok(())
@@ -201,12 +205,7 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
     // SAFETY: the descriptor is open for the call's duration (borrowed from `file`) and the
     // call reads no memory of ours.
     unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset,
-            len,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
     }
 }
 
