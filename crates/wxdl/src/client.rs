@@ -15,9 +15,7 @@ use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::task::{DownloadTask, TaskShared};
-use crate::transport::{
-    Connector, Pool, QuicConnector, Resolver, TlsConfigs, QUIC_HANDSHAKE_BOUND,
-};
+use crate::transport::{Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND};
 
 /// Default number of downloads that run at once per client.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -166,16 +164,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client: opens the sandbox and loads the trust store.
+    /// Builds the client: opens the sandbox and parses the extra CA certificates (the platform
+    /// roots are loaded on the first HTTPS connection).
     pub fn build(self) -> Result<Client, BuildError> {
         let root = self
             .root
             .unwrap_or_else(|| std::env::temp_dir().join("wxdl"));
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
-        let tls = TlsConfigs::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?;
-        let quic =
-            QuicConnector::new(tls.h3.clone(), self.quic_handshake).map_err(BuildError::Tls)?;
+        let tls =
+            Arc::new(Trust::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?);
+        let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake);
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
             HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;
@@ -271,11 +270,13 @@ impl Client {
         );
         let inner = Arc::clone(&self.inner);
         let task_shared = Arc::clone(&shared);
-        let handle = tokio::spawn(async move {
+        // Boxed: the download's state machine is several KiB, and tokio moves a task's future
+        // and output by value (spawn, completion); a pointer is cheaper to move than the state.
+        let handle = tokio::spawn(Box::pin(async move {
             let outcome = crate::fetch::run(&inner, options, &task_shared, ticket, timeline).await;
             task_shared.finish();
             outcome
-        });
+        }));
         DownloadTask::new(shared, handle)
     }
 

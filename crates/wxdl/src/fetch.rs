@@ -420,6 +420,7 @@ async fn exchange(
     let req = build_request(url, origin, headers, multiplexed)
         .map_err(|f| (SendError::Fail(f), false))?;
     let request_header = header_list(req.headers());
+    let request_head_bytes = head_size("GET / HTTP/1.1", req.headers());
     let meter = conn.info.meter.clone();
     // A multiplexed connection's bytes and marks belong to all its streams at once, so only a
     // connection with one exchange at a time is metered per request.
@@ -451,8 +452,8 @@ async fn exchange(
     timeline.response_start = Some(response_start);
     let exchange = Exchange {
         mark,
-        request_head_bytes: head_size("GET / HTTP/1.1", &request_header),
-        response_head_bytes: head_size("HTTP/1.1 200 OK", &header_list(resp.headers())),
+        request_head_bytes,
+        response_head_bytes: head_size("HTTP/1.1 200 OK", resp.headers()),
         request_header,
     };
     Ok((resp, conn, exchange))
@@ -542,8 +543,11 @@ struct Exchange {
 }
 
 /// The size of a head in HTTP/1.1 text form: start line, `name: value` lines, blank line.
-fn head_size(start_line: &str, headers: &[(String, String)]) -> u64 {
-    let fields: usize = headers.iter().map(|(k, v)| k.len() + 2 + v.len() + 2).sum();
+fn head_size(start_line: &str, headers: &HeaderMap) -> u64 {
+    let fields: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + 2 + v.as_bytes().len() + 2)
+        .sum();
     (start_line.len() + 2 + fields + 2) as u64
 }
 

@@ -1,6 +1,7 @@
 //! Opens a connection to an origin: resolve, TCP connect, TLS handshake, each phase timed.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustls::pki_types::ServerName;
@@ -10,7 +11,7 @@ use url::Host;
 
 use super::io::Stream;
 use super::meter::{Meter, Metered};
-use super::{ConnInfo, Origin, Protocol, Resolver, TlsConfigs};
+use super::{ConnInfo, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason};
 use crate::profile::Timeline;
 
@@ -18,7 +19,7 @@ use crate::profile::Timeline;
 #[derive(Debug, Clone)]
 pub(crate) struct Connector {
     pub resolver: Resolver,
-    pub tls: TlsConfigs,
+    pub tls: Arc<Trust>,
 }
 
 impl Connector {
@@ -42,10 +43,11 @@ impl Connector {
         let stream = if origin.https {
             timeline.ssl_start = Some(Instant::now());
             let name = server_name(&origin.host)?;
+            let configs = self.tls.configs();
             let config = if offer_h2 {
-                &self.tls.h2
+                &configs.h2
             } else {
-                &self.tls.http1
+                &configs.http1
             };
             let tls = TlsConnector::from(config.clone())
                 .connect(name, tcp)

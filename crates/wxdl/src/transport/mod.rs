@@ -14,7 +14,7 @@ pub(crate) use pool::{Conn, Pool, SendError, Sender};
 pub use quic::QUIC_HANDSHAKE_BOUND;
 pub(crate) use quic::{H3Stream, QuicConnector};
 pub use resolve::Resolver;
-pub(crate) use tls::TlsConfigs;
+pub(crate) use tls::Trust;
 
 use std::net::SocketAddr;
 

@@ -168,7 +168,7 @@ impl Pool {
     ) -> Result<Conn, Fail> {
         let h2 = h2 && origin.https;
         if fresh {
-            return self.open(connector, origin, h2, timeline).await;
+            return Box::pin(self.open(connector, origin, h2, timeline)).await;
         }
         if h2 {
             if let Some(c) = self.shared_h2(origin) {
@@ -186,13 +186,13 @@ impl Pool {
                 if let Some(c) = self.checkout_h1(origin) {
                     return Ok(c);
                 }
-                return self.open(connector, origin, true, timeline).await;
+                return Box::pin(self.open(connector, origin, true, timeline)).await;
             }
         }
         if let Some(c) = self.checkout_h1(origin) {
             return Ok(c);
         }
-        self.open(connector, origin, h2, timeline).await
+        Box::pin(self.open(connector, origin, h2, timeline)).await
     }
 
     /// A request slot on the origin's HTTP/3 connection (UDP `port`), opening it if needed.
@@ -215,7 +215,7 @@ impl Pool {
         if let Some(c) = self.shared_h3(origin) {
             return Ok(c);
         }
-        let (sender, info) = quic.connect(resolver, origin, port, timeline).await?;
+        let (sender, info) = Box::pin(quic.connect(resolver, origin, port, timeline)).await?;
         lock(&self.h3).insert(
             origin.clone(),
             Shared {

@@ -2,12 +2,12 @@
 //! both connect and SSL phases, within a short bound so a silent UDP path falls back quickly.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{ConnInfo, Meter, Origin, Protocol, Resolver};
+use super::{ConnInfo, Meter, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason};
 use crate::profile::Timeline;
 
@@ -21,24 +21,34 @@ pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>
 pub const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
 
 /// Opens QUIC connections.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct QuicConnector {
-    config: quinn::ClientConfig,
+    trust: Arc<Trust>,
+    /// Made from the trust's `h3` configuration on the first QUIC connection.
+    config: OnceLock<Result<quinn::ClientConfig, String>>,
     handshake_bound: Duration,
 }
 
 impl QuicConnector {
-    /// From a rustls configuration whose ALPN is `h3` (TLS 1.3 only).
-    pub fn new(
-        tls: Arc<rustls::ClientConfig>,
-        handshake_bound: Duration,
-    ) -> Result<QuicConnector, String> {
-        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-            .map_err(|e| format!("QUIC TLS: {e}"))?;
-        Ok(QuicConnector {
-            config: quinn::ClientConfig::new(Arc::new(crypto)),
+    /// Connections trusting `trust`, with ALPN `h3` over TLS 1.3.
+    pub fn new(trust: Arc<Trust>, handshake_bound: Duration) -> QuicConnector {
+        QuicConnector {
+            trust,
+            config: OnceLock::new(),
             handshake_bound,
-        })
+        }
+    }
+
+    fn config(&self) -> Result<&quinn::ClientConfig, Fail> {
+        self.config
+            .get_or_init(|| {
+                let tls = self.trust.configs().h3.clone();
+                let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+                    .map_err(|e| format!("QUIC TLS: {e}"))?;
+                Ok(quinn::ClientConfig::new(Arc::new(crypto)))
+            })
+            .as_ref()
+            .map_err(|e| Fail::with(FailReason::SslHandshakeFail, e))
     }
 
     /// Connects to `origin`'s host on UDP `port` and starts HTTP/3 on it.
@@ -72,7 +82,7 @@ impl QuicConnector {
             other => other.to_string(),
         };
         let connecting = endpoint
-            .connect_with(self.config.clone(), addr, &server_name)
+            .connect_with(self.config()?.clone(), addr, &server_name)
             .map_err(|e| quic_fail("connect", &e))?;
         let conn = match tokio::time::timeout(self.handshake_bound, connecting).await {
             Ok(Ok(c)) => c,

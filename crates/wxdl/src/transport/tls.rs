@@ -1,6 +1,10 @@
 //! TLS client configuration: platform roots plus the host's extra CAs, ALPN per protocol set.
+//!
+//! The host's extra CAs are parsed when the client is built (a bad PEM is a build error); the
+//! platform roots are loaded, and the configurations made, on the first HTTPS connection, so a
+//! client that only ever speaks plain HTTP never reads the system's certificate store.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -17,22 +21,23 @@ pub(crate) struct TlsConfigs {
     pub h3: Arc<ClientConfig>,
 }
 
-impl TlsConfigs {
-    /// Builds the trust store from the platform roots (when `platform_roots`) and `extra_pems`.
-    pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<TlsConfigs, String> {
-        let mut roots = RootCertStore::empty();
-        if platform_roots {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                // A platform root rustls cannot parse is skipped, as browsers do.
-                let _ = roots.add(cert);
-            }
-        }
+/// A client's trust: what the host configured, and the configurations made from it on first use.
+#[derive(Debug)]
+pub(crate) struct Trust {
+    extra: RootCertStore,
+    platform_roots: bool,
+    configs: OnceLock<TlsConfigs>,
+}
+
+impl Trust {
+    /// Parses the host's extra CA certificates (PEM) now; platform roots wait for first use.
+    pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<Trust, String> {
+        let mut extra = RootCertStore::empty();
         for pem in extra_pems {
             let mut any = false;
             for cert in CertificateDer::pem_slice_iter(pem) {
                 let cert = cert.map_err(|e| format!("CA certificate PEM: {e}"))?;
-                roots
+                extra
                     .add(cert)
                     .map_err(|e| format!("CA certificate: {e}"))?;
                 any = true;
@@ -41,26 +46,48 @@ impl TlsConfigs {
                 return Err("CA certificate PEM: no CERTIFICATE block found".into());
             }
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut h3 = ClientConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots.clone())
-            .with_no_client_auth();
-        h3.alpn_protocols = vec![b"h3".to_vec()];
-        let base = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http1 = base.clone();
-        http1.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let mut h2 = base;
-        h2.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(TlsConfigs {
-            http1: Arc::new(http1),
-            h2: Arc::new(h2),
-            h3: Arc::new(h3),
+        Ok(Trust {
+            extra,
+            platform_roots,
+            configs: OnceLock::new(),
         })
+    }
+
+    /// The configurations, made on the first call.
+    pub fn configs(&self) -> &TlsConfigs {
+        self.configs.get_or_init(|| self.make())
+    }
+
+    fn make(&self) -> TlsConfigs {
+        let mut roots = RootCertStore::empty();
+        if self.platform_roots {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A platform root rustls cannot parse is skipped, as browsers do.
+                let _ = roots.add(cert);
+            }
+        }
+        roots.roots.extend(self.extra.roots.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions = |only_13: bool| {
+            let builder = ClientConfig::builder_with_provider(provider.clone());
+            // The ring provider supports both versions, so neither choice can fail.
+            if only_13 {
+                builder.with_protocol_versions(&[&rustls::version::TLS13])
+            } else {
+                builder.with_safe_default_protocol_versions()
+            }
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth()
+        };
+        let with_alpn = |mut config: ClientConfig, alpn: &[&[u8]]| {
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Arc::new(config)
+        };
+        TlsConfigs {
+            http1: with_alpn(versions(false), &[b"http/1.1"]),
+            h2: with_alpn(versions(false), &[b"h2", b"http/1.1"]),
+            h3: with_alpn(versions(true), &[b"h3"]),
+        }
     }
 }
