@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The heavy runs, each bounded in size and time, separate from the default test suite:
+#   - soak: SOAK_N downloads (default 10 000) through one Client; fails if RSS, descriptors,
+#     tasks or temp files grow;
+#   - properties: PROPTEST_CASES cases (default 20 000) of every property test, release build;
+#   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
+#     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
+#     whatever is missing.
+# CI runs it with smaller bounds: SOAK_N=2000 PROPTEST_CASES=5000 bash scripts/heavy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+soak_n=${SOAK_N:-10000}
+cases=${PROPTEST_CASES:-20000}
+
+echo "== soak: $soak_n downloads"
+timeout 600 cargo run --release --locked -q -p wxdl --example soak -- "$soak_n"
+
+echo "== properties: $cases cases each"
+PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties
+PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl-js --lib option_json
+
+echo "== benchmark smoke"
+timeout 600 bash bench/run.sh --quick
