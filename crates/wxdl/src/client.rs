@@ -14,6 +14,7 @@ use crate::policy::Policy;
 use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
+use crate::storage::Syncer;
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::{Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND};
 
@@ -201,6 +202,7 @@ impl ClientBuilder {
                     .as_ref()
                     .map(Estimator::from_state)
                     .unwrap_or_default(),
+                syncer: Arc::default(),
                 user_agent,
                 referer,
             }),
@@ -248,6 +250,7 @@ pub(crate) struct ClientInner {
     pub queue: Arc<Queue>,
     pub policy: Policy,
     pub estimator: Estimator,
+    pub syncer: Arc<Syncer>,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
 }

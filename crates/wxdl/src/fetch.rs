@@ -1,6 +1,7 @@
 //! One download from start to end: queue, policy, request, redirects, body to disk, outcome.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -57,7 +58,7 @@ pub(crate) async fn run(
     // Every byte is in the .part file: the download has reached its end. The fsync and rename
     // that make it visible are not interrupted by abort or the deadline, so the outcome always
     // says what is on disk.
-    done.part.commit().await?;
+    done.part.commit(Arc::clone(&client.syncer)).await?;
     if let Some(last) = done.last_progress {
         shared.emit_progress(last);
     }
