@@ -116,8 +116,7 @@
       enableHttp2: obj.enableHttp2 === true,
       enableQuic: obj.enableQuic === true,
     };
-    id = N.download(JSON.stringify(options), (kind, json) => {
-      const v = JSON.parse(json);
+    id = N.download(options, (kind, v) => {
       if (kind === 'progress') listeners.progress.slice().forEach((f) => f(v));
       else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(v));
       else finish(kind === 'success', v);
