@@ -35,6 +35,8 @@ pub struct Sandbox {
     root: PathBuf,
     tmp: PathBuf,
     usr: PathBuf,
+    /// `usr` with every symlink resolved, when the sandbox opened: no write may leave it.
+    usr_canon: PathBuf,
     quota: u64,
     /// Bytes being written into `usr` by downloads that have not finished yet.
     in_flight: Arc<AtomicU64>,
@@ -61,10 +63,12 @@ impl Sandbox {
         let usr = root.join("usr");
         std::fs::create_dir_all(&tmp)?;
         std::fs::create_dir_all(&usr)?;
+        let usr_canon = usr.canonicalize()?;
         Ok(Sandbox {
             root,
             tmp,
             usr,
+            usr_canon,
             quota: usr_quota,
             in_flight: Arc::new(AtomicU64::new(0)),
             usage: Arc::default(),
@@ -141,32 +145,29 @@ impl Sandbox {
             .ok_or_else(|| denied(file_path, "no file name"))?
             .to_owned();
         let parent = lexical.parent().unwrap_or(&self.usr);
-        let usr_canon = self
-            .usr
-            .canonicalize()
-            .map_err(|e| store_err(&e, file_path))?;
-        let parent_canon = match parent.canonicalize() {
-            Ok(p) => p,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        // The parent is opened (following symlinks) and the kernel says where it really is:
+        // it must be inside `usr` as it was when the sandbox opened.
+        let dir = match PinnedDir::open(parent) {
+            Ok(dir) => dir,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path))
             }
             Err(e) => return Err(store_err(&e, file_path)),
         };
-        if !parent_canon.starts_with(&usr_canon) {
+        let parent_canon = dir.real_path().map_err(|e| store_err(&e, file_path))?;
+        if !parent_canon.starts_with(&self.usr_canon) {
             return Err(denied(file_path, "leads outside the sandbox"));
         }
-        if !parent_canon.is_dir() {
-            return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path));
-        }
-        let dir = match PinnedDir::open_inside(&parent_canon, &usr_canon) {
-            Ok(Some(dir)) => dir,
-            Ok(None) => return Err(denied(file_path, "leads outside the sandbox")),
-            Err(e) => return Err(store_err(&e, file_path)),
-        };
+        let usr_canon = &self.usr_canon;
         let target = parent_canon.join(&name);
         match std::fs::symlink_metadata(&target) {
             Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
-                Ok(dest) if !dest.starts_with(&usr_canon) => {
+                Ok(dest) if !dest.starts_with(usr_canon) => {
                     return Err(denied(file_path, "symlink leads outside the sandbox"))
                 }
                 Ok(dest) if dest.is_dir() => {
