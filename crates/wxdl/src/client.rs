@@ -8,13 +8,13 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
+use crate::durability::Syncer;
 use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
 use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
-use crate::storage::Syncer;
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::{Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND};
 

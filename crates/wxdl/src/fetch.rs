@@ -1,7 +1,6 @@
 //! One download from start to end: queue, policy, request, redirects, body to disk, outcome.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -58,7 +57,7 @@ pub(crate) async fn run(
     // Every byte is in the .part file: the download has reached its end. The fsync and rename
     // that make it visible are not interrupted by abort or the deadline, so the outcome always
     // says what is on disk.
-    done.part.commit(Arc::clone(&client.syncer)).await?;
+    done.part.commit().await?;
     if let Some(last) = done.last_progress {
         shared.emit_progress(last);
     }
@@ -179,7 +178,7 @@ async fn download(
     };
 
     let saved_path = target.path();
-    let mut part = PartFile::create(target, valid.max_bytes, quota)?;
+    let mut part = PartFile::create(target, valid.max_bytes, quota, &client.syncer)?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
     let response_header = header_list(resp.headers());
     let mut reader = BodyReader::new(resp.into_body(), coding);

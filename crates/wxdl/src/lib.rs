@@ -35,6 +35,7 @@ compile_error!(
 mod altsvc;
 mod body;
 mod client;
+mod durability;
 mod error;
 mod fetch;
 mod mime;
