@@ -267,18 +267,30 @@ pub(crate) fn part_path(target: &Path) -> std::path::PathBuf {
 mod tests {
     use super::*;
 
+    /// A `.part` writer for `target` with cap `max`, no quota and a client of its own.
+    fn part_file(target: &Path, max: u64) -> PartFile {
+        PartFile::create(
+            check_host_target(target).unwrap(),
+            max,
+            None,
+            &Arc::default(),
+        )
+        .unwrap()
+    }
+
+    fn commit(p: PartFile) -> Result<u64, Fail> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(p.commit())
+    }
+
     #[test]
     fn drop_removes_part_and_keeps_target() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = PartFile::create(
-            check_host_target(&target).unwrap(),
-            10,
-            None,
-            &Arc::default(),
-        )
-        .unwrap();
+        let mut p = part_file(&target, 10);
         p.write(Bytes::from_static(b"new data")).unwrap();
         assert!(part_path(&target).exists());
         let over = p.write(Bytes::from_static(b"xxx")).unwrap_err();
@@ -292,13 +304,7 @@ mod tests {
     fn mixed_write_sizes_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
-        let mut p = PartFile::create(
-            check_host_target(&target).unwrap(),
-            u64::MAX,
-            None,
-            &Arc::default(),
-        )
-        .unwrap();
+        let mut p = part_file(&target, u64::MAX);
         let mut expected = Vec::new();
         // Every size class and boundary, then more small chunks than one writev takes.
         let sizes = [
@@ -318,10 +324,7 @@ mod tests {
             expected.extend_from_slice(&chunk);
             p.write(Bytes::from(chunk)).unwrap();
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(p.commit()).unwrap();
+        commit(p).unwrap();
         assert!(std::fs::read(&target).unwrap() == expected);
     }
 
@@ -330,18 +333,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = PartFile::create(
-            check_host_target(&target).unwrap(),
-            10,
-            None,
-            &Arc::default(),
-        )
-        .unwrap();
+        let mut p = part_file(&target, 10);
         p.write(Bytes::from_static(b"new")).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        assert_eq!(rt.block_on(p.commit()).unwrap(), 3);
+        assert_eq!(commit(p).unwrap(), 3);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert!(!part_path(&target).exists());
     }
