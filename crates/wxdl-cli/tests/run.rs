@@ -164,8 +164,13 @@ const tasks = [
 Promise.allSettled(tasks).then(async () => {{
   const last = progress[progress.length - 1];
   console.log('progress', last.progress, last.totalBytesWritten, last.totalBytesExpectedToWrite, progress.length > 0);
-  console.log('headers', headers.statusCode, headers.header['content-length']);
+  console.log('headers', headers.statusCode, headers.header['content-length'], headers.header['Content-Length']);
   const fs = wx.getFileSystemManager();
+  const saved0 = await wx.downloadFile({{ url: base + '/f.bin' }});
+  const h = saved0.header;
+  console.log('caseless', h['Content-Length'], h['CONTENT-LENGTH'] === h['content-length'], 'Content-Type' in h,
+    Object.prototype.hasOwnProperty.call(h, 'Content-Length'), Object.keys(h).includes('content-length'),
+    JSON.parse(JSON.stringify(h))['content-length'], h['X-Missing']);
   const saved = await wx.downloadFile({{ url: base + '/f.bin', filePath: wx.env.USER_DATA_PATH + '/f.bin' }});
   console.log('filePath', saved.filePath, saved.tempFilePath === undefined);
   console.log('stat', fs.statSync(saved.filePath).size, fs.readFileSync(saved.filePath).byteLength);
@@ -180,7 +185,8 @@ Promise.allSettled(tasks).then(async () => {{
     let out = ok(&run(dir.path(), "s.js", &[]));
     let has = |s: &str| assert!(out.contains(s), "missing {s:?} in\n{out}");
     has("progress 100 300000 300000 true");
-    has("headers 200 300000");
+    has("headers 200 300000 300000");
+    has("caseless 300000 true true true true 300000 undefined");
     has("filePath wxfile://usr/f.bin true");
     has("stat 300000 300000");
     has("reused true hello from nginx");

@@ -39,6 +39,20 @@
   const call = (fn, arg) => { if (typeof fn === 'function') fn(arg); };
 
   // ---- wx.downloadFile ---------------------------------------------------------------------
+  // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
+  // names are case-insensitive). WeChat hands over the server's spelling, so Mini Program code
+  // reads `res.header['Content-Type']`: lookups here ignore case, keys stay as they are.
+  const caseless = (header) => new Proxy(header, {
+    get: (t, k) => (typeof k === 'string' && !(k in t) ? t[k.toLowerCase()] : t[k]),
+    has: (t, k) => (k in t) || (typeof k === 'string' && k.toLowerCase() in t),
+    getOwnPropertyDescriptor: (t, k) => Object.getOwnPropertyDescriptor(t, k)
+      || (typeof k === 'string' ? Object.getOwnPropertyDescriptor(t, k.toLowerCase()) : undefined),
+  });
+  const withCaseless = (v) => {
+    if (v && v.header && typeof v.header === 'object') v.header = caseless(v.header);
+    return v;
+  };
+
   function downloadFile(obj) {
     obj = (obj && typeof obj === 'object') ? obj : {};
     const listeners = { progress: [], headers: [] };
@@ -118,8 +132,8 @@
     };
     id = N.download(options, (kind, v) => {
       if (kind === 'progress') listeners.progress.slice().forEach((f) => f(v));
-      else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(v));
-      else finish(kind === 'success', v);
+      else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(withCaseless(v)));
+      else finish(kind === 'success', kind === 'success' ? withCaseless(v) : v);
     });
     return task;
   }
