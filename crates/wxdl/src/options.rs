@@ -48,7 +48,7 @@ pub struct DownloadOptions {
     pub timeout: Option<Duration>,
     /// A user path (`wxfile://usr/…`) to store the file at; without it a temp file is made.
     pub file_path: Option<String>,
-    /// **[beyond]** An ordinary host path to store the file at (the CLI's `-o`), with the same
+    /// **\[beyond\]** An ordinary host path to store the file at (the CLI's `-o`), with the same
     /// atomic rule. Takes precedence over `file_path`. Not reachable from the JS host.
     pub host_path: Option<PathBuf>,
     /// Fill the profile in the result (default true).
@@ -59,10 +59,10 @@ pub struct DownloadOptions {
     /// (or with [`quic_hint`](DownloadOptions::quic_hint)), falling back to TCP if QUIC fails
     /// before the first response byte.
     pub enable_quic: bool,
-    /// **[beyond]** With `enable_quic`: try HTTP/3 first on the URL's port even before any
+    /// **\[beyond\]** With `enable_quic`: try HTTP/3 first on the URL's port even before any
     /// `Alt-Svc` was seen (the host knows the server speaks it; CLI `--http3`).
     pub quic_hint: bool,
-    /// **[beyond]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
+    /// **\[beyond\]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
     pub max_bytes: Option<u64>,
     /// Progress callback registered before the download starts (no event can be missed).
     pub on_progress_update: Option<ProgressFn>,

@@ -70,7 +70,7 @@ pub struct Success {
     pub data_length: u64,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
-    /// **[beyond]** Every request of this download, redirects first (for HAR export).
+    /// **\[beyond\]** Every request of this download, redirects first (for HAR export).
     pub hops: Vec<Hop>,
 }
 
