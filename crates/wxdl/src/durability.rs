@@ -3,12 +3,12 @@
 //!
 //! A batch finishing a thousand small files would otherwise force a thousand journal commits
 //! and cache flushes, one per `fdatasync`. Instead, while several files are being written,
-//! their commits share rounds:
-//! a commit whose data is written needs a `syncfs` of its filesystem that *starts* after that
-//! moment. If none is running, it runs one itself (the leader); if one is running, it waits
-//! for it to end and then joins the next round, which one of the waiters leads. Each round
-//! covers every file written before it began, so the number of syncs follows the disk's
-//! pace, not the number of files — the way databases commit transactions in groups.
+//! their commits share rounds: a commit whose data is written needs a `syncfs` of its
+//! filesystem that *starts* after that moment. If none is running, it runs one itself (the
+//! leader); if one is running, it waits for it to end and then joins the next round, which
+//! one of the waiters leads. Each round covers every file written before it began, so the
+//! number of syncs follows the disk's pace, not the number of files — the way databases
+//! commit transactions in groups.
 //!
 //! The price of `syncfs` is that it also waits for other dirty data on the same filesystem,
 //! which is why a file with no company (no other file of the client being written) still
