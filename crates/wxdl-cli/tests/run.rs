@@ -176,6 +176,8 @@ Promise.allSettled(tasks).then(async () => {{
   console.log('stat', fs.statSync(saved.filePath).size, fs.readFileSync(saved.filePath).byteLength);
   const again = await wx.downloadFile({{ url: base + '/hello.txt' }});
   console.log('reused', again.profile.socketReused, fs.readFileSync(again.tempFilePath, 'utf8').trim());
+  console.log('profile', Object.keys(again.profile).length, JSON.parse(JSON.stringify(saved)).profile.protocol,
+    Object.keys(saved).includes('profile'), typeof Object.getOwnPropertyDescriptor(again, 'profile').value);
   fs.readFile({{ filePath: wx.env.USER_DATA_PATH + '/nope', fail: (e) => console.log('fsfail', e.errMsg) }});
   log.sort().forEach((l) => console.log(l));
 }});
@@ -190,6 +192,7 @@ Promise.allSettled(tasks).then(async () => {{
     has("filePath wxfile://usr/f.bin true");
     has("stat 300000 300000");
     has("reused true hello from nginx");
+    has("profile 30 http1.1 true object");
     has("fsfail readFile:fail no such file or directory, open wxfile://usr/nope");
     for line in [
         "ok:success:200",

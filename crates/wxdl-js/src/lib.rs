@@ -595,12 +595,18 @@ fn start_download<'js>(
     let host = Rc::clone(host);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
-        let emit = |kind: &str, v: &serde_json::Value| match json_to_js(&task_ctx, v) {
-            Ok(v) => invoke(&task_ctx, &host, &on_event, (kind, v)),
-            Err(e) => host.die(format!(
-                "wx.downloadFile: cannot build the {kind} result: {e}"
-            )),
-        };
+        // The profile (30 fields) crosses as JSON text that JS parses only if the script reads
+        // it: building it as an object for every download was a sixth of the host's work.
+        let emit_with =
+            |kind: &str, v: &serde_json::Value, profile: Option<String>| match json_to_js(
+                &task_ctx, v,
+            ) {
+                Ok(v) => invoke(&task_ctx, &host, &on_event, (kind, v, profile)),
+                Err(e) => host.die(format!(
+                    "wx.downloadFile: cannot build the {kind} result: {e}"
+                )),
+            };
+        let emit = |kind: &str, v: &serde_json::Value| emit_with(kind, v, None);
         let deliver = |u: Update| match u {
             Update::Progress(v) => emit("progress", &v),
             Update::Headers(v) => emit("headers", &v),
@@ -618,7 +624,13 @@ fn start_download<'js>(
         }
         host.downloads.borrow_mut().remove(&id);
         match result {
-            Ok(s) => emit("success", &s.to_json()),
+            Ok(mut s) => {
+                let profile = s
+                    .profile
+                    .take()
+                    .and_then(|p| serde_json::to_string(&p).ok());
+                emit_with("success", &s.to_json(), profile)
+            }
             Err(f) => emit("fail", &f.to_json()),
         }
     });

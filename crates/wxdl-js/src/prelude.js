@@ -53,6 +53,29 @@
     return v;
   };
 
+  // The profile comes as JSON text and becomes an object the first time it is read (then a
+  // plain data property): most scripts never look at it, and building it costs.
+  const withProfile = (v, json) => {
+    if (typeof json !== 'string') return v;
+    Object.defineProperty(v, 'profile', {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const profile = JSON.parse(json);
+        Object.defineProperty(this, 'profile', {
+          value: profile, writable: true, enumerable: true, configurable: true,
+        });
+        return profile;
+      },
+      set(x) {
+        Object.defineProperty(this, 'profile', {
+          value: x, writable: true, enumerable: true, configurable: true,
+        });
+      },
+    });
+    return v;
+  };
+
   function downloadFile(obj) {
     obj = (obj && typeof obj === 'object') ? obj : {};
     const listeners = { progress: [], headers: [] };
@@ -130,10 +153,10 @@
       enableHttp2: obj.enableHttp2 === true,
       enableQuic: obj.enableQuic === true,
     };
-    id = N.download(options, (kind, v) => {
+    id = N.download(options, (kind, v, profile) => {
       if (kind === 'progress') listeners.progress.slice().forEach((f) => f(v));
       else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(withCaseless(v)));
-      else finish(kind === 'success', kind === 'success' ? withCaseless(v) : v);
+      else finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
     });
     return task;
   }
