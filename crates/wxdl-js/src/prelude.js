@@ -76,90 +76,110 @@
     return v;
   };
 
-  function downloadFile(obj) {
-    obj = (obj && typeof obj === 'object') ? obj : {};
-    const listeners = { progress: [], headers: [] };
-    let id = 0;
-    let ended = false;
-    let resolveP, rejectP;
-    const promise = new Promise((res, rej) => { resolveP = res; rejectP = rej; });
-    // Callback-style callers never look at the promise: its rejection is not an error.
-    promise.catch(() => {});
-    const finish = (ok, res) => {
-      if (ended) return;
-      ended = true;
+  // The task: methods on the prototype, state in private fields, and a promise made only when
+  // the task is used as a thenable (callback-style code never pays for one).
+  class DownloadTask {
+    #obj;
+    #id = 0;
+    #ended = false;
+    #progress = [];
+    #headers = [];
+    #outcome = null; // [ok, result] once ended
+    #promise = null;
+    #settle = null;
+
+    constructor(obj) { this.#obj = obj; }
+
+    abort() { if (this.#id && !this.#ended) N.abort(this.#id); }
+    onProgressUpdate(fn) { if (typeof fn === 'function') this.#progress.push(fn); }
+    offProgressUpdate(fn) { this.#progress = fn ? this.#progress.filter((f) => f !== fn) : []; }
+    onHeadersReceived(fn) { if (typeof fn === 'function') this.#headers.push(fn); }
+    offHeadersReceived(fn) { this.#headers = fn ? this.#headers.filter((f) => f !== fn) : []; }
+    then(a, b) { return this.#thenable().then(a, b); }
+    catch(b) { return this.#thenable().catch(b); }
+    finally(f) { return this.#thenable().finally(f); }
+
+    #thenable() {
+      if (!this.#promise) {
+        this.#promise = new Promise((res, rej) => { this.#settle = [res, rej]; });
+        if (this.#outcome) this.#resolve();
+      }
+      return this.#promise;
+    }
+
+    #resolve() {
+      const [ok, res] = this.#outcome;
+      this.#settle[ok ? 0 : 1](res);
+    }
+
+    #finish(ok, res) {
+      if (this.#ended) return;
+      this.#ended = true;
+      this.#outcome = [ok, res];
+      const obj = this.#obj;
       if (ok) call(obj.success, res); else call(obj.fail, res);
       call(obj.complete, res);
-      if (ok) resolveP(res); else rejectP(res);
-    };
-    const failSoon = (reason, errno) => {
-      const res = { errMsg: 'downloadFile:fail ' + reason, errno };
-      N.setTimer(0, false, () => finish(false, res));
-    };
-    const task = {
-      abort() { if (id && !ended) N.abort(id); },
-      onProgressUpdate(fn) { if (typeof fn === 'function') listeners.progress.push(fn); },
-      offProgressUpdate(fn) {
-        listeners.progress = fn ? listeners.progress.filter((f) => f !== fn) : [];
-      },
-      onHeadersReceived(fn) { if (typeof fn === 'function') listeners.headers.push(fn); },
-      offHeadersReceived(fn) {
-        listeners.headers = fn ? listeners.headers.filter((f) => f !== fn) : [];
-      },
-      then(a, b) { return promise.then(a, b); },
-      catch(b) { return promise.catch(b); },
-      finally(f) { return promise.finally(f); },
-    };
+      if (this.#promise) this.#resolve();
+    }
 
-    const url = obj.url;
-    if (url === undefined || url === null || url === '') {
-      failSoon('url is null or nil', 600005);
-      return task;
+    #failSoon(reason, errno) {
+      const res = { errMsg: 'downloadFile:fail ' + reason, errno };
+      N.setTimer(0, false, () => this.#finish(false, res));
+      return this;
     }
-    if (typeof url !== 'string') {
-      failSoon(`invalid url: parameter.url should be String instead of ${typeName(url)}`, 600009);
-      return task;
+
+    #event(kind, v, profile) {
+      if (kind === 'progress') this.#progress.slice().forEach((f) => f(v));
+      else if (kind === 'headers') this.#headers.slice().forEach((f) => f(withCaseless(v)));
+      else this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
     }
-    const header = [];
-    if (obj.header !== undefined && obj.header !== null) {
-      if (typeof obj.header !== 'object' || Array.isArray(obj.header)) {
-        failSoon(`invalid header: parameter.header should be Object instead of ${typeName(obj.header)}`, 600006);
-        return task;
+
+    // Checks the options with JS semantics (WeChat's messages) and starts the download.
+    static start(obj) {
+      obj = (obj && typeof obj === 'object') ? obj : {};
+      const task = new DownloadTask(obj);
+      const url = obj.url;
+      if (url === undefined || url === null || url === '') {
+        return task.#failSoon('url is null or nil', 600005);
       }
-      for (const k of Object.keys(obj.header)) {
-        const v = obj.header[k];
-        if (typeof v !== 'string') {
-          failSoon(`invalid header: value of ${k} should be String instead of ${typeName(v)}`, 600006);
-          return task;
+      if (typeof url !== 'string') {
+        return task.#failSoon(`invalid url: parameter.url should be String instead of ${typeName(url)}`, 600009);
+      }
+      const header = [];
+      if (obj.header !== undefined && obj.header !== null) {
+        if (typeof obj.header !== 'object' || Array.isArray(obj.header)) {
+          return task.#failSoon(`invalid header: parameter.header should be Object instead of ${typeName(obj.header)}`, 600006);
         }
-        header.push([k, v]);
+        for (const k of Object.keys(obj.header)) {
+          const v = obj.header[k];
+          if (typeof v !== 'string') {
+            return task.#failSoon(`invalid header: value of ${k} should be String instead of ${typeName(v)}`, 600006);
+          }
+          header.push([k, v]);
+        }
       }
-    }
-    if (obj.filePath !== undefined && obj.filePath !== null && typeof obj.filePath !== 'string') {
-      failSoon(`permission denied: parameter.filePath should be String instead of ${typeName(obj.filePath)}`, 603002);
+      if (obj.filePath !== undefined && obj.filePath !== null && typeof obj.filePath !== 'string') {
+        return task.#failSoon(`permission denied: parameter.filePath should be String instead of ${typeName(obj.filePath)}`, 603002);
+      }
+      let timeout = 0;
+      if (typeof obj.timeout === 'number' && obj.timeout > 0) timeout = obj.timeout;
+      else if (obj.timeout !== undefined && obj.timeout !== null && typeof obj.timeout !== 'number') {
+        console.warn(`wx.downloadFile: parameter.timeout should be Number instead of ${typeName(obj.timeout)}; using the default`);
+      }
+      const options = {
+        url,
+        header,
+        timeout,
+        filePath: obj.filePath || null,
+        enableProfile: obj.enableProfile !== false,
+        enableHttp2: obj.enableHttp2 === true,
+        enableQuic: obj.enableQuic === true,
+      };
+      task.#id = N.download(options, (kind, v, profile) => task.#event(kind, v, profile));
       return task;
     }
-    let timeout = 0;
-    if (typeof obj.timeout === 'number' && obj.timeout > 0) timeout = obj.timeout;
-    else if (obj.timeout !== undefined && obj.timeout !== null && typeof obj.timeout !== 'number') {
-      console.warn(`wx.downloadFile: parameter.timeout should be Number instead of ${typeName(obj.timeout)}; using the default`);
-    }
-    const options = {
-      url,
-      header,
-      timeout,
-      filePath: obj.filePath || null,
-      enableProfile: obj.enableProfile !== false,
-      enableHttp2: obj.enableHttp2 === true,
-      enableQuic: obj.enableQuic === true,
-    };
-    id = N.download(options, (kind, v, profile) => {
-      if (kind === 'progress') listeners.progress.slice().forEach((f) => f(v));
-      else if (kind === 'headers') listeners.headers.slice().forEach((f) => f(withCaseless(v)));
-      else finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
-    });
-    return task;
   }
+  const downloadFile = (obj) => DownloadTask.start(obj);
 
   // ---- wx.getFileSystemManager -------------------------------------------------------------
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
