@@ -339,7 +339,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                   options: Value<'js>,
                   on_event: Function<'js>|
                   -> rquickjs::Result<u32> {
-                let opts = download_options(&js_to_json(&options), h.app_timeout)
+                let opts = download_options(&option_fields(&options), h.app_timeout)
                     .map_err(|e| Exception::throw_message(&ctx, &e))?;
                 Ok(start_download(&ctx, &h, opts, on_event))
             },
@@ -504,6 +504,29 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
         return J::Object(m);
     }
     J::Null
+}
+
+/// The fields of the options object the prelude built, as JSON (only the known ones are read).
+fn option_fields(options: &Value<'_>) -> serde_json::Value {
+    const FIELDS: [&str; 7] = [
+        "url",
+        "header",
+        "timeout",
+        "filePath",
+        "enableProfile",
+        "enableHttp2",
+        "enableQuic",
+    ];
+    let Some(o) = options.as_object() else {
+        return serde_json::Value::Null;
+    };
+    let mut m = serde_json::Map::new();
+    for name in FIELDS {
+        if let Ok(v) = o.get::<_, Value>(name) {
+            m.insert(name.to_owned(), js_to_json(&v));
+        }
+    }
+    serde_json::Value::Object(m)
 }
 
 /// Options from the object the prelude built after its JS-side type checks.
