@@ -95,7 +95,11 @@ impl Sender {
                     .send_request(http::Request::from_parts(parts, ()))
                     .await
                     .map_err(|e| h3(&e))?;
-                stream.finish().await.map_err(|e| h3(&e))?;
+                // A GET has no body: finishing only ends the request stream. A server that has
+                // its answer may already have asked us to stop sending (RFC 9114 4.1: clients
+                // must not discard a complete response for that), so an error here is not the
+                // request's failure; the response head, or its absence, tells.
+                let _ = stream.finish().await;
                 let head = stream.recv_response().await.map_err(|e| h3(&e))?;
                 Ok(head.map(|()| Body::H3(Box::new(stream))))
             }
