@@ -506,22 +506,24 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
     J::Null
 }
 
+/// The fields of a `wx.downloadFile` options object that reach the engine.
+const OPTION_FIELDS: [&str; 7] = [
+    "url",
+    "header",
+    "timeout",
+    "filePath",
+    "enableProfile",
+    "enableHttp2",
+    "enableQuic",
+];
+
 /// The fields of the options object the prelude built, as JSON (only the known ones are read).
 fn option_fields(options: &Value<'_>) -> serde_json::Value {
-    const FIELDS: [&str; 7] = [
-        "url",
-        "header",
-        "timeout",
-        "filePath",
-        "enableProfile",
-        "enableHttp2",
-        "enableQuic",
-    ];
     let Some(o) = options.as_object() else {
         return serde_json::Value::Null;
     };
     let mut m = serde_json::Map::new();
-    for name in FIELDS {
+    for name in OPTION_FIELDS {
         if let Ok(v) = o.get::<_, Value>(name) {
             m.insert(name.to_owned(), js_to_json(&v));
         }
@@ -687,25 +689,14 @@ mod tests {
 
     /// Option objects: the real keys (and one stray) with values of any type.
     fn option_objects() -> impl Strategy<Value = Value> {
-        const KEYS: [&str; 8] = [
-            "url",
-            "header",
-            "timeout",
-            "filePath",
-            "enableProfile",
-            "enableHttp2",
-            "enableQuic",
-            "stray",
-        ];
-        prop::collection::vec((prop::sample::select(&KEYS[..]), any_json()), 0..8).prop_map(
-            |pairs| {
-                let mut m = Map::new();
-                for (k, v) in pairs {
-                    m.insert(k.to_string(), v);
-                }
-                Value::Object(m)
-            },
-        )
+        let keys: Vec<&'static str> = OPTION_FIELDS.into_iter().chain(["stray"]).collect();
+        prop::collection::vec((prop::sample::select(keys), any_json()), 0..8).prop_map(|pairs| {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m)
+        })
     }
 
     proptest! {
