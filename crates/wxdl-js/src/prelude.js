@@ -57,21 +57,14 @@
   // plain data property): most scripts never look at it, and building it costs.
   const withProfile = (v, json) => {
     if (typeof json !== 'string') return v;
+    const settle = (o, value) => Object.defineProperty(o, 'profile', {
+      value, writable: true, enumerable: true, configurable: true,
+    });
     Object.defineProperty(v, 'profile', {
       configurable: true,
       enumerable: true,
-      get() {
-        const profile = JSON.parse(json);
-        Object.defineProperty(this, 'profile', {
-          value: profile, writable: true, enumerable: true, configurable: true,
-        });
-        return profile;
-      },
-      set(x) {
-        Object.defineProperty(this, 'profile', {
-          value: x, writable: true, enumerable: true, configurable: true,
-        });
-      },
+      get() { return settle(this, JSON.parse(json)).profile; },
+      set(x) { settle(this, x); },
     });
     return v;
   };

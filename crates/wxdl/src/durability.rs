@@ -46,6 +46,13 @@ struct Rounds {
 #[derive(Debug)]
 pub(crate) struct Writing(Arc<Syncer>);
 
+impl Writing {
+    /// The client's syncer this file is counted by.
+    pub fn syncer(&self) -> &Arc<Syncer> {
+        &self.0
+    }
+}
+
 impl Drop for Writing {
     fn drop(&mut self) {
         self.0.writing.fetch_sub(1, Ordering::AcqRel);

@@ -163,11 +163,10 @@ impl Sandbox {
         if !parent_canon.starts_with(&self.usr_canon) {
             return Err(denied(file_path, "leads outside the sandbox"));
         }
-        let usr_canon = &self.usr_canon;
         let target = parent_canon.join(&name);
         match std::fs::symlink_metadata(&target) {
             Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
-                Ok(dest) if !dest.starts_with(usr_canon) => {
+                Ok(dest) if !dest.starts_with(&self.usr_canon) => {
                     return Err(denied(file_path, "symlink leads outside the sandbox"))
                 }
                 Ok(dest) if dest.is_dir() => {

@@ -28,9 +28,8 @@ const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
 /// `.part` file, so a failure or an abort never leaves partial data and never touches the target.
 #[derive(Debug)]
 pub(crate) struct PartFile {
-    syncer: Arc<Syncer>,
     /// Counts this file among the client's files being written until it is dropped.
-    _writing: Writing,
+    writing: Writing,
     file: Option<File>,
     /// The directory both files live in, held by descriptor; `None` once committed.
     dir: Option<PinnedDir>,
@@ -63,8 +62,7 @@ impl PartFile {
             .create_file(&part)
             .map_err(|e| storage_io(&e, &format!("{shown}.part")))?;
         Ok(PartFile {
-            syncer: Arc::clone(syncer),
-            _writing: syncer.writing(),
+            writing: syncer.writing(),
             file: Some(file),
             dir: Some(target.dir),
             part,
@@ -159,7 +157,7 @@ impl PartFile {
         let shown = std::mem::take(&mut self.shown);
         let written = self.written;
         let quota = self.quota.take();
-        let syncer = Arc::clone(&self.syncer);
+        let syncer = Arc::clone(self.writing.syncer());
         let job = tokio::task::spawn_blocking(move || {
             let result = publish(&syncer, file, &dir, &part, &name, &shown);
             if result.is_err() {
