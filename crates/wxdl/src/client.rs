@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
-use crate::durability::Syncer;
+use crate::engine::Engine;
 use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
@@ -186,7 +186,7 @@ impl ClientBuilder {
         let referer =
             HeaderValue::from_str(&referer).map_err(|_| BuildError::Header("appid or version"))?;
         Ok(Client {
-            inner: Arc::new(ClientInner {
+            inner: Arc::new(Engine {
                 sandbox,
                 pool: Pool::default(),
                 quic,
@@ -237,22 +237,7 @@ pub fn default_user_agent() -> String {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<ClientInner>,
-}
-
-#[derive(Debug)]
-pub(crate) struct ClientInner {
-    pub sandbox: Sandbox,
-    pub pool: Pool,
-    pub connector: Connector,
-    pub quic: QuicConnector,
-    pub alt_svc: AltSvc,
-    pub queue: Arc<Queue>,
-    pub policy: Policy,
-    pub estimator: Estimator,
-    pub syncer: Arc<Syncer>,
-    pub user_agent: HeaderValue,
-    pub referer: HeaderValue,
+    pub(crate) inner: Arc<Engine>,
 }
 
 impl Client {
@@ -276,7 +261,8 @@ impl Client {
         // Boxed: the download's state machine is several KiB, and tokio moves a task's future
         // and output by value (spawn, completion); a pointer is cheaper to move than the state.
         let handle = tokio::spawn(Box::pin(async move {
-            let outcome = crate::fetch::run(&inner, options, &task_shared, ticket, timeline).await;
+            let outcome =
+                crate::download::run(&inner, options, &task_shared, ticket, timeline).await;
             task_shared.finish();
             outcome
         }));

@@ -214,6 +214,21 @@ pub(crate) fn storage_io(err: &std::io::Error, what: &str) -> Fail {
     Fail::with(reason, format_args!("{what}: {err}"))
 }
 
+/// Maps an error of the HTTP layer (hyper: HTTP/1.1 and HTTP/2) to its row. Every such error
+/// after the connection opened means the exchange was cut or malformed.
+pub(crate) fn http_error(err: &hyper::Error) -> Fail {
+    Fail::with(FailReason::NetworkInterrupted, err)
+}
+
+/// Maps an error of the HTTP/3 layer (h3 over quinn) on an open connection to its row, the
+/// same way as [`http_error`] does for the other protocols.
+pub(crate) fn h3_error(err: &dyn fmt::Display) -> Fail {
+    Fail::with(
+        FailReason::NetworkInterrupted,
+        format_args!("HTTP/3: {err}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

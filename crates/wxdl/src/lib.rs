@@ -33,19 +33,27 @@ compile_error!(
 );
 
 mod altsvc;
-mod body;
+mod attempt;
 mod client;
+mod decode;
+mod download;
 mod durability;
+mod engine;
 mod error;
-mod fetch;
+mod events;
+mod headers;
 mod mime;
 mod nqe;
 mod options;
 mod pinned;
 mod policy;
 mod profile;
+mod progress;
 mod queue;
+mod quic_fallback;
+mod redirect;
 mod sandbox;
+mod stale_retry;
 mod storage;
 mod task;
 mod transport;
@@ -53,18 +61,16 @@ mod transport;
 pub use altsvc::{AltSvcEntry, QUIC_BROKEN_FOR};
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Fail, FailReason};
-pub use fetch::MAX_REDIRECTS;
+pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
 pub use mime::temp_extension;
 pub use nqe::{
     EffectiveConnectionType, Estimates, EstimatorState, Observation,
     STATE_VERSION as ESTIMATOR_STATE_VERSION,
 };
-pub use options::{DownloadOptions, HeadersFn, ProgressFn, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
+pub use options::{DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
 pub use policy::{DomainEntry, Policy};
 pub use profile::{Hop, HopTimings, Profile};
+pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
-pub use task::{
-    AbortHandle, DownloadTask, Event, EventStream, Header, HeadersReceived, ListenerId, Outcome,
-    Progress, Success, TaskFuture,
-};
+pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
 pub use transport::{Protocol, Resolver, QUIC_HANDSHAKE_BOUND};

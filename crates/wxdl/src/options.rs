@@ -8,18 +8,13 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, REFERER};
 use url::Url;
 
 use crate::error::{Fail, FailReason};
-use crate::task::{HeadersReceived, Progress};
+use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn};
 
 /// The default whole-download timeout: 60 000 ms.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(60_000);
 
 /// The default size cap: 200 MiB (209 715 200 bytes).
 pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
-
-/// Callback type for progress events.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
-/// Callback type for the headers-received event.
-pub type HeadersFn = Arc<dyn Fn(&HeadersReceived) + Send + Sync>;
 
 /// What one `downloadFile` call asks for.
 ///

@@ -5,10 +5,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::nqe::Estimates;
-use crate::transport::Protocol;
+use crate::transport::{ConnectTimes, Protocol};
 
-/// Instants of one download's phases, on the monotonic clock. Transports mark them as they
-/// happen; they become epoch milliseconds only in [`Timeline::profile`].
+/// Instants of one download's phases, on the monotonic clock, taken from what the transport
+/// reports ([`ConnectTimes`]) and what the attempt sees; they become epoch milliseconds only
+/// in [`Timeline::profile`].
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
     anchor: Instant,
@@ -93,6 +94,17 @@ impl Timeline {
         self.request_end = None;
         self.response_start = None;
         self.response_end = None;
+    }
+
+    /// Takes the opening phases of the connection a request goes out on (all `None` when it
+    /// was reused).
+    pub fn connected(&mut self, t: ConnectTimes) {
+        self.dns_start = t.dns_start;
+        self.dns_end = t.dns_end;
+        self.connect_start = t.connect_start;
+        self.ssl_start = t.ssl_start;
+        self.ssl_end = t.ssl_end;
+        self.connect_end = t.connect_end;
     }
 
     /// Milliseconds from `a` to `b`, when both happened.

@@ -1,6 +1,5 @@
 //! The download task (SPEC §2–3): abort, progress and headers events, and the awaitable outcome.
 
-use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -8,49 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Fail, FailReason};
-use crate::options::{HeadersFn, ProgressFn};
+use crate::events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
 use crate::profile::{Hop, Profile};
-
-/// Response headers as WeChat reports them: lowercase names, repeated fields joined by `, `.
-pub type Header = BTreeMap<String, String>;
-
-/// A progress event (`onProgressUpdate`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Progress {
-    /// Integer percent 0–100; stays 0 while the length is unknown, 100 at the end.
-    pub progress: u8,
-    /// Body bytes written so far.
-    pub total_bytes_written: u64,
-    /// `Content-Length` of the body, 0 when unknown.
-    pub total_bytes_expected_to_write: u64,
-}
-
-/// The headers-received event (`onHeadersReceived`), after redirects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HeadersReceived {
-    /// Final response headers.
-    pub header: Header,
-    /// Final response status.
-    pub status_code: u16,
-}
-
-/// One event of a task, as delivered by [`DownloadTask::events`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// The final response head arrived.
-    HeadersReceived(HeadersReceived),
-    /// More of the body is on disk.
-    Progress(Progress),
-}
 
 /// A finished download: any HTTP status the server answered with.
 #[derive(Debug, Clone)]

@@ -11,9 +11,8 @@ use url::Host;
 
 use super::io::Stream;
 use super::meter::{Meter, Metered};
-use super::{ConnInfo, Origin, Protocol, Resolver, Trust};
+use super::{ConnInfo, ConnectTimes, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason};
-use crate::profile::Timeline;
 
 /// Makes new connections for the pool.
 #[derive(Debug, Clone)]
@@ -23,25 +22,27 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Connects to `origin`, marking DNS, connect and TLS phases on `timeline`. With `offer_h2`
-    /// TLS offers ALPN `h2, http/1.1`, else `http/1.1`; the protocol the server picked is in
-    /// the returned [`ConnInfo`].
+    /// Connects to `origin`, noting when the DNS, connect and TLS phases happened. With
+    /// `offer_h2` TLS offers ALPN `h2, http/1.1`, else `http/1.1`; the protocol the server
+    /// picked is in the returned [`ConnInfo`].
     pub async fn connect(
         &self,
         origin: &Origin,
         offer_h2: bool,
-        timeline: &mut Timeline,
     ) -> Result<(Metered<Stream>, ConnInfo), Fail> {
-        timeline.dns_start = Some(Instant::now());
+        let mut times = ConnectTimes {
+            dns_start: Some(Instant::now()),
+            ..ConnectTimes::default()
+        };
         let addrs = self.resolver.resolve(&origin.host, origin.port).await?;
-        timeline.dns_end = Some(Instant::now());
-        timeline.connect_start = timeline.dns_end;
+        times.dns_end = Some(Instant::now());
+        times.connect_start = times.dns_end;
         let (tcp, peer) = connect_any(&addrs).await?;
         let _ = tcp.set_nodelay(true);
         let fd = raw_fd(&tcp);
         let mut protocol = Protocol::Http11;
         let stream = if origin.https {
-            timeline.ssl_start = Some(Instant::now());
+            times.ssl_start = Some(Instant::now());
             let name = server_name(&origin.host)?;
             let configs = self.tls.configs();
             let config = if offer_h2 {
@@ -58,7 +59,7 @@ impl Connector {
                         format_args!("{}: {}", origin.host, e),
                     )
                 })?;
-            timeline.ssl_end = Some(Instant::now());
+            times.ssl_end = Some(Instant::now());
             if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                 protocol = Protocol::H2;
             }
@@ -66,7 +67,7 @@ impl Connector {
         } else {
             Stream::Plain(tcp)
         };
-        timeline.connect_end = Some(Instant::now());
+        times.connect_end = Some(Instant::now());
         let meter = Meter::new();
         Ok((
             Metered::new(stream, meter.clone(), fd),
@@ -75,6 +76,7 @@ impl Connector {
                 protocol,
                 meter,
                 quic: None,
+                times,
             },
         ))
     }

@@ -1,5 +1,8 @@
-//! Transports: name resolution, TCP, TLS and the connection pool, each phase timed for the profile.
+//! Transports: name resolution, TCP, TLS, QUIC and the connection pool. The lowest layer of
+//! the engine: it reports what happened as data ([`ConnectTimes`], [`ConnInfo`]) and imports
+//! nothing above it but the failure table (`error`); the profile is assembled by its callers.
 
+mod body;
 mod connect;
 mod io;
 mod meter;
@@ -8,15 +11,17 @@ mod quic;
 mod resolve;
 mod tls;
 
+pub(crate) use body::Body;
 pub(crate) use connect::Connector;
 pub(crate) use meter::{Mark, Meter};
 pub(crate) use pool::{Conn, Pool, SendError, Sender};
+pub(crate) use quic::QuicConnector;
 pub use quic::QUIC_HANDSHAKE_BOUND;
-pub(crate) use quic::{H3Stream, QuicConnector};
 pub use resolve::Resolver;
 pub(crate) use tls::Trust;
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use url::{Host, Url};
 
@@ -105,6 +110,8 @@ pub(crate) struct ConnInfo {
     pub meter: std::sync::Arc<Meter>,
     /// The QUIC connection under HTTP/3 (for its path RTT).
     pub quic: Option<quinn::Connection>,
+    /// When it was opened, phase by phase.
+    pub times: ConnectTimes,
 }
 
 impl ConnInfo {
@@ -115,4 +122,17 @@ impl ConnInfo {
             None => self.meter.rtt_ms(),
         }
     }
+}
+
+/// When each phase of opening a connection happened, as the connector saw it: the facts the
+/// profile's DNS, connect and SSL fields are made from. All `None` on a reused connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ConnectTimes {
+    pub dns_start: Option<Instant>,
+    pub dns_end: Option<Instant>,
+    pub connect_start: Option<Instant>,
+    /// The TLS handshake (QUIC's handshake is both connect and TLS); `None` on plain TCP.
+    pub ssl_start: Option<Instant>,
+    pub ssl_end: Option<Instant>,
+    pub connect_end: Option<Instant>,
 }

@@ -12,10 +12,8 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use super::quic::H3Send;
-use super::{ConnInfo, Connector, Origin, Protocol, QuicConnector, Resolver};
-use crate::body::Body;
-use crate::error::{Fail, FailReason};
-use crate::profile::Timeline;
+use super::{Body, ConnInfo, ConnectTimes, Connector, Origin, Protocol, QuicConnector, Resolver};
+use crate::error::{h3_error, http_error, Fail};
 
 /// How long an idle connection stays in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -55,22 +53,11 @@ pub(crate) enum SendError {
 }
 
 impl SendError {
-    /// Whether the request may go out again on a new connection when this happened on a reused
-    /// one: any transport error before a response head (the peer closed or reset an idle
-    /// connection as it was reused; the request was not answered, and GET is idempotent).
-    pub fn is_stale_connection(&self) -> bool {
-        match self {
-            SendError::Hyper(_) => true,
-            SendError::H3(_) | SendError::Fail(_) => false,
-        }
-    }
-
+    /// The failure row of this error.
     pub fn into_fail(self) -> Fail {
         match self {
-            SendError::Hyper(e) => crate::fetch::network_error(&e),
-            SendError::H3(e) => {
-                Fail::with(FailReason::NetworkInterrupted, format_args!("HTTP/3: {e}"))
-            }
+            SendError::Hyper(e) => http_error(&e),
+            SendError::H3(e) => h3_error(&e),
             SendError::Fail(f) => f,
         }
     }
@@ -115,6 +102,18 @@ pub(crate) struct Conn {
     /// True when it served an earlier request.
     pub reused: bool,
     pub origin: Origin,
+}
+
+impl Conn {
+    /// When this request's connection was opened, phase by phase; all `None` when it was
+    /// reused (the request paid for none of those phases).
+    pub fn connect_times(&self) -> ConnectTimes {
+        if self.reused {
+            ConnectTimes::default()
+        } else {
+            self.info.times
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -168,11 +167,10 @@ impl Pool {
         origin: &Origin,
         h2: bool,
         fresh: bool,
-        timeline: &mut Timeline,
     ) -> Result<Conn, Fail> {
         let h2 = h2 && origin.https;
         if fresh {
-            return Box::pin(self.open(connector, origin, h2, timeline)).await;
+            return Box::pin(self.open(connector, origin, h2)).await;
         }
         if h2 {
             if let Some(c) = self.shared_h2(origin) {
@@ -190,13 +188,13 @@ impl Pool {
                 if let Some(c) = self.checkout_h1(origin) {
                     return Ok(c);
                 }
-                return Box::pin(self.open(connector, origin, true, timeline)).await;
+                return Box::pin(self.open(connector, origin, true)).await;
             }
         }
         if let Some(c) = self.checkout_h1(origin) {
             return Ok(c);
         }
-        Box::pin(self.open(connector, origin, h2, timeline)).await
+        Box::pin(self.open(connector, origin, h2)).await
     }
 
     /// A request slot on the origin's HTTP/3 connection (UDP `port`), opening it if needed.
@@ -206,7 +204,6 @@ impl Pool {
         resolver: &Resolver,
         origin: &Origin,
         port: u16,
-        timeline: &mut Timeline,
     ) -> Result<Conn, Fail> {
         if let Some(c) = self.shared_h3(origin) {
             return Ok(c);
@@ -219,7 +216,7 @@ impl Pool {
         if let Some(c) = self.shared_h3(origin) {
             return Ok(c);
         }
-        let (sender, info) = Box::pin(quic.connect(resolver, origin, port, timeline)).await?;
+        let (sender, info) = Box::pin(quic.connect(resolver, origin, port)).await?;
         lock(&self.h3).insert(
             origin.clone(),
             Shared {
@@ -303,9 +300,8 @@ impl Pool {
         connector: &Connector,
         origin: &Origin,
         offer_h2: bool,
-        timeline: &mut Timeline,
     ) -> Result<Conn, Fail> {
-        let (stream, info) = connector.connect(origin, offer_h2, timeline).await?;
+        let (stream, info) = connector.connect(origin, offer_h2).await?;
         let io = TokioIo::new(stream);
         let sender = match info.protocol {
             Protocol::H2 => {
@@ -315,7 +311,7 @@ impl Pool {
                     .initial_connection_window_size(H2_CONNECTION_WINDOW)
                     .handshake(io)
                     .await
-                    .map_err(|e| Fail::with(FailReason::NetworkInterrupted, e))?;
+                    .map_err(|e| http_error(&e))?;
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!("h2 connection closed: {e}");
@@ -336,7 +332,7 @@ impl Pool {
                 let (sender, conn) = http1::Builder::new()
                     .handshake(io)
                     .await
-                    .map_err(|e| Fail::with(FailReason::NetworkInterrupted, e))?;
+                    .map_err(|e| http_error(&e))?;
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!("connection closed: {e}");

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{ConnInfo, Meter, Origin, Protocol, Resolver, Trust};
+use super::{ConnInfo, ConnectTimes, Meter, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason};
-use crate::profile::Timeline;
 
 /// Sends HTTP/3 requests on one QUIC connection (cheap to clone; multiplexed).
 pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
@@ -57,15 +56,12 @@ impl QuicConnector {
         resolver: &Resolver,
         origin: &Origin,
         port: u16,
-        timeline: &mut Timeline,
     ) -> Result<(H3Send, ConnInfo), Fail> {
-        timeline.dns_start = Some(Instant::now());
+        let dns_start = Some(Instant::now());
         let addrs = resolver.resolve(&origin.host, port).await?;
-        timeline.dns_end = Some(Instant::now());
+        let dns_end = Some(Instant::now());
         let addr = addrs[0];
-        let start = Instant::now();
-        timeline.connect_start = Some(start);
-        timeline.ssl_start = Some(start);
+        let start = Some(Instant::now());
         let bind = match addr.ip() {
             IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             IpAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
@@ -96,14 +92,21 @@ impl QuicConnector {
             let e = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
             tracing::debug!("h3 connection closed: {e}");
         });
-        let end = Instant::now();
-        timeline.ssl_end = Some(end);
-        timeline.connect_end = Some(end);
+        let end = Some(Instant::now());
         let info = ConnInfo {
             peer: addr,
             protocol: Protocol::Quic,
             meter: Meter::new(),
             quic: Some(conn),
+            // The QUIC handshake is the connect and the TLS handshake at once.
+            times: ConnectTimes {
+                dns_start,
+                dns_end,
+                connect_start: start,
+                ssl_start: start,
+                ssl_end: end,
+                connect_end: end,
+            },
         };
         Ok((sender, info))
     }

@@ -4,14 +4,13 @@ use std::io;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
-use crate::error::{Fail, FailReason};
+use crate::error::{http_error, Fail, FailReason};
+use crate::transport::Body;
 
 /// Decoded chunks are read in pieces of this size, so a compression bomb is seen growing and
 /// stopped by the cap long before it fills memory.
@@ -39,47 +38,6 @@ impl Coding {
             "br" => Coding::Brotli,
             "zstd" => Coding::Zstd,
             _ => Coding::Identity,
-        }
-    }
-}
-
-/// A response body from any of the protocols.
-pub(crate) enum Body {
-    /// HTTP/1.1 or HTTP/2, from hyper.
-    Http(Incoming),
-    /// HTTP/3, from h3 over quinn.
-    H3(Box<crate::transport::H3Stream>),
-}
-
-impl Body {
-    /// The next non-empty data chunk, `None` at the end.
-    pub async fn data(&mut self) -> Option<Result<Bytes, Fail>> {
-        match self {
-            Body::Http(body) => loop {
-                match body.frame().await? {
-                    Ok(frame) => match frame.into_data() {
-                        Ok(data) if !data.is_empty() => return Some(Ok(data)),
-                        _ => continue,
-                    },
-                    Err(e) => return Some(Err(crate::fetch::network_error(&e))),
-                }
-            },
-            Body::H3(stream) => loop {
-                match stream.recv_data().await {
-                    Ok(None) => return None,
-                    Ok(Some(mut buf)) => {
-                        if buf.has_remaining() {
-                            return Some(Ok(buf.copy_to_bytes(buf.remaining())));
-                        }
-                    }
-                    Err(e) => {
-                        return Some(Err(Fail::with(
-                            FailReason::NetworkInterrupted,
-                            format_args!("HTTP/3: {e}"),
-                        )))
-                    }
-                }
-            },
         }
     }
 }
@@ -163,7 +121,7 @@ fn decode_error(e: io::Error) -> Fail {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<hyper::Error>())
     {
-        Some(h) => crate::fetch::network_error(h),
+        Some(h) => http_error(h),
         None => Fail::with(
             FailReason::NetworkInterrupted,
             format_args!("content decoding: {e}"),

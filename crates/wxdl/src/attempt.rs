@@ -1,0 +1,244 @@
+//! One attempt: a single request/response exchange on a connection the caller chose. Builds the
+//! GET, marks the request and response phases, and measures the exchange for the profile and
+//! HAR. Policies (redirects, QUIC fallback, the stale-connection retry, and resume, retry and
+//! split to come) are built around it; it knows none of them.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, HOST, RANGE};
+use http::{Method, Request};
+use http_body_util::Empty;
+use url::{Position, Url};
+
+use crate::error::{Fail, FailReason};
+use crate::headers::{head_size, header_list};
+use crate::profile::{ConnFacts, Hop, Timeline};
+use crate::transport::{Body, Conn, Mark, Origin, SendError, Sender};
+
+/// What one request asks for: the URL, its origin, the headers to send, and where in the body
+/// to start (0 for all of it; a later byte asks for `Range: bytes=<offset>-`, the seam resume
+/// and split attach to).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fetch<'a> {
+    pub url: &'a Url,
+    pub origin: &'a Origin,
+    pub headers: &'a HeaderMap,
+    pub offset: u64,
+}
+
+/// Which protocols one download may use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Protocols {
+    pub h2: bool,
+    pub quic: bool,
+    /// Try HTTP/3 even before any `Alt-Svc` advertisement (CLI `--http3`).
+    pub quic_hint: bool,
+}
+
+/// The response head of an attempt, the connection it came on, and the exchange's record.
+pub(crate) struct Answer {
+    pub response: http::Response<Body>,
+    pub conn: Conn,
+    pub exchange: Exchange,
+}
+
+/// Why an attempt got no response head, and whether its connection had served before (then a
+/// transport error may only mean the peer closed it while idle).
+pub(crate) struct Refused {
+    pub error: SendError,
+    pub reused: bool,
+}
+
+/// Sends `fetch` on `conn` and waits for the response head, marking the connection's opening
+/// phases (unless it was reused) and the request and response phases on `timeline`.
+pub(crate) async fn attempt(
+    mut conn: Conn,
+    fetch: Fetch<'_>,
+    timeline: &mut Timeline,
+) -> Result<Answer, Refused> {
+    timeline.connected(conn.connect_times());
+    let multiplexed = !matches!(conn.sender, Sender::H1(_));
+    let req = build_request(fetch, multiplexed).map_err(|f| Refused {
+        error: SendError::Fail(f),
+        reused: false,
+    })?;
+    let request_header = header_list(req.headers());
+    let request_head_bytes = head_size("GET / HTTP/1.1", req.headers());
+    let meter = conn.info.meter.clone();
+    // A multiplexed connection's bytes and marks belong to all its streams at once, so only a
+    // connection with one exchange at a time is metered per request.
+    let mark = (!multiplexed).then(|| meter.arm());
+    let request_start = Instant::now();
+    timeline.request_start = Some(request_start);
+    let response = match conn.sender.send(req).await {
+        Ok(resp) => resp,
+        Err(error) => {
+            return Err(Refused {
+                error,
+                reused: conn.reused,
+            })
+        }
+    };
+    let head = Instant::now();
+    let (request_end, response_start) = match mark {
+        Some(_) => {
+            // The meter saw the bytes; fall back to now only if it could not.
+            let first_byte = meter.response_start().filter(|t| *t >= request_start);
+            let response_start = first_byte.unwrap_or(head);
+            let request_end = meter
+                .request_end()
+                .filter(|t| *t >= request_start)
+                .unwrap_or(request_start)
+                .min(response_start);
+            (request_end, response_start)
+        }
+        // HTTP/2 and HTTP/3: the request's HEADERS go out at once; the head is decoded when
+        // its frames arrived.
+        None => (request_start, head),
+    };
+    timeline.request_end = Some(request_end);
+    timeline.response_start = Some(response_start);
+    let exchange = Exchange {
+        mark,
+        request_head_bytes,
+        response_head_bytes: head_size("HTTP/1.1 200 OK", response.headers()),
+        request_header,
+    };
+    Ok(Answer {
+        response,
+        conn,
+        exchange,
+    })
+}
+
+/// The GET request: origin-form with a `Host` header for HTTP/1.1, absolute-form (which
+/// becomes `:scheme` and `:authority`) for HTTP/2 and HTTP/3.
+fn build_request(fetch: Fetch<'_>, absolute: bool) -> Result<Request<Empty<Bytes>>, Fail> {
+    let url = fetch.url;
+    let target = if absolute {
+        &url[..Position::AfterQuery]
+    } else {
+        &url[Position::BeforePath..Position::AfterQuery]
+    };
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(target)
+        .body(Empty::new())
+        .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
+    let h = req.headers_mut();
+    if !absolute {
+        h.insert(
+            HOST,
+            HeaderValue::from_str(&fetch.origin.authority())
+                .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?,
+        );
+    }
+    h.extend(fetch.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if fetch.offset > 0 {
+        let range = format!("bytes={}-", fetch.offset);
+        h.insert(
+            RANGE,
+            HeaderValue::from_str(&range).map_err(|e| Fail::with(FailReason::InvalidHeader, e))?,
+        );
+    }
+    Ok(req)
+}
+
+/// One request/response exchange on a connection: where its byte counts start (when the
+/// connection carries one exchange at a time), and the request headers as sent.
+pub(crate) struct Exchange {
+    mark: Option<Mark>,
+    request_header: Vec<(String, String)>,
+    /// Sizes of the request and response heads in HTTP/1.1 text form, the measure used where
+    /// the connection cannot be metered per request (HTTP/2 and HTTP/3 streams).
+    request_head_bytes: u64,
+    response_head_bytes: u64,
+}
+
+/// What the HAR record of one exchange says besides its measurements.
+pub(crate) struct HopRecord<'a> {
+    pub url: &'a Url,
+    pub status_code: u16,
+    pub response_header: Vec<(String, String)>,
+    pub redirect_url: Option<String>,
+    /// The download's first request (it also carries the queue wait).
+    pub first: bool,
+}
+
+impl Exchange {
+    /// The connection facts of this exchange, once `body_bytes` of its body were read.
+    pub fn facts(&self, conn: &Conn, body_bytes: u64) -> ConnFacts {
+        let meter = &conn.info.meter;
+        ConnFacts {
+            peer_ip: conn.info.peer.ip().to_string(),
+            port: conn.info.peer.port(),
+            reused: conn.reused,
+            protocol: conn.info.protocol,
+            body_bytes,
+            sent_bytes: match self.mark {
+                Some(m) => meter.sent_since(m),
+                None => self.request_head_bytes,
+            },
+            received_bytes: match self.mark {
+                Some(m) => meter.received_since(m),
+                None => self.response_head_bytes + body_bytes,
+            },
+            rtt_ms: conn.info.rtt_ms(),
+        }
+    }
+
+    /// The HAR record of this exchange.
+    pub fn hop(&self, record: HopRecord<'_>, facts: &ConnFacts, timeline: &Timeline) -> Hop {
+        Hop {
+            url: record.url.to_string(),
+            status_code: record.status_code,
+            http_version: facts.protocol.http_version(),
+            request_header: self.request_header.clone(),
+            response_header: record.response_header,
+            redirect_url: record.redirect_url,
+            started_ms: timeline.hop_started_ms(record.first),
+            timings: timeline.hop_timings(facts.reused, record.first),
+            body_bytes: facts.body_bytes,
+            sent_bytes: facts.sent_bytes,
+            received_bytes: facts.received_bytes,
+            peer_ip: facts.peer_ip.clone(),
+            socket_reused: facts.reused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(url: &str, offset: u64, absolute: bool) -> Request<Empty<Bytes>> {
+        let url = Url::parse(url).unwrap();
+        let origin = Origin::of(&url);
+        let headers = HeaderMap::new();
+        let fetch = Fetch {
+            url: &url,
+            origin: &origin,
+            headers: &headers,
+            offset,
+        };
+        build_request(fetch, absolute).unwrap()
+    }
+
+    #[test]
+    fn origin_form_with_host_for_http1_absolute_form_for_multiplexed() {
+        let r = request("http://h:8080/a/b?q=1#frag", 0, false);
+        assert_eq!(r.uri(), "/a/b?q=1");
+        assert_eq!(r.headers()[HOST], "h:8080");
+        assert!(r.headers().get(RANGE).is_none());
+        let r = request("https://h/a?q=1#frag", 0, true);
+        assert_eq!(r.uri(), "https://h/a?q=1");
+        assert!(r.headers().get(HOST).is_none());
+    }
+
+    #[test]
+    fn an_offset_asks_for_the_rest_of_the_body() {
+        let r = request("http://h/f", 4096, false);
+        assert_eq!(r.headers()[RANGE], "bytes=4096-");
+    }
+}

@@ -1,0 +1,272 @@
+//! One download from call to outcome, assembled from the policies: validation (no I/O), the
+//! destination check, the queue, redirects around attempts (with QUIC fallback and the
+//! stale-connection retry), the body through the decoder into the private file with progress
+//! coalesced, then the commit. The abort signal and the whole-download deadline bound it all.
+
+use std::time::Instant;
+
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+
+use crate::attempt::{Answer, HopRecord, Protocols};
+use crate::decode::{BodyReader, Coding};
+use crate::engine::Engine;
+use crate::error::{Fail, FailReason};
+use crate::events::{HeadersReceived, Progress};
+use crate::headers::{content_length, header_list, header_map, request_headers};
+use crate::nqe::Sample;
+use crate::options::{DownloadOptions, Validated};
+use crate::pinned::Target;
+use crate::profile::Timeline;
+use crate::progress::ProgressTicker;
+use crate::queue::Ticket;
+use crate::redirect::{follow, Followed, Start};
+use crate::sandbox::QuotaGuard;
+use crate::storage::{check_host_target, PartFile};
+use crate::task::{Outcome, Success, TaskShared};
+
+/// Runs a task to its outcome: validation first (no I/O), then the download under the abort
+/// signal and the whole-download deadline (queued time included).
+pub(crate) async fn run(
+    engine: &Engine,
+    options: DownloadOptions,
+    shared: &TaskShared,
+    ticket: Ticket,
+    mut timeline: Timeline,
+) -> Outcome {
+    let valid = options.validate()?;
+    let deadline = timeline.invoked() + valid.timeout;
+    let timeout_ms = valid.timeout.as_millis();
+    let done = tokio::select! {
+        biased;
+        _ = shared.cancel.cancelled() => Err(Fail::new(FailReason::Abort)),
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
+        }
+        r = download(engine, &options, valid, shared, ticket, &mut timeline) => r,
+    }?;
+    // Every byte is in the private file: the download has reached its end. The fsync and
+    // rename that make it visible are not interrupted by abort or the deadline, so the outcome
+    // always says what is on disk.
+    done.part.commit().await?;
+    if let Some(last) = done.last_progress {
+        shared.emit_progress(last);
+    }
+    Ok(done.success)
+}
+
+/// A download whose body is complete in its private file, ready to be made visible.
+struct Downloaded {
+    success: Success,
+    part: PartFile,
+    /// The final progress event, unless the last one emitted already said it all.
+    last_progress: Option<Progress>,
+}
+
+/// Where the body goes, checked before any network I/O.
+enum Destination {
+    /// A new `wxfile://tmp_…` file, named once the response type is known.
+    Temp,
+    /// A `wxfile://usr/…` path (echoed back) and where it lives on the host.
+    User { file_path: String, host: Target },
+    /// An ordinary host path (CLI `-o`).
+    Host(Target),
+}
+
+/// A destination made concrete once the response head is known.
+struct Opened {
+    target: Target,
+    temp_file_path: Option<String>,
+    file_path: Option<String>,
+    quota: Option<QuotaGuard>,
+}
+
+impl Destination {
+    fn check(engine: &Engine, options: &DownloadOptions) -> Result<Destination, Fail> {
+        if let Some(p) = &options.host_path {
+            return Ok(Destination::Host(check_host_target(p)?));
+        }
+        match &options.file_path {
+            Some(fp) => Ok(Destination::User {
+                host: engine.sandbox.check_user_target(fp)?,
+                file_path: fp.clone(),
+            }),
+            None => Ok(Destination::Temp),
+        }
+    }
+
+    /// Names the temp file (its extension from the response type, else the URL) or reserves
+    /// the user file's room in the quota.
+    fn open(
+        self,
+        engine: &Engine,
+        url: &url::Url,
+        content_type: Option<&str>,
+        expected: Option<u64>,
+    ) -> Result<Opened, Fail> {
+        Ok(match self {
+            Destination::Temp => {
+                let ext = crate::mime::temp_extension(url, content_type);
+                let (wx, target) = engine.sandbox.new_temp(ext.as_deref())?;
+                Opened {
+                    target,
+                    temp_file_path: Some(wx),
+                    file_path: None,
+                    quota: None,
+                }
+            }
+            Destination::User { file_path, host } => {
+                let guard = engine.sandbox.reserve_usr(&host.path());
+                check_quota(&guard, expected)?;
+                Opened {
+                    target: host,
+                    temp_file_path: None,
+                    file_path: Some(file_path),
+                    quota: Some(guard),
+                }
+            }
+            Destination::Host(target) => Opened {
+                target,
+                temp_file_path: None,
+                file_path: None,
+                quota: None,
+            },
+        })
+    }
+}
+
+async fn download(
+    engine: &Engine,
+    options: &DownloadOptions,
+    valid: Validated,
+    shared: &TaskShared,
+    ticket: Ticket,
+    timeline: &mut Timeline,
+) -> Result<Downloaded, Fail> {
+    let dest = Destination::check(engine, options)?;
+
+    let _permit = ticket
+        .admitted()
+        .await
+        .ok_or_else(|| Fail::with(FailReason::Abort, "client closed"))?;
+    timeline.queue_end = Some(Instant::now());
+
+    let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
+    let start = Start {
+        url: valid.url,
+        raw: options.url.clone().unwrap_or_default(),
+        headers: request_headers(engine, valid.header),
+        protocols: Protocols {
+            h2: options.enable_http2,
+            quic: options.enable_quic,
+            quic_hint: options.quic_hint,
+        },
+    };
+    let mut hops = Vec::new();
+    let Followed { answer, url } = follow(engine, start, timeline, &mut hops).await?;
+    let Answer {
+        response: resp,
+        conn,
+        exchange,
+    } = answer;
+
+    let status = resp.status().as_u16();
+    let header = header_map(resp.headers());
+    shared.emit_headers(&HeadersReceived {
+        header: header.clone(),
+        status_code: status,
+    });
+
+    let coding = if decode_wanted {
+        Coding::from_header(resp.headers().get(CONTENT_ENCODING))
+    } else {
+        Coding::Identity
+    };
+    // Content-Length describes the decoded body only without a content coding.
+    let expected = match coding {
+        Coding::Identity => content_length(resp.headers()),
+        _ => None,
+    };
+    if let Some(len) = expected {
+        if len > valid.max_bytes {
+            return Err(Fail::with(
+                FailReason::ExceedMaxFileSize,
+                format_args!("Content-Length {len} > {}", valid.max_bytes),
+            ));
+        }
+    }
+
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let opened = dest.open(engine, &url, content_type, expected)?;
+    let saved_path = opened.target.path();
+    let mut part = PartFile::create(opened.target, valid.max_bytes, opened.quota, &engine.syncer)?;
+    let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
+    let response_header = header_list(resp.headers());
+    let mut reader = BodyReader::new(resp.into_body(), coding);
+    while let Some(chunk) = reader.next_chunk().await? {
+        part.write(chunk)?;
+        if let Some(p) = ticker.advance(part.written()) {
+            shared.emit_progress(p);
+        }
+    }
+    timeline.response_end = Some(Instant::now());
+    let written = part.written();
+    if let Some(len) = expected {
+        if written != len {
+            return Err(Fail::with(
+                FailReason::NetworkInterrupted,
+                format_args!("body ended after {written} of {len} bytes"),
+            ));
+        }
+    }
+    let facts = exchange.facts(&conn, written);
+    if reader.finished_cleanly() {
+        engine.pool.checkin(conn).await;
+    }
+
+    engine.estimator.record(Sample {
+        http_rtt_ms: timeline.span_ms(timeline.request_start, timeline.response_start),
+        transport_rtt_ms: facts.rtt_ms,
+        body_bytes: facts.body_bytes,
+        body_ms: timeline
+            .span_ms(timeline.response_start, timeline.response_end)
+            .unwrap_or(0.0),
+    });
+    let profile = options
+        .enable_profile
+        .then(|| timeline.profile(&facts, &engine.estimator.estimates()));
+    let record = HopRecord {
+        url: &url,
+        status_code: status,
+        response_header,
+        redirect_url: None,
+        first: hops.is_empty(),
+    };
+    hops.push(exchange.hop(record, &facts, timeline));
+    Ok(Downloaded {
+        success: Success {
+            status_code: status,
+            temp_file_path: opened.temp_file_path,
+            file_path: opened.file_path,
+            saved_path,
+            header,
+            data_length: written,
+            profile,
+            hops,
+        },
+        part,
+        last_progress: ticker.finish(written),
+    })
+}
+
+fn check_quota(guard: &QuotaGuard, expected: Option<u64>) -> Result<(), Fail> {
+    match expected {
+        Some(len) if len > guard.remaining => Err(Fail::with(
+            FailReason::StorageLimitExceeded,
+            format_args!("{len} bytes do not fit in the {} left", guard.remaining),
+        )),
+        _ => Ok(()),
+    }
+}

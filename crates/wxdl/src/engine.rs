@@ -1,0 +1,31 @@
+//! The parts one client owns and every download of it shares: sandbox, connection pool and
+//! connectors, queue, URL policy, network-quality estimator, durability, identity headers.
+//! Plain data assembled by `client`; the download policies read it. Imports no policy module.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+
+use crate::altsvc::AltSvc;
+use crate::durability::Syncer;
+use crate::nqe::Estimator;
+use crate::policy::Policy;
+use crate::queue::Queue;
+use crate::sandbox::Sandbox;
+use crate::transport::{Connector, Pool, QuicConnector};
+
+/// Everything a client's downloads share. Behind an `Arc` in [`Client`](crate::Client).
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub sandbox: Sandbox,
+    pub pool: Pool,
+    pub connector: Connector,
+    pub quic: QuicConnector,
+    pub alt_svc: AltSvc,
+    pub queue: Arc<Queue>,
+    pub policy: Policy,
+    pub estimator: Estimator,
+    pub syncer: Arc<Syncer>,
+    pub user_agent: HeaderValue,
+    pub referer: HeaderValue,
+}

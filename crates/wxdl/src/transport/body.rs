@@ -1,0 +1,44 @@
+//! A response body from any of the protocols, read as data chunks.
+
+use bytes::{Buf, Bytes};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::quic::H3Stream;
+use crate::error::{h3_error, http_error, Fail};
+
+/// A response body from any of the protocols.
+pub(crate) enum Body {
+    /// HTTP/1.1 or HTTP/2, from hyper.
+    Http(Incoming),
+    /// HTTP/3, from h3 over quinn.
+    H3(Box<H3Stream>),
+}
+
+impl Body {
+    /// The next non-empty data chunk, `None` at the end.
+    pub async fn data(&mut self) -> Option<Result<Bytes, Fail>> {
+        match self {
+            Body::Http(body) => loop {
+                match body.frame().await? {
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) if !data.is_empty() => return Some(Ok(data)),
+                        _ => continue,
+                    },
+                    Err(e) => return Some(Err(http_error(&e))),
+                }
+            },
+            Body::H3(stream) => loop {
+                match stream.recv_data().await {
+                    Ok(None) => return None,
+                    Ok(Some(mut buf)) => {
+                        if buf.has_remaining() {
+                            return Some(Ok(buf.copy_to_bytes(buf.remaining())));
+                        }
+                    }
+                    Err(e) => return Some(Err(h3_error(&e))),
+                }
+            },
+        }
+    }
+}
