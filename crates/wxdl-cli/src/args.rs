@@ -77,7 +77,9 @@ pub struct GetArgs {
     #[arg(required_unless_present = "input")]
     pub url: Option<String>,
 
-    /// Write to this local file (atomically: FILE.part, fsync, rename) instead of the sandbox.
+    /// Write to this local file instead of the sandbox: atomically (a private file, fsync,
+    /// rename over FILE; a symlink's target is replaced). A device or FIFO is written straight
+    /// through; '-' is stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["input", "file_path"])]
     pub output: Option<PathBuf>,
 

@@ -1,6 +1,8 @@
 //! `wxdl get`: one URL, or a batch from a file, over one client.
 
 use std::collections::HashSet;
+use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -127,6 +129,13 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     }
     if let Some(out) = &args.output {
         opts = opts.host_path(out.clone());
+        if out.as_os_str() == "-" {
+            let stdout = std::io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| CliError::internal(format!("-o -: {e}")))?;
+            opts = opts.output_file(std::fs::File::from(stdout));
+        }
     }
     Ok(opts)
 }
@@ -153,16 +162,25 @@ impl Run<'_> {
     /// Prints one outcome (result line or JSON, then the waterfall) and adds it to the HAR.
     fn report(&mut self, outcome: &Outcome, url: Option<&str>) {
         let args = self.args;
+        // With `-o -` the body owns stdout: what would be printed there goes to stderr.
+        let body_on_stdout = args.output.as_deref() == Some(Path::new("-"));
+        let say = |line: &str| {
+            if body_on_stdout {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        };
         if args.json {
             let mut v = render::outcome_json(outcome);
             if let (Some(url), Some(obj)) = (url, v.as_object_mut()) {
                 obj.insert("url".into(), url.into());
             }
-            println!("{v}");
+            say(&v.to_string());
         } else if !args.quiet || outcome.is_err() {
             let line = render::human_line(outcome, url);
             match outcome {
-                Ok(_) => println!("{line}"),
+                Ok(_) => say(&line),
                 Err(_) => eprintln!("wxdl: {line}"),
             }
         }
@@ -172,10 +190,11 @@ impl Run<'_> {
         }
         if let (true, Some(p)) = (args.profile, &success.profile) {
             let view = waterfall::render(p, waterfall::width());
-            if args.json {
+            if args.json || body_on_stdout {
                 eprint!("{view}");
             } else {
                 print!("{view}");
+                let _ = std::io::stdout().flush();
             }
         }
     }

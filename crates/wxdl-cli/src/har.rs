@@ -31,11 +31,8 @@ impl Har {
                 "entries": self.entries,
             }
         });
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".part");
         let text = serde_json::to_vec_pretty(&log).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
+        wxdl::write_file_atomic(path, &text)
     }
 }
 

@@ -44,7 +44,7 @@ fn load<T: DeserializeOwned>(
     want: u32,
 ) -> Option<T> {
     let path = dir.join(name);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_regular(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
@@ -69,17 +69,40 @@ fn load<T: DeserializeOwned>(
     }
 }
 
+/// A state file's text, read only from a regular file of a sane size: opened without blocking
+/// (a FIFO there must not hang the run) and checked before reading (nor a device fill memory).
+fn read_regular(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX_STATE_BYTES: u64 = 16 << 20;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_STATE_BYTES {
+        return Err(std::io::Error::other(
+            "larger than any state file wxdl writes",
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_STATE_BYTES).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Writes a state file atomically. Failure is reported, never fatal.
 fn save<T: Serialize>(dir: &Path, name: &str, value: &T) {
     let path = dir.join(name);
     let result = (|| {
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!("{name}.part"));
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(value).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, &path)
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(std::io::Error::other("not a regular file; left alone"));
+        }
+        let text = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+        wxdl::write_file_atomic(&path, &text)
     })();
     if let Err(e) = result {
         eprintln!("wxdl: warning: could not save {}: {e}", path.display());

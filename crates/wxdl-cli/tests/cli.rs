@@ -489,3 +489,106 @@ fn http3_against_caddy_and_alt_svc_remembered_between_runs() {
     assert_eq!(run(&["--quic"]), "quic");
     assert_eq!(run(&["--http2"]), "h2", "QUIC only when asked for");
 }
+
+/// Runs `wxdl get` with a bound: a hang (a FIFO opened for reading, say) fails the test.
+fn wxdl_bounded(root: &Path, args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .env("WXDL_DATA_DIR", root.with_file_name("data"))
+        .arg("get")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wxdl");
+    // Output is read while the child runs (a body on stdout fills any pipe buffer).
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(out) => out.expect("wxdl output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("wxdl hung");
+        }
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+#[test]
+fn devices_stdout_and_odd_state_files() {
+    use std::os::unix::fs::FileTypeExt;
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("f.bin"), 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let is_char_device = |p: &str| {
+        std::fs::metadata(p)
+            .map(|m| m.file_type().is_char_device())
+            .unwrap_or(false)
+    };
+
+    // curl's idiom: the body and the HAR thrown away, the device left a device.
+    let o = wxdl_bounded(
+        &root,
+        &[
+            &nginx.url("/f.bin"),
+            "-o",
+            "/dev/null",
+            "--har",
+            "/dev/null",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(is_char_device("/dev/null"), "/dev/null was replaced");
+
+    // `-o -`: the body on stdout, byte for byte; the result line on stderr.
+    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-o", "-"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(wxdl_testkit::sha256_hex(&o.stdout), sha);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("200 OK"));
+    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-o", "-", "--json"]);
+    assert_eq!(o.stdout.len(), 1_000_000);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"errMsg\":\"downloadFile:ok\""));
+
+    // A FIFO, a directory or a device at a state file: ignored with a warning, left alone,
+    // and the run neither hangs nor fails.
+    let data = root.with_file_name("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for saved in ["alt-svc.json", "network-quality.json"] {
+        let _ = std::fs::remove_file(data.join(saved));
+    }
+    mkfifo(&data.join("alt-svc.json"));
+    std::fs::create_dir_all(data.join("network-quality.json")).unwrap();
+    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-q"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let warnings = String::from_utf8_lossy(&o.stderr);
+    assert!(warnings.contains("alt-svc.json"), "{warnings}");
+    assert!(std::fs::metadata(data.join("alt-svc.json"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(data.join("network-quality.json").is_dir());
+}

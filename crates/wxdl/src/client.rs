@@ -15,6 +15,7 @@ use crate::policy::Policy;
 use crate::profile::Timeline;
 use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
+use crate::storage::Storage;
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::{Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND};
 
@@ -202,7 +203,7 @@ impl ClientBuilder {
                     .as_ref()
                     .map(Estimator::from_state)
                     .unwrap_or_default(),
-                syncer: Arc::default(),
+                storage: Storage::default(),
                 user_agent,
                 referer,
             }),

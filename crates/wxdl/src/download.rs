@@ -3,6 +3,7 @@
 //! stale-connection retry), the body through the decoder into the private file with progress
 //! coalesced, then the commit. The abort signal and the whole-download deadline bound it all.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
@@ -21,7 +22,7 @@ use crate::progress::ProgressTicker;
 use crate::queue::Ticket;
 use crate::redirect::{follow, Followed, Start};
 use crate::sandbox::QuotaGuard;
-use crate::storage::{check_host_target, PartFile};
+use crate::storage::{check_host_target, BodyFile, Sink};
 use crate::task::{Outcome, Success, TaskShared};
 
 /// Runs a task to its outcome: validation first (no I/O), then the download under the abort
@@ -57,7 +58,7 @@ pub(crate) async fn run(
 /// A download whose body is complete in its private file, ready to be made visible.
 struct Downloaded {
     success: Success,
-    part: PartFile,
+    part: BodyFile,
     /// The final progress event, unless the last one emitted already said it all.
     last_progress: Option<Progress>,
 }
@@ -68,13 +69,13 @@ enum Destination {
     Temp,
     /// A `wxfile://usr/…` path (echoed back) and where it lives on the host.
     User { file_path: String, host: Target },
-    /// An ordinary host path (CLI `-o`).
-    Host(Target),
+    /// An ordinary host path (CLI `-o`) or an open stream.
+    Host(Sink),
 }
 
 /// A destination made concrete once the response head is known.
 struct Opened {
-    target: Target,
+    target: Sink,
     temp_file_path: Option<String>,
     file_path: Option<String>,
     quota: Option<QuotaGuard>,
@@ -82,6 +83,12 @@ struct Opened {
 
 impl Destination {
     fn check(engine: &Engine, options: &DownloadOptions) -> Result<Destination, Fail> {
+        if let Some(file) = &options.output_file {
+            return Ok(Destination::Host(Sink::Through {
+                file: Arc::clone(file),
+                shown: options.host_path.clone().unwrap_or_else(|| "-".into()),
+            }));
+        }
         if let Some(p) = &options.host_path {
             return Ok(Destination::Host(check_host_target(p)?));
         }
@@ -108,7 +115,7 @@ impl Destination {
                 let ext = crate::mime::temp_extension(url, content_type);
                 let (wx, target) = engine.sandbox.new_temp(ext.as_deref())?;
                 Opened {
-                    target,
+                    target: Sink::Replace(target),
                     temp_file_path: Some(wx),
                     file_path: None,
                     quota: None,
@@ -118,7 +125,7 @@ impl Destination {
                 let guard = engine.sandbox.reserve_usr(&host.path());
                 check_quota(&guard, expected)?;
                 Opened {
-                    target: host,
+                    target: Sink::Replace(host),
                     temp_file_path: None,
                     file_path: Some(file_path),
                     quota: Some(guard),
@@ -201,7 +208,12 @@ async fn download(
         .and_then(|v| v.to_str().ok());
     let opened = dest.open(engine, &url, content_type, expected)?;
     let saved_path = opened.target.path();
-    let mut part = PartFile::create(opened.target, valid.max_bytes, opened.quota, &engine.syncer)?;
+    let mut part = BodyFile::create(
+        opened.target,
+        valid.max_bytes,
+        opened.quota,
+        &engine.storage,
+    )?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
     let response_header = header_list(resp.headers());
     let mut reader = BodyReader::new(resp.into_body(), coding);

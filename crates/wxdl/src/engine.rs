@@ -1,5 +1,5 @@
 //! The parts one client owns and every download of it shares: sandbox, connection pool and
-//! connectors, queue, URL policy, network-quality estimator, durability, identity headers.
+//! connectors, queue, URL policy, network-quality estimator, storage bookkeeping, identity headers.
 //! Plain data assembled by `client`; the download policies read it. Imports no policy module.
 
 use std::sync::Arc;
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use crate::altsvc::AltSvc;
-use crate::durability::Syncer;
 use crate::nqe::Estimator;
 use crate::policy::Policy;
 use crate::queue::Queue;
 use crate::sandbox::Sandbox;
+use crate::storage::Storage;
 use crate::transport::{Connector, Pool, QuicConnector};
 
 /// Everything a client's downloads share. Behind an `Arc` in [`Client`](crate::Client).
@@ -25,7 +25,7 @@ pub(crate) struct Engine {
     pub queue: Arc<Queue>,
     pub policy: Policy,
     pub estimator: Estimator,
-    pub syncer: Arc<Syncer>,
+    pub storage: Storage,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
 }

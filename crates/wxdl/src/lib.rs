@@ -72,5 +72,6 @@ pub use policy::{DomainEntry, Policy};
 pub use profile::{Hop, HopTimings, Profile};
 pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
+pub use storage::write_file_atomic;
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
 pub use transport::{Protocol, Resolver, QUIC_HANDSHAKE_BOUND};

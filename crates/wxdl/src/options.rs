@@ -1,5 +1,6 @@
 //! Download options (SPEC §1) and their validation, which runs before any I/O.
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,10 @@ pub struct DownloadOptions {
     /// **\[beyond\]** An ordinary host path to store the file at (the CLI's `-o`), with the same
     /// atomic rule. Takes precedence over `file_path`. Not reachable from the JS host.
     pub host_path: Option<PathBuf>,
+    /// **\[beyond\]** An open file to write the body straight through to (stdout, a pipe, a
+    /// device): no private file, no rename, nothing removed on failure. Takes precedence over
+    /// `host_path`, which then only names it in messages. Not reachable from the JS host.
+    pub output_file: Option<Arc<File>>,
     /// Fill the profile in the result (default true).
     pub enable_profile: bool,
     /// Allow HTTP/2 (ALPN `h2`).
@@ -73,6 +78,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("timeout", &self.timeout)
             .field("file_path", &self.file_path)
             .field("host_path", &self.host_path)
+            .field("output_file", &self.output_file)
             .field("enable_profile", &self.enable_profile)
             .field("enable_http2", &self.enable_http2)
             .field("enable_quic", &self.enable_quic)
@@ -113,6 +119,12 @@ impl DownloadOptions {
     /// Stores the file at an ordinary host path (outside the sandbox; CLI `-o`).
     pub fn host_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.host_path = Some(path.into());
+        self
+    }
+
+    /// Writes the body straight through to an open file (CLI `-o -` gives stdout).
+    pub fn output_file(mut self, file: File) -> Self {
+        self.output_file = Some(Arc::new(file));
         self
     }
 

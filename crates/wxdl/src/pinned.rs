@@ -3,18 +3,61 @@
 //!
 //! The checks (sandbox confinement, parent exists, not a directory) run on paths before any
 //! network I/O; the directory they approve is opened right then and every later step — create
-//! the `.part`, rename it over the target, remove it on failure — is relative to that
-//! descriptor (`openat`, `renameat`, `unlinkat`). Renaming or replacing a path component later
+//! the private file, link it over the target, remove leftovers — is relative to that descriptor
+//! (`openat`, `linkat`, `renameat`, `unlinkat`). Renaming or replacing a path component later
 //! changes nothing about where the bytes go, and the commit refuses to publish the file when
 //! the path no longer names the directory it was written in.
+//!
+//! A download's data lives in a *private* file no other writer or reader can name: an unnamed
+//! `O_TMPFILE` where the filesystem has them, else a random hidden name created exclusively
+//! ([`PRIVATE_PREFIX`]…[`PRIVATE_SUFFIX`]). Either way the file is locked (`flock`) while its
+//! download lives, so a leftover of a crash (unlocked) is told apart from a live download of
+//! another process (locked) by [`PinnedDir::sweep_leftovers`].
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+
+/// Names of private files begin with this (hidden) and end with [`PRIVATE_SUFFIX`], with 16
+/// lowercase hex digits between: the pattern [`PinnedDir::sweep_leftovers`] recognises.
+pub const PRIVATE_PREFIX: &str = ".wxdl-";
+/// See [`PRIVATE_PREFIX`].
+pub const PRIVATE_SUFFIX: &str = ".tmp";
+/// Attempts at a fresh random private name before giving up (collisions need 2^64 luck).
+const NAME_ATTEMPTS: usize = 8;
+
+/// A file being written for a download: its descriptor, and whether it has a name yet.
+#[derive(Debug)]
+pub(crate) struct Private {
+    pub file: File,
+    /// The hidden name it was created under; `None` for an unnamed `O_TMPFILE`.
+    pub name: Option<OsString>,
+}
+
+/// A fresh private name: `.wxdl-<16 hex>.tmp`.
+fn private_name() -> OsString {
+    format!(
+        "{PRIVATE_PREFIX}{:016x}{PRIVATE_SUFFIX}",
+        rand::random::<u64>()
+    )
+    .into()
+}
+
+/// Whether `name` has the pattern of a private file.
+pub(crate) fn is_private_name(name: &[u8]) -> bool {
+    let (p, s) = (PRIVATE_PREFIX.as_bytes(), PRIVATE_SUFFIX.as_bytes());
+    name.len() == p.len() + 16 + s.len()
+        && name.starts_with(p)
+        && name.ends_with(s)
+        && name[p.len()..p.len() + 16]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
 
 /// A directory opened once and used by descriptor from then on.
 #[derive(Debug)]
@@ -63,6 +106,12 @@ impl PinnedDir {
         &self.path
     }
 
+    /// The directory's identity: device and inode numbers.
+    pub fn id(&self) -> io::Result<(u64, u64)> {
+        let st = rustix::fs::fstat(&self.fd)?;
+        Ok((st.st_dev, st.st_ino))
+    }
+
     /// Whether `path` still names this directory (same device and inode).
     pub fn is_at(&self, path: &Path) -> io::Result<bool> {
         let here = rustix::fs::fstat(&self.fd)?;
@@ -72,16 +121,129 @@ impl PinnedDir {
         })
     }
 
-    /// Creates (truncating) `name` in this directory for writing; never follows a symlink
-    /// planted at `name`.
-    pub fn create_file(&self, name: &OsStr) -> io::Result<File> {
-        let fd = rustix::fs::openat(
+    /// Creates a private file for writing (see the module docs), locked while it is open.
+    /// Its permission bits are `0o644` less the umask, until [`PinnedDir::publish`] says
+    /// otherwise.
+    pub fn create_private(&self) -> io::Result<Private> {
+        let mode = Mode::from_raw_mode(0o644);
+        let flags = OFlags::WRONLY | OFlags::CLOEXEC;
+        let private = match rustix::fs::openat(&self.fd, ".", flags | OFlags::TMPFILE, mode) {
+            Ok(fd) => Private {
+                file: File::from(fd),
+                name: None,
+            },
+            // No O_TMPFILE on this filesystem or kernel: a hidden name, created exclusively.
+            Err(e) if tmpfile_unsupported(e) => self.create_named(flags, mode)?,
+            Err(e) => return Err(e.into()),
+        };
+        rustix::fs::flock(&private.file, FlockOperation::NonBlockingLockExclusive)?;
+        Ok(private)
+    }
+
+    /// A private file under a fresh hidden name, created exclusively (never an existing file,
+    /// never through a symlink).
+    fn create_named(&self, flags: OFlags, mode: Mode) -> io::Result<Private> {
+        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+        for _ in 0..NAME_ATTEMPTS {
+            let name = private_name();
+            let excl = flags | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+            match rustix::fs::openat(&self.fd, &name, excl, mode) {
+                Ok(fd) => {
+                    return Ok(Private {
+                        file: File::from(fd),
+                        name: Some(name),
+                    })
+                }
+                Err(e) if e == rustix::io::Errno::EXIST => last = e.into(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last)
+    }
+
+    /// Puts a finished private file in place as `target`, atomically replacing what was there
+    /// (readers see the old file or the new one). A regular file it replaces passes on its
+    /// permission bits. `file` must be the private file's descriptor (still open: its lock
+    /// keeps a sweep off the name it is linked under for a moment).
+    pub fn publish(&self, private: &Private, target: &OsStr) -> io::Result<()> {
+        if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
+            if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
+                let bits = Mode::from_raw_mode(old.st_mode & 0o7777);
+                rustix::fs::fchmod(&private.file, bits)?;
+            }
+        }
+        match &private.name {
+            Some(name) => self.rename(name, target),
+            None => {
+                let name = self.link_unnamed(&private.file)?;
+                let renamed = self.rename(&name, target);
+                if renamed.is_err() {
+                    let _ = self.remove_file(&name);
+                }
+                renamed
+            }
+        }
+    }
+
+    /// Gives an unnamed (`O_TMPFILE`) file a fresh private name in this directory.
+    fn link_unnamed(&self, file: &File) -> io::Result<OsString> {
+        use std::os::fd::AsRawFd;
+        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+        for _ in 0..NAME_ATTEMPTS {
+            let name = private_name();
+            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for anyone.
+            let linked = rustix::fs::linkat(file, "", &self.fd, &name, AtFlags::EMPTY_PATH)
+                .or_else(|_| {
+                    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+                    rustix::fs::linkat(
+                        rustix::fs::CWD,
+                        proc.as_str(),
+                        &self.fd,
+                        &name,
+                        AtFlags::SYMLINK_FOLLOW,
+                    )
+                });
+            match linked {
+                Ok(()) => return Ok(name),
+                Err(e) if e == rustix::io::Errno::EXIST => last = e.into(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last)
+    }
+
+    /// Removes leftovers of downloads that ended without cleaning up (a `SIGKILL`, a power
+    /// loss): private files nobody holds locked. A live download's file, this process's or
+    /// another's, is locked and stays. Returns how many were removed.
+    pub fn sweep_leftovers(&self) -> io::Result<usize> {
+        let dirfd = rustix::fs::openat(
             &self.fd,
-            name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
         )?;
-        Ok(File::from(fd))
+        let mut removed = 0;
+        for entry in rustix::fs::Dir::read_from(&dirfd)? {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if !is_private_name(name) {
+                continue;
+            }
+            let name = OsStr::from_bytes(name).to_os_string();
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            let Ok(fd) = rustix::fs::openat(&self.fd, &name, flags, Mode::empty()) else {
+                continue;
+            };
+            let regular = rustix::fs::fstat(&fd)
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+            if regular
+                && rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
+                && self.remove_file(&name).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Renames `from` to `to`, both in this directory (atomic replace of `to`).
@@ -107,18 +269,34 @@ impl Target {
     pub fn path(&self) -> PathBuf {
         self.dir.path().join(&self.name)
     }
+}
 
-    /// The name of the `.part` file beside the target.
-    pub fn part_name(&self) -> OsString {
-        let mut part = self.name.clone();
-        part.push(".part");
-        part
-    }
+/// Whether `openat(O_TMPFILE)` failed because the filesystem or kernel lacks it.
+fn tmpfile_unsupported(e: rustix::io::Errno) -> bool {
+    use rustix::io::Errno;
+    e == Errno::OPNOTSUPP || e == Errno::ISDIR || e == Errno::INVAL
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn write_private(dir: &PinnedDir, data: &[u8]) -> Private {
+        let mut p = dir.create_private().unwrap();
+        p.file.write_all(data).unwrap();
+        p
+    }
 
     #[test]
     fn writes_follow_the_directory_not_the_path() {
@@ -134,8 +312,8 @@ mod tests {
         std::os::unix::fs::symlink(&outside, &inside).unwrap();
         assert!(!dir.is_at(&inside).unwrap());
 
-        drop(dir.create_file(OsStr::new("f.part")).unwrap());
-        dir.rename(OsStr::new("f.part"), OsStr::new("f")).unwrap();
+        let p = write_private(&dir, b"x");
+        dir.publish(&p, OsStr::new("f")).unwrap();
         assert!(moved.join("f").exists());
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
         dir.remove_file(OsStr::new("f")).unwrap();
@@ -155,13 +333,78 @@ mod tests {
     }
 
     #[test]
-    fn create_file_does_not_follow_a_planted_symlink() {
+    fn private_files_have_no_shared_name_and_each_publishes_whole() {
         let base = tempfile::tempdir().unwrap();
-        let victim = base.path().join("victim");
-        std::fs::write(&victim, b"keep").unwrap();
-        std::os::unix::fs::symlink(&victim, base.path().join("f.part")).unwrap();
+        // The names a user or another tool might use are theirs.
+        std::fs::write(base.path().join("f.part"), b"user's").unwrap();
         let dir = PinnedDir::open(base.path()).unwrap();
-        assert!(dir.create_file(OsStr::new("f.part")).is_err());
-        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let a = write_private(&dir, b"first body");
+        let b = write_private(&dir, b"second, longer body");
+        assert_eq!(
+            names(base.path()),
+            ["f.part"],
+            "nothing nameable while writing"
+        );
+        dir.publish(&a, OsStr::new("f")).unwrap();
+        assert_eq!(std::fs::read(base.path().join("f")).unwrap(), b"first body");
+        dir.publish(&b, OsStr::new("f")).unwrap();
+        assert_eq!(
+            std::fs::read(base.path().join("f")).unwrap(),
+            b"second, longer body"
+        );
+        assert_eq!(names(base.path()), ["f", "f.part"]);
+        assert_eq!(
+            std::fs::read(base.path().join("f.part")).unwrap(),
+            b"user's"
+        );
+    }
+
+    #[test]
+    fn publishing_keeps_the_replaced_files_permission_bits() {
+        let base = tempfile::tempdir().unwrap();
+        let target = base.path().join("secret");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = write_private(&dir, b"new");
+        dir.publish(&p, OsStr::new("secret")).unwrap();
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn named_fallback_is_hidden_exclusive_and_published_by_rename() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = dir
+            .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+            .unwrap();
+        let name = p.name.clone().unwrap();
+        assert!(is_private_name(name.as_bytes()), "{name:?}");
+        dir.publish(&p, OsStr::new("f")).unwrap();
+        assert_eq!(names(base.path()), ["f"]);
+    }
+
+    #[test]
+    fn sweep_removes_unlocked_leftovers_only() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        // A crash leftover (nobody holds it), a live download's file (locked), and user files
+        // that merely look similar.
+        let leftover = format!("{PRIVATE_PREFIX}0123456789abcdef{PRIVATE_SUFFIX}");
+        std::fs::write(base.path().join(&leftover), b"old partial").unwrap();
+        let live = dir
+            .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+            .unwrap();
+        rustix::fs::flock(&live.file, FlockOperation::NonBlockingLockExclusive).unwrap();
+        for user in [".wxdl-notours.tmp", "x.part", ".wxdl-0123456789ABCDEF.tmp"] {
+            std::fs::write(base.path().join(user), b"mine").unwrap();
+        }
+        assert_eq!(dir.sweep_leftovers().unwrap(), 1);
+        let left = names(base.path());
+        assert!(!left.contains(&leftover), "{left:?}");
+        assert!(left.contains(&live.name.unwrap().to_string_lossy().into_owned()));
+        assert_eq!(left.len(), 4, "{left:?}");
     }
 }

@@ -165,28 +165,30 @@ impl Sandbox {
         }
         let target = parent_canon.join(&name);
         match std::fs::symlink_metadata(&target) {
+            // A symlink inside the sandbox is followed: the file it names is replaced.
             Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
                 Ok(dest) if !dest.starts_with(&self.usr_canon) => {
-                    return Err(denied(file_path, "symlink leads outside the sandbox"))
+                    Err(denied(file_path, "symlink leads outside the sandbox"))
                 }
-                Ok(dest) if dest.is_dir() => {
-                    return Err(Fail::with(
-                        FailReason::IllegalOperationOnDirectory,
-                        file_path,
-                    ))
+                Ok(dest) => {
+                    check_kind(&dest, file_path)?;
+                    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
+                        return Err(denied(file_path, "no file name"));
+                    };
+                    let dir = PinnedDir::open(parent).map_err(|e| store_err(&e, file_path))?;
+                    Ok(Target {
+                        dir,
+                        name: name.to_owned(),
+                    })
                 }
-                Ok(_) => {}
-                Err(_) => return Err(denied(file_path, "dangling symlink")),
+                Err(_) => Err(denied(file_path, "dangling symlink")),
             },
-            Ok(meta) if meta.is_dir() => {
-                return Err(Fail::with(
-                    FailReason::IllegalOperationOnDirectory,
-                    file_path,
-                ))
+            Ok(_) => {
+                check_kind(&target, file_path)?;
+                Ok(Target { dir, name })
             }
-            _ => {}
+            Err(_) => Ok(Target { dir, name }),
         }
-        Ok(Target { dir, name })
     }
 
     /// A fresh temp file: its `wxfile://tmp_…` path and where to write it.
@@ -293,6 +295,19 @@ impl QuotaGuard {
 impl Drop for QuotaGuard {
     fn drop(&mut self) {
         self.in_flight.fetch_sub(self.counted, Ordering::Relaxed);
+    }
+}
+
+/// An existing target must be a regular file: a directory is its own row, anything else (a
+/// FIFO, a device, a socket) is refused.
+fn check_kind(host: &Path, file_path: &str) -> Result<(), Fail> {
+    match std::fs::metadata(host) {
+        Ok(m) if m.is_dir() => Err(Fail::with(
+            FailReason::IllegalOperationOnDirectory,
+            file_path,
+        )),
+        Ok(m) if !m.is_file() => Err(denied(file_path, "not a regular file")),
+        _ => Ok(()),
     }
 }
 
@@ -419,6 +434,25 @@ mod tests {
         std::fs::write(outside.join("f"), b"x").unwrap();
         assert_eq!(
             reason(s.check_user_target("wxfile://usr/link")),
+            FailReason::PermissionDenied
+        );
+        // A link that stays inside is followed to the file it names.
+        std::fs::write(s.usr_dir().join("sub/real"), b"x").unwrap();
+        std::os::unix::fs::symlink("sub/real", s.usr_dir().join("inner")).unwrap();
+        let t = s.check_user_target("wxfile://usr/inner").unwrap();
+        assert_eq!(t.name, "real");
+        // Not a regular file: refused, never replaced.
+        let fifo = s.usr_dir().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/fifo")),
             FailReason::PermissionDenied
         );
     }

@@ -1,16 +1,20 @@
-//! The atomic writer: stream to `<target>.part`, enforce cap and quota, fsync, rename on success.
+//! The body writer: streams into a private file in the target's directory that no one else can
+//! name (see `pinned`), enforcing the cap and the quota; on success makes it durable and puts it
+//! in place over the target atomically. Devices, FIFOs and open streams (`-o /dev/null`,
+//! `-o -`) are written straight through instead.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{IoSlice, Write};
-use std::path::Path;
-use std::sync::Arc;
+use std::io::{self, IoSlice, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
 use crate::durability::{Syncer, Writing};
 use crate::error::{storage_io, Fail, FailReason};
-use crate::pinned::{PinnedDir, Target};
+use crate::pinned::{PinnedDir, Private, Target};
 use crate::sandbox::QuotaGuard;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
@@ -24,17 +28,41 @@ const GATHER_CHUNKS: usize = 64;
 /// cache a large download leaves stays bounded).
 const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
 
-/// A download's body on its way to disk. Dropping it without [`PartFile::commit`] deletes the
-/// `.part` file, so a failure or an abort never leaves partial data and never touches the target.
+/// A client's storage bookkeeping: its durability rounds, and the directories it has swept
+/// for leftovers of earlier crashes (each once per client).
+#[derive(Debug, Default)]
+pub(crate) struct Storage {
+    syncer: Arc<Syncer>,
+    swept: Mutex<HashSet<(u64, u64)>>,
+}
+
+impl Storage {
+    /// Removes crash leftovers from `dir` the first time this client writes there.
+    fn sweep_once(&self, dir: &PinnedDir) {
+        let Ok(id) = dir.id() else { return };
+        let first = self
+            .swept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+        if first {
+            match dir.sweep_leftovers() {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("removed {n} leftover partial files in {:?}", dir.path()),
+                Err(e) => tracing::debug!("sweeping {:?}: {e}", dir.path()),
+            }
+        }
+    }
+}
+
+/// A download's body on its way to disk. Dropping it without [`BodyFile::commit`] discards the
+/// private file (unnamed, or unlinked by name), so a failure or an abort never leaves partial
+/// data and never touches the target.
 #[derive(Debug)]
-pub(crate) struct PartFile {
+pub(crate) struct BodyFile {
     /// Counts this file among the client's files being written until it is dropped.
     writing: Writing,
-    file: Option<File>,
-    /// The directory both files live in, held by descriptor; `None` once committed.
-    dir: Option<PinnedDir>,
-    part: OsString,
-    name: OsString,
+    place: Place,
     /// The target's host path, for messages.
     shown: String,
     written: u64,
@@ -46,27 +74,68 @@ pub(crate) struct PartFile {
     pending_len: usize,
 }
 
-impl PartFile {
-    /// Creates (truncating) `<target>.part` in the target's pinned directory. Never follows a
-    /// symlink planted at the `.part` name.
+/// Where the bytes go and how they become visible.
+#[derive(Debug)]
+enum Place {
+    /// A private file in the target's pinned directory, published over `name` at commit.
+    Private {
+        dir: PinnedDir,
+        private: Private,
+        name: OsString,
+    },
+    /// A device, FIFO or open stream: written in place, nothing to publish.
+    Through(Arc<File>),
+    /// Committed or discarded.
+    Gone,
+}
+
+/// Where a download's body is to be written, checked before any network I/O.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// A file replaced atomically at commit.
+    Replace(Target),
+    /// Written straight through (a character device, FIFO, or an open stream).
+    Through { file: Arc<File>, shown: PathBuf },
+}
+
+impl Sink {
+    /// The host path shown for this sink.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Sink::Replace(t) => t.path(),
+            Sink::Through { shown, .. } => shown.clone(),
+        }
+    }
+}
+
+impl BodyFile {
+    /// Starts writing a body to `sink`: for a file to replace, creates its private file in
+    /// the target's pinned directory.
     pub fn create(
-        target: Target,
+        sink: Sink,
         max_bytes: u64,
         quota: Option<QuotaGuard>,
-        syncer: &Arc<Syncer>,
-    ) -> Result<PartFile, Fail> {
-        let part = target.part_name();
-        let shown = target.path().display().to_string();
-        let file = target
-            .dir
-            .create_file(&part)
-            .map_err(|e| storage_io(&e, &format!("{shown}.part")))?;
-        Ok(PartFile {
-            writing: syncer.writing(),
-            file: Some(file),
-            dir: Some(target.dir),
-            part,
-            name: target.name,
+        storage: &Storage,
+    ) -> Result<BodyFile, Fail> {
+        let shown = sink.path().display().to_string();
+        let place = match sink {
+            Sink::Replace(target) => {
+                storage.sweep_once(&target.dir);
+                let private = target
+                    .dir
+                    .create_private()
+                    .map_err(|e| storage_io(&e, &shown))?;
+                Place::Private {
+                    dir: target.dir,
+                    private,
+                    name: target.name,
+                }
+            }
+            Sink::Through { file, .. } => Place::Through(file),
+        };
+        Ok(BodyFile {
+            writing: storage.syncer.writing(),
+            place,
             shown,
             written: 0,
             writeback_from: 0,
@@ -111,10 +180,11 @@ impl PartFile {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| Fail::new(FailReason::WriteFileFail))?;
+        let (mut file, private) = match &self.place {
+            Place::Private { private, .. } => (&private.file, true),
+            Place::Through(file) => (&**file, false),
+            Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
+        };
         let mut slices: Vec<IoSlice<'_>> = self.pending.iter().map(|b| IoSlice::new(b)).collect();
         let mut rest = &mut slices[..];
         while !rest.is_empty() {
@@ -131,7 +201,7 @@ impl PartFile {
         drop(slices);
         self.pending.clear();
         self.pending_len = 0;
-        if self.written - self.writeback_from >= WRITEBACK_STEP {
+        if private && self.written - self.writeback_from >= WRITEBACK_STEP {
             start_writeback(
                 file,
                 self.writeback_from,
@@ -142,26 +212,28 @@ impl PartFile {
         Ok(())
     }
 
-    /// Makes the data durable and visible: fsync, then rename over the target. Runs on the
-    /// blocking pool, so many downloads can sync at once without stalling the runtime.
+    /// Makes the data durable and visible: fsync, then link over the target. Runs on the
+    /// blocking pool, so many downloads can sync at once without stalling the runtime. A
+    /// straight-through sink only has its last bytes written.
     ///
-    /// Refuses to publish (`permission denied`, the `.part` removed) when the target's path no
-    /// longer names the directory the data was written in: something was swapped in meanwhile.
+    /// Refuses to publish (`permission denied`, the private file discarded) when the target's
+    /// path no longer names the directory the data was written in: something was swapped in
+    /// meanwhile.
     pub async fn commit(mut self) -> Result<u64, Fail> {
         self.flush()?;
-        let (Some(file), Some(dir)) = (self.file.take(), self.dir.take()) else {
-            return Err(Fail::new(FailReason::WriteFileFail));
-        };
-        let part = std::mem::take(&mut self.part);
-        let name = std::mem::take(&mut self.name);
-        let shown = std::mem::take(&mut self.shown);
         let written = self.written;
+        let (dir, private, name) = match std::mem::replace(&mut self.place, Place::Gone) {
+            Place::Private { dir, private, name } => (dir, private, name),
+            Place::Through(_) => return Ok(written),
+            Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
+        };
+        let shown = std::mem::take(&mut self.shown);
         let quota = self.quota.take();
         let syncer = Arc::clone(self.writing.syncer());
         let job = tokio::task::spawn_blocking(move || {
-            let result = publish(&syncer, file, &dir, &part, &name, &shown);
+            let result = publish(&syncer, &dir, &private, &name, &shown);
             if result.is_err() {
-                let _ = dir.remove_file(&part);
+                discard(&dir, &private);
             }
             result
         });
@@ -178,17 +250,17 @@ impl PartFile {
     }
 }
 
-/// fsync `file`, check that `dir` is still where its path says, rename `part` over `name`.
+/// fsync the private file, check that `dir` is still where its path says, put it over `name`.
 fn publish(
     syncer: &Syncer,
-    file: File,
     dir: &PinnedDir,
-    part: &OsString,
+    private: &Private,
     name: &OsString,
     shown: &str,
 ) -> Result<(), Fail> {
-    syncer.sync(&file).map_err(|e| storage_io(&e, shown))?;
-    drop(file);
+    syncer
+        .sync(&private.file)
+        .map_err(|e| storage_io(&e, shown))?;
     match dir.is_at(dir.path()) {
         Ok(true) => {}
         Ok(false) => {
@@ -199,7 +271,15 @@ fn publish(
         }
         Err(e) => return Err(storage_io(&e, shown)),
     }
-    dir.rename(part, name).map_err(|e| storage_io(&e, shown))
+    dir.publish(private, name)
+        .map_err(|e| storage_io(&e, shown))
+}
+
+/// Forgets a private file: an unnamed one goes with its descriptor, a named one is unlinked.
+fn discard(dir: &PinnedDir, private: &Private) {
+    if let Some(name) = &private.name {
+        let _ = dir.remove_file(name);
+    }
 }
 
 /// Asks the kernel to start writing `len` bytes at `offset` to disk, without waiting.
@@ -220,81 +300,153 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
-impl Drop for PartFile {
+impl Drop for BodyFile {
     fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            drop(self.file.take());
-            let _ = dir.remove_file(&self.part);
+        if let Place::Private { dir, private, .. } = &self.place {
+            discard(dir, private);
         }
     }
 }
 
-/// Checks an ordinary host path (CLI `-o`) before any network I/O: the parent must exist and the
-/// target must not be a directory. Pins the parent directory.
-pub(crate) fn check_host_target(path: &Path) -> Result<Target, Fail> {
-    let shown = path.display().to_string();
-    if path.file_name().is_none() {
-        return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
+/// Checks an ordinary host path (CLI `-o`) before any network I/O and pins where it goes.
+///
+/// A symlink is followed: its final target is what gets replaced, never the link. A character
+/// device, FIFO or socket there is written straight through (`-o /dev/null`). Otherwise the
+/// parent must be a directory and the target must not be one.
+pub(crate) fn check_host_target(path: &Path) -> Result<Sink, Fail> {
+    host_sink(path).map_err(|e| storage_io(&e, &path.display().to_string()))
+}
+
+/// [`check_host_target`] with the reasons as I/O errors: `IsADirectory` for a directory,
+/// `NotFound` for a missing parent.
+fn host_sink(path: &Path) -> io::Result<Sink> {
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => follow_link(path)?,
+        _ => path.to_path_buf(),
+    };
+    if let Ok(meta) = std::fs::metadata(&path) {
+        if meta.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "a directory"));
+        }
+        if !meta.is_file() {
+            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+            return Ok(Sink::Through {
+                file: Arc::new(file),
+                shown: path,
+            });
+        }
     }
+    let Some(name) = path.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "names a directory",
+        ));
+    };
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    match std::fs::metadata(parent) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(Fail::with(FailReason::NoSuchFileOrDirectory, shown)),
-        Err(e) => return Err(storage_io(&e, &shown)),
+    if !std::fs::metadata(parent)?.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "parent is not a directory",
+        ));
     }
-    if std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Fail::with(FailReason::IllegalOperationOnDirectory, shown));
-    }
-    let name = path.file_name().unwrap_or_default().to_os_string();
-    let dir = PinnedDir::open(parent).map_err(|e| storage_io(&e, &shown))?;
-    Ok(Target { dir, name })
+    let name = name.to_os_string();
+    let dir = PinnedDir::open(parent)?;
+    Ok(Sink::Replace(Target { dir, name }))
 }
 
-/// The `.part` path next to `target`.
-#[cfg(test)]
-pub(crate) fn part_path(target: &Path) -> std::path::PathBuf {
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    target.with_file_name(name)
+/// Writes a small file by the same rules as a download to a host path: readers see the old
+/// file or the whole new one (a private file, synced, put in place; permission bits of a
+/// replaced file kept), a symlink's target is replaced, a device or FIFO is written straight
+/// through. For the state and reports a face keeps beside its downloads (`--har`, caches).
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("report.json");
+/// wxdl::write_file_atomic(&path, b"{}")?;
+/// wxdl::write_file_atomic(std::path::Path::new("/dev/null"), b"gone")?;
+/// assert_eq!(std::fs::read(&path)?, b"{}");
+/// # Ok(()) }
+/// ```
+pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    match host_sink(path)? {
+        Sink::Through { file, .. } => (&*file).write_all(data),
+        Sink::Replace(target) => {
+            let mut private = target.dir.create_private()?;
+            let written = private
+                .file
+                .write_all(data)
+                .and_then(|()| private.file.sync_data())
+                .and_then(|()| target.dir.publish(&private, &target.name));
+            if written.is_err() {
+                discard(&target.dir, &private);
+            }
+            written
+        }
+    }
+}
+
+/// Where a chain of symlinks ends, the last one possibly dangling (then its target is created).
+fn follow_link(path: &Path) -> io::Result<PathBuf> {
+    const MAX_LINKS: usize = 40;
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::read_link(&path) {
+            Ok(next) => {
+                path = match path.parent() {
+                    Some(parent) => parent.join(next),
+                    None => next,
+                }
+            }
+            Err(_) => return Ok(path),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "too many levels of symbolic links",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A `.part` writer for `target` with cap `max`, no quota and a client of its own.
-    fn part_file(target: &Path, max: u64) -> PartFile {
-        PartFile::create(
+    /// A writer for `target` with cap `max`, no quota and a client of its own.
+    fn body_file(target: &Path, max: u64) -> BodyFile {
+        BodyFile::create(
             check_host_target(target).unwrap(),
             max,
             None,
-            &Arc::default(),
+            &Storage::default(),
         )
         .unwrap()
     }
 
-    fn commit(p: PartFile) -> Result<u64, Fail> {
+    fn commit(p: BodyFile) -> Result<u64, Fail> {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
             .block_on(p.commit())
     }
 
+    fn entries(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
     #[test]
-    fn drop_removes_part_and_keeps_target() {
+    fn drop_discards_and_keeps_target() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = part_file(&target, 10);
+        let mut p = body_file(&target, 10);
         p.write(Bytes::from_static(b"new data")).unwrap();
-        assert!(part_path(&target).exists());
         let over = p.write(Bytes::from_static(b"xxx")).unwrap_err();
         assert_eq!(over.reason, FailReason::ExceedMaxFileSize);
         drop(p);
-        assert!(!part_path(&target).exists());
+        assert_eq!(entries(dir.path()), 1);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
     }
 
@@ -302,7 +454,7 @@ mod tests {
     fn mixed_write_sizes_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
-        let mut p = part_file(&target, u64::MAX);
+        let mut p = body_file(&target, u64::MAX);
         let mut expected = Vec::new();
         // Every size class and boundary, then more small chunks than one writev takes.
         let sizes = [
@@ -327,15 +479,45 @@ mod tests {
     }
 
     #[test]
-    fn commit_replaces_target() {
+    fn commit_replaces_target_and_leaves_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         std::fs::write(&target, b"old").unwrap();
-        let mut p = part_file(&target, 10);
+        let mut p = body_file(&target, 10);
         p.write(Bytes::from_static(b"new")).unwrap();
         assert_eq!(commit(p).unwrap(), 3);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
-        assert!(!part_path(&target).exists());
+        assert_eq!(entries(dir.path()), 1);
+    }
+
+    #[test]
+    fn a_symlink_target_is_followed_and_its_file_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let mut p = body_file(&link, 10);
+        p.write(Bytes::from_static(b"new")).unwrap();
+        commit(p).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_device_is_written_straight_through() {
+        let sink = check_host_target(Path::new("/dev/null")).unwrap();
+        assert!(matches!(sink, Sink::Through { .. }));
+        let mut p = body_file(Path::new("/dev/null"), 100);
+        p.write(Bytes::from_static(b"discarded")).unwrap();
+        assert_eq!(commit(p).unwrap(), 9);
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &meta.file_type()
+        ));
     }
 
     #[test]

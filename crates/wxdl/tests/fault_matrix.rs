@@ -1,6 +1,6 @@
 //! More staged faults: oversized and malformed heads, a trickle past the timeout, a gzip bomb,
 //! strict-mode redirects, TLS failures (untrusted, wrong host, expired, reset), a full disk and
-//! a read-only directory, a symlink swapped in mid-download, and 200 aborts at random instants. Each asserts its failure row, that no file or `.part` is left, and that a
+//! a read-only directory, a symlink swapped in mid-download, and 200 aborts at random instants. Each asserts its failure row, that no file or partial data is left, and that a
 //! file already at the target is byte-for-byte unchanged.
 
 mod common;
@@ -33,8 +33,7 @@ impl Kept {
             PRECIOUS,
             "the old file changed"
         );
-        let part = self.0.with_file_name("kept.bin.part");
-        assert!(!part.exists(), "a .part was left");
+        common::assert_no_partial(self.0.parent().unwrap());
         assert!(
             env.files().is_empty(),
             "sandbox files left: {:?}",
@@ -280,7 +279,7 @@ async fn disk_full_and_read_only_directory() {
         );
         assert_eq!(f.errno(), 603005);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
-        assert!(!full_dir.join("f.bin.part").exists());
+        common::assert_no_partial(&full_dir);
     }
     let ro_dir = env.dir.path().join("ro");
     if let Some(_m) = tmpfs(&ro_dir, "ro,size=1m") {
@@ -434,7 +433,7 @@ async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
         std::fs::write(dir.join("e/f.bin"), PRECIOUS).unwrap();
         let opts = DownloadOptions::new(server.url("/f")).file_path(target);
         let task = if before_head {
-            // Checked and connected, waiting for the head: the `.part` does not exist yet.
+            // Checked and connected, waiting for the head: no private file exists yet.
             let task = client.download(opts);
             let deadline = std::time::Instant::now() + LIMIT;
             while server.accepted() == 0 && std::time::Instant::now() < deadline {
@@ -468,7 +467,7 @@ async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
         } else {
             moved.clone()
         };
-        assert!(!real.join("f.bin.part").exists());
+        common::assert_no_partial(&real);
         if nested {
             assert_eq!(std::fs::read(real.join("f.bin")).unwrap(), PRECIOUS);
         } else {

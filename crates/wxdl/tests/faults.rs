@@ -81,7 +81,7 @@ async fn reset_and_truncation_fail_as_network_interrupted() {
         assert_eq!(std::fs::read(&out).unwrap(), b"old contents");
     }
     assert!(env.files().is_empty(), "{:?}", env.files());
-    assert!(!env.dir.path().join("keep.bin.part").exists());
+    common::assert_no_partial(env.dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,11 +157,12 @@ async fn abort_at_each_phase_leaves_nothing() {
     let task = started_streaming(&client, DownloadOptions::new(streaming.url("/big.bin"))).await;
     // Queued: the single slot is taken by the streaming task.
     let queued = client.download(DownloadOptions::new(streaming.url("/q")));
-    let part_exists = env
-        .files()
-        .iter()
-        .any(|p| p.to_string_lossy().ends_with(".part"));
-    assert!(part_exists, "a .part is being written: {:?}", env.files());
+    // The body is being written to a private file that has no name anyone could open.
+    assert!(
+        env.files().is_empty(),
+        "partial data is nameable: {:?}",
+        env.files()
+    );
     queued.abort();
     fail(queued.await, FailReason::Abort);
     task.abort();
@@ -337,7 +338,8 @@ async fn sandbox_refusals_symlinks_directories_quota() {
         FailReason::StorageLimitExceeded,
     );
     assert_eq!(f.errno(), 603005);
-    assert!(!usr.join("b").exists() && !usr.join("b.part").exists());
+    assert!(!usr.join("b").exists());
+    common::assert_no_partial(&usr);
     // Replacing `a` frees its own bytes.
     ok(client
         .download(DownloadOptions::new(&u).file_path("wxfile://usr/a"))

@@ -173,7 +173,7 @@ async fn quic_stream_reset_mid_body_is_network_interrupted() {
         FailReason::NetworkInterrupted,
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"old");
-    assert!(!env.dir.path().join("keep.bin.part").exists());
+    common::assert_no_partial(env.dir.path());
     // No TCP fallback after the first response byte: the failure is the download's.
     fail(client.download(opts).await, FailReason::NetworkInterrupted);
     assert!(env.files().is_empty());

@@ -240,7 +240,7 @@ async fn cap_by_content_length_keeps_existing_file() {
     );
     assert_eq!(f.errno(), 603001);
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
-    assert!(!env.dir.path().join("out.bin.part").exists());
+    common::assert_no_partial(env.dir.path());
     fail(
         client
             .download(DownloadOptions::new(nginx.url("/huge.bin")))

@@ -103,3 +103,17 @@ pub async fn started_streaming(client: &Client, opts: DownloadOptions) -> Downlo
         .expect("the body started within the limit");
     task
 }
+
+/// Asserts that `dir` holds no partial data: no private file (`.wxdl-….tmp`, the name an
+/// unnamed file gets for an instant at commit, or the fallback's) and no `.part`.
+pub fn assert_no_partial(dir: &Path) {
+    let partial: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".wxdl-") || n.ends_with(".part"))
+        .collect();
+    assert!(
+        partial.is_empty(),
+        "partial data left in {dir:?}: {partial:?}"
+    );
+}
