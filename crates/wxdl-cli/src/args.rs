@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Examples:
   wxdl get https://example.com/a.mp3                 save to the sandbox (wxfile://tmp_…)
   wxdl get https://example.com/a.mp3 -o a.mp3        save to a local file (atomically)
@@ -23,7 +23,7 @@ Exit status:
   4      success with an HTTP 4xx status (the body is saved)
   5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved)
   6      wxdl run: the script threw an uncaught exception or left a rejection unhandled
-  10-27  failure, one code per reason:
+  10-28  failure, one code per reason:
          10 url is null or nil        11 invalid url              12 invalid header
          13 url not in domain list    14 abort                    15 timeout
          16 exceed max file size      17 dns resolve fail         18 connect fail
@@ -31,7 +31,7 @@ Exit status:
          22 permission denied         23 no such file or directory
          24 illegal operation on a directory
          25 the maximum size of the file storage limit is exceeded
-         26 integrity check fail      27 write file fail
+         26 integrity check fail      27 write file fail          28 interrupted
   1      wxdl itself could not run (e.g. the sandbox root is unusable)";
 
 /// wxdl: WeChat's wx.downloadFile as a fast, observable, safe downloader.

@@ -44,8 +44,24 @@ mod tests {
     fn failure_codes_are_distinct_and_documented_range() {
         let codes: Vec<u8> = FailReason::ALL.iter().map(|r| for_reason(*r)).collect();
         assert_eq!(codes.first(), Some(&10));
-        assert_eq!(codes.last(), Some(&27));
+        assert_eq!(codes.last(), Some(&28));
         assert_eq!(for_reason(FailReason::SslHandshakeFail), 19);
         assert_eq!(for_reason(FailReason::ExceedMaxFileSize), 16);
+        assert_eq!(for_reason(FailReason::Interrupted), 28);
+    }
+
+    /// The exit table in `--help` and the README's both list every reason with its code.
+    #[test]
+    fn exit_tables_name_every_reason() {
+        let readme = include_str!("../../../README.md");
+        let help = crate::args::AFTER_HELP;
+        for reason in FailReason::ALL {
+            let code = for_reason(reason);
+            let entry = format!("{code} {}", reason.reason());
+            let squeezed = help.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(squeezed.contains(&entry), "--help lacks {entry:?}");
+            let row = format!("{code} `{}`", reason.reason());
+            assert!(readme.contains(&row), "README lacks {row:?}");
+        }
     }
 }

@@ -73,7 +73,7 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
                 s.data_length
             )
         }
-        Err(f) => format!("{prefix}{} (errno {})", f.err_msg(), f.errno()),
+        Err(f) => format!("{prefix}{f} (errno {})", f.errno()),
     }
 }
 

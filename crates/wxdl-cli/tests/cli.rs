@@ -105,7 +105,7 @@ fn oversized_file_fails_and_leaves_existing_output_untouched() {
         .as_str()
         .unwrap()
         .starts_with("downloadFile:fail exceed max file size"));
-    assert_eq!(v["errno"], 603001);
+    assert_eq!(v["errno"], 603301);
     assert_eq!(std::fs::read(&out_path).unwrap(), b"existing data");
     assert!(!dir.path().join("keep.bin.part").exists());
     let o = wxdl(&root, &[&nginx.url("/huge.bin"), "-q"]);

@@ -339,9 +339,17 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                   options: Value<'js>,
                   on_event: Function<'js>|
                   -> rquickjs::Result<u32> {
-                let opts = download_options(&option_fields(&options), h.app_timeout)
-                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
-                Ok(start_download(&ctx, &h, opts, on_event))
+                let parsed =
+                    DownloadOptions::from_json(&option_fields(&options), |w| eprintln!("{w}"));
+                Ok(match parsed {
+                    Ok(opts) => {
+                        start_download(&ctx, &h, with_app_timeout(opts, h.app_timeout), on_event)
+                    }
+                    Err(fail) => {
+                        fail_soon(&ctx, &h, fail, on_event);
+                        0
+                    }
+                })
             },
         )?,
     )?;
@@ -506,24 +514,13 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
     J::Null
 }
 
-/// The fields of a `wx.downloadFile` options object that reach the engine.
-const OPTION_FIELDS: [&str; 7] = [
-    "url",
-    "header",
-    "timeout",
-    "filePath",
-    "enableProfile",
-    "enableHttp2",
-    "enableQuic",
-];
-
-/// The fields of the options object the prelude built, as JSON (only the known ones are read).
+/// The option fields of the object a script passed, as JSON (only the fields the engine reads).
 fn option_fields(options: &Value<'_>) -> serde_json::Value {
     let Some(o) = options.as_object() else {
         return serde_json::Value::Null;
     };
     let mut m = serde_json::Map::new();
-    for name in OPTION_FIELDS {
+    for name in DownloadOptions::JSON_FIELDS {
         if let Ok(v) = o.get::<_, Value>(name) {
             m.insert(name.to_owned(), js_to_json(&v));
         }
@@ -531,34 +528,27 @@ fn option_fields(options: &Value<'_>) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// Options from the object the prelude built after its JS-side type checks.
-fn download_options(
-    v: &serde_json::Value,
-    app_timeout: Option<Duration>,
-) -> Result<DownloadOptions, String> {
-    let mut opts = DownloadOptions::new(v["url"].as_str().unwrap_or_default());
-    if let Some(pairs) = v["header"].as_array() {
-        for pair in pairs {
-            if let (Some(k), Some(val)) = (pair[0].as_str(), pair[1].as_str()) {
-                opts = opts.header(k, val);
-            }
+/// Without a `timeout` of its own, a download gets `app.json`'s `networkTimeout.downloadFile`.
+fn with_app_timeout(opts: DownloadOptions, app_timeout: Option<Duration>) -> DownloadOptions {
+    match (opts.timeout, app_timeout) {
+        (None, Some(t)) => opts.timeout(t),
+        _ => opts,
+    }
+}
+
+/// Reports a call the engine refused (bad options) as the task's failure, after the call
+/// returned, as WeChat does.
+fn fail_soon<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, fail: wxdl::Fail, on_event: Function<'js>) {
+    let host = Rc::clone(host);
+    let task_ctx = ctx.clone();
+    ctx.spawn(async move {
+        match json_to_js(&task_ctx, &fail.to_json()) {
+            Ok(v) => invoke(&task_ctx, &host, &on_event, ("fail", v, None::<String>)),
+            Err(e) => host.die(format!(
+                "wx.downloadFile: cannot build the fail result: {e}"
+            )),
         }
-    }
-    match v["timeout"].as_f64() {
-        Some(ms) if ms > 0.0 => opts = opts.timeout(Duration::from_millis(ms as u64)),
-        _ => {
-            if let Some(t) = app_timeout {
-                opts = opts.timeout(t);
-            }
-        }
-    }
-    if let Some(fp) = v["filePath"].as_str() {
-        opts = opts.file_path(fp);
-    }
-    Ok(opts
-        .enable_profile(v["enableProfile"].as_bool().unwrap_or(true))
-        .enable_http2(v["enableHttp2"].as_bool().unwrap_or(false))
-        .enable_quic(v["enableQuic"].as_bool().unwrap_or(false)))
+    });
 }
 
 enum Update {
@@ -689,7 +679,10 @@ mod tests {
 
     /// Option objects: the real keys (and one stray) with values of any type.
     fn option_objects() -> impl Strategy<Value = Value> {
-        let keys: Vec<&'static str> = OPTION_FIELDS.into_iter().chain(["stray"]).collect();
+        let keys: Vec<&'static str> = DownloadOptions::JSON_FIELDS
+            .into_iter()
+            .chain(["stray"])
+            .collect();
         prop::collection::vec((prop::sample::select(keys), any_json()), 0..8).prop_map(|pairs| {
             let mut m = Map::new();
             for (k, v) in pairs {
@@ -707,8 +700,8 @@ mod tests {
         ) {
             for text in [v.to_string(), raw] {
                 let Ok(parsed) = serde_json::from_str::<Value>(&text) else { continue };
-                if let Ok(opts) = download_options(&parsed, Some(Duration::from_millis(5))) {
-                    prop_assert!(opts.host_path.is_none());
+                if let Ok(opts) = DownloadOptions::from_json(&parsed, |_| {}) {
+                    prop_assert!(opts.host_path.is_none() && opts.output_file.is_none());
                     if opts.check().is_ok() {
                         let url = url::Url::parse(opts.url.as_deref().unwrap_or_default());
                         prop_assert!(matches!(url.map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https")));
@@ -723,15 +716,23 @@ mod tests {
 
     #[test]
     fn timeout_falls_back_to_app_json_then_default() {
-        let t = |v: Value, app| download_options(&v, app).unwrap().timeout;
+        let t = |v: Value, app| {
+            with_app_timeout(DownloadOptions::from_json(&v, |_| {}).unwrap(), app).timeout
+        };
         let app = Some(Duration::from_millis(1234));
+        let url = "http://h/";
         assert_eq!(
-            t(json!({"timeout": 50}), app),
+            t(json!({"url": url, "timeout": 50}), app),
             Some(Duration::from_millis(50))
         );
-        assert_eq!(t(json!({"timeout": 0}), app), app);
-        assert_eq!(t(json!({"timeout": -5}), app), app);
-        assert_eq!(t(json!({"timeout": "9"}), app), app);
-        assert_eq!(t(json!({}), None), None);
+        assert_eq!(t(json!({"url": url, "timeout": 0}), app), app);
+        assert_eq!(t(json!({"url": url, "timeout": -5}), app), app);
+        assert_eq!(
+            t(json!({"url": url, "timeout": "9"}), app),
+            Some(Duration::from_millis(9)),
+            "a numeric string counts as its number"
+        );
+        assert_eq!(t(json!({"url": url, "timeout": "x"}), app), app);
+        assert_eq!(t(json!({"url": url}), None), None);
     }
 }

@@ -69,8 +69,11 @@
     return v;
   };
 
-  // The task: methods on the prototype, state in private fields, and a promise made only when
-  // the task is used as a thenable (callback-style code never pays for one).
+  // The task: methods on the prototype, state in private fields. A call that passes none of
+  // success/fail/complete gets a thenable task (`await wx.downloadFile({url})`); with any
+  // callback it is a plain DownloadTask, as in WeChat, whose downloadFile has no Promise style
+  // (so `resolve(task)` and `return task` from an async function keep the task). The promise
+  // is made only when a thenable task is used as one.
   class DownloadTask {
     #obj;
     #id = 0;
@@ -88,9 +91,11 @@
     offProgressUpdate(fn) { this.#progress = fn ? this.#progress.filter((f) => f !== fn) : []; }
     onHeadersReceived(fn) { if (typeof fn === 'function') this.#headers.push(fn); }
     offHeadersReceived(fn) { this.#headers = fn ? this.#headers.filter((f) => f !== fn) : []; }
-    then(a, b) { return this.#thenable().then(a, b); }
-    catch(b) { return this.#thenable().catch(b); }
-    finally(f) { return this.#thenable().finally(f); }
+    static Thenable = class DownloadTask extends this {
+      then(a, b) { return this.#thenable().then(a, b); }
+      catch(b) { return this.#thenable().catch(b); }
+      finally(f) { return this.#thenable().finally(f); }
+    };
 
     #thenable() {
       if (!this.#promise) {
@@ -115,60 +120,20 @@
       if (this.#promise) this.#resolve();
     }
 
-    #failSoon(reason, errno) {
-      const res = { errMsg: 'downloadFile:fail ' + reason, errno };
-      N.setTimer(0, false, () => this.#finish(false, res));
-      return this;
-    }
-
     #event(kind, v, profile) {
       if (kind === 'progress') this.#progress.slice().forEach((f) => f(v));
       else if (kind === 'headers') this.#headers.slice().forEach((f) => f(withCaseless(v)));
       else this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
     }
 
-    // Checks the options with JS semantics (WeChat's messages) and starts the download.
+    // Starts the download; the engine parses and checks the options (WeChat's rules and
+    // messages) and reports a bad one as the task's failure, after this call returns.
     static start(obj) {
       obj = (obj && typeof obj === 'object') ? obj : {};
-      const task = new DownloadTask(obj);
-      const url = obj.url;
-      if (url === undefined || url === null || url === '') {
-        return task.#failSoon('url is null or nil', 600005);
-      }
-      if (typeof url !== 'string') {
-        return task.#failSoon(`invalid url: parameter.url should be String instead of ${typeName(url)}`, 600009);
-      }
-      const header = [];
-      if (obj.header !== undefined && obj.header !== null) {
-        if (typeof obj.header !== 'object' || Array.isArray(obj.header)) {
-          return task.#failSoon(`invalid header: parameter.header should be Object instead of ${typeName(obj.header)}`, 600006);
-        }
-        for (const k of Object.keys(obj.header)) {
-          const v = obj.header[k];
-          if (typeof v !== 'string') {
-            return task.#failSoon(`invalid header: value of ${k} should be String instead of ${typeName(v)}`, 600006);
-          }
-          header.push([k, v]);
-        }
-      }
-      if (obj.filePath !== undefined && obj.filePath !== null && typeof obj.filePath !== 'string') {
-        return task.#failSoon(`permission denied: parameter.filePath should be String instead of ${typeName(obj.filePath)}`, 603002);
-      }
-      let timeout = 0;
-      if (typeof obj.timeout === 'number' && obj.timeout > 0) timeout = obj.timeout;
-      else if (obj.timeout !== undefined && obj.timeout !== null && typeof obj.timeout !== 'number') {
-        console.warn(`wx.downloadFile: parameter.timeout should be Number instead of ${typeName(obj.timeout)}; using the default`);
-      }
-      const options = {
-        url,
-        header,
-        timeout,
-        filePath: obj.filePath || null,
-        enableProfile: obj.enableProfile !== false,
-        enableHttp2: obj.enableHttp2 === true,
-        enableQuic: obj.enableQuic === true,
-      };
-      task.#id = N.download(options, (kind, v, profile) => task.#event(kind, v, profile));
+      const callback = typeof obj.success === 'function' || typeof obj.fail === 'function'
+        || typeof obj.complete === 'function';
+      const task = callback ? new DownloadTask(obj) : new DownloadTask.Thenable(obj);
+      task.#id = N.download(obj, (kind, v, profile) => task.#event(kind, v, profile));
       return task;
     }
   }

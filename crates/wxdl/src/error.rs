@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Why a download failed: one variant per row of the failure table (`shared/ERRNO.md`).
+/// Why a download failed: one variant per row of the failure table (`docs/errors.md`).
 ///
 /// The reason text ([`FailReason::reason`]) and number ([`FailReason::errno`]) are part of the
 /// public contract: Mini Program code matches on them, so they never change once released.
@@ -45,12 +45,15 @@ pub enum FailReason {
     IntegrityCheckFail,
     /// Any other I/O error while storing.
     WriteFileFail,
+    /// The Mini Program went to the background and the download did not end within 5 s (JS
+    /// host lifecycle).
+    Interrupted,
 }
 
 impl FailReason {
     /// Every reason, in table order (useful for documentation and exhaustive tests). The order is
     /// stable: new reasons are only ever appended (the CLI derives exit codes from it).
-    pub const ALL: [FailReason; 18] = [
+    pub const ALL: [FailReason; 19] = [
         FailReason::UrlNull,
         FailReason::InvalidUrl,
         FailReason::InvalidHeader,
@@ -69,6 +72,7 @@ impl FailReason {
         FailReason::StorageLimitExceeded,
         FailReason::IntegrityCheckFail,
         FailReason::WriteFileFail,
+        FailReason::Interrupted,
     ];
 
     /// This reason's position in [`FailReason::ALL`].
@@ -102,31 +106,41 @@ impl FailReason {
             }
             FailReason::IntegrityCheckFail => "integrity check fail",
             FailReason::WriteFileFail => "write file fail",
+            FailReason::Interrupted => "interrupted",
         }
     }
 
-    /// WeChat's `errno` for this reason.
+    /// WeChat's `errno` for this reason: the number WeChat's own errno table gives that meaning,
+    /// so code written for WeChat reads it right. Transport failures share `600001` (WeChat's
+    /// network stack reports them all so; the reason text tells them apart); `603901` is wxdl's
+    /// own, in a range WeChat's table leaves empty.
     pub fn errno(self) -> u32 {
         match self {
-            FailReason::UrlNull => 600005,
+            FailReason::UrlNull | FailReason::InvalidHeader => 600005,
             FailReason::InvalidUrl => 600009,
-            FailReason::InvalidHeader => 600006,
             FailReason::UrlNotInDomainList => 600002,
-            FailReason::Abort => 600003,
-            FailReason::Timeout => 600004,
-            FailReason::ExceedMaxFileSize => 603001,
-            FailReason::DnsResolveFail => 600007,
-            FailReason::ConnectFail => 600008,
-            FailReason::SslHandshakeFail => 600010,
-            FailReason::NetworkInterrupted => 600011,
-            FailReason::TooManyRedirects => 600012,
-            FailReason::PermissionDenied => 603002,
-            FailReason::NoSuchFileOrDirectory => 603003,
-            FailReason::IllegalOperationOnDirectory => 603004,
-            FailReason::StorageLimitExceeded => 603005,
-            FailReason::IntegrityCheckFail => 603006,
-            FailReason::WriteFileFail => 603007,
+            FailReason::Abort => 603105,
+            FailReason::Timeout => 5,
+            FailReason::ExceedMaxFileSize => 603301,
+            FailReason::DnsResolveFail
+            | FailReason::ConnectFail
+            | FailReason::SslHandshakeFail
+            | FailReason::NetworkInterrupted => 600001,
+            FailReason::TooManyRedirects => 600008,
+            FailReason::PermissionDenied => 603303,
+            FailReason::NoSuchFileOrDirectory => 1300002,
+            FailReason::IllegalOperationOnDirectory => 1301003,
+            FailReason::StorageLimitExceeded => 1300202,
+            FailReason::IntegrityCheckFail => 603901,
+            FailReason::WriteFileFail => 603300,
+            FailReason::Interrupted => 600003,
         }
+    }
+
+    /// Whether `errMsg` is exactly `downloadFile:fail <reason>` with nothing appended: Mini
+    /// Program code compares `abort` and `timeout` with `===`.
+    pub fn is_exact(self) -> bool {
+        matches!(self, FailReason::Abort | FailReason::Timeout)
     }
 }
 
@@ -138,8 +152,9 @@ impl fmt::Display for FailReason {
 
 /// A failed download: the [`FailReason`] plus an optional detail (host, OS error, …).
 ///
-/// `err_msg()` renders `downloadFile:fail <reason>` or `downloadFile:fail <reason>: <detail>`;
-/// the reason text always stays byte-for-byte as in the table.
+/// `err_msg()` renders WeChat's `downloadFile:fail <reason>`, with `: <detail>` appended except
+/// for the exact rows ([`FailReason::is_exact`]); the reason text always stays byte-for-byte as
+/// in the table. `Display` always shows the detail, for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fail {
     /// Which row of the failure table.
@@ -170,25 +185,35 @@ impl Fail {
         self.reason.errno()
     }
 
-    /// WeChat's `errMsg`: `downloadFile:fail <reason>[: <detail>]`.
+    /// WeChat's `errMsg`: `downloadFile:fail <reason>[: <detail>]`, the detail left out for
+    /// the exact rows.
     ///
     /// ```
     /// use wxdl::{Fail, FailReason};
     /// let fail = Fail::with(FailReason::ConnectFail, "127.0.0.1:9: connection refused");
     /// assert_eq!(fail.err_msg(), "downloadFile:fail connect fail: 127.0.0.1:9: connection refused");
-    /// assert_eq!(fail.errno(), 600008);
+    /// assert_eq!(fail.errno(), 600001);
+    /// let timeout = Fail::with(FailReason::Timeout, "5000 ms");
+    /// assert_eq!(timeout.err_msg(), "downloadFile:fail timeout");
+    /// assert_eq!(timeout.to_string(), "downloadFile:fail timeout: 5000 ms");
     /// ```
     pub fn err_msg(&self) -> String {
         match &self.detail {
-            Some(d) => format!("downloadFile:fail {}: {}", self.reason.reason(), d),
-            None => format!("downloadFile:fail {}", self.reason.reason()),
+            Some(d) if !self.reason.is_exact() => {
+                format!("downloadFile:fail {}: {}", self.reason.reason(), d)
+            }
+            _ => format!("downloadFile:fail {}", self.reason.reason()),
         }
     }
 }
 
 impl fmt::Display for Fail {
+    /// The `errMsg` with the detail always shown (for logs and people).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.err_msg())
+        match &self.detail {
+            Some(d) => write!(f, "downloadFile:fail {}: {}", self.reason.reason(), d),
+            None => write!(f, "downloadFile:fail {}", self.reason.reason()),
+        }
     }
 }
 
@@ -234,15 +259,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn errnos_are_distinct_and_reasons_distinct() {
-        let mut errnos: Vec<u32> = FailReason::ALL.iter().map(|r| r.errno()).collect();
-        errnos.sort_unstable();
-        errnos.dedup();
-        assert_eq!(errnos.len(), FailReason::ALL.len());
+    fn errnos_are_wechats_and_reasons_distinct() {
+        // The numbers WeChat's errno table gives these meanings.
+        for (reason, errno) in [
+            (FailReason::Abort, 603105),
+            (FailReason::Timeout, 5),
+            (FailReason::ConnectFail, 600001),
+            (FailReason::TooManyRedirects, 600008),
+            (FailReason::Interrupted, 600003),
+            (FailReason::NoSuchFileOrDirectory, 1300002),
+        ] {
+            assert_eq!(reason.errno(), errno, "{reason:?}");
+        }
+        // No retired number is in use.
+        for retired in [600004, 600006, 600007, 600010, 600011, 600012] {
+            assert!(FailReason::ALL.iter().all(|r| r.errno() != retired));
+        }
         let mut reasons: Vec<&str> = FailReason::ALL.iter().map(|r| r.reason()).collect();
         reasons.sort_unstable();
         reasons.dedup();
         assert_eq!(reasons.len(), FailReason::ALL.len());
+    }
+
+    #[test]
+    fn abort_and_timeout_are_exact() {
+        for reason in FailReason::ALL {
+            let msg = Fail::with(reason, "detail").err_msg();
+            assert_eq!(msg.ends_with(": detail"), !reason.is_exact(), "{msg}");
+        }
     }
 
     #[test]

@@ -277,7 +277,7 @@ async fn disk_full_and_read_only_directory() {
                 .await,
             FailReason::StorageLimitExceeded,
         );
-        assert_eq!(f.errno(), 603005);
+        assert_eq!(f.errno(), 1300202);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         common::assert_no_partial(&full_dir);
     }

@@ -131,7 +131,12 @@ async fn stalls_time_out_within_bounds() {
                 .await,
             FailReason::Timeout,
         );
-        assert_eq!(f.errno(), 600004);
+        assert_eq!(f.errno(), 5);
+        assert_eq!(
+            f.err_msg(),
+            "downloadFile:fail timeout",
+            "exact, nothing appended"
+        );
         let took = start.elapsed();
         assert!(
             took >= Duration::from_millis(300) && took < Duration::from_secs(10),
@@ -217,7 +222,7 @@ async fn chunked_body_passing_the_cap_is_stopped() {
             .await,
         FailReason::ExceedMaxFileSize,
     );
-    assert_eq!(f.errno(), 603001);
+    assert_eq!(f.errno(), 603301);
     assert!(env.files().is_empty());
     // Content-Length above a small cap is refused before the body is read.
     let server = RawServer::respond_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").await;
@@ -337,7 +342,7 @@ async fn sandbox_refusals_symlinks_directories_quota() {
             .await,
         FailReason::StorageLimitExceeded,
     );
-    assert_eq!(f.errno(), 603005);
+    assert_eq!(f.errno(), 1300202);
     assert!(!usr.join("b").exists());
     common::assert_no_partial(&usr);
     // Replacing `a` frees its own bytes.

@@ -238,7 +238,7 @@ async fn cap_by_content_length_keeps_existing_file() {
             .await,
         FailReason::ExceedMaxFileSize,
     );
-    assert_eq!(f.errno(), 603001);
+    assert_eq!(f.errno(), 603301);
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
     common::assert_no_partial(env.dir.path());
     fail(

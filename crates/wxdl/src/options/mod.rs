@@ -1,4 +1,7 @@
-//! Download options (SPEC §1) and their validation, which runs before any I/O.
+//! Download options (SPEC §1) and their validation, which runs before any I/O; `json` parses
+//! them from a JavaScript-style object for every face that has one.
+
+mod json;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -62,6 +65,8 @@ pub struct DownloadOptions {
     /// **\[beyond\]** With `enable_quic`: try HTTP/3 first on the URL's port even before any
     /// `Alt-Svc` was seen (the host knows the server speaks it; CLI `--http3`).
     pub quic_hint: bool,
+    /// Accepted as WeChat does (3.4.1+) and reported back; changes nothing here.
+    pub use_high_performance_mode: bool,
     /// **\[beyond\]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
     pub max_bytes: Option<u64>,
     /// Progress callback registered before the download starts (no event can be missed).
@@ -83,6 +88,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("enable_http2", &self.enable_http2)
             .field("enable_quic", &self.enable_quic)
             .field("quic_hint", &self.quic_hint)
+            .field("use_high_performance_mode", &self.use_high_performance_mode)
             .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }

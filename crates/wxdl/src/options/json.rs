@@ -1,0 +1,226 @@
+//! Options from a JavaScript-style object (`wx.downloadFile({...})` as JSON): the one parser the
+//! JS host, the Node binding and any other face call, with WeChat's checks and messages. No
+//! face spells an errno or an errMsg of its own.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::DownloadOptions;
+use crate::error::{Fail, FailReason};
+
+impl DownloadOptions {
+    /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
+    /// (callbacks, strays) is ignored.
+    pub const JSON_FIELDS: [&'static str; 8] = [
+        "url",
+        "header",
+        "timeout",
+        "filePath",
+        "enableProfile",
+        "enableHttp2",
+        "enableQuic",
+        "useHighPerformanceMode",
+    ];
+
+    /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
+    /// type fails the call the way WeChat's does (`url is null or nil`, `invalid url: …`,
+    /// `invalid header: …`, `permission denied: …`); a `timeout` that is not a number is
+    /// ignored with a warning (a numeric string counts as its number, as WeChat's client parses
+    /// it). Nothing here reaches the network or the file system; [`DownloadOptions::check`]
+    /// and the download itself check the rest.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wxdl::{DownloadOptions, FailReason};
+    ///
+    /// let opts = DownloadOptions::from_json(
+    ///     &json!({"url": "https://example.com/a.mp3", "timeout": "5000", "header": {"X-A": "1"}}),
+    ///     |warning| eprintln!("{warning}"),
+    /// ).unwrap();
+    /// assert_eq!(opts.timeout, Some(std::time::Duration::from_millis(5000)));
+    /// let fail = DownloadOptions::from_json(&json!({"url": 42}), |_| {}).unwrap_err();
+    /// assert_eq!(fail.reason, FailReason::InvalidUrl);
+    /// assert_eq!(fail.errno(), 600009);
+    /// ```
+    pub fn from_json(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOptions, Fail> {
+        let field = |name: &str| v.get(name).filter(|x| !x.is_null());
+        let url = match field("url") {
+            None => return Err(Fail::new(FailReason::UrlNull)),
+            Some(Value::String(s)) if s.is_empty() => return Err(Fail::new(FailReason::UrlNull)),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => return Err(type_fail(FailReason::InvalidUrl, "url", "String", other)),
+        };
+        let mut opts = DownloadOptions::new(url);
+        match field("header") {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (name, value) in map {
+                    let Value::String(value) = value else {
+                        return Err(Fail::with(
+                            FailReason::InvalidHeader,
+                            format_args!(
+                                "value of {name} should be String instead of {}",
+                                type_name(value)
+                            ),
+                        ));
+                    };
+                    opts.header.push((name.clone(), value.clone()));
+                }
+            }
+            Some(other) => {
+                return Err(type_fail(
+                    FailReason::InvalidHeader,
+                    "header",
+                    "Object",
+                    other,
+                ))
+            }
+        }
+        match field("filePath") {
+            None => {}
+            Some(Value::String(s)) => opts.file_path = Some(s.clone()),
+            Some(other) => {
+                return Err(type_fail(
+                    FailReason::PermissionDenied,
+                    "filePath",
+                    "String",
+                    other,
+                ))
+            }
+        }
+        opts.timeout = match field("timeout") {
+            None => None,
+            Some(t) => match timeout_ms(t) {
+                Some(ms) if ms > 0.0 => Some(Duration::from_secs_f64(ms.min(1e12) / 1000.0)),
+                Some(_) => None,
+                None => {
+                    warn(format!(
+                        "wx.downloadFile: parameter.timeout should be Number instead of {}; \
+                         using the default",
+                        type_name(t)
+                    ));
+                    None
+                }
+            },
+        };
+        let flag = |name: &str| field(name).and_then(Value::as_bool);
+        opts.enable_profile = flag("enableProfile") != Some(false);
+        opts.enable_http2 = flag("enableHttp2") == Some(true);
+        opts.enable_quic = flag("enableQuic") == Some(true);
+        opts.use_high_performance_mode = flag("useHighPerformanceMode") == Some(true);
+        Ok(opts)
+    }
+}
+
+/// A timeout in ms from a number or a numeric string (WeChat's client parses it as a number);
+/// `None` when it is neither.
+fn timeout_ms(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|ms| ms.is_finite()),
+        _ => None,
+    }
+}
+
+/// `parameter.<name> should be <want> instead of <Type>`, WeChat's wording for a wrong type.
+fn type_fail(reason: FailReason, name: &str, want: &str, got: &Value) -> Fail {
+    Fail::with(
+        reason,
+        format_args!(
+            "parameter.{name} should be {want} instead of {}",
+            type_name(got)
+        ),
+    )
+}
+
+/// The JavaScript type name WeChat's messages use.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "Null",
+        Value::Bool(_) => "Boolean",
+        Value::Number(_) => "Number",
+        Value::String(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<DownloadOptions, Fail> {
+        DownloadOptions::from_json(&v, |_| {})
+    }
+
+    #[test]
+    fn wrong_types_fail_with_wechats_rows_and_words() {
+        for (v, reason, msg) in [
+            (json!({}), FailReason::UrlNull, "downloadFile:fail url is null or nil"),
+            (json!({"url": ""}), FailReason::UrlNull, "downloadFile:fail url is null or nil"),
+            (json!({"url": null}), FailReason::UrlNull, "downloadFile:fail url is null or nil"),
+            (
+                json!({"url": 1}),
+                FailReason::InvalidUrl,
+                "downloadFile:fail invalid url: parameter.url should be String instead of Number",
+            ),
+            (
+                json!({"url": "http://h/", "header": []}),
+                FailReason::InvalidHeader,
+                "downloadFile:fail invalid header: parameter.header should be Object instead of Array",
+            ),
+            (
+                json!({"url": "http://h/", "header": {"X": 1}}),
+                FailReason::InvalidHeader,
+                "downloadFile:fail invalid header: value of X should be String instead of Number",
+            ),
+            (
+                json!({"url": "http://h/", "filePath": true}),
+                FailReason::PermissionDenied,
+                "downloadFile:fail permission denied: parameter.filePath should be String instead of Boolean",
+            ),
+        ] {
+            let f = parse(v.clone()).unwrap_err();
+            assert_eq!((f.reason, f.err_msg().as_str()), (reason, msg), "{v}");
+        }
+        assert_eq!(parse(json!({"header": []})).unwrap_err().errno(), 600005);
+    }
+
+    #[test]
+    fn timeouts_numbers_numeric_strings_and_the_rest() {
+        let mut warnings = Vec::new();
+        let mut t = |v: Value| {
+            DownloadOptions::from_json(&json!({"url": "http://h/", "timeout": v}), |w| {
+                warnings.push(w)
+            })
+            .unwrap()
+            .timeout
+        };
+        assert_eq!(t(json!(50)), Some(Duration::from_millis(50)));
+        assert_eq!(t(json!("5000")), Some(Duration::from_millis(5000)));
+        assert_eq!(t(json!(0)), None);
+        assert_eq!(t(json!(-5)), None);
+        assert_eq!(t(json!(null)), None);
+        assert_eq!(t(json!("soon")), None);
+        assert_eq!(t(json!(true)), None);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[1].contains("instead of Boolean"));
+    }
+
+    #[test]
+    fn flags_follow_javascripts_defaults() {
+        let o = parse(json!({"url": "http://h/", "enableHttp2": 1, "enableProfile": 0})).unwrap();
+        assert!(o.enable_profile && !o.enable_http2 && !o.enable_quic);
+        let o = parse(json!({
+            "url": "http://h/", "enableProfile": false, "enableQuic": true,
+            "header": {"A": "1", "B": "2"}, "filePath": "wxfile://usr/a", "success": null
+        }))
+        .unwrap();
+        assert!(!o.enable_profile && o.enable_quic);
+        assert_eq!(o.header.len(), 2);
+        assert_eq!(o.file_path.as_deref(), Some("wxfile://usr/a"));
+        assert!(o.host_path.is_none() && o.output_file.is_none());
+    }
+}
