@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""wxdl benchmark: W1-W6 of shared/BENCH.md against curl, wget and aria2c in one run.
+"""wxdl benchmark: W1-W6 of bench/README.md against curl, wget and aria2c in one run.
 
 Starts nginx (HTTP/1.1; HTTPS with HTTP/2) and Caddy (HTTP/3) on loopback with certificates
 from a CA made on the spot, generates the data, runs every workload for wxdl (release build)

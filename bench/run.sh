@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks wxdl against curl, wget and aria2c (shared/BENCH.md W1-W6) and prints a markdown
+# Benchmarks wxdl against curl, wget and aria2c (bench/README.md W1-W6) and prints a markdown
 # table: `bench/run.sh > bench/RESULTS.md`, or `bench/run.sh --quick` for a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

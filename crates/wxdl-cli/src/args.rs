@@ -48,7 +48,7 @@ pub enum Command {
     #[command(after_help = AFTER_HELP)]
     Get(Box<GetArgs>),
     /// Run Mini Program JavaScript that calls wx.downloadFile (QuickJS), until nothing is pending.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
     Demo(DemoArgs),
 }
@@ -161,7 +161,7 @@ pub struct DemoArgs {
 }
 
 /// How the client is set up: sandbox, state, trust, resolution, identity, policy.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// How long a QUIC handshake may take before falling back to TCP, in ms (default 1000).
     #[arg(long = "quic-handshake-timeout", value_name = "MS")]
@@ -192,7 +192,13 @@ pub struct ClientArgs {
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
 
-    /// Mini Program appid used in the Referer.
-    #[arg(long, default_value = "touristappid")]
-    pub appid: String,
+    /// Mini Program appid used in the Referer (default: `wxdl run` reads project.config.json,
+    /// else touristappid).
+    #[arg(long)]
+    pub appid: Option<String>,
+
+    /// Mini Program version used in the Referer: devtools (default), 0 for develop and trial
+    /// builds, or a release number.
+    #[arg(long = "app-version", value_name = "VERSION")]
+    pub app_version: Option<String>,
 }

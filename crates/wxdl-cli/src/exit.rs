@@ -50,7 +50,22 @@ mod tests {
         assert_eq!(for_reason(FailReason::Interrupted), 28);
     }
 
-    /// The exit table in `--help` and the README's both list every reason with its code.
+    /// The failure table in docs/errors.md has a row for every reason, with its errno and exit
+    /// code; the exit tables in `--help` and the README's list every reason with its code.
+    #[test]
+    fn failure_table_has_every_reason() {
+        let table = include_str!("../../../docs/errors.md");
+        for reason in FailReason::ALL {
+            let row = format!("| `{}` | {} |", reason.reason(), reason.errno());
+            let line = table
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("docs/errors.md lacks {row:?}"));
+            let code = format!("| {} |", for_reason(reason));
+            assert!(line.contains(&code), "{line} lacks exit {code}");
+        }
+    }
+
     #[test]
     fn exit_tables_name_every_reason() {
         let readme = include_str!("../../../README.md");

@@ -73,7 +73,8 @@ pub fn build_client(
                 .unwrap_or_else(|| data_dir.join("sandbox")),
         )
         .concurrency(concurrency.max(1))
-        .appid(args.appid.clone());
+        .appid(args.appid.as_deref().unwrap_or("touristappid"))
+        .app_version(args.app_version.as_deref().unwrap_or("devtools"));
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
     }

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Get(a) => get::run(*a).await,
-            Command::Run(a) => run::run(a).await,
+            Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::run(a).await,
         }
     });

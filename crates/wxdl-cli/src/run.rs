@@ -10,7 +10,12 @@ use crate::state;
 /// Runs the script until nothing is pending; exit status 6 when it failed.
 pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
-    let client = build_client(&args.client, &data_dir, DEFAULT_CONCURRENCY)?;
+    // The project's own identity, unless the command line names one.
+    let project = wxdl_js::Project::find(&args.script);
+    let mut client_args = args.client.clone();
+    client_args.appid = client_args.appid.or(project.appid);
+    client_args.app_version = client_args.app_version.or(project.version);
+    let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY)?;
     let result = wxdl_js::run_file_with(&args.script, client.clone(), args.call.as_deref()).await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());

@@ -416,3 +416,46 @@ fn app_json_timeout_exceptions_and_pages() {
         ]
     );
 }
+
+#[test]
+fn referer_names_the_projects_appid_and_version() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"wx.downloadFile({{
+  url: '{}',
+  success: (r) => console.log(wx.getFileSystemManager().readFileSync(r.tempFilePath, 'utf8').split('\n')[2]),
+}});
+"#,
+        nginx.url("/echo")
+    );
+    write_all(
+        dir.path(),
+        &[
+            ("project.config.json", r#"{"appid": "wx0123456789abcdef"}"#),
+            ("pages/index/index.js", &script),
+        ],
+    );
+    let out = ok(&run(dir.path(), "pages/index/index.js", &[]));
+    assert!(
+        out.contains(
+            "referer=https://servicewechat.com/wx0123456789abcdef/devtools/page-frame.html"
+        ),
+        "{out}"
+    );
+    let out = ok(&run(
+        dir.path(),
+        "pages/index/index.js",
+        &["--app-version", "0"],
+    ));
+    assert!(
+        out.contains("/wx0123456789abcdef/0/page-frame.html"),
+        "{out}"
+    );
+    let out = ok(&run(
+        dir.path(),
+        "pages/index/index.js",
+        &["--appid", "wxother", "--app-version", "12"],
+    ));
+    assert!(out.contains("/wxother/12/page-frame.html"), "{out}");
+}

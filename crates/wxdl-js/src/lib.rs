@@ -140,6 +140,51 @@ fn invoke<'js, A: rquickjs::function::IntoArgs<'js>>(
     }
 }
 
+/// What a Mini Program project says about itself: its root (the nearest ancestor of the script
+/// holding `app.json` or `project.config.json`, else the script's directory) and, from
+/// `project.config.json`, its `appid` and a `version` when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Project {
+    /// The project root.
+    pub root: PathBuf,
+    /// `project.config.json`'s `appid`.
+    pub appid: Option<String>,
+    /// `project.config.json`'s `version`, when it has one.
+    pub version: Option<String>,
+}
+
+impl Project {
+    /// The project a script belongs to.
+    pub fn find(script: &Path) -> Project {
+        let script = script
+            .canonicalize()
+            .unwrap_or_else(|_| script.to_path_buf());
+        let dir = script.parent().unwrap_or(Path::new("/"));
+        let root = dir
+            .ancestors()
+            .find(|d| d.join("app.json").is_file() || d.join("project.config.json").is_file())
+            .unwrap_or(dir)
+            .to_path_buf();
+        let config: Option<serde_json::Value> =
+            std::fs::read_to_string(root.join("project.config.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+        let field = |name: &str| {
+            config
+                .as_ref()
+                .and_then(|c| c.get(name))
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Project {
+            appid: field("appid"),
+            version: field("version"),
+            root,
+        }
+    }
+}
+
 /// The default download timeout from `app.json` (`networkTimeout.downloadFile`) next to the
 /// script or in a parent directory.
 fn app_json_timeout(script_dir: &Path) -> Option<Duration> {

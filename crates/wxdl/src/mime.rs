@@ -1,4 +1,5 @@
-//! Picks a temp file's extension: from the URL path, else from `Content-Type`.
+//! Picks a temp file's extension: from the response's `Content-Type` first (WeChat's client
+//! uses the MIME type), else from the URL path.
 
 use url::Url;
 
@@ -62,20 +63,23 @@ const TYPES: &[(&str, &str)] = &[
     ("font/ttf", "ttf"),
 ];
 
-/// The extension for a temp file: the URL path's (`/a/b.MP3` → `MP3` kept as written), else
-/// the one for the media type, else none.
+/// The extension for a temp file: the one for a known media type, else the URL path's
+/// (`/a/b.MP3` → `MP3` kept as written), else none.
 ///
 /// ```
 /// use url::Url;
 /// let u = Url::parse("http://h/audio/123").unwrap();
 /// assert_eq!(wxdl::temp_extension(&u, Some("audio/mpeg; charset=x")), Some("mp3".into()));
+/// let u = Url::parse("http://h/get.php?id=7").unwrap();
+/// assert_eq!(wxdl::temp_extension(&u, Some("application/pdf")), Some("pdf".into()));
 /// let u = Url::parse("http://h/a/pic.png?x=1").unwrap();
-/// assert_eq!(wxdl::temp_extension(&u, Some("image/jpeg")), Some("png".into()));
+/// assert_eq!(wxdl::temp_extension(&u, Some("application/octet-stream")), Some("png".into()));
 /// ```
 pub fn temp_extension(url: &Url, content_type: Option<&str>) -> Option<String> {
-    url_extension(url)
+    content_type
+        .and_then(type_extension)
+        .or_else(|| url_extension(url))
         .map(str::to_string)
-        .or_else(|| content_type.and_then(type_extension).map(str::to_string))
 }
 
 fn url_extension(url: &Url) -> Option<&str> {
@@ -114,5 +118,10 @@ mod tests {
         );
         assert_eq!(ext("http://h/a", Some("application/x-unknown")), None);
         assert_eq!(ext("http://h/", None), None);
+        // The media type wins over the URL, as in WeChat's client.
+        assert_eq!(
+            ext("http://h/get.php", Some("application/pdf")).as_deref(),
+            Some("pdf")
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The URL policy (SPEC §4): off (developer tools) or strict (WeChat production rules).
+//! The URL policy (contract §4): off (developer tools) or strict (WeChat production rules).
 
 use url::{Host, Url};
 

@@ -1,4 +1,4 @@
-//! The profile (SPEC §7): phase marks on one monotonic clock, turned into WeChat's fields.
+//! The profile (contract §7): phase marks on one monotonic clock, turned into WeChat's fields.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -279,7 +279,7 @@ impl Timeline {
 }
 
 impl Profile {
-    /// The instants of SPEC §7 in the order they always hold (each ≤ the next; the SSL pair is 0
+    /// The instants of contract §7 in the order they always hold (each ≤ the next; the SSL pair is 0
     /// on plain HTTP and reused connections).
     pub const ORDERED_INSTANTS: [&'static str; 14] = [
         "invokeStart",

@@ -1,4 +1,4 @@
-//! Progress coalescing (SPEC §2): an event when the integer percent changes or after 100 ms
+//! Progress coalescing (contract §2): an event when the integer percent changes or after 100 ms
 //! without one, and a final event with everything written. Pure bookkeeping, no I/O.
 
 use std::time::{Duration, Instant};

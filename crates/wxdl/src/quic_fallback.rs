@@ -1,4 +1,4 @@
-//! HTTP/3 first, TCP when it fails (SPEC §5): with `enableQuic`, a request goes over QUIC when
+//! HTTP/3 first, TCP when it fails (contract §5): with `enableQuic`, a request goes over QUIC when
 //! the origin is known to speak HTTP/3 (an `Alt-Svc` seen earlier, or the host's hint); if QUIC
 //! fails before a response head, the request goes over TCP instead, transparently, and the
 //! origin stays on TCP for a while. Every response seen over TCP teaches the Alt-Svc cache.

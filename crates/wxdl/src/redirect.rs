@@ -1,4 +1,4 @@
-//! Redirects (SPEC §4): 301/302/303/307/308 are followed, at most [`MAX_REDIRECTS`] hops, no
+//! Redirects (contract §4): 301/302/303/307/308 are followed, at most [`MAX_REDIRECTS`] hops, no
 //! loops; every hop passes the same URL policy as the first URL, and a hop to another origin
 //! drops the caller's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`).
 

@@ -1,4 +1,4 @@
-//! The `wxfile://` sandbox (SPEC §6): temp and user paths, confinement checks and the usr quota.
+//! The `wxfile://` sandbox (contract §6): temp and user paths, confinement checks and the usr quota.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};

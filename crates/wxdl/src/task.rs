@@ -1,4 +1,4 @@
-//! The download task (SPEC §2–3): abort, progress and headers events, and the awaitable outcome.
+//! The download task (contract §2–3): abort, progress and headers events, and the awaitable outcome.
 
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;

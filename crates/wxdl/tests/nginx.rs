@@ -254,14 +254,22 @@ async fn cap_by_content_length_keeps_existing_file() {
 async fn temp_extension_from_content_type_and_user_paths() {
     let nginx = Nginx::builder()
         .location("location /audio/ { default_type audio/mpeg; }")
+        .location("location = /get.php { types { } default_type application/pdf; }")
         .start();
     write_random(&nginx.root.join("audio/123"), 1000);
+    write_random(&nginx.root.join("get.php"), 1000);
     let env = Env::new();
     let client = env.client(&[]);
     let s = ok(client
         .download(DownloadOptions::new(nginx.url("/audio/123")))
         .await);
     assert!(s.temp_file_path.unwrap().ends_with(".mp3"));
+    // The media type comes first, as in WeChat's client: a PHP script serving a PDF.
+    let s = ok(client
+        .download(DownloadOptions::new(nginx.url("/get.php?id=7")))
+        .await);
+    let tmp = s.temp_file_path.unwrap();
+    assert!(tmp.ends_with(".pdf"), "{tmp}");
 
     std::fs::create_dir(client.sandbox().usr_dir().join("music")).unwrap();
     let s = ok(client

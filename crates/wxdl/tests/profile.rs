@@ -12,7 +12,7 @@ use wxdl::{DownloadOptions, Profile};
 use wxdl_testkit::raw::read_head;
 use wxdl_testkit::{write_random, Nginx, RawServer, TestCa};
 
-/// SPEC §7's instants, in the order they must hold.
+/// contract §7's instants, in the order they must hold.
 const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
 const ALL_FIELDS: [&str; 30] = [

@@ -1,4 +1,4 @@
-//! Nothing lost, nothing mixed, nothing escapes (SPEC §6), against a real nginx: concurrent
+//! Nothing lost, nothing mixed, nothing escapes (contract §6), against a real nginx: concurrent
 //! downloads to one target, names that belong to the user, the longest legal names, permission
 //! bits, crash leftovers, and targets that are not regular files.
 

@@ -1,4 +1,4 @@
-//! Download options (SPEC §1) and their validation, which runs before any I/O; `json` parses
+//! Download options (contract §1) and their validation, which runs before any I/O; `json` parses
 //! them from a JavaScript-style object for every face that has one.
 
 mod json;
