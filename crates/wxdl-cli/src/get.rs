@@ -39,6 +39,7 @@ impl CliError {
 
 /// Runs `wxdl get` and returns the exit status.
 pub async fn run(args: GetArgs) -> Result<u8, CliError> {
+    warn_owned_headers(&args);
     let concurrency = if args.input.is_some() { args.jobs } else { 1 };
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     let client = build_client(&args.client, &data_dir, concurrency)?;
@@ -57,6 +58,18 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
             .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
     }
     Ok(code)
+}
+
+/// Says once which `-H` headers the engine drops (it sets them itself), as curl users expect
+/// to hear rather than find out.
+fn warn_owned_headers(args: &GetArgs) {
+    let strict = !args.client.domains.is_empty();
+    for h in &args.headers {
+        let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
+        if wxdl::is_engine_owned_header(name, strict) {
+            eprintln!("wxdl: warning: -H {name}: wxdl sets this header itself; yours is dropped");
+        }
+    }
 }
 
 /// The client for a run: sandbox under the data dir, saved estimator and Alt-Svc state,

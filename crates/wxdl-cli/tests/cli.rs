@@ -592,3 +592,44 @@ fn devices_stdout_and_odd_state_files() {
         .is_fifo());
     assert!(data.join("network-quality.json").is_dir());
 }
+
+#[test]
+fn headers_wxdl_owns_are_dropped_with_a_warning() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out = dir.path().join("echo.txt");
+    let o = wxdl(
+        &root,
+        &[
+            &nginx.url("/echo"),
+            "-o",
+            out.to_str().unwrap(),
+            "-H",
+            "Content-Length: 99",
+            "-H",
+            "Referer: https://elsewhere/",
+            "-H",
+            "X-Test: kept",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("-H Content-Length: wxdl sets this header itself"),
+        "{err}"
+    );
+    assert!(err.contains("-H Referer"), "{err}");
+    assert!(!err.contains("X-Test"), "{err}");
+    let echo = std::fs::read_to_string(&out).unwrap();
+    assert!(echo.contains("x=kept"), "{echo}");
+    assert!(
+        echo.contains("referer=https://servicewechat.com/"),
+        "{echo}"
+    );
+}

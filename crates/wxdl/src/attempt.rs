@@ -127,14 +127,23 @@ fn build_request(fetch: Fetch<'_>, absolute: bool) -> Result<Request<Empty<Bytes
         .body(Empty::new())
         .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
     let h = req.headers_mut();
-    if !absolute {
+    // A caller's Host (left in only with the policy off) replaces ours on HTTP/1.1; HTTP/2 and
+    // HTTP/3 carry the URL's authority instead.
+    let caller_host = fetch.headers.contains_key(HOST);
+    if !absolute && !caller_host {
         h.insert(
             HOST,
             HeaderValue::from_str(&fetch.origin.authority())
                 .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?,
         );
     }
-    h.extend(fetch.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    h.extend(
+        fetch
+            .headers
+            .iter()
+            .filter(|(k, _)| !(absolute && *k == HOST))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     if fetch.offset > 0 {
         let range = format!("bytes={}-", fetch.offset);
         h.insert(
@@ -233,6 +242,25 @@ mod tests {
         assert!(r.headers().get(RANGE).is_none());
         let r = request("https://h/a?q=1#frag", 0, true);
         assert_eq!(r.uri(), "https://h/a?q=1");
+        assert!(r.headers().get(HOST).is_none());
+    }
+
+    #[test]
+    fn a_callers_host_replaces_ours_on_http1_only() {
+        let url = Url::parse("http://h:8080/a").unwrap();
+        let origin = Origin::of(&url);
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("example.test"));
+        let fetch = Fetch {
+            url: &url,
+            origin: &origin,
+            headers: &headers,
+            offset: 0,
+        };
+        let r = build_request(fetch, false).unwrap();
+        let hosts: Vec<_> = r.headers().get_all(HOST).iter().collect();
+        assert_eq!(hosts, ["example.test"]);
+        let r = build_request(fetch, true).unwrap();
         assert!(r.headers().get(HOST).is_none());
     }
 

@@ -1,45 +1,83 @@
-//! Reads a response body chunk by chunk, decoding gzip/deflate/br/zstd when asked to.
+//! Reads a response body chunk by chunk, undoing its codings: transfer codings other than
+//! `chunked` always (RFC 9112 §6.1), content codings (gzip, deflate — zlib-wrapped or raw, as
+//! browsers accept —, br, zstd, stacked in any order) when the caller asked with
+//! `Accept-Encoding`. A body is decoded fully or the download fails: never stored half-decoded.
 
 use std::io;
 use std::pin::Pin;
 
-use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+use async_compression::tokio::bufread::{
+    BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
+};
 use bytes::{Bytes, BytesMut};
-use http::HeaderValue;
-use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
+use http::header::{HeaderMap, CONTENT_ENCODING, TRANSFER_ENCODING};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
-use crate::error::{http_error, Fail, FailReason};
+use crate::error::{Fail, FailReason};
 use crate::transport::Body;
 
 /// Decoded chunks are read in pieces of this size, so a compression bomb is seen growing and
 /// stopped by the cap long before it fills memory.
 const DECODE_CHUNK: usize = 64 * 1024;
 
-/// The content coding of a response body.
+/// One coding of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
-    Identity,
     Gzip,
+    /// zlib-wrapped (RFC 9110's `deflate`) or raw DEFLATE, told apart by the first bytes.
     Deflate,
     Brotli,
     Zstd,
 }
 
-impl Coding {
-    /// From `Content-Encoding`; anything unknown or stacked is stored as received.
-    pub fn from_header(value: Option<&HeaderValue>) -> Coding {
-        let Some(v) = value.and_then(|v| v.to_str().ok()) else {
-            return Coding::Identity;
-        };
-        match v.trim().to_ascii_lowercase().as_str() {
-            "gzip" | "x-gzip" => Coding::Gzip,
-            "deflate" => Coding::Deflate,
-            "br" => Coding::Brotli,
-            "zstd" => Coding::Zstd,
-            _ => Coding::Identity,
+/// The codings to undo, in the order to undo them (the last one applied first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Codings(Vec<Coding>);
+
+impl Codings {
+    /// From a response head: transfer codings always, content codings when `content` (the
+    /// caller asked for them). An unknown coding that must be undone fails the download.
+    pub fn of(headers: &HeaderMap, content: bool) -> Result<Codings, Fail> {
+        let mut undo = parse(headers, TRANSFER_ENCODING.as_str(), &["chunked"])?;
+        if content {
+            undo.extend(parse(headers, CONTENT_ENCODING.as_str(), &[])?);
+        }
+        Ok(Codings(undo))
+    }
+
+    /// Whether the body is stored as it arrives (its `Content-Length` is then its length).
+    pub fn is_identity(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The codings listed in every `name` field, last applied first, skipping `identity` and
+/// `skip`.
+fn parse(headers: &HeaderMap, name: &str, skip: &[&str]) -> Result<Vec<Coding>, Fail> {
+    let mut listed = Vec::new();
+    for value in headers.get_all(name) {
+        let text = String::from_utf8_lossy(value.as_bytes()).to_ascii_lowercase();
+        for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let coding = match token {
+                "identity" => continue,
+                t if skip.contains(&t) => continue,
+                "gzip" | "x-gzip" => Coding::Gzip,
+                "deflate" => Coding::Deflate,
+                "br" => Coding::Brotli,
+                "zstd" => Coding::Zstd,
+                other => {
+                    return Err(Fail::with(
+                        FailReason::NetworkInterrupted,
+                        format_args!("{name}: cannot decode {other:?}"),
+                    ))
+                }
+            };
+            listed.push(coding);
         }
     }
+    listed.reverse();
+    Ok(listed)
 }
 
 type Decoder = Pin<Box<dyn AsyncRead + Send>>;
@@ -56,35 +94,28 @@ pub(crate) struct BodyReader {
 }
 
 impl BodyReader {
-    pub fn new(body: Body, coding: Coding) -> BodyReader {
-        let source = match coding {
-            Coding::Identity => Source::Plain(body),
-            coding => {
-                // Transport failures travel through the decoder as io::Error and come back
-                // out as the same Fail in `decode_error`.
-                let stream = futures_util::stream::unfold(body, |mut b| async move {
-                    let item = b.data().await?.map_err(io::Error::other);
-                    Some((item, b))
-                });
-                let raw = BufReader::new(StreamReader::new(stream));
-                let dec: Decoder = match coding {
-                    Coding::Gzip => {
-                        let mut d = GzipDecoder::new(raw);
-                        d.multiple_members(true);
-                        Box::pin(d)
-                    }
-                    Coding::Deflate => Box::pin(ZlibDecoder::new(raw)),
-                    Coding::Brotli => Box::pin(BrotliDecoder::new(raw)),
-                    Coding::Zstd => Box::pin(ZstdDecoder::new(raw)),
-                    Coding::Identity => unreachable!("handled above"),
-                };
-                Source::Decoded(dec, BytesMut::with_capacity(DECODE_CHUNK))
+    /// A reader undoing `codings` over `body`. Waits for the first bytes only when a deflate
+    /// layer has to see whether it is zlib-wrapped.
+    pub async fn open(body: Body, codings: Codings) -> Result<BodyReader, Fail> {
+        let source = if codings.is_identity() {
+            Source::Plain(body)
+        } else {
+            // Transport failures travel through the decoders as io::Error carrying the Fail,
+            // and come back out unchanged in `decode_error`.
+            let stream = futures_util::stream::unfold(body, |mut b| async move {
+                let item = b.data().await?.map_err(io::Error::other);
+                Some((item, b))
+            });
+            let mut layer: Decoder = Box::pin(StreamReader::new(stream));
+            for coding in codings.0 {
+                layer = undo(layer, coding).await.map_err(decode_error)?;
             }
+            Source::Decoded(layer, BytesMut::with_capacity(DECODE_CHUNK))
         };
-        BodyReader {
+        Ok(BodyReader {
             source,
             clean_end: false,
-        }
+        })
     }
 
     /// The next chunk, or `None` at the end of the body.
@@ -115,16 +146,97 @@ impl BodyReader {
     }
 }
 
+/// One decoding layer over `inner`.
+async fn undo(inner: Decoder, coding: Coding) -> io::Result<Decoder> {
+    let mut raw = BufReader::new(inner);
+    Ok(match coding {
+        Coding::Gzip => {
+            let mut d = GzipDecoder::new(raw);
+            d.multiple_members(true);
+            Box::pin(d)
+        }
+        Coding::Deflate => {
+            if is_zlib(raw.fill_buf().await?) {
+                Box::pin(ZlibDecoder::new(raw))
+            } else {
+                Box::pin(DeflateDecoder::new(raw))
+            }
+        }
+        Coding::Brotli => Box::pin(BrotliDecoder::new(raw)),
+        Coding::Zstd => Box::pin(ZstdDecoder::new(raw)),
+    })
+}
+
+/// Whether a deflate body starts with a zlib header (RFC 1950: method 8, a check that makes
+/// the first two bytes a multiple of 31), as opposed to raw DEFLATE some servers send.
+fn is_zlib(head: &[u8]) -> bool {
+    match head {
+        [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => true,
+    }
+}
+
 fn decode_error(e: io::Error) -> Fail {
-    // Transport errors surface wrapped in io::Error by the stream adapter.
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<hyper::Error>())
-    {
-        Some(h) => http_error(h),
-        None => Fail::with(
-            FailReason::NetworkInterrupted,
-            format_args!("content decoding: {e}"),
-        ),
+    // A transport failure carried through the decoder keeps its own row and detail.
+    if let Some(fail) = e.get_ref().and_then(|inner| inner.downcast_ref::<Fail>()) {
+        return fail.clone();
+    }
+    Fail::with(
+        FailReason::NetworkInterrupted,
+        format_args!("content decoding: {e}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn codings(pairs: &[(&'static str, &'static str)], content: bool) -> Result<Codings, Fail> {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        Codings::of(&h, content)
+    }
+
+    #[test]
+    fn stacked_codings_are_undone_last_applied_first() {
+        use Coding::*;
+        let c = codings(&[("content-encoding", "gzip, br")], true).unwrap();
+        assert_eq!(c.0, [Brotli, Gzip]);
+        let c = codings(
+            &[
+                ("transfer-encoding", "gzip, chunked"),
+                ("content-encoding", "deflate"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.0, [Gzip, Deflate], "transfer codings come off first");
+        // Content codings stay when the caller did not ask; transfer codings never do.
+        assert_eq!(
+            codings(&[("content-encoding", "gzip")], false).unwrap().0,
+            []
+        );
+        let c = codings(&[("transfer-encoding", "gzip, chunked")], false).unwrap();
+        assert_eq!(c.0, [Gzip]);
+        assert!(codings(&[("transfer-encoding", "chunked")], false)
+            .unwrap()
+            .is_identity());
+    }
+
+    #[test]
+    fn an_unknown_coding_to_undo_fails() {
+        let f = codings(&[("content-encoding", "gzip, compress")], true).unwrap_err();
+        assert_eq!(f.reason, FailReason::NetworkInterrupted);
+        assert!(codings(&[("content-encoding", "compress")], false).is_ok());
+    }
+
+    #[test]
+    fn zlib_headers_are_told_from_raw_deflate() {
+        assert!(is_zlib(&[0x78, 0x9c]));
+        assert!(is_zlib(&[0x78, 0x01]));
+        assert!(!is_zlib(&[0xcb, 0x48]), "raw deflate of 'hello'");
     }
 }

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 
 use crate::attempt::{Answer, HopRecord, Protocols};
-use crate::decode::{BodyReader, Coding};
+use crate::decode::{BodyReader, Codings};
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::events::{HeadersReceived, Progress};
@@ -177,21 +177,27 @@ async fn download(
     } = answer;
 
     let status = resp.status().as_u16();
+    if resp.status().is_informational() {
+        // hyper hands over only a final 1xx (an unsolicited `101 Switching Protocols`): there
+        // is no HTTP body to store, and saving nothing as a success would empty the target.
+        return Err(Fail::with(
+            FailReason::NetworkInterrupted,
+            format_args!("unexpected {} final response", resp.status()),
+        ));
+    }
     let header = header_map(resp.headers());
     shared.emit_headers(&HeadersReceived {
         header: header.clone(),
         status_code: status,
     });
 
-    let coding = if decode_wanted {
-        Coding::from_header(resp.headers().get(CONTENT_ENCODING))
-    } else {
-        Coding::Identity
-    };
-    // Content-Length describes the decoded body only without a content coding.
-    let expected = match coding {
-        Coding::Identity => content_length(resp.headers()),
-        _ => None,
+    let codings = Codings::of(resp.headers(), decode_wanted)?;
+    // Content-Length is the stored length only when nothing is decoded, and never for a
+    // status that has no body by definition (RFC 9110 §6.4.1: 204, 304).
+    let bodiless = matches!(status, 204 | 304);
+    let expected = match codings.is_identity() && !bodiless {
+        true => content_length(resp.headers()),
+        false => None,
     };
     if let Some(len) = expected {
         if len > valid.max_bytes {
@@ -216,7 +222,7 @@ async fn download(
     )?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
     let response_header = header_list(resp.headers());
-    let mut reader = BodyReader::new(resp.into_body(), coding);
+    let mut reader = BodyReader::open(resp.into_body(), codings).await?;
     while let Some(chunk) = reader.next_chunk().await? {
         part.write(chunk)?;
         if let Some(p) = ticker.advance(part.written()) {

@@ -2,15 +2,21 @@
 //! request, and the forms responses are reported in (WeChat's map, HAR's ordered list).
 
 use http::header::{
-    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, REFERER, USER_AGENT,
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, REFERER, USER_AGENT,
 };
 
 use crate::engine::Engine;
 use crate::events::Header;
+use crate::policy::Policy;
 
 /// The caller's headers plus the host's: default User-Agent and Accept, identity coding unless
-/// the caller asked otherwise, and the host's own Referer.
+/// the caller asked otherwise, and the host's own Referer. Under the strict policy a caller's
+/// `Host` goes too (the URL alone says where a request goes); with the policy off it stays, as
+/// curl's testing idiom expects.
 pub(crate) fn request_headers(engine: &Engine, mut headers: HeaderMap) -> HeaderMap {
+    if engine.policy != Policy::Off {
+        headers.remove(HOST);
+    }
     if !headers.contains_key(USER_AGENT) {
         headers.insert(USER_AGENT, engine.user_agent.clone());
     }

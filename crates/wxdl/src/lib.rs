@@ -67,7 +67,7 @@ pub use nqe::{
     EffectiveConnectionType, Estimates, EstimatorState, Observation,
     STATE_VERSION as ESTIMATOR_STATE_VERSION,
 };
-pub use options::{DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
+pub use options::{is_engine_owned_header, DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
 pub use policy::{DomainEntry, Policy};
 pub use profile::{Hop, HopTimings, Profile};
 pub use redirect::MAX_REDIRECTS;

@@ -79,9 +79,10 @@ pub(crate) async fn follow(
                 format_args!("more than {MAX_REDIRECTS}"),
             ));
         }
-        let location = location
-            .to_str()
-            .map_err(|_| Fail::with(FailReason::InvalidUrl, "redirect Location"))?;
+        // A raw UTF-8 Location (servers send them) is taken as text and percent-encoded by the
+        // URL parser, as browsers and curl do.
+        let location = std::str::from_utf8(location.as_bytes())
+            .map_err(|_| Fail::with(FailReason::InvalidUrl, "redirect Location is not UTF-8"))?;
         let next = url.join(location).map_err(|e| {
             Fail::with(
                 FailReason::InvalidUrl,

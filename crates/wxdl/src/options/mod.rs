@@ -239,8 +239,36 @@ pub(crate) fn check_scheme(url: &Url) -> Result<(), Fail> {
     }
 }
 
+/// Headers the engine owns because they describe the connection or the message framing:
+/// a caller's are dropped, never sent and never a failure (WeChat accepts such calls).
+const ENGINE_OWNED: [&str; 7] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "keep-alive",
+    "proxy-connection",
+];
+
+/// Whether the engine drops a caller's header of this name instead of sending it: the framing
+/// and connection headers always, `Referer` (the host sets its own) always, and `Host` under
+/// the strict policy (`strict`). Faces use it to warn.
+///
+/// ```
+/// assert!(wxdl::is_engine_owned_header("Content-Length", false));
+/// assert!(wxdl::is_engine_owned_header("host", true));
+/// assert!(!wxdl::is_engine_owned_header("Host", false)); // curl's testing idiom works
+/// assert!(!wxdl::is_engine_owned_header("X-Token", true));
+/// ```
+pub fn is_engine_owned_header(name: &str, strict: bool) -> bool {
+    let lower = name.trim().to_ascii_lowercase();
+    ENGINE_OWNED.contains(&lower.as_str()) || lower == "referer" || (strict && lower == "host")
+}
+
 /// Validates caller headers: names must be HTTP tokens, values free of CR/LF/NUL (and other
-/// control bytes). A caller `Referer` is dropped here; the engine sets its own.
+/// control bytes). The engine's own headers (Referer, framing, connection) are dropped here;
+/// `Host` stays for the request builder to decide with the policy.
 pub(crate) fn validate_headers(pairs: &[(String, String)]) -> Result<HeaderMap, Fail> {
     let mut map = HeaderMap::with_capacity(pairs.len());
     for (name, value) in pairs {
@@ -252,7 +280,7 @@ pub(crate) fn validate_headers(pairs: &[(String, String)]) -> Result<HeaderMap, 
                 format_args!("value of {}", name.as_str()),
             )
         })?;
-        if name == REFERER {
+        if name == REFERER || ENGINE_OWNED.contains(&name.as_str()) {
             continue;
         }
         map.append(name, value);
@@ -287,9 +315,18 @@ mod tests {
         let ok = validate_headers(&[
             ("X-A".into(), "1".into()),
             ("Referer".into(), "https://evil/".into()),
+            ("Content-Length".into(), "5".into()),
+            ("Transfer-Encoding".into(), "chunked".into()),
+            ("Connection".into(), "close".into()),
+            ("Upgrade".into(), "h2c".into()),
+            ("TE".into(), "trailers".into()),
+            ("Keep-Alive".into(), "1".into()),
+            ("Proxy-Connection".into(), "x".into()),
+            ("Host".into(), "other".into()),
         ])
         .unwrap();
-        assert_eq!(ok.len(), 1);
+        assert_eq!(ok.len(), 2, "{ok:?}");
+        assert!(ok.contains_key("x-a") && ok.contains_key("host"));
         for (n, v) in [
             ("Bad Name", "x"),
             ("", "x"),
