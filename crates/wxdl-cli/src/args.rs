@@ -32,7 +32,9 @@ Exit status:
          24 illegal operation on a directory
          25 the maximum size of the file storage limit is exceeded
          26 integrity check fail      27 write file fail          28 interrupted
-  1      wxdl itself could not run (e.g. the sandbox root is unusable)";
+  1      wxdl itself could not run (e.g. the sandbox root is unusable)
+  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP: every download aborted, nothing
+         partial left (a second signal quits at once)";
 
 /// wxdl: WeChat's wx.downloadFile as a fast, observable, safe downloader.
 #[derive(Debug, Parser)]

@@ -1,18 +1,21 @@
 //! `wxdl get`: one URL, or a batch from a file, over one client.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::future::IntoFuture;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wxdl::{Client, DownloadOptions, Outcome, Policy, Resolver};
+use wxdl::{AbortHandle, Client, DownloadOptions, Outcome, Policy, Resolver, TaskFuture};
 
 use crate::args::{ClientArgs, GetArgs};
 use crate::exit;
 use crate::har::Har;
 use crate::render;
+use crate::signals::{self, Interrupt};
 use crate::state;
+use crate::urls::{self, UrlLines};
 use crate::waterfall;
 
 /// A command-line problem, reported with exit status 2 (or 1 for environment problems).
@@ -46,11 +49,13 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     let mut run = Run {
         args: &args,
         har: args.har.as_ref().map(|_| Har::default()),
+        interrupt: Interrupt::listen(),
     };
     let code = match &args.input {
         Some(list) => run.batch(&client, list).await?,
         None => run.single(&client).await?,
     };
+    let code = run.interrupt.signal().map_or(code, signals::exit_status);
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
     if let (Some(har), Some(path)) = (&run.har, &args.har) {
@@ -158,6 +163,14 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
 struct Run<'a> {
     args: &'a GetArgs,
     har: Option<Har>,
+    interrupt: Interrupt,
+}
+
+/// A started download of a batch: its URL, a handle to abort it, and its outcome to come.
+struct Started {
+    url: String,
+    abort: AbortHandle,
+    outcome: TaskFuture,
 }
 
 impl Run<'_> {
@@ -167,7 +180,16 @@ impl Run<'_> {
         let bar = render::byte_bar(args.quiet);
         let b = bar.clone();
         let opts = options(args, url)?.on_progress_update(move |p| render::update_bar(&b, p));
-        let outcome = client.download(opts).await;
+        let task = client.download(opts);
+        let abort = task.abort_handle();
+        let mut outcome = task.into_future();
+        let outcome = tokio::select! {
+            o = &mut outcome => o,
+            _ = self.interrupt.wait() => {
+                abort.abort();
+                outcome.await
+            }
+        };
         bar.finish_and_clear();
         self.report(&outcome, None);
         Ok(exit::for_outcome(&outcome))
@@ -213,27 +235,51 @@ impl Run<'_> {
         }
     }
 
+    /// Streams the list: at most a window of downloads is started ahead of the one reported
+    /// next (results come in list order), so any length runs in flat memory and descriptors.
     async fn batch(&mut self, client: &Client, list: &Path) -> Result<u8, CliError> {
         let args = self.args;
-        let text = std::fs::read_to_string(list)
+        let file = std::fs::File::open(list)
             .map_err(|e| CliError::usage(format!("-i {}: {e}", list.display())))?;
-        let urls: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect();
+        let mut urls = UrlLines::new(file);
+        let window = args.jobs.max(1).saturating_mul(4).max(64);
         let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
         let mut names = UniqueNames::default();
-        let bar = render::count_bar(args.quiet, urls.len() as u64);
+        let bar = render::count_bar(args.quiet, urls::count(list).unwrap_or(0));
         let start = Instant::now();
-        let mut tasks = Vec::with_capacity(urls.len());
-        for url in &urls {
-            let opts = options(args, url)?.host_path(dir.join(names.claim(url)));
-            tasks.push(client.download(opts));
-        }
+        let mut started: VecDeque<Started> = VecDeque::with_capacity(window);
+        let mut list_error = None;
         let (mut ok, mut http_err, mut failed, mut bytes) = (0usize, 0usize, 0usize, 0u64);
-        for (url, task) in urls.iter().zip(tasks) {
-            let outcome = task.await;
+        loop {
+            while self.interrupt.signal().is_none()
+                && list_error.is_none()
+                && started.len() < window
+            {
+                match urls.next() {
+                    Some(Ok(url)) => {
+                        let opts = options(args, &url)?.host_path(dir.join(names.claim(&url)));
+                        let task = client.download(opts);
+                        started.push_back(Started {
+                            url,
+                            abort: task.abort_handle(),
+                            outcome: task.into_future(),
+                        });
+                    }
+                    Some(Err(e)) => list_error = Some(e),
+                    None => break,
+                }
+            }
+            let Some(mut next) = started.pop_front() else {
+                break;
+            };
+            let outcome = tokio::select! {
+                o = &mut next.outcome => o,
+                _ = self.interrupt.wait() => {
+                    next.abort.abort();
+                    started.iter().for_each(|s| s.abort.abort());
+                    next.outcome.await
+                }
+            };
             bar.inc(1);
             match &outcome {
                 Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
@@ -243,15 +289,18 @@ impl Run<'_> {
             if let Ok(s) = &outcome {
                 bytes += s.data_length;
             }
-            bar.suspend(|| self.report(&outcome, Some(url)));
+            bar.suspend(|| self.report(&outcome, Some(&next.url)));
         }
         bar.finish_and_clear();
+        let total = ok + http_err + failed;
         if !args.quiet {
             eprintln!(
-                "wxdl: {} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
-                urls.len(),
+                "wxdl: {total} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
                 start.elapsed().as_secs_f64()
             );
+        }
+        if let Some(e) = list_error {
+            return Err(CliError::usage(format!("-i {}: {e}", list.display())));
         }
         Ok(if http_err + failed > 0 {
             exit::BATCH_FAILED

@@ -7,7 +7,9 @@ mod get;
 mod har;
 mod render;
 mod run;
+mod signals;
 mod state;
+mod urls;
 mod waterfall;
 
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ use wxdl::DEFAULT_CONCURRENCY;
 use crate::args::RunArgs;
 use crate::exit;
 use crate::get::{build_client, CliError};
+use crate::signals::{self, Interrupt};
 use crate::state;
 
 /// Runs the script until nothing is pending; exit status 6 when it failed.
@@ -16,9 +17,25 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     client_args.appid = client_args.appid.or(project.appid);
     client_args.app_version = client_args.app_version.or(project.version);
     let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY)?;
-    let result = wxdl_js::run_file_with(&args.script, client.clone(), args.call.as_deref()).await;
+    let interrupt = Interrupt::listen();
+    let mut signalled = interrupt.clone();
+    let result = wxdl_js::run_file_until(
+        &args.script,
+        client.clone(),
+        args.call.as_deref(),
+        async move {
+            signalled.wait().await;
+        },
+    )
+    .await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
+    if let Some(signo) = interrupt.signal() {
+        if let Err(e) = result {
+            eprintln!("{e}");
+        }
+        return Ok(signals::exit_status(signo));
+    }
     match result {
         Ok(()) => Ok(exit::OK),
         Err(e) => {

@@ -633,3 +633,129 @@ fn headers_wxdl_owns_are_dropped_with_a_warning() {
         "{echo}"
     );
 }
+
+#[test]
+fn a_long_batch_runs_under_a_small_descriptor_limit_and_bad_lists_stop_cleanly() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let list = dir.path().join("urls.txt");
+    let urls: String = (0..2000)
+        .map(|i| format!("{}?n={i}\n", nginx.url("/hello.txt")))
+        .collect();
+    std::fs::write(&list, urls).unwrap();
+    // Queued downloads hold no descriptor: 2000 URLs with -j 10 fit in 128 descriptors.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 128 && exec "$@""#)
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_wxdl"))
+        .env("WXDL_DATA_DIR", dir.path().join("data"))
+        .args(["get", "--root", root.to_str().unwrap(), "-q", "-j", "10"])
+        .args(["-i", list.to_str().unwrap(), "-d", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2000);
+
+    // A list that is one endless line is refused at that line, in bounded memory.
+    let o = wxdl_bounded(&root, &["-i", "/dev/zero", "-d", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1 is longer than"));
+}
+
+/// Starts `wxdl get` with piped output, sends `signal` once the body is streaming (the slow
+/// location serves 256 KiB/s), and returns its output.
+fn interrupted(root: &Path, signal: &str, args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .env("WXDL_DATA_DIR", root.with_file_name("data"))
+        .arg("get")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wxdl");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("wxdl ended after the signal")
+        .unwrap()
+}
+
+#[test]
+fn signals_abort_every_download_and_leave_nothing() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let kept = dir.path().join("kept.bin");
+    std::fs::write(&kept, b"precious").unwrap();
+    let slow = nginx.url("/slow/big.bin");
+
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let o = interrupted(
+            &root,
+            signal,
+            &[&slow, "-o", kept.to_str().unwrap(), "--json"],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = json(&o);
+        assert_eq!(v["errMsg"], "downloadFile:fail abort");
+        assert_eq!(v["errno"], 603105);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"precious");
+    }
+
+    // A batch: every running and queued download ends as abort, one JSON line each.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let list = dir.path().join("urls.txt");
+    let urls: String = (0..6).map(|i| format!("{slow}?n={i}\n")).collect();
+    std::fs::write(&list, urls).unwrap();
+    let args = [
+        "-i",
+        list.to_str().unwrap(),
+        "-j",
+        "3",
+        "-d",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    let o = interrupted(&root, "INT", &args);
+    assert_eq!(o.status.code(), Some(130));
+    let lines: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines
+        .iter()
+        .all(|v| v["errMsg"] == "downloadFile:fail abort"));
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let sandbox_tmp: Vec<_> = std::fs::read_dir(root.join("tmp")).unwrap().collect();
+    assert!(sandbox_tmp.is_empty(), "{sandbox_tmp:?}");
+}

@@ -459,3 +459,62 @@ fn referer_names_the_projects_appid_and_version() {
     ));
     assert!(out.contains("/wxother/12/page-frame.html"), "{out}");
 }
+
+#[test]
+fn a_signal_aborts_the_scripts_downloads_and_its_callbacks_see_it() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"wx.downloadFile({{
+  url: '{}',
+  filePath: wx.env.USER_DATA_PATH + '/big.bin',
+  fail: (e) => console.log('fail', e.errMsg, e.errno),
+}});
+setInterval(() => {{}}, 50);
+"#,
+        nginx.url("/slow/big.bin")
+    );
+    write_all(dir.path(), &[("s.js", &script)]);
+    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .arg("run")
+        .arg(dir.path().join("s.js"))
+        .arg("--data-dir")
+        .arg(dir.path().join(".wxdl-data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let o = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the run ended after the signal")
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout(&o).contains("fail downloadFile:fail abort 603105"),
+        "{}",
+        stdout(&o)
+    );
+    let usr = dir.path().join(".wxdl-data/sandbox/usr");
+    let left: Vec<_> = std::fs::read_dir(&usr)
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

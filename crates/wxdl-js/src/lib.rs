@@ -68,6 +68,9 @@ struct Host {
     downloads: RefCell<HashMap<u32, AbortHandle>>,
     fatal: RefCell<Option<String>>,
     unhandled: RefCell<Vec<String>>,
+    /// Set when the run was interrupted (a signal): downloads end as `abort`, timers stop,
+    /// callbacks still run so the script sees its downloads fail.
+    interrupted: Cell<bool>,
 }
 
 impl Host {
@@ -94,6 +97,18 @@ impl Host {
 
     fn is_dead(&self) -> bool {
         self.fatal.borrow().is_some()
+    }
+
+    /// Aborts every download (their `fail` callbacks run with `abort`) and stops every timer;
+    /// later timers are not scheduled and later downloads end as `abort` at once.
+    fn interrupt(&self) {
+        self.interrupted.set(true);
+        for (_, t) in self.timers.borrow_mut().drain() {
+            t.notify_one();
+        }
+        for d in self.downloads.borrow().values() {
+            d.abort();
+        }
     }
 }
 
@@ -212,6 +227,22 @@ pub async fn run_file_with(
     client: Client,
     call: Option<&str>,
 ) -> Result<(), ScriptError> {
+    run_file_until(path, client, call, std::future::pending()).await
+}
+
+/// How long an interrupted script may go on delivering its downloads' `abort` results before
+/// the run ends anyway (a script that keeps starting work must not hold the exit).
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+/// [`run_file_with`], interrupted when `interrupt` completes (the CLI passes its signals):
+/// every download is aborted and its callbacks run, timers stop, and the run ends once that
+/// is delivered (within a short grace).
+pub async fn run_file_until(
+    path: &Path,
+    client: Client,
+    call: Option<&str>,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<(), ScriptError> {
     let path = path.canonicalize().map_err(|e| ScriptError {
         message: format!("{}: {e}", path.display()),
     })?;
@@ -225,6 +256,7 @@ pub async fn run_file_with(
         downloads: RefCell::default(),
         fatal: RefCell::default(),
         unhandled: RefCell::default(),
+        interrupted: Cell::new(false),
     });
     let rt = AsyncRuntime::new()?;
     // Collect after 8 MiB of new allocations rather than QuickJS's 256 KiB: a script making
@@ -287,7 +319,13 @@ pub async fn run_file_with(
         Ok(())
     })
     .await?;
-    rt.idle().await;
+    tokio::select! {
+        _ = rt.idle() => {}
+        _ = interrupt => {
+            host.interrupt();
+            let _ = tokio::time::timeout(INTERRUPT_GRACE, rt.idle()).await;
+        }
+    }
     if let Some(message) = host.fatal.borrow_mut().take() {
         return Err(ScriptError { message });
     }
@@ -337,6 +375,9 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
             ctx.clone(),
             move |ctx: Ctx<'js>, ms: f64, repeat: bool, cb: Function<'js>| -> u32 {
                 let id = h.id();
+                if h.interrupted.get() {
+                    return id;
+                }
                 let cancel = Rc::new(Notify::new());
                 h.timers.borrow_mut().insert(id, Rc::clone(&cancel));
                 let host = Rc::clone(&h);
@@ -650,6 +691,9 @@ fn start_download<'js>(
             let _ = tx2.send(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
         });
     let task = host.client.download(opts);
+    if host.interrupted.get() {
+        task.abort();
+    }
     let id = host.id();
     host.downloads.borrow_mut().insert(id, task.abort_handle());
     let host = Rc::clone(host);

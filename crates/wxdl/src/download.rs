@@ -19,7 +19,7 @@ use crate::options::{DownloadOptions, Validated};
 use crate::pinned::Target;
 use crate::profile::Timeline;
 use crate::progress::ProgressTicker;
-use crate::queue::Ticket;
+use crate::queue::{Permit, Ticket};
 use crate::redirect::{follow, Followed, Start};
 use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, BodyFile, Sink};
@@ -49,6 +49,9 @@ pub(crate) async fn run(
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
     // always says what is on disk.
     done.part.commit().await?;
+    // The slot is freed only now: a download holds its descriptors until its file is in
+    // place, so the limit bounds what the running downloads hold, commits included.
+    drop(done.permit);
     if let Some(last) = done.last_progress {
         shared.emit_progress(last);
     }
@@ -59,6 +62,8 @@ pub(crate) async fn run(
 struct Downloaded {
     success: Success,
     part: BodyFile,
+    /// The download's slot under the client's concurrency limit.
+    permit: Permit,
     /// The final progress event, unless the last one emitted already said it all.
     last_progress: Option<Progress>,
 }
@@ -149,13 +154,14 @@ async fn download(
     ticket: Ticket,
     timeline: &mut Timeline,
 ) -> Result<Downloaded, Fail> {
-    let dest = Destination::check(engine, options)?;
-
-    let _permit = ticket
+    let permit = ticket
         .admitted()
         .await
         .ok_or_else(|| Fail::with(FailReason::Abort, "client closed"))?;
     timeline.queue_end = Some(Instant::now());
+    // Checked (and its directory pinned) once admitted: a queued download holds no
+    // descriptor, so a batch of any length needs only those of the running ones.
+    let dest = Destination::check(engine, options)?;
 
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
     let start = Start {
@@ -275,6 +281,7 @@ async fn download(
             hops,
         },
         part,
+        permit,
         last_progress: ticker.finish(written),
     })
 }
