@@ -310,6 +310,8 @@ fetchFile('{url}').then((r) => console.log('cjs', r.statusCode, dep.pad('7', 3))
     write_all(
         dir.path(),
         &[
+            // A Mini Program project: its root holds the config and the packages.
+            ("project.config.json", r#"{"appid": "touristappid"}"#),
             ("app/main.mjs", &main),
             ("app/cjs.js", &cjs),
             ("app/util.js", "module.exports = { twice: (x) => x * 2 };"),
@@ -517,4 +519,104 @@ setInterval(() => {{}}, 50);
         .map(|d| d.collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_hostile_script_reads_and_runs_nothing_outside_the_project_or_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let outside = dir.path().join("outside");
+    write_all(
+        dir.path(),
+        &[
+            ("outside/secret.js", "module.exports = 'SECRET-CONTENT';"),
+            ("outside/secret.txt", "TOPSECRET"),
+            ("project/project.config.json", r#"{"appid": "wxhostile"}"#),
+            (
+                "project/node_modules/evil/package.json",
+                r#"{"name": "evil", "main": "../../../outside/secret.js"}"#,
+            ),
+        ],
+    );
+    std::os::unix::fs::symlink(outside.join("secret.js"), project.join("link.js")).unwrap();
+    // The sandbox the run will use, with links and a FIFO planted in usr.
+    let usr = project.join(".wxdl-data/sandbox/usr");
+    std::fs::create_dir_all(&usr).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), usr.join("out.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, usr.join("outdir")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", usr.join("zero")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(usr.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    let abs = outside.join("secret.js");
+    let script = format!(
+        r#"const tries = {{
+  absolute: () => require('{abs}'),
+  parent: () => require('../outside/secret.js'),
+  symlink: () => require('./link.js'),
+  package: () => require('evil'),
+  natives: () => __native.readText('{abs}'),
+  loader: () => __wxdl_load('{abs}'),
+}};
+for (const [name, f] of Object.entries(tries)) {{
+  try {{ console.log(name, 'LOADED', f()); }} catch (e) {{ console.log(name, 'refused', String(e.message || e)); }}
+}}
+const fs = wx.getFileSystemManager();
+const usr = wx.env.USER_DATA_PATH;
+const reads = {{
+  readLink: () => fs.readFileSync(usr + '/out.txt', 'utf8'),
+  statLink: () => fs.statSync(usr + '/out.txt').size,
+  readdirLink: () => fs.readdirSync(usr + '/outdir'),
+  accessLink: () => fs.accessSync(usr + '/out.txt'),
+  fifo: () => fs.readFileSync(usr + '/fifo'),
+  zero: () => fs.readFileSync(usr + '/zero'),
+  writeLink: () => fs.writeFileSync(usr + '/out.txt', 'overwritten', 'utf8'),
+}};
+for (const [name, f] of Object.entries(reads)) {{
+  try {{ console.log(name, 'READ', JSON.stringify(f())); }} catch (e) {{ console.log(name, 'refused', String(e.message || e)); }}
+}}
+import('{abs}').then(() => console.log('import LOADED'), (e) => console.log('import refused', String(e.message || e)));
+"#,
+        abs = abs.display()
+    );
+    write_all(&project, &[("index.js", &script)]);
+    let o = Command::new(env!("CARGO_BIN_EXE_wxdl"))
+        .arg("run")
+        .arg(project.join("index.js"))
+        .arg("--data-dir")
+        .arg(project.join(".wxdl-data"))
+        .output()
+        .unwrap();
+    let out = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    for secret in ["SECRET-CONTENT", "TOPSECRET", "LOADED", "READ"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    for name in [
+        "absolute",
+        "parent",
+        "symlink",
+        "package",
+        "natives",
+        "loader",
+        "readLink",
+        "statLink",
+        "readdirLink",
+        "accessLink",
+        "fifo",
+        "zero",
+        "writeLink",
+        "import",
+    ] {
+        assert!(out.contains(&format!("{name} refused")), "{name}:\n{out}");
+    }
+    assert!(
+        out.contains("Cannot find module '../outside/secret.js' in the project"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret.txt")).unwrap(),
+        "TOPSECRET"
+    );
 }

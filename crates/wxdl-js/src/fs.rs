@@ -1,11 +1,20 @@
 //! `wx.getFileSystemManager()` operations, confined to the `wxfile://` sandbox. Each takes and
 //! returns JSON; an error is the text WeChat puts after `<op>:fail `.
+//!
+//! Reads are confined exactly like writes: a path is resolved, every symlink followed, and
+//! refused unless its real path is still in the sandbox. `readFile` reads only regular files
+//! (a FIFO would hang the run, `/dev/zero` would fill memory) and at most [`MAX_READ`] bytes at
+//! once (`position` and `length` read a larger file in parts).
 
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Value};
 use wxdl::{Sandbox, USER_DATA_PATH};
+
+/// The most one `readFile` returns: 100 MiB.
+pub const MAX_READ: u64 = 100 << 20;
 
 /// Runs one operation; `args` is a JSON object with WeChat's parameter names.
 pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
@@ -14,12 +23,13 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
     let out = match op {
         "access" => {
             let p = s("path").unwrap_or_default();
-            std::fs::symlink_metadata(host(sandbox, p)?).map_err(|e| io(&e, "access", p))?;
+            readable(sandbox, p, "access")?;
             json!({})
         }
         "stat" => {
             let p = s("path").unwrap_or_default();
-            let m = std::fs::metadata(host(sandbox, p)?).map_err(|e| io(&e, "stat", p))?;
+            let m =
+                std::fs::metadata(readable(sandbox, p, "stat")?).map_err(|e| io(&e, "stat", p))?;
             let secs = |t: std::io::Result<std::time::SystemTime>| {
                 t.ok()
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -36,16 +46,16 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         }
         "readFile" => {
             let p = s("filePath").unwrap_or_default();
-            let bytes = std::fs::read(host(sandbox, p)?).map_err(|e| io(&e, "open", p))?;
-            let start = a.get("position").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let start = start.min(bytes.len());
-            let len = a
-                .get("length")
-                .and_then(Value::as_u64)
-                .map_or(bytes.len() - start, |l| {
-                    (l as usize).min(bytes.len() - start)
-                });
-            let bytes = &bytes[start..start + len];
+            let position = a.get("position").and_then(Value::as_u64).unwrap_or(0);
+            let length = a.get("length").and_then(Value::as_u64);
+            let bytes =
+                read_part(&readable(sandbox, p, "open")?, position, length).map_err(|e| match e
+                    .kind()
+                {
+                    std::io::ErrorKind::Other => format!("{e}, open {p}"),
+                    _ => io(&e, "open", p),
+                })?;
+            let bytes = &bytes[..];
             let data = match s("encoding") {
                 None => base64_encode(bytes),
                 Some("utf8" | "utf-8") => String::from_utf8_lossy(bytes).into_owned(),
@@ -69,13 +79,23 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             if target.is_dir() {
                 return Err(format!("illegal operation on a directory, open {p}"));
             }
-            let tmp = target.with_extension("wxdl-write.part");
-            std::fs::write(&tmp, &bytes)
-                .and_then(|()| std::fs::rename(&tmp, &target))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    io(&e, "open", p)
-                })?;
+            // A link is followed only to a regular file inside usr; anything else is refused
+            // (a FIFO would hang the run, a device is not a file of the sandbox).
+            if let Ok(meta) = std::fs::symlink_metadata(&target) {
+                let usr = sandbox
+                    .usr_dir()
+                    .canonicalize()
+                    .map_err(|e| io(&e, "open", p))?;
+                let real = target.canonicalize();
+                let regular_inside = real
+                    .as_ref()
+                    .is_ok_and(|r| r.starts_with(&usr) && r.is_file());
+                if (meta.file_type().is_symlink() || !meta.is_file()) && !regular_inside {
+                    return Err(format!("permission denied, open {p}"));
+                }
+            }
+            // The same writer as downloads: readers see the old file or the whole new one.
+            wxdl::write_file_atomic(&target, &bytes).map_err(|e| io(&e, "open", p))?;
             json!({})
         }
         "unlink" => {
@@ -89,7 +109,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         }
         "readdir" => {
             let p = s("dirPath").unwrap_or_default();
-            let mut files: Vec<String> = std::fs::read_dir(host(sandbox, p)?)
+            let mut files: Vec<String> = std::fs::read_dir(readable(sandbox, p, "scandir")?)
                 .map_err(|e| io(&e, "scandir", p))?
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -114,7 +134,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             if !from.starts_with(wxdl::TEMP_PREFIX) {
                 return Err(format!("permission denied, open {from}"));
             }
-            let src = host(sandbox, from)?;
+            let src = readable(sandbox, from, "open")?;
             let name = src
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -136,7 +156,49 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
     Ok(out.to_string())
 }
 
-/// The host path of a `wxfile://` path (read access: usr and tmp).
+/// The real host path of a `wxfile://` path to read: resolved, every symlink followed, and
+/// refused unless it is still inside the sandbox (`usr` or `tmp`).
+fn readable(sandbox: &Sandbox, p: &str, verb: &str) -> Result<PathBuf, String> {
+    let real = host(sandbox, p)?
+        .canonicalize()
+        .map_err(|e| io(&e, verb, p))?;
+    let inside = |dir: &Path| dir.canonicalize().is_ok_and(|d| real.starts_with(d));
+    if inside(sandbox.usr_dir()) || inside(sandbox.tmp_dir()) {
+        Ok(real)
+    } else {
+        Err(format!("permission denied, {verb} {p}"))
+    }
+}
+
+/// Reads `length` bytes (all when `None`) from `position` of a regular file, at most
+/// [`MAX_READ`]; anything but a regular file is refused without blocking on it.
+fn read_part(path: &Path, position: u64, length: Option<u64>) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    if !meta.is_file() {
+        return Err(std::io::ErrorKind::PermissionDenied.into());
+    }
+    let start = position.min(meta.len());
+    let len = length.unwrap_or(u64::MAX).min(meta.len() - start);
+    if len > MAX_READ {
+        return Err(std::io::Error::other(format!(
+            "file too large to read at once (over {MAX_READ} bytes): read it in parts with position and length"
+        )));
+    }
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The host path of a `wxfile://` path, lexically (usr and tmp).
 fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, String> {
     sandbox
         .resolve(p)

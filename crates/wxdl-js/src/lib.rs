@@ -61,7 +61,8 @@ impl From<rquickjs::Error> for ScriptError {
 /// error (after which everything pending is cancelled so the runtime can wind down).
 struct Host {
     client: Client,
-    script_dir: PathBuf,
+    /// Where modules may be loaded from: the project root.
+    modules: modules::Confinement,
     app_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
@@ -247,10 +248,11 @@ pub async fn run_file_until(
         message: format!("{}: {e}", path.display()),
     })?;
     let script_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let confinement = modules::Confinement::new(&Project::find(&path).root);
     let host = Rc::new(Host {
         client,
         app_timeout: app_json_timeout(&script_dir),
-        script_dir,
+        modules: confinement.clone(),
         next_id: Cell::new(0),
         timers: RefCell::default(),
         downloads: RefCell::default(),
@@ -278,8 +280,11 @@ pub async fn run_file_until(
         },
     )))
     .await;
-    rt.set_loader(modules::EsmResolver, modules::EsmLoader)
-        .await;
+    rt.set_loader(
+        modules::EsmResolver(confinement.clone()),
+        modules::EsmLoader(confinement),
+    )
+    .await;
     let ctx = AsyncContext::full(&rt).await?;
     let entry = path.to_string_lossy().into_owned();
     let esm = std::fs::read_to_string(&path)
@@ -468,21 +473,22 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, from: String, spec: String| -> rquickjs::Result<String> {
-                let _ = &h.script_dir;
-                modules::resolve(Path::new(&from), &spec)
+                modules::resolve(Path::new(&from), &spec, &h.modules)
                     .map(|p| p.to_string_lossy().into_owned())
                     .map_err(|e| Exception::throw_message(&ctx, &e))
             },
         )?,
     )?;
 
+    let h = Rc::clone(host);
     n.set(
         "readText",
         Function::new(
             ctx.clone(),
-            |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
-                std::fs::read_to_string(&path)
-                    .map_err(|e| Exception::throw_message(&ctx, &format!("{path}: {e}")))
+            move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
+                h.modules
+                    .read(&path)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
             },
         )?,
     )?;

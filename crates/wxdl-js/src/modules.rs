@@ -1,9 +1,60 @@
 //! Modules as in a Mini Program project: relative paths, then bare names from
-//! `miniprogram_npm/` and `node_modules/` next to the requiring file or in its parents,
-//! honouring `package.json` `miniprogram` and `main` (and `module` for ES imports); and the ES
-//! module resolver and loader QuickJS calls for `import`.
+//! `miniprogram_npm/` and `node_modules/` next to the requiring file or in its parents up to the
+//! project root, honouring `package.json` `miniprogram` and `main` (and `module` for ES
+//! imports); and the ES module resolver and loader QuickJS calls for `import`.
+//!
+//! Everything is confined to the project root ([`Confinement`]): no absolute paths, no `..` out,
+//! no symlink out (each candidate's real path is checked), no package entry pointing out, and a
+//! script cannot read a host file through the loader. A refusal names the request, never a
+//! file's content.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The largest module source the loader reads.
+const MAX_SOURCE: u64 = 16 << 20;
+
+/// Where modules may come from: the project root, by its real path.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    root: PathBuf,
+}
+
+impl Confinement {
+    /// Confines modules to `root` (resolved to its real path).
+    pub fn new(root: &Path) -> Confinement {
+        Confinement {
+            root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
+        }
+    }
+
+    /// The real path of `p` when it is a regular file inside the root.
+    fn admit(&self, p: &Path) -> Option<PathBuf> {
+        let real = p.canonicalize().ok()?;
+        (real.starts_with(&self.root) && real.is_file()).then_some(real)
+    }
+
+    /// Whether `p` (an existing directory) is inside the root, by its real path.
+    fn holds_dir(&self, p: &Path) -> bool {
+        p.canonicalize()
+            .is_ok_and(|real| real.starts_with(&self.root) && real.is_dir())
+    }
+
+    /// A module's source, read only from a regular file inside the root, bounded in size.
+    pub fn read(&self, path: &str) -> Result<String, String> {
+        let refused = || format!("module file '{path}' is not in the project");
+        let real = self.admit(Path::new(path)).ok_or_else(refused)?;
+        let file = std::fs::File::open(&real).map_err(|e| format!("{path}: {}", e.kind()))?;
+        let mut text = String::new();
+        file.take(MAX_SOURCE + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{path}: {}", e.kind()))?;
+        if text.len() as u64 > MAX_SOURCE {
+            return Err(format!("{path}: larger than {MAX_SOURCE} bytes"));
+        }
+        Ok(text)
+    }
+}
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
@@ -19,25 +70,30 @@ pub enum Kind {
 }
 
 /// The file `spec` names when required from a module in `from`.
-pub fn resolve(from: &Path, spec: &str) -> Result<PathBuf, String> {
-    resolve_as(from, spec, Kind::CommonJs)
+pub fn resolve(from: &Path, spec: &str, within: &Confinement) -> Result<PathBuf, String> {
+    resolve_as(from, spec, Kind::CommonJs, within)
 }
 
-/// The file `spec` names from a module in `from`, for `require` or `import`.
-pub fn resolve_as(from: &Path, spec: &str, kind: Kind) -> Result<PathBuf, String> {
-    let not_found = || format!("Cannot find module '{spec}' from '{}'", from.display());
-    if spec.starts_with("./")
-        || spec.starts_with("../")
-        || spec.starts_with('/')
-        || spec == "."
-        || spec == ".."
-    {
-        return file_or_dir(&from.join(spec), kind).ok_or_else(not_found);
+/// The file `spec` names from a module in `from`, for `require` or `import`, inside the
+/// project.
+pub fn resolve_as(
+    from: &Path,
+    spec: &str,
+    kind: Kind,
+    within: &Confinement,
+) -> Result<PathBuf, String> {
+    let not_found = || format!("Cannot find module '{spec}' in the project");
+    if spec.starts_with('/') || spec.contains('\0') {
+        return Err(not_found());
     }
-    for dir in from.ancestors() {
+    if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
+        return file_or_dir(&from.join(spec), kind, within).ok_or_else(not_found);
+    }
+    let inside = |d: &&Path| within.holds_dir(d);
+    for dir in from.ancestors().take_while(inside) {
         for sub in ["miniprogram_npm", "node_modules"] {
             let candidate = dir.join(sub).join(spec);
-            if let Some(found) = file_or_dir(&candidate, kind) {
+            if let Some(found) = file_or_dir(&candidate, kind, within) {
                 return Ok(found);
             }
         }
@@ -45,23 +101,23 @@ pub fn resolve_as(from: &Path, spec: &str, kind: Kind) -> Result<PathBuf, String
     Err(not_found())
 }
 
-fn file_or_dir(p: &Path, kind: Kind) -> Option<PathBuf> {
-    if p.is_file() {
-        return p.canonicalize().ok();
+fn file_or_dir(p: &Path, kind: Kind, within: &Confinement) -> Option<PathBuf> {
+    if let Some(found) = within.admit(p) {
+        return Some(found);
     }
     for ext in ["js", "json"] {
         let mut with = p.as_os_str().to_owned();
         with.push(".");
         with.push(ext);
-        let with = PathBuf::from(with);
-        if with.is_file() {
-            return with.canonicalize().ok();
+        if let Some(found) = within.admit(Path::new(&with)) {
+            return Some(found);
         }
     }
-    if !p.is_dir() {
+    if !within.holds_dir(p) {
         return None;
     }
-    if let Ok(text) = std::fs::read_to_string(p.join("package.json")) {
+    let package = within.admit(&p.join("package.json"));
+    if let Some(text) = package.and_then(|pkg| within.read(&pkg.to_string_lossy()).ok()) {
         if let Ok(pkg) = serde_json::from_str::<serde_json::Value>(&text) {
             let fields: &[&str] = match kind {
                 Kind::CommonJs => &["miniprogram", "main"],
@@ -71,7 +127,7 @@ fn file_or_dir(p: &Path, kind: Kind) -> Option<PathBuf> {
                 if let Some(entry) = pkg.get(field).and_then(|v| v.as_str()) {
                     let target = p.join(entry);
                     if target != p {
-                        if let Some(found) = file_or_dir(&target, kind) {
+                        if let Some(found) = file_or_dir(&target, kind, within) {
                             return Some(found);
                         }
                     }
@@ -81,9 +137,7 @@ fn file_or_dir(p: &Path, kind: Kind) -> Option<PathBuf> {
     }
     ["index.js", "index.json"]
         .iter()
-        .map(|i| p.join(i))
-        .find(|f| f.is_file())
-        .and_then(|f| f.canonicalize().ok())
+        .find_map(|i| within.admit(&p.join(i)))
 }
 
 /// Whether a file is an ES module: `.mjs`, or (not `.cjs`/`.json`) a top-level `import` or
@@ -104,8 +158,8 @@ pub fn is_esm(path: &Path, source: &str) -> bool {
     })
 }
 
-/// Resolves `import` specifiers to absolute file paths (the module names).
-pub struct EsmResolver;
+/// Resolves `import` specifiers to absolute file paths (the module names), in the project.
+pub struct EsmResolver(pub Confinement);
 
 impl Resolver for EsmResolver {
     fn resolve<'js>(
@@ -115,16 +169,26 @@ impl Resolver for EsmResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
+        // The host imports the entry module by its path (no base); scripts import by specifier.
+        if base.is_empty() {
+            return self
+                .0
+                .admit(Path::new(name))
+                .map(|p| p.to_string_lossy().into_owned())
+                .ok_or_else(|| {
+                    rquickjs::Error::new_resolving_message(base, name, "not in the project")
+                });
+        }
         let dir = Path::new(base).parent().unwrap_or(Path::new("/"));
-        resolve_as(dir, name, Kind::Esm)
+        resolve_as(dir, name, Kind::Esm, &self.0)
             .map(|p| p.to_string_lossy().into_owned())
             .map_err(|msg| rquickjs::Error::new_resolving_message(base, name, msg))
     }
 }
 
-/// Loads ES modules from disk; a CommonJS or JSON file imported from ESM becomes a module whose
-/// default export is its `module.exports` and whose named exports are its own keys.
-pub struct EsmLoader;
+/// Loads ES modules from the project; a CommonJS or JSON file imported from ESM becomes a module
+/// whose default export is its `module.exports` and whose named exports are its own keys.
+pub struct EsmLoader(pub Confinement);
 
 impl Loader for EsmLoader {
     fn load<'js>(
@@ -133,8 +197,10 @@ impl Loader for EsmLoader {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<Module<'js, Declared>> {
-        let source = std::fs::read_to_string(name)
-            .map_err(|e| rquickjs::Error::new_loading_message(name, e.to_string()))?;
+        let source = self
+            .0
+            .read(name)
+            .map_err(|e| rquickjs::Error::new_loading_message(name, e))?;
         if is_esm(Path::new(name), &source) {
             return Module::declare(ctx.clone(), name, source);
         }

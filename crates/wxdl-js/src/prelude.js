@@ -354,3 +354,5 @@
     return r;
   };
 })(globalThis.__native);
+// The natives are the prelude's alone: scripts reach them only through the wx surface.
+delete globalThis.__native;
