@@ -13,6 +13,9 @@ use std::time::UNIX_EPOCH;
 use serde_json::{json, Value};
 use wxdl::{Sandbox, USER_DATA_PATH};
 
+/// WeChat's words when the usr quota cannot take a write.
+const QUOTA_EXCEEDED: &str = "the maximum size of the file storage limit is exceeded";
+
 /// The most one `readFile` returns: 100 MiB.
 pub const MAX_READ: u64 = 100 << 20;
 
@@ -94,8 +97,13 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                     return Err(format!("permission denied, open {p}"));
                 }
             }
-            // The same writer as downloads: readers see the old file or the whole new one.
+            // Room in the one usr quota first, then the same writer as downloads: readers see
+            // the old file or the whole new one.
+            let room = sandbox
+                .reserve(&target, bytes.len() as u64)
+                .map_err(|_| QUOTA_EXCEEDED.to_string())?;
             wxdl::write_file_atomic(&target, &bytes).map_err(|e| io(&e, "open", p))?;
+            room.settle();
             json!({})
         }
         "unlink" => {
@@ -143,14 +151,21 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("{USER_DATA_PATH}/{name}"));
             let dest = writable(sandbox, &dest_wx)?;
+            let size = std::fs::metadata(&src)
+                .map_err(|e| io(&e, "open", from))?
+                .len();
+            let room = sandbox
+                .reserve(&dest, size)
+                .map_err(|_| QUOTA_EXCEEDED.to_string())?;
             std::fs::rename(&src, &dest)
                 .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
                 .map_err(|e| io(&e, "open", from))?;
+            room.settle();
             json!({ "savedFilePath": dest_wx })
         }
         other => return Err(format!("not supported by wxdl: FileSystemManager.{other}")),
     };
-    if matches!(op, "writeFile" | "unlink" | "saveFile" | "mkdir") {
+    if op == "unlink" {
         sandbox.invalidate_usage();
     }
     Ok(out.to_string())

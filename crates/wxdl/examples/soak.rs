@@ -1,9 +1,12 @@
 //! Soak: N downloads (default 10 000) through one `Client` against an in-process loopback server
-//! with mixed sizes, HTTP errors, resets, stalls (timeouts) and aborts; prints RSS, open file
-//! descriptors, live tasks and leftover files every 1000, and fails if any of them grows.
+//! with mixed sizes, HTTP errors, resets, stalls (timeouts) and aborts, a tenth of them racing
+//! each other to four shared `wxfile://usr` targets; prints RSS, open file descriptors, live
+//! tasks and leftover files every 1000, and fails if any of them grows, if partial data is
+//! left, or if a shared target holds anything but one whole body that a download reported.
 //!
 //! `cargo run --release -p wxdl --example soak -- [COUNT]`
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -119,6 +122,7 @@ async fn soak(count: usize, server: &RawServer) -> i32 {
     println!("| downloads | RSS KiB | open fds | live tasks | files in tmp | ok | failed | s |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut samples = Vec::new();
+    let mut committed: HashMap<String, Vec<u64>> = HashMap::new();
     for batch_start in (0..count).step_by(1000) {
         let batch = (count - batch_start).min(1000);
         let mut tasks = Vec::with_capacity(batch);
@@ -130,9 +134,14 @@ async fn soak(count: usize, server: &RawServer) -> i32 {
                 88..=93 => ("/reset".to_string(), 10_000),
                 _ => ("/stall".to_string(), 200),
             };
-            let task = client.download(
-                DownloadOptions::new(server.url(&path)).timeout(Duration::from_millis(timeout)),
-            );
+            let mut opts =
+                DownloadOptions::new(server.url(&path)).timeout(Duration::from_millis(timeout));
+            // A tenth race each other (and the aborts) to a few shared targets.
+            let shared = (r % 10 == 3).then(|| format!("wxfile://usr/shared-{}.bin", r % 4));
+            if let Some(target) = &shared {
+                opts = opts.file_path(target.clone());
+            }
+            let task = client.download(opts);
             if r % 37 == 0 {
                 let h = task.abort_handle();
                 let delay = Duration::from_micros(r % 3000);
@@ -141,14 +150,22 @@ async fn soak(count: usize, server: &RawServer) -> i32 {
                     h.abort();
                 });
             }
-            tasks.push(task);
+            tasks.push((shared, task));
         }
-        for t in tasks {
+        for (shared, t) in tasks {
             match t.await {
                 Ok(s) => {
                     ok.fetch_add(1, Ordering::Relaxed);
-                    // The caller consumes the file.
-                    let _ = std::fs::remove_file(&s.saved_path);
+                    match shared {
+                        Some(target) if s.status_code == 200 => {
+                            committed.entry(target).or_default().push(s.data_length);
+                        }
+                        Some(_) => {}
+                        // The caller consumes the file.
+                        None => {
+                            let _ = std::fs::remove_file(&s.saved_path);
+                        }
+                    }
                 }
                 Err(f) => {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -200,6 +217,32 @@ async fn soak(count: usize, server: &RawServer) -> i32 {
     }
     if last.3 != 0 {
         bad.push(format!("{} files left in tmp", last.3));
+    }
+    // Each shared target holds one whole body: all 'x', as long as a download that succeeded
+    // there reported (the server sends n bytes of 'x' for /ok/n). A 404 may also have won, so
+    // its body counts too.
+    for (target, lengths) in &committed {
+        let host = client
+            .sandbox()
+            .resolve(target)
+            .expect("shared target path");
+        let body = std::fs::read(&host).unwrap_or_default();
+        let whole = body.iter().all(|b| *b == b'x') && lengths.contains(&(body.len() as u64));
+        if !whole && body != b"not found" {
+            bad.push(format!(
+                "{target} holds {} bytes that no download committed",
+                body.len()
+            ));
+        }
+    }
+    let usr = client.sandbox().usr_dir();
+    let partial = std::fs::read_dir(usr).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".wxdl-"))
+            .count()
+    });
+    if partial != 0 {
+        bad.push(format!("{partial} partial files left in usr"));
     }
     if bad.is_empty() {
         println!("\nsoak: {count} downloads, flat: no leak");

@@ -20,8 +20,8 @@ use crate::pinned::Target;
 use crate::profile::Timeline;
 use crate::progress::ProgressTicker;
 use crate::queue::{Permit, Ticket};
+use crate::quota::Reservation;
 use crate::redirect::{follow, Followed, Start};
-use crate::sandbox::QuotaGuard;
 use crate::storage::{check_host_target, BodyFile, Sink};
 use crate::task::{Outcome, Success, TaskShared};
 
@@ -83,7 +83,7 @@ struct Opened {
     target: Sink,
     temp_file_path: Option<String>,
     file_path: Option<String>,
-    quota: Option<QuotaGuard>,
+    quota: Option<Reservation>,
 }
 
 impl Destination {
@@ -127,8 +127,10 @@ impl Destination {
                 }
             }
             Destination::User { file_path, host } => {
-                let guard = engine.sandbox.reserve_usr(&host.path());
-                check_quota(&guard, expected)?;
+                // Room for the announced length now; more is taken as bytes arrive past it.
+                let guard = engine
+                    .sandbox
+                    .reserve(&host.path(), expected.unwrap_or(0))?;
                 Opened {
                     target: Sink::Replace(host),
                     temp_file_path: None,
@@ -284,14 +286,4 @@ async fn download(
         permit,
         last_progress: ticker.finish(written),
     })
-}
-
-fn check_quota(guard: &QuotaGuard, expected: Option<u64>) -> Result<(), Fail> {
-    match expected {
-        Some(len) if len > guard.remaining => Err(Fail::with(
-            FailReason::StorageLimitExceeded,
-            format_args!("{len} bytes do not fit in the {} left", guard.remaining),
-        )),
-        _ => Ok(()),
-    }
 }

@@ -51,6 +51,7 @@ mod profile;
 mod progress;
 mod queue;
 mod quic_fallback;
+mod quota;
 mod redirect;
 mod sandbox;
 mod stale_retry;
@@ -70,6 +71,7 @@ pub use nqe::{
 pub use options::{is_engine_owned_header, DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
 pub use policy::{DomainEntry, Policy};
 pub use profile::{Hop, HopTimings, Profile};
+pub use quota::Reservation;
 pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
 pub use storage::write_file_atomic;

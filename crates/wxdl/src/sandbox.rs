@@ -2,12 +2,10 @@
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::error::{Fail, FailReason};
 use crate::pinned::{PinnedDir, Target};
+use crate::quota::{Quota, Reservation};
 
 /// `wx.env.USER_DATA_PATH`: the root of the user's files.
 pub const USER_DATA_PATH: &str = "wxfile://usr";
@@ -37,21 +35,8 @@ pub struct Sandbox {
     usr: PathBuf,
     /// `usr` with every symlink resolved, when the sandbox opened: no write may leave it.
     usr_canon: PathBuf,
-    quota: u64,
-    /// Bytes being written into `usr` by downloads that have not finished yet.
-    in_flight: Arc<AtomicU64>,
-    /// Bytes stored under `usr`, walked at most every [`USAGE_TTL`] and kept current by this
-    /// sandbox's own downloads in between (a walk per download would be quadratic).
-    usage: Arc<Mutex<Option<Usage>>>,
-}
-
-/// How long a walked `usr` size is trusted without walking again.
-const USAGE_TTL: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    bytes: u64,
-    at: Instant,
+    /// The one ledger every writer into `usr` goes through.
+    quota: Quota,
 }
 
 impl Sandbox {
@@ -67,11 +52,9 @@ impl Sandbox {
         Ok(Sandbox {
             root,
             tmp,
+            quota: Quota::new(&usr, usr_quota),
             usr,
             usr_canon,
-            quota: usr_quota,
-            in_flight: Arc::new(AtomicU64::new(0)),
-            usage: Arc::default(),
         })
     }
 
@@ -92,7 +75,7 @@ impl Sandbox {
 
     /// The `usr` quota in bytes.
     pub fn usr_quota(&self) -> u64 {
-        self.quota
+        self.quota.limit()
     }
 
     /// Maps a `wxfile://` path to its host path, lexically: `..`, absolute host paths and other
@@ -211,90 +194,20 @@ impl Sandbox {
 
     /// Bytes currently stored under `usr` (regular files, symlinks not followed).
     pub fn usr_usage(&self) -> u64 {
-        dir_size(&self.usr, 0)
+        self.quota.usage()
     }
 
-    /// Forgets the cached `usr` size, after files there changed outside the engine's
-    /// downloads (the JS host's file APIs call this).
+    /// Forgets the cached `usr` size, after files there changed outside the quota's writers.
     pub fn invalidate_usage(&self) {
-        *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.quota.invalidate();
     }
 
-    fn cached_usage(&self) -> u64 {
-        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        match *usage {
-            Some(u) if u.at.elapsed() < USAGE_TTL => u.bytes,
-            _ => {
-                let bytes = self.usr_usage();
-                *usage = Some(Usage {
-                    bytes,
-                    at: Instant::now(),
-                });
-                bytes
-            }
-        }
-    }
-
-    /// Reserves room in the `usr` quota for a download replacing `target`: returns how many
-    /// bytes it may write, and a guard that counts them while it runs.
-    pub(crate) fn reserve_usr(&self, target: &Path) -> QuotaGuard {
-        let existing = std::fs::symlink_metadata(target)
-            .map(|m| if m.is_file() { m.len() } else { 0 })
-            .unwrap_or(0);
-        let used = self
-            .cached_usage()
-            .saturating_sub(existing)
-            .saturating_add(self.in_flight.load(Ordering::Relaxed));
-        QuotaGuard {
-            remaining: self.quota.saturating_sub(used),
-            counted: 0,
-            replaced: existing,
-            in_flight: Arc::clone(&self.in_flight),
-            usage: Arc::clone(&self.usage),
-        }
-    }
-}
-
-/// Counts bytes of one download against the `usr` quota until dropped.
-#[derive(Debug)]
-pub(crate) struct QuotaGuard {
-    pub remaining: u64,
-    counted: u64,
-    /// Size of the file the download replaces.
-    replaced: u64,
-    in_flight: Arc<AtomicU64>,
-    usage: Arc<Mutex<Option<Usage>>>,
-}
-
-impl QuotaGuard {
-    /// Records `n` more bytes; false when they no longer fit.
-    pub fn take(&mut self, n: u64) -> bool {
-        if self.counted + n > self.remaining {
-            return false;
-        }
-        self.counted += n;
-        self.in_flight.fetch_add(n, Ordering::Relaxed);
-        true
-    }
-}
-
-impl QuotaGuard {
-    /// The download's file is in place: its bytes now count as stored, the replaced file's no
-    /// longer do.
-    pub fn settle(self) {
-        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(u) = usage.as_mut() {
-            u.bytes = u
-                .bytes
-                .saturating_sub(self.replaced)
-                .saturating_add(self.counted);
-        }
-    }
-}
-
-impl Drop for QuotaGuard {
-    fn drop(&mut self) {
-        self.in_flight.fetch_sub(self.counted, Ordering::Relaxed);
+    /// Reserves room in the `usr` quota for `bytes` written to `target` (a file it replaces is
+    /// credited). Every writer into `usr` goes through this ledger, so the limit holds for
+    /// concurrent downloads and file system writes together; a download grows its
+    /// reservation as bytes arrive past it.
+    pub fn reserve(&self, target: &Path, bytes: u64) -> Result<Reservation, Fail> {
+        self.quota.reserve(target, bytes)
     }
 }
 
@@ -340,24 +253,6 @@ fn relative_components(rest: &str, whole: &str) -> Result<PathBuf, Fail> {
         }
     }
     Ok(out)
-}
-
-/// Total size of regular files below `dir`, without following symlinks; bounded depth.
-fn dir_size(dir: &Path, depth: u32) -> u64 {
-    if depth > 64 {
-        return 0;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path(), depth + 1),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
 
 #[cfg(test)]
@@ -461,14 +356,13 @@ mod tests {
     fn quota_counts_existing_files() {
         let (_d, s) = sandbox();
         std::fs::write(s.usr_dir().join("a"), vec![0u8; 600]).unwrap();
-        let mut g = s.reserve_usr(&s.usr_dir().join("b"));
-        assert_eq!(g.remaining, 400);
-        assert!(g.take(400));
-        assert!(!g.take(1));
-        // Replacing `a` frees its 600 bytes, but 400 are in flight for `b`.
-        let g2 = s.reserve_usr(&s.usr_dir().join("a"));
-        assert_eq!(g2.remaining, 600);
-        drop(g);
-        assert_eq!(s.reserve_usr(&s.usr_dir().join("a")).remaining, 1000);
+        assert!(s.reserve(&s.usr_dir().join("b"), 401).is_err());
+        let mut b = s.reserve(&s.usr_dir().join("b"), 400).unwrap();
+        assert!(!b.take(401));
+        // Replacing `a` frees its 600 bytes, but 400 are held for `b`.
+        assert!(s.reserve(&s.usr_dir().join("a"), 601).is_err());
+        assert!(s.reserve(&s.usr_dir().join("a"), 600).is_ok());
+        drop(b);
+        assert!(s.reserve(&s.usr_dir().join("a"), 1000).is_ok());
     }
 }

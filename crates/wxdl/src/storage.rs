@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::durability::{Syncer, Writing};
 use crate::error::{storage_io, Fail, FailReason};
 use crate::pinned::{PinnedDir, Private, Target};
-use crate::sandbox::QuotaGuard;
+use crate::quota::Reservation;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
 /// written with one `writev`: HTTP/2, HTTP/3 and TLS deliver 16 KiB pieces, and one syscall per
@@ -69,7 +69,7 @@ pub(crate) struct BodyFile {
     /// Bytes up to which writeback was started.
     writeback_from: u64,
     max_bytes: u64,
-    quota: Option<QuotaGuard>,
+    quota: Option<Reservation>,
     pending: Vec<Bytes>,
     pending_len: usize,
 }
@@ -114,7 +114,7 @@ impl BodyFile {
     pub fn create(
         sink: Sink,
         max_bytes: u64,
-        quota: Option<QuotaGuard>,
+        quota: Option<Reservation>,
         storage: &Storage,
     ) -> Result<BodyFile, Fail> {
         let shown = sink.path().display().to_string();

@@ -197,3 +197,33 @@ async fn targets_that_are_not_regular_files() {
         .file_type()
         .is_fifo());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_usr_quota_binds_concurrent_downloads() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    write_random(&nginx.root.join("slow/f.bin"), 300 * 1024);
+    let env = Env::new();
+    let quota = 1024 * 1024;
+    let client = env.builder(&[]).usr_quota(quota).build().unwrap();
+    // Ten at once, 300 KiB each, into a 1 MiB usr: each announced length is reserved at its
+    // head, so exactly three fit and the rest fail; usr never passes its limit.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            client.download(
+                DownloadOptions::new(nginx.url("/slow/f.bin"))
+                    .file_path(format!("wxfile://usr/f{i}.bin")),
+            )
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        match task.await {
+            Ok(_) => stored += 1,
+            Err(f) => assert_eq!(f.reason, FailReason::StorageLimitExceeded, "{f}"),
+        }
+    }
+    assert_eq!(stored, 3);
+    assert!(client.sandbox().usr_usage() <= quota);
+    assert_no_partial(client.sandbox().usr_dir());
+}
