@@ -18,7 +18,7 @@ timeout 600 cargo run --release --locked -q -p wxdl --example soak -- "$soak_n"
 
 echo "== properties: $cases cases each"
 PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties
-PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl-js --lib option_json
+PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --lib option_json
 
 echo "== benchmark smoke"
 timeout 600 bash bench/run.sh --quick

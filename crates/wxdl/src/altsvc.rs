@@ -14,7 +14,7 @@ use crate::transport::Origin;
 /// `ma` when an advertisement names none (RFC 7838 §3.1: 24 hours).
 const DEFAULT_MAX_AGE_S: f64 = 86_400.0;
 /// How long a QUIC failure keeps an origin on TCP.
-pub const QUIC_BROKEN_FOR: Duration = Duration::from_secs(300);
+pub(crate) const QUIC_BROKEN_FOR: Duration = Duration::from_secs(300);
 
 /// One learned advertisement, in the form the CLI persists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,13 +2,14 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
 use crate::engine::Engine;
+use crate::error::{Fail, FailReason};
 use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
@@ -44,6 +45,7 @@ pub enum BuildError {
 
 /// Configures and builds a [`Client`].
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ClientBuilder {
     root: Option<PathBuf>,
     ca_pems: Vec<Vec<u8>>,
@@ -160,7 +162,7 @@ impl ClientBuilder {
     }
 
     /// How long a QUIC handshake may take before the download falls back to TCP (default
-    /// [`QUIC_HANDSHAKE_BOUND`], 1 s).
+    /// 1 s).
     pub fn quic_handshake_timeout(mut self, bound: Duration) -> Self {
         self.quic_handshake = bound;
         self
@@ -187,6 +189,10 @@ impl ClientBuilder {
         let referer =
             HeaderValue::from_str(&referer).map_err(|_| BuildError::Header("appid or version"))?;
         Ok(Client {
+            home: Arc::new(Home {
+                built_in: tokio::runtime::Handle::try_current().ok(),
+                own: OnceLock::new(),
+            }),
             inner: Arc::new(Engine {
                 sandbox,
                 pool: Pool::default(),
@@ -239,6 +245,45 @@ pub fn default_user_agent() -> String {
 #[derive(Debug, Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Engine>,
+    home: Arc<Home>,
+}
+
+/// Where a client's downloads run when `download` is called outside any tokio runtime: the
+/// runtime the client was built in, else a small one of its own, made on first need and shut
+/// down when the last clone of the client goes.
+#[derive(Debug)]
+struct Home {
+    built_in: Option<tokio::runtime::Handle>,
+    own: OnceLock<Option<tokio::runtime::Runtime>>,
+}
+
+impl Home {
+    /// The runtime to spawn a download on: the caller's, else the client's.
+    fn handle(&self) -> Option<tokio::runtime::Handle> {
+        if let Ok(current) = tokio::runtime::Handle::try_current() {
+            return Some(current);
+        }
+        if let Some(h) = &self.built_in {
+            return Some(h.clone());
+        }
+        let own = self.own.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("wxdl")
+                .enable_all()
+                .build()
+                .ok()
+        });
+        own.as_ref().map(|rt| rt.handle().clone())
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if let Some(Some(rt)) = self.own.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Client {
@@ -247,7 +292,9 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// Starts a download and returns its task at once. Must be called within a tokio runtime.
+    /// Starts a download and returns its task at once. Within a tokio runtime the download runs
+    /// there; called from anywhere else, it runs on the runtime the client was built in, or on
+    /// one the client starts for itself.
     pub fn download(&self, options: DownloadOptions) -> DownloadTask {
         let mut timeline = Timeline::start();
         // The place in line is taken now, so admission follows call order.
@@ -261,13 +308,22 @@ impl Client {
         let task_shared = Arc::clone(&shared);
         // Boxed: the download's state machine is several KiB, and tokio moves a task's future
         // and output by value (spawn, completion); a pointer is cheaper to move than the state.
-        let handle = tokio::spawn(Box::pin(async move {
+        let work = Box::pin(async move {
             let outcome =
                 crate::download::run(&inner, options, &task_shared, ticket, timeline).await;
             task_shared.finish();
             outcome
-        }));
-        DownloadTask::new(shared, handle)
+        });
+        match self.home.handle() {
+            Some(runtime) => DownloadTask::new(shared, runtime.spawn(work)),
+            None => DownloadTask::failed(
+                shared,
+                Fail::with(
+                    FailReason::WriteFileFail,
+                    "no tokio runtime could be started",
+                ),
+            ),
+        }
     }
 
     /// The network-quality estimates from this client's downloads so far.

@@ -168,7 +168,7 @@ async fn download(
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
     let start = Start {
         url: valid.url,
-        raw: options.url.clone().unwrap_or_default(),
+        raw: options.url.clone(),
         headers: request_headers(engine, valid.header),
         protocols: Protocols {
             h2: options.enable_http2,

@@ -59,7 +59,7 @@ mod storage;
 mod task;
 mod transport;
 
-pub use altsvc::{AltSvcEntry, QUIC_BROKEN_FOR};
+pub use altsvc::AltSvcEntry;
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Fail, FailReason};
 pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
@@ -76,4 +76,4 @@ pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
 pub use storage::write_file_atomic;
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
-pub use transport::{Protocol, Resolver, QUIC_HANDSHAKE_BOUND};
+pub use transport::{Protocol, Resolver};

@@ -86,6 +86,10 @@ struct Listeners {
     progress: Vec<(u64, ProgressFn)>,
     headers: Vec<(u64, HeadersFn)>,
     streams: Vec<mpsc::UnboundedSender<Event>>,
+    /// What a stream opened late starts with, so it misses nothing that matters: the headers
+    /// event once it happened, and the latest progress (progress is cumulative).
+    seen_headers: Option<HeadersReceived>,
+    seen_progress: Option<Progress>,
 }
 
 /// State shared by the task handle and the running download.
@@ -121,6 +125,7 @@ impl TaskShared {
     pub fn emit_progress(&self, p: Progress) {
         let fns = {
             let mut l = self.lock();
+            l.seen_progress = Some(p);
             l.streams.retain(|s| s.send(Event::Progress(p)).is_ok());
             l.progress
                 .iter()
@@ -136,6 +141,7 @@ impl TaskShared {
     pub fn emit_headers(&self, h: &HeadersReceived) {
         let fns = {
             let mut l = self.lock();
+            l.seen_headers = Some(h.clone());
             l.streams
                 .retain(|s| s.send(Event::HeadersReceived(h.clone())).is_ok());
             l.headers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()
@@ -181,7 +187,7 @@ impl TaskShared {
 /// ```
 pub struct DownloadTask {
     shared: Arc<TaskShared>,
-    handle: JoinHandle<Outcome>,
+    handle: TaskFuture,
 }
 
 impl std::fmt::Debug for DownloadTask {
@@ -194,7 +200,19 @@ impl std::fmt::Debug for DownloadTask {
 
 impl DownloadTask {
     pub(crate) fn new(shared: Arc<TaskShared>, handle: JoinHandle<Outcome>) -> DownloadTask {
-        DownloadTask { shared, handle }
+        DownloadTask {
+            shared,
+            handle: TaskFuture(Running::Spawned(handle)),
+        }
+    }
+
+    /// A task that could not start: it ends at once with `fail`.
+    pub(crate) fn failed(shared: Arc<TaskShared>, fail: Fail) -> DownloadTask {
+        shared.finish();
+        DownloadTask {
+            shared,
+            handle: TaskFuture(Running::Ended(Some(fail))),
+        }
     }
 
     /// Cancels the download at whatever phase it is in; the task fails with `abort` and no
@@ -256,10 +274,18 @@ impl DownloadTask {
         }
     }
 
-    /// The task's events from now on, as a stream that ends when the task ends.
+    /// The task's events as a stream that ends when the task ends. A stream opened after the
+    /// task started misses nothing that matters: it begins with the headers event if it already
+    /// happened and the latest progress, then continues live.
     pub fn events(&self) -> EventStream {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut l = self.shared.lock();
+        if let Some(h) = &l.seen_headers {
+            let _ = tx.send(Event::HeadersReceived(h.clone()));
+        }
+        if let Some(p) = l.seen_progress {
+            let _ = tx.send(Event::Progress(p));
+        }
         if !self.shared.is_ended() {
             l.streams.push(tx);
         }
@@ -272,23 +298,37 @@ impl IntoFuture for DownloadTask {
     type IntoFuture = TaskFuture;
 
     fn into_future(self) -> TaskFuture {
-        TaskFuture(self.handle)
+        self.handle
     }
 }
 
 /// The future of a task's [`Outcome`].
 #[derive(Debug)]
-pub struct TaskFuture(JoinHandle<Outcome>);
+pub struct TaskFuture(Running);
+
+#[derive(Debug)]
+enum Running {
+    Spawned(JoinHandle<Outcome>),
+    /// Ended before it could start; the failure until it is taken.
+    Ended(Option<Fail>),
+}
 
 impl Future for TaskFuture {
     type Output = Outcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        Pin::new(&mut self.0).poll(cx).map(|r| match r {
-            Ok(outcome) => outcome,
-            Err(e) if e.is_cancelled() => Err(Fail::with(FailReason::Abort, "runtime shut down")),
-            Err(_) => Err(Fail::with(FailReason::WriteFileFail, "internal error")),
-        })
+        match &mut self.0 {
+            Running::Spawned(handle) => Pin::new(handle).poll(cx).map(|r| match r {
+                Ok(outcome) => outcome,
+                Err(e) if e.is_cancelled() => {
+                    Err(Fail::with(FailReason::Abort, "runtime shut down"))
+                }
+                Err(_) => Err(Fail::with(FailReason::WriteFileFail, "internal error")),
+            }),
+            Running::Ended(fail) => Poll::Ready(Err(fail
+                .take()
+                .unwrap_or_else(|| Fail::with(FailReason::WriteFileFail, "polled after its end")))),
+        }
     }
 }
 

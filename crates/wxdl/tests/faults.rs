@@ -240,10 +240,9 @@ async fn bad_input_fails_before_any_io() {
     let env = Env::new();
     let client = env.client(&[]);
     let u = server.url("/x");
-    let mut none = DownloadOptions::new("");
-    none.url = None;
+    let none = DownloadOptions::from_json(&serde_json::json!({}), |_| {});
+    assert_eq!(none.unwrap_err().reason, FailReason::UrlNull);
     let cases = [
-        (none, FailReason::UrlNull),
         (DownloadOptions::new(""), FailReason::UrlNull),
         (
             DownloadOptions::new("ftp://127.0.0.1/x"),

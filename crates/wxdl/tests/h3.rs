@@ -6,7 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{fail, ok, started_streaming, Env};
-use wxdl::{Client, DownloadOptions, FailReason, QUIC_HANDSHAKE_BOUND};
+use wxdl::{Client, DownloadOptions, FailReason};
+
+/// The client's default bound on a QUIC handshake before it falls back to TCP.
+const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_secs(1);
 use wxdl_testkit::{sha256_file, write_random, Caddy, H3Behavior, H3Server, Nginx, TestCa};
 
 /// A client trusting the test CA. The handshake bound is generous so a loaded CI machine does

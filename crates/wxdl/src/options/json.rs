@@ -38,7 +38,7 @@ impl DownloadOptions {
     ///     &json!({"url": "https://example.com/a.mp3", "timeout": "5000", "header": {"X-A": "1"}}),
     ///     |warning| eprintln!("{warning}"),
     /// ).unwrap();
-    /// assert_eq!(opts.timeout, Some(std::time::Duration::from_millis(5000)));
+    /// assert!(opts.check().is_ok());
     /// let fail = DownloadOptions::from_json(&json!({"url": 42}), |_| {}).unwrap_err();
     /// assert_eq!(fail.reason, FailReason::InvalidUrl);
     /// assert_eq!(fail.errno(), 600009);
@@ -149,7 +149,84 @@ fn type_name(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use proptest::prelude::*;
+    use serde_json::{json, Map};
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "(https?|ftp|wxfile)://[ -~]{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z]{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Option objects: the real keys (and one stray) with values of any type.
+    fn option_objects() -> impl Strategy<Value = Value> {
+        let keys: Vec<&'static str> = DownloadOptions::JSON_FIELDS
+            .into_iter()
+            .chain(["stray"])
+            .collect();
+        prop::collection::vec((prop::sample::select(keys), any_json()), 0..8).prop_map(|pairs| {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m)
+        })
+    }
+
+    proptest! {
+        /// Whatever a script passes: no panic, never a host path or stream, `filePath` echoed,
+        /// and a URL that passes the checks is http(s).
+        #[test]
+        fn option_json_never_panics_and_never_reaches_host_paths(
+            v in prop_oneof![option_objects(), any_json()],
+            raw in any::<String>(),
+        ) {
+            for text in [v.to_string(), raw] {
+                let Ok(parsed) = serde_json::from_str::<Value>(&text) else { continue };
+                if let Ok(opts) = DownloadOptions::from_json(&parsed, |_| {}) {
+                    prop_assert!(opts.host_path.is_none() && opts.output_file.is_none());
+                    if opts.check().is_ok() {
+                        let url = url::Url::parse(&opts.url);
+                        prop_assert!(matches!(url.map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https")));
+                    }
+                    if let Some(fp) = parsed.get("filePath").and_then(Value::as_str) {
+                        prop_assert_eq!(opts.file_path.as_deref(), Some(fp));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_hosts_default_timeout_applies_only_without_one() {
+        let t = |v: Value| {
+            DownloadOptions::from_json(&v, |_| {})
+                .unwrap()
+                .default_timeout(Duration::from_millis(1234))
+                .timeout
+        };
+        let app = Some(Duration::from_millis(1234));
+        assert_eq!(
+            t(json!({"url": "http://h/", "timeout": 50})),
+            Some(Duration::from_millis(50))
+        );
+        assert_eq!(t(json!({"url": "http://h/", "timeout": 0})), app);
+        assert_eq!(t(json!({"url": "http://h/", "timeout": "x"})), app);
+        assert_eq!(t(json!({"url": "http://h/"})), app);
+    }
 
     fn parse(v: Value) -> Result<DownloadOptions, Fail> {
         DownloadOptions::from_json(&v, |_| {})

@@ -22,9 +22,11 @@ pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
 
 /// What one `downloadFile` call asks for.
 ///
-/// Build it with [`DownloadOptions::new`] and the chained setters; nothing is checked until the
+/// Build it with [`DownloadOptions::new`] and the chained setters (or from a JS-style object
+/// with [`DownloadOptions::from_json`]); nothing is checked until the
 /// [`Client`](crate::Client) starts the download, and a bad value then fails the task with the
-/// right [`FailReason`] before any network I/O.
+/// right [`FailReason`] before any network I/O. [`DownloadOptions::check`] runs those checks
+/// on their own.
 ///
 /// ```
 /// use std::time::Duration;
@@ -34,45 +36,45 @@ pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
 ///     .header("X-Token", "abc")
 ///     .timeout(Duration::from_secs(10))
 ///     .file_path("wxfile://usr/voice.mp3");
-/// assert_eq!(opts.url.as_deref(), Some("https://example.com/audio/123"));
+/// assert!(opts.check().is_ok());
 /// ```
 #[derive(Clone, Default)]
-#[non_exhaustive]
+#[must_use]
 pub struct DownloadOptions {
-    /// The resource URL (`http://` or `https://`). `None` or empty fails with `url is null or nil`.
-    pub url: Option<String>,
+    /// The resource URL (`http://` or `https://`); empty fails with `url is null or nil`.
+    pub(crate) url: String,
     /// Extra request headers, in order. `Referer` is ignored (the host sets its own).
-    pub header: Vec<(String, String)>,
+    pub(crate) header: Vec<(String, String)>,
     /// Whole-download timeout; `None` or zero means [`DEFAULT_TIMEOUT`].
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// A user path (`wxfile://usr/…`) to store the file at; without it a temp file is made.
-    pub file_path: Option<String>,
+    pub(crate) file_path: Option<String>,
     /// **\[beyond\]** An ordinary host path to store the file at (the CLI's `-o`), with the same
     /// atomic rule. Takes precedence over `file_path`. Not reachable from the JS host.
-    pub host_path: Option<PathBuf>,
+    pub(crate) host_path: Option<PathBuf>,
     /// **\[beyond\]** An open file to write the body straight through to (stdout, a pipe, a
     /// device): no private file, no rename, nothing removed on failure. Takes precedence over
     /// `host_path`, which then only names it in messages. Not reachable from the JS host.
-    pub output_file: Option<Arc<File>>,
+    pub(crate) output_file: Option<Arc<File>>,
     /// Fill the profile in the result (default true).
-    pub enable_profile: bool,
+    pub(crate) enable_profile: bool,
     /// Allow HTTP/2 (ALPN `h2`).
     pub enable_http2: bool,
     /// Allow HTTP/3 over QUIC: tried when the origin advertised `Alt-Svc: h3` to this client
     /// (or with [`quic_hint`](DownloadOptions::quic_hint)), falling back to TCP if QUIC fails
     /// before the first response byte.
-    pub enable_quic: bool,
+    pub(crate) enable_quic: bool,
     /// **\[beyond\]** With `enable_quic`: try HTTP/3 first on the URL's port even before any
     /// `Alt-Svc` was seen (the host knows the server speaks it; CLI `--http3`).
-    pub quic_hint: bool,
+    pub(crate) quic_hint: bool,
     /// Accepted as WeChat does (3.4.1+) and reported back; changes nothing here.
-    pub use_high_performance_mode: bool,
+    pub(crate) use_high_performance_mode: bool,
     /// **\[beyond\]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
-    pub max_bytes: Option<u64>,
+    pub(crate) max_bytes: Option<u64>,
     /// Progress callback registered before the download starts (no event can be missed).
-    pub on_progress_update: Option<ProgressFn>,
+    pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
-    pub on_headers_received: Option<HeadersFn>,
+    pub(crate) on_headers_received: Option<HeadersFn>,
 }
 
 impl std::fmt::Debug for DownloadOptions {
@@ -98,7 +100,7 @@ impl DownloadOptions {
     /// Options for `url` with every default (profile enabled).
     pub fn new(url: impl Into<String>) -> Self {
         DownloadOptions {
-            url: Some(url.into()),
+            url: url.into(),
             enable_profile: true,
             ..Default::default()
         }
@@ -131,6 +133,15 @@ impl DownloadOptions {
     /// Writes the body straight through to an open file (CLI `-o -` gives stdout).
     pub fn output_file(mut self, file: File) -> Self {
         self.output_file = Some(Arc::new(file));
+        self
+    }
+
+    /// Sets the timeout used when none was given (a host's default, like `app.json`'s
+    /// `networkTimeout.downloadFile`).
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        if self.timeout.is_none_or(|t| t.is_zero()) {
+            self.timeout = Some(timeout);
+        }
         self
     }
 
@@ -192,7 +203,7 @@ impl DownloadOptions {
 
     /// Checks everything that can be checked without I/O.
     pub(crate) fn validate(&self) -> Result<Validated, Fail> {
-        let url = parse_url(self.url.as_deref())?;
+        let url = parse_url(Some(&self.url))?;
         let header = validate_headers(&self.header)?;
         let timeout = match self.timeout {
             Some(t) if !t.is_zero() => t,

@@ -16,7 +16,7 @@ pub(crate) use connect::Connector;
 pub(crate) use meter::{Mark, Meter};
 pub(crate) use pool::{Conn, Pool, SendError, Sender};
 pub(crate) use quic::QuicConnector;
-pub use quic::QUIC_HANDSHAKE_BOUND;
+pub(crate) use quic::QUIC_HANDSHAKE_BOUND;
 pub use resolve::Resolver;
 pub(crate) use tls::Trust;
 

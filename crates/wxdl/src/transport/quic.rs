@@ -17,7 +17,7 @@ pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>
 
 /// The default bound on a QUIC handshake: one that has not completed by then counts as failed
 /// (UDP blocked, nothing listening), and the download falls back to TCP.
-pub const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
+pub(crate) const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
 
 /// Opens QUIC connections.
 #[derive(Debug)]
