@@ -4,18 +4,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use wxdl_testkit::{sha256_file, write_random, write_sparse, Nginx, TestCa};
+use wxdl_testkit::{cli, sha256_file, write_random, write_sparse, Nginx, TestCa};
 
+const BIN: &str = env!("CARGO_BIN_EXE_wxdl");
+
+/// `wxdl get --root ROOT ARGS…`, its state beside the sandbox, to its end.
 fn wxdl(root: &Path, args: &[&str]) -> Output {
-    // State goes next to the sandbox, never into the user's real data directory.
-    Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .env("WXDL_DATA_DIR", root.with_file_name("data"))
-        .arg("get")
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("run wxdl")
+    cli::bounded(cli::get(BIN, root, args))
 }
 
 fn json(out: &Output) -> Value {
@@ -490,38 +485,6 @@ fn http3_against_caddy_and_alt_svc_remembered_between_runs() {
     assert_eq!(run(&["--http2"]), "h2", "QUIC only when asked for");
 }
 
-/// Runs `wxdl get` with a bound: a hang (a FIFO opened for reading, say) fails the test.
-fn wxdl_bounded(root: &Path, args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .env("WXDL_DATA_DIR", root.with_file_name("data"))
-        .arg("get")
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run wxdl");
-    // Output is read while the child runs (a body on stdout fills any pipe buffer).
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(std::time::Duration::from_secs(20)) {
-        Ok(out) => out.expect("wxdl output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("wxdl hung");
-        }
-    }
-}
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
-    assert!(status.success());
-}
-
 #[test]
 fn devices_stdout_and_odd_state_files() {
     use std::os::unix::fs::FileTypeExt;
@@ -536,7 +499,7 @@ fn devices_stdout_and_odd_state_files() {
     };
 
     // curl's idiom: the body and the HAR thrown away, the device left a device.
-    let o = wxdl_bounded(
+    let o = wxdl(
         &root,
         &[
             &nginx.url("/f.bin"),
@@ -555,7 +518,7 @@ fn devices_stdout_and_odd_state_files() {
     assert!(is_char_device("/dev/null"), "/dev/null was replaced");
 
     // `-o -`: the body on stdout, byte for byte; the result line on stderr.
-    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-o", "-"]);
+    let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", "-"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -564,7 +527,7 @@ fn devices_stdout_and_odd_state_files() {
     );
     assert_eq!(wxdl_testkit::sha256_hex(&o.stdout), sha);
     assert!(String::from_utf8_lossy(&o.stderr).contains("200 OK"));
-    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-o", "-", "--json"]);
+    let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", "-", "--json"]);
     assert_eq!(o.stdout.len(), 1_000_000);
     assert!(String::from_utf8_lossy(&o.stderr).contains("\"errMsg\":\"downloadFile:ok\""));
 
@@ -575,9 +538,9 @@ fn devices_stdout_and_odd_state_files() {
     for saved in ["alt-svc.json", "network-quality.json"] {
         let _ = std::fs::remove_file(data.join(saved));
     }
-    mkfifo(&data.join("alt-svc.json"));
+    cli::mkfifo(&data.join("alt-svc.json"));
     std::fs::create_dir_all(data.join("network-quality.json")).unwrap();
-    let o = wxdl_bounded(&root, &[&nginx.url("/f.bin"), "-q"]);
+    let o = wxdl(&root, &[&nginx.url("/f.bin"), "-q"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -666,38 +629,15 @@ fn a_long_batch_runs_under_a_small_descriptor_limit_and_bad_lists_stop_cleanly()
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2000);
 
     // A list that is one endless line is refused at that line, in bounded memory.
-    let o = wxdl_bounded(&root, &["-i", "/dev/zero", "-d", out.to_str().unwrap()]);
+    let o = wxdl(&root, &["-i", "/dev/zero", "-d", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1 is longer than"));
 }
 
-/// Starts `wxdl get` with piped output, sends `signal` once the body is streaming (the slow
-/// location serves 256 KiB/s), and returns its output.
+/// `wxdl get` sent `signal` once the body is streaming (the slow location serves 256 KiB/s).
 fn interrupted(root: &Path, signal: &str, args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .env("WXDL_DATA_DIR", root.with_file_name("data"))
-        .arg("get")
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run wxdl");
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let sent = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(20))
-        .expect("wxdl ended after the signal")
-        .unwrap()
+    let streaming = std::time::Duration::from_millis(700);
+    cli::interrupted(cli::get(BIN, root, args), signal, streaming)
 }
 
 #[test]

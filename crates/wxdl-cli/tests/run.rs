@@ -1,43 +1,22 @@
 //! `wxdl run`: real Mini Program scripts on the JS host against a real nginx on loopback.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use wxdl_testkit::cli::{self, ok, stdout, write_all};
 use wxdl_testkit::{write_random, Nginx};
 
 /// Writes `files` (relative path, contents) into `dir`.
-fn write_all(dir: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let p = dir.join(name);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-}
+const BIN: &str = env!("CARGO_BIN_EXE_wxdl");
 
+/// `wxdl run DIR/SCRIPT`, its state in `DIR/.wxdl-data`, to its end.
 fn run(dir: &Path, script: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .arg("run")
-        .arg(dir.join(script))
-        .arg("--data-dir")
-        .arg(dir.join(".wxdl-data"))
-        .args(extra)
-        .output()
-        .expect("run wxdl")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    stdout(o)
+    cli::bounded(cli::run(
+        BIN,
+        &dir.join(script),
+        &dir.join(".wxdl-data"),
+        extra,
+    ))
 }
 
 /// One second of 8 kHz mono 16-bit PCM in a WAV container.
@@ -479,30 +458,16 @@ setInterval(() => {{}}, 50);
         nginx.url("/slow/big.bin")
     );
     write_all(dir.path(), &[("s.js", &script)]);
-    let child = Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .arg("run")
-        .arg(dir.path().join("s.js"))
-        .arg("--data-dir")
-        .arg(dir.path().join(".wxdl-data"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    assert!(Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let o = rx
-        .recv_timeout(std::time::Duration::from_secs(20))
-        .expect("the run ended after the signal")
-        .unwrap();
+    let o = cli::interrupted(
+        cli::run(
+            BIN,
+            &dir.path().join("s.js"),
+            &dir.path().join(".wxdl-data"),
+            &[],
+        ),
+        "TERM",
+        std::time::Duration::from_millis(700),
+    );
     assert_eq!(
         o.status.code(),
         Some(143),
@@ -545,11 +510,7 @@ fn a_hostile_script_reads_and_runs_nothing_outside_the_project_or_sandbox() {
     std::os::unix::fs::symlink(outside.join("secret.txt"), usr.join("out.txt")).unwrap();
     std::os::unix::fs::symlink(&outside, usr.join("outdir")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", usr.join("zero")).unwrap();
-    assert!(Command::new("mkfifo")
-        .arg(usr.join("fifo"))
-        .status()
-        .unwrap()
-        .success());
+    cli::mkfifo(&usr.join("fifo"));
     let abs = outside.join("secret.js");
     let script = format!(
         r#"const tries = {{
@@ -582,13 +543,12 @@ import('{abs}').then(() => console.log('import LOADED'), (e) => console.log('imp
         abs = abs.display()
     );
     write_all(&project, &[("index.js", &script)]);
-    let o = Command::new(env!("CARGO_BIN_EXE_wxdl"))
-        .arg("run")
-        .arg(project.join("index.js"))
-        .arg("--data-dir")
-        .arg(project.join(".wxdl-data"))
-        .output()
-        .unwrap();
+    let o = cli::bounded(cli::run(
+        BIN,
+        &project.join("index.js"),
+        &project.join(".wxdl-data"),
+        &[],
+    ));
     let out = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
     for secret in ["SECRET-CONTENT", "TOPSECRET", "LOADED", "READ"] {
         assert!(!out.contains(secret), "{secret} leaked:\n{out}");

@@ -8,7 +8,9 @@
 
 pub mod ca;
 pub mod caddy;
+pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod h3;
 pub mod nginx;
 pub mod raw;

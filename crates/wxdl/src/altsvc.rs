@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
+use crate::error::lock;
 use crate::nqe::now_ms;
 use crate::transport::Origin;
 
@@ -35,10 +36,6 @@ pub(crate) struct AltSvc {
 
 fn key(origin: &Origin) -> String {
     format!("https://{}", origin.authority_with_port())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AltSvc {

@@ -77,7 +77,7 @@ impl Syncer {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Rounds>> {
-        self.rounds.lock().unwrap_or_else(|p| p.into_inner())
+        crate::error::lock(&self.rounds)
     }
 
     /// Waits for, or leads, a `syncfs` round that starts after this call.

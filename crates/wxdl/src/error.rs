@@ -225,6 +225,13 @@ impl From<FailReason> for Fail {
     }
 }
 
+/// Locks `m`. Poisoning (a panic elsewhere while it was held) is not a failure the engine
+/// passes on: the state behind every lock stays consistent at each await point, so it is
+/// used as it is. The engine's one poison-ignoring lock.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Maps an I/O error raised while *storing* the body to its row: disk full → storage limit,
 /// read-only or no permission → permission denied, anything else → write file fail.
 pub(crate) fn storage_io(err: &std::io::Error, what: &str) -> Fail {

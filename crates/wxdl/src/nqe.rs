@@ -290,7 +290,7 @@ impl Estimator {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::error::lock(&self.state)
     }
 
     /// Adds a download's observations.

@@ -17,12 +17,8 @@ pub(crate) struct Timeline {
     pub queue_start: Option<Instant>,
     pub queue_end: Option<Instant>,
     pub fetch_start: Option<Instant>,
-    pub dns_start: Option<Instant>,
-    pub dns_end: Option<Instant>,
-    pub connect_start: Option<Instant>,
-    pub ssl_start: Option<Instant>,
-    pub ssl_end: Option<Instant>,
-    pub connect_end: Option<Instant>,
+    /// How the request's connection was opened (all `None` when it was reused).
+    pub conn: ConnectTimes,
     pub request_start: Option<Instant>,
     pub request_end: Option<Instant>,
     pub response_start: Option<Instant>,
@@ -61,12 +57,7 @@ impl Timeline {
             queue_start: None,
             queue_end: None,
             fetch_start: None,
-            dns_start: None,
-            dns_end: None,
-            connect_start: None,
-            ssl_start: None,
-            ssl_end: None,
-            connect_end: None,
+            conn: ConnectTimes::default(),
             request_start: None,
             request_end: None,
             response_start: None,
@@ -84,12 +75,7 @@ impl Timeline {
     /// Starts a new hop: clears the per-request marks and sets `fetchStart`.
     pub fn begin_fetch(&mut self) {
         self.fetch_start = Some(Instant::now());
-        self.dns_start = None;
-        self.dns_end = None;
-        self.connect_start = None;
-        self.ssl_start = None;
-        self.ssl_end = None;
-        self.connect_end = None;
+        self.conn = ConnectTimes::default();
         self.request_start = None;
         self.request_end = None;
         self.response_start = None;
@@ -99,12 +85,7 @@ impl Timeline {
     /// Takes the opening phases of the connection a request goes out on (all `None` when it
     /// was reused).
     pub fn connected(&mut self, t: ConnectTimes) {
-        self.dns_start = t.dns_start;
-        self.dns_end = t.dns_end;
-        self.connect_start = t.connect_start;
-        self.ssl_start = t.ssl_start;
-        self.ssl_end = t.ssl_end;
-        self.connect_end = t.connect_end;
+        self.conn = t;
     }
 
     /// Milliseconds from `a` to `b`, when both happened.
@@ -141,8 +122,8 @@ impl Timeline {
                 self.ms(t)
             }
         };
-        let dns_start = or_fetch(self.dns_start);
-        let dns_end = or_fetch(self.dns_end);
+        let dns_start = or_fetch(self.conn.dns_start);
+        let dns_end = or_fetch(self.conn.dns_end);
         let response_start = self.ms(self.response_start);
         let response_end = self.ms(self.response_end);
         let body_ms = response_end - response_start;
@@ -162,18 +143,18 @@ impl Timeline {
             domain_look_up_end: dns_end,
             domain_lookup_start: dns_start,
             domain_lookup_end: dns_end,
-            connect_start: or_fetch(self.connect_start),
+            connect_start: or_fetch(self.conn.connect_start),
             ssl_connection_start: if facts.reused {
                 0.0
             } else {
-                self.ms(self.ssl_start)
+                self.ms(self.conn.ssl_start)
             },
             ssl_connection_end: if facts.reused {
                 0.0
             } else {
-                self.ms(self.ssl_end)
+                self.ms(self.conn.ssl_end)
             },
-            connect_end: or_fetch(self.connect_end),
+            connect_end: or_fetch(self.conn.connect_end),
             request_start: self.ms(self.request_start),
             request_end: self.ms(self.request_end),
             response_start,
@@ -259,9 +240,9 @@ impl Timeline {
             } else {
                 0.0
             },
-            dns: fresh(span(self.dns_start, self.dns_end)),
-            connect: fresh(span(self.connect_start, self.connect_end)),
-            ssl: fresh(span(self.ssl_start, self.ssl_end)),
+            dns: fresh(span(self.conn.dns_start, self.conn.dns_end)),
+            connect: fresh(span(self.conn.connect_start, self.conn.connect_end)),
+            ssl: fresh(span(self.conn.ssl_start, self.conn.ssl_end)),
             send: span(self.request_start, self.request_end).max(0.0),
             wait: span(self.request_end, self.response_start).max(0.0),
             receive: span(self.response_start, self.response_end).max(0.0),

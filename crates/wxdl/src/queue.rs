@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use crate::error::lock;
+
 /// Admits downloads. A place in line is taken synchronously when `download()` is called, so
 /// the order is the call order, whatever order the runtime later polls the tasks in.
 #[derive(Debug)]
@@ -43,7 +45,7 @@ impl Queue {
 
     /// Takes a place in line now.
     pub fn enqueue(self: &Arc<Queue>) -> Ticket {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock(&self.state);
         if st.free > 0 && st.waiters.is_empty() {
             st.free -= 1;
             return Ticket::Ready(Permit {
@@ -56,7 +58,7 @@ impl Queue {
     }
 
     fn release(self: Arc<Queue>) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock(&self.state);
         while let Some(tx) = st.waiters.pop_front() {
             let permit = Permit {
                 queue: Some(Arc::clone(&self)),

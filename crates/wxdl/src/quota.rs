@@ -5,10 +5,10 @@
 //! kept current by the writers' settlements in between.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::{Fail, FailReason};
+use crate::error::{lock, Fail, FailReason};
 
 /// How long a walked `usr` size is trusted without walking again.
 const USAGE_TTL: Duration = Duration::from_secs(10);
@@ -66,10 +66,6 @@ pub struct Reservation {
     counted: u64,
     /// Size of the file it replaces (freed when it settles).
     replaced: u64,
-}
-
-fn lock(m: &Mutex<Ledger>) -> MutexGuard<'_, Ledger> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Quota {

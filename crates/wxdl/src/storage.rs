@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::durability::{Syncer, Writing};
-use crate::error::{storage_io, Fail, FailReason};
+use crate::error::{lock, storage_io, Fail, FailReason};
 use crate::pinned::{PinnedDir, Private, Target};
 use crate::quota::Reservation;
 
@@ -40,11 +40,7 @@ impl Storage {
     /// Removes crash leftovers from `dir` the first time this client writes there.
     fn sweep_once(&self, dir: &PinnedDir) {
         let Ok(id) = dir.id() else { return };
-        let first = self
-            .swept
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id);
+        let first = lock(&self.swept).insert(id);
         if first {
             match dir.sweep_leftovers() {
                 Ok(0) => {}

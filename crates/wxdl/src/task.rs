@@ -118,7 +118,7 @@ impl TaskShared {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Listeners> {
-        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
+        crate::error::lock(&self.listeners)
     }
 
     /// Calls progress listeners (outside the lock, so they may register or remove listeners).

@@ -3,7 +3,7 @@
 //! a read-only directory, a symlink swapped in mid-download, and 200 aborts at random instants. Each asserts its failure row, that no file or partial data is left, and that a
 //! file already at the target is byte-for-byte unchanged.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -152,9 +152,8 @@ async fn strict_mode_refuses_a_redirect_to_an_unlisted_host_before_any_byte() {
     let env = Env::new();
     let port = nginx.https_port;
     let client = env
-        .builder(&[port])
+        .trusting(&[port], &ca)
         .resolve("evil.test", port, "127.0.0.1".parse().unwrap())
-        .add_root_certificate_pem(ca.cert_pem())
         .policy(Policy::strict([format!("https://wxdl.test:{port}")]).unwrap())
         .build()
         .unwrap();
@@ -181,11 +180,7 @@ async fn tls_self_signed_and_handshake_reset() {
     let nginx = Nginx::builder().tls(&stranger).start();
     let env = Env::new();
     let trusted = TestCa::new();
-    let client = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(trusted.cert_pem())
-        .build()
-        .unwrap();
+    let client = env.trusting(&[nginx.https_port], &trusted).build().unwrap();
     let opts = DownloadOptions::new(nginx.https_url("wxdl.test", "/hello.txt"));
     both_fail(&env, &client, opts, FailReason::SslHandshakeFail).await;
 
@@ -205,11 +200,7 @@ async fn tls_self_signed_and_handshake_reset() {
 async fn refused_certificate(ca: &TestCa, cert: wxdl_testkit::ca::ServerCert, why: &str) {
     let env = Env::new();
     let nginx = Nginx::builder().tls_cert(cert).start();
-    let client = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
+    let client = env.trusting(&[nginx.https_port], ca).build().unwrap();
     let opts = DownloadOptions::new(nginx.https_url("wxdl.test", "/hello.txt"));
     both_fail(&env, &client, opts.clone(), FailReason::SslHandshakeFail).await;
     let f = fail(client.download(opts).await, FailReason::SslHandshakeFail);
@@ -454,7 +445,7 @@ async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
         assert!(f.err_msg().contains("replaced"), "{}", f.err_msg());
 
         let mut outside_files = Vec::new();
-        walk(&outside, &mut outside_files);
+        common::walk(&outside, &mut outside_files);
         assert!(
             outside_files.is_empty(),
             "written outside: {outside_files:?}"
@@ -475,16 +466,5 @@ async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
         }
         std::fs::remove_file(&dir).unwrap();
         std::fs::remove_dir_all(&moved).unwrap();
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
     }
 }

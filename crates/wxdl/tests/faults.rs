@@ -1,7 +1,7 @@
 //! Staged faults from in-process servers: resets, truncation, stalls, aborts, caps, queueing,
 //! bad input and sandbox refusals. Each asserts the failure row and that nothing is left.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

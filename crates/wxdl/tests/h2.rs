@@ -1,7 +1,7 @@
 //! HTTP/2 against a real nginx (`listen … ssl http2`): ALPN only when enabled, multiplexing over
 //! one connection, and abort/timeout on streams.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::time::Duration;
 
@@ -16,10 +16,7 @@ fn setup() -> (TestCa, Nginx, Env) {
 }
 
 fn client(env: &Env, ca: &TestCa, nginx: &Nginx) -> Client {
-    env.builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap()
+    env.trusting(&[nginx.https_port], ca).build().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! HTTP/3 over QUIC against a real Caddy and an in-process quinn/h3 server: the hint, Alt-Svc
 //! discovery, fallback to TCP, and failures on QUIC streams.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::time::{Duration, Instant};
 
@@ -15,8 +15,7 @@ use wxdl_testkit::{sha256_file, write_random, Caddy, H3Behavior, H3Server, Nginx
 /// A client trusting the test CA. The handshake bound is generous so a loaded CI machine does
 /// not turn a slow handshake into a fallback; the fallback test uses the default bound.
 fn h3_client(env: &Env, ca: &TestCa, port: u16) -> Client {
-    env.builder(&[port])
-        .add_root_certificate_pem(ca.cert_pem())
+    env.trusting(&[port], ca)
         .quic_handshake_timeout(Duration::from_secs(10))
         .build()
         .unwrap()
@@ -102,8 +101,7 @@ async fn alt_svc_learned_over_h2_moves_the_next_download_to_quic_only_when_enabl
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].h3_port, caddy.port);
     let restored = env
-        .builder(&[caddy.port])
-        .add_root_certificate_pem(ca.cert_pem())
+        .trusting(&[caddy.port], &ca)
         .quic_handshake_timeout(Duration::from_secs(10))
         .alt_svc_state(saved)
         .build()
@@ -120,11 +118,7 @@ async fn no_quic_listener_falls_back_to_tcp_and_remembers() {
     let ca = TestCa::new();
     let nginx = Nginx::builder().tls(&ca).start();
     let env = Env::new();
-    let client = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
+    let client = env.trusting(&[nginx.https_port], &ca).build().unwrap();
     let url = nginx.https_url("wxdl.test", "/hello.txt");
     let start = Instant::now();
     let s = ok(client

@@ -2,7 +2,7 @@
 //! statuses that announce a length, an unsolicited protocol switch, stacked and raw codings,
 //! raw UTF-8 redirects, and the headers the engine owns.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

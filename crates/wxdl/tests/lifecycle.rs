@@ -2,7 +2,7 @@
 //! client is dropped — HTTP/1.1 and HTTP/2 counted at a real nginx, HTTP/3 at an in-process
 //! quinn server.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::time::{Duration, Instant};
 
@@ -25,11 +25,7 @@ async fn dropping_the_client_closes_its_tcp_connections() {
     let nginx = Nginx::builder().tls(&ca).start();
     let env = Env::new();
     assert_eq!(nginx.active_connections(), 0);
-    let client = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
+    let client = env.trusting(&[nginx.https_port], &ca).build().unwrap();
     ok(client
         .download(DownloadOptions::new(nginx.url("/hello.txt")))
         .await);
@@ -57,8 +53,7 @@ async fn dropping_the_client_closes_its_quic_connection() {
     let server = H3Server::start(&ca, H3Behavior::Body { len: 1000 }).await;
     let env = Env::new();
     let client = env
-        .builder(&[server.addr.port()])
-        .add_root_certificate_pem(ca.cert_pem())
+        .trusting(&[server.addr.port()], &ca)
         .quic_handshake_timeout(Duration::from_secs(10))
         .build()
         .unwrap();

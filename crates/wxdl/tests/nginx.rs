@@ -1,6 +1,6 @@
 //! Downloads against a real nginx on loopback: statuses, redirects, headers, coding, TLS, reuse.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::sync::{Arc, Mutex};
 
@@ -315,11 +315,7 @@ async fn https_through_the_test_ca_and_not_without() {
     let nginx = Nginx::builder().tls(&ca).start();
     let sha = write_random(&nginx.root.join("s.bin"), 300_000);
     let env = Env::new();
-    let trusted = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
+    let trusted = env.trusting(&[nginx.https_port], &ca).build().unwrap();
     for host in ["127.0.0.1", "wxdl.test"] {
         let s = ok(trusted
             .download(DownloadOptions::new(nginx.https_url(host, "/s.bin")))
@@ -337,9 +333,8 @@ async fn https_through_the_test_ca_and_not_without() {
     );
     // The certificate does not name this host.
     let wrong = env
-        .builder(&[])
+        .trusting(&[], &ca)
         .resolve("other.test", nginx.https_port, "127.0.0.1".parse().unwrap())
-        .add_root_certificate_pem(ca.cert_pem())
         .build()
         .unwrap();
     fail(

@@ -1,7 +1,7 @@
 //! The profile against real servers: field names, order, staged delays, TLS phases, byte
 //! counts, peer facts, and the network-quality estimator.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -158,11 +158,7 @@ async fn https_tls_phases_lie_inside_connect() {
     let nginx = Nginx::builder().tls(&ca).start();
     write_random(&nginx.root.join("t.bin"), 100_000);
     let env = Env::new();
-    let client = env
-        .builder(&[nginx.https_port])
-        .add_root_certificate_pem(ca.cert_pem())
-        .build()
-        .unwrap();
+    let client = env.trusting(&[nginx.https_port], &ca).build().unwrap();
     let url = nginx.https_url("wxdl.test", "/t.bin");
     let first = ok(client.download(DownloadOptions::new(&url)).await)
         .profile

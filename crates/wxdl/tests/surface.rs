@@ -1,7 +1,7 @@
 //! The library's surface as a Rust user meets it, against a real nginx: downloads started from
 //! a thread with no tokio runtime, and an event stream opened late that misses nothing.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::time::Duration;
 

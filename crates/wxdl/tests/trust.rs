@@ -2,7 +2,7 @@
 //! downloads to one target, names that belong to the user, the longest legal names, permission
 //! bits, crash leftovers, and targets that are not regular files.
 
-mod common;
+use wxdl_testkit::engine as common;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use super::quic::H3Send;
 use super::{Body, ConnInfo, ConnectTimes, Connector, Origin, Protocol, QuicConnector, Resolver};
-use crate::error::{h3_error, http_error, Fail};
+use crate::error::{h3_error, http_error, lock, Fail};
 
 /// How long an idle connection stays in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -151,10 +151,6 @@ pub(crate) struct Pool {
     h2_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
     /// Origins that answered an `h2` offer with HTTP/1.1: no need to serialize their connects.
     h1_only: Mutex<HashSet<Origin>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Pool {

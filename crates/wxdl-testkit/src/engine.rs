@@ -1,10 +1,12 @@
-//! Shared set-up for the engine's integration tests.
-#![allow(dead_code)]
+//! Set-up for tests of the engine: a sandbox and client builder per test, outcome helpers,
+//! and the "nothing was left" checks.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tempfile::TempDir;
+
+use crate::TestCa;
 use wxdl::{
     Client, ClientBuilder, DownloadOptions, DownloadTask, Fail, FailReason, Outcome, Success,
 };
@@ -12,6 +14,12 @@ use wxdl::{
 /// A sandbox directory and a client builder over it (wxdl.test resolves to 127.0.0.1).
 pub struct Env {
     pub dir: TempDir,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
 }
 
 impl Env {
@@ -40,6 +48,11 @@ impl Env {
         self.builder(ports).build().unwrap()
     }
 
+    /// [`Env::builder`] that also trusts `ca` (HTTPS to the test servers).
+    pub fn trusting(&self, ports: &[u16], ca: &TestCa) -> ClientBuilder {
+        self.builder(ports).add_root_certificate_pem(ca.cert_pem())
+    }
+
     /// Every file under the sandbox (tmp and usr), for "nothing was left" checks.
     pub fn files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
@@ -49,7 +62,8 @@ impl Env {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file below `dir` (not directories), appended to `out`.
+pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
