@@ -111,7 +111,8 @@ pub fn build_client(
         builder = builder.user_agent(ua.clone());
     }
     if !args.domains.is_empty() {
-        builder = builder.policy(Policy::strict(&args.domains).map_err(CliError::usage)?);
+        let policy = Policy::strict(&args.domains).map_err(|e| CliError::usage(e.to_string()))?;
+        builder = builder.policy(policy);
     }
     let mut resolver = Resolver::default();
     for spec in &args.resolve {

@@ -18,7 +18,9 @@ use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::storage::Storage;
 use crate::task::{DownloadTask, TaskShared};
-use crate::transport::{Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND};
+use crate::transport::{
+    CaError, Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
+};
 
 /// Default number of downloads that run at once per client.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -35,9 +37,9 @@ pub enum BuildError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A CA certificate or the TLS configuration was invalid.
+    /// An extra CA certificate was invalid.
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[from] CaError),
     /// A header value (user agent, appid, version) was not a valid header value.
     #[error("invalid {0}: not a valid header value")]
     Header(&'static str),
@@ -176,8 +178,7 @@ impl ClientBuilder {
             .unwrap_or_else(|| std::env::temp_dir().join("wxdl"));
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
-        let tls =
-            Arc::new(Trust::new(&self.ca_pems, self.platform_roots).map_err(BuildError::Tls)?);
+        let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?);
         let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake);
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =

@@ -11,7 +11,7 @@ use http::header::{ACCEPT_ENCODING, CONTENT_TYPE};
 use crate::attempt::{Answer, HopRecord, Protocols};
 use crate::decode::{BodyReader, Codings};
 use crate::engine::Engine;
-use crate::error::{Fail, FailReason};
+use crate::error::{Fail, FailReason, Phase};
 use crate::events::{HeadersReceived, Progress};
 use crate::headers::{content_length, header_list, header_map, request_headers};
 use crate::nqe::Sample;
@@ -34,7 +34,7 @@ pub(crate) async fn run(
     ticket: Ticket,
     mut timeline: Timeline,
 ) -> Outcome {
-    let valid = options.validate()?;
+    let valid = options.validate().map_err(|f| f.in_phase(Phase::Options))?;
     let deadline = timeline.invoked() + valid.timeout;
     let timeout_ms = valid.timeout.as_millis();
     let done = tokio::select! {
@@ -48,7 +48,10 @@ pub(crate) async fn run(
     // Every byte is in the private file: the download has reached its end. The fsync and
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
     // always says what is on disk.
-    done.part.commit().await?;
+    done.part
+        .commit()
+        .await
+        .map_err(|f| f.in_phase(Phase::Commit))?;
     // The slot is freed only now: a download holds its descriptors until its file is in
     // place, so the limit bounds what the running downloads hold, commits included.
     drop(done.permit);
@@ -159,11 +162,11 @@ async fn download(
     let permit = ticket
         .admitted()
         .await
-        .ok_or_else(|| Fail::with(FailReason::Abort, "client closed"))?;
+        .ok_or_else(|| Fail::with(FailReason::Abort, "client closed").in_phase(Phase::Queue))?;
     timeline.queue_end = Some(Instant::now());
     // Checked (and its directory pinned) once admitted: a queued download holds no
     // descriptor, so a batch of any length needs only those of the running ones.
-    let dest = Destination::check(engine, options)?;
+    let dest = Destination::check(engine, options).map_err(|f| f.in_phase(Phase::Store))?;
 
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
     let start = Start {
@@ -177,7 +180,9 @@ async fn download(
         },
     };
     let mut hops = Vec::new();
-    let Followed { answer, url } = follow(engine, start, timeline, &mut hops).await?;
+    let Followed { answer, url } = follow(engine, start, timeline, &mut hops)
+        .await
+        .map_err(|f| f.in_phase(Phase::Request))?;
     let Answer {
         response: resp,
         conn,
@@ -191,7 +196,8 @@ async fn download(
         return Err(Fail::with(
             FailReason::NetworkInterrupted,
             format_args!("unexpected {} final response", resp.status()),
-        ));
+        )
+        .in_phase(Phase::Response));
     }
     let header = header_map(resp.headers());
     shared.emit_headers(&HeadersReceived {
@@ -199,7 +205,8 @@ async fn download(
         status_code: status,
     });
 
-    let codings = Codings::of(resp.headers(), decode_wanted)?;
+    let codings =
+        Codings::of(resp.headers(), decode_wanted).map_err(|f| f.in_phase(Phase::Response))?;
     // Content-Length is the stored length only when nothing is decoded, and never for a
     // status that has no body by definition (RFC 9110 §6.4.1: 204, 304).
     let bodiless = matches!(status, 204 | 304);
@@ -212,7 +219,8 @@ async fn download(
             return Err(Fail::with(
                 FailReason::ExceedMaxFileSize,
                 format_args!("Content-Length {len} > {}", valid.max_bytes),
-            ));
+            )
+            .in_phase(Phase::Response));
         }
     }
 
@@ -220,7 +228,9 @@ async fn download(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let opened = dest.open(engine, &url, content_type, expected)?;
+    let opened = dest
+        .open(engine, &url, content_type, expected)
+        .map_err(|f| f.in_phase(Phase::Store))?;
     let saved_path = opened.target.path();
     let mut part = BodyFile::create(
         opened.target,
@@ -230,9 +240,15 @@ async fn download(
     )?;
     let mut ticker = ProgressTicker::new(expected.unwrap_or(0));
     let response_header = header_list(resp.headers());
-    let mut reader = BodyReader::open(resp.into_body(), codings).await?;
-    while let Some(chunk) = reader.next_chunk().await? {
-        part.write(chunk)?;
+    let mut reader = BodyReader::open(resp.into_body(), codings)
+        .await
+        .map_err(|f| f.in_phase(Phase::Body))?;
+    while let Some(chunk) = reader
+        .next_chunk()
+        .await
+        .map_err(|f| f.in_phase(Phase::Body))?
+    {
+        part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
         if let Some(p) = ticker.advance(part.written()) {
             shared.emit_progress(p);
         }
@@ -244,7 +260,8 @@ async fn download(
             return Err(Fail::with(
                 FailReason::NetworkInterrupted,
                 format_args!("body ended after {written} of {len} bytes"),
-            ));
+            )
+            .in_phase(Phase::Body));
         }
     }
     let facts = exchange.facts(&conn, written);

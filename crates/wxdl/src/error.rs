@@ -1,6 +1,7 @@
 //! Failure reasons: every way a download can fail, mapped in this one place to WeChat's `errMsg` and `errno`.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a download failed: one variant per row of the failure table (`docs/errors.md`).
 ///
@@ -150,18 +151,58 @@ impl fmt::Display for FailReason {
     }
 }
 
+/// Where in a download a failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Checking the options, before any I/O.
+    Options,
+    /// Waiting for a slot under the concurrency limit.
+    Queue,
+    /// Resolving the host name.
+    Resolve,
+    /// Opening the TCP connection (or the QUIC one).
+    Connect,
+    /// The TLS handshake.
+    Tls,
+    /// Sending the request and waiting for the response head.
+    Request,
+    /// Reading the response head's consequences: status, length, coding, redirects.
+    Response,
+    /// Receiving and decoding the body.
+    Body,
+    /// Checking the destination and writing the body to storage.
+    Store,
+    /// Making the file durable and putting it in place.
+    Commit,
+}
+
 /// A failed download: the [`FailReason`] plus an optional detail (host, OS error, …).
 ///
 /// `err_msg()` renders WeChat's `downloadFile:fail <reason>`, with `: <detail>` appended except
 /// for the exact rows ([`FailReason::is_exact`]); the reason text always stays byte-for-byte as
 /// in the table. `Display` always shows the detail, for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Inside the engine a failure also keeps the [`Phase`] it happened in and the error that
+/// caused it ([`std::error::Error::source`]: the OS, TLS or HTTP error), for people and logs;
+/// neither changes its row.
+#[derive(Debug, Clone)]
 pub struct Fail {
     /// Which row of the failure table.
     pub reason: FailReason,
     /// Extra context appended after the reason, if any.
     pub detail: Option<String>,
+    phase: Option<Phase>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl PartialEq for Fail {
+    fn eq(&self, other: &Fail) -> bool {
+        (self.reason, &self.detail, self.phase) == (other.reason, &other.detail, other.phase)
+    }
+}
+
+impl Eq for Fail {}
 
 impl Fail {
     /// A failure without detail.
@@ -169,6 +210,8 @@ impl Fail {
         Fail {
             reason,
             detail: None,
+            phase: None,
+            source: None,
         }
     }
 
@@ -177,7 +220,26 @@ impl Fail {
         Fail {
             reason,
             detail: Some(detail.to_string()),
+            phase: None,
+            source: None,
         }
+    }
+
+    /// Where the download was when it failed, when known.
+    pub fn phase(&self) -> Option<Phase> {
+        self.phase
+    }
+
+    /// Notes the phase, unless a deeper layer already did.
+    pub(crate) fn in_phase(mut self, phase: Phase) -> Self {
+        self.phase.get_or_insert(phase);
+        self
+    }
+
+    /// Keeps the error that caused this failure.
+    pub(crate) fn caused_by(mut self, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(err));
+        self
     }
 
     /// WeChat's `errno`.
@@ -217,7 +279,13 @@ impl fmt::Display for Fail {
     }
 }
 
-impl std::error::Error for Fail {}
+impl std::error::Error for Fail {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<FailReason> for Fail {
     fn from(reason: FailReason) -> Self {
@@ -234,7 +302,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Maps an I/O error raised while *storing* the body to its row: disk full → storage limit,
 /// read-only or no permission → permission denied, anything else → write file fail.
-pub(crate) fn storage_io(err: &std::io::Error, what: &str) -> Fail {
+pub(crate) fn storage_io(err: std::io::Error, what: &str) -> Fail {
     use std::io::ErrorKind;
     let reason = match err.kind() {
         ErrorKind::StorageFull | ErrorKind::QuotaExceeded => FailReason::StorageLimitExceeded,
@@ -244,12 +312,14 @@ pub(crate) fn storage_io(err: &std::io::Error, what: &str) -> Fail {
         _ => FailReason::WriteFileFail,
     };
     Fail::with(reason, format_args!("{what}: {err}"))
+        .in_phase(Phase::Store)
+        .caused_by(err)
 }
 
 /// Maps an error of the HTTP layer (hyper: HTTP/1.1 and HTTP/2) to its row. Every such error
 /// after the connection opened means the exchange was cut or malformed.
-pub(crate) fn http_error(err: &hyper::Error) -> Fail {
-    Fail::with(FailReason::NetworkInterrupted, err)
+pub(crate) fn http_error(err: hyper::Error) -> Fail {
+    Fail::with(FailReason::NetworkInterrupted, &err).caused_by(err)
 }
 
 /// Maps an error of the HTTP/3 layer (h3 over quinn) on an open connection to its row, the

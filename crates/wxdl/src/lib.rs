@@ -61,7 +61,7 @@ mod transport;
 
 pub use altsvc::AltSvcEntry;
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
-pub use error::{Fail, FailReason};
+pub use error::{Fail, FailReason, Phase};
 pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
 pub use mime::temp_extension;
 pub use nqe::{
@@ -69,11 +69,11 @@ pub use nqe::{
     STATE_VERSION as ESTIMATOR_STATE_VERSION,
 };
 pub use options::{is_engine_owned_header, DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
-pub use policy::{DomainEntry, Policy};
+pub use policy::{DomainEntry, DomainError, Policy};
 pub use profile::{Hop, HopTimings, Profile};
 pub use quota::Reservation;
 pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, TEMP_PREFIX, USER_DATA_PATH};
 pub use storage::write_file_atomic;
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
-pub use transport::{Protocol, Resolver};
+pub use transport::{CaError, Protocol, Resolver};

@@ -25,6 +25,26 @@ pub enum Policy {
     Strict(Vec<DomainEntry>),
 }
 
+/// Why a download domain list entry was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// The entry is not a URL or host.
+    #[error("domain entry {entry:?}: {source}")]
+    Unparsable {
+        /// The entry as given.
+        entry: String,
+        /// Why it did not parse.
+        source: url::ParseError,
+    },
+    /// The entry names a scheme other than https.
+    #[error("domain entry {0:?}: only https entries are allowed")]
+    NotHttps(String),
+    /// The entry is an IP literal or has no host.
+    #[error("domain entry {0:?}: needs a domain name")]
+    NotADomain(String),
+}
+
 /// One entry of the download domain list: a host and, when the entry names one, its port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainEntry {
@@ -36,7 +56,7 @@ pub struct DomainEntry {
 
 impl Policy {
     /// A strict policy over a domain list. Entries are `https://host[:port]` or `host[:port]`.
-    pub fn strict<I, S>(domains: I) -> Result<Policy, String>
+    pub fn strict<I, S>(domains: I) -> Result<Policy, DomainError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -49,15 +69,16 @@ impl Policy {
             } else {
                 format!("https://{d}")
             };
-            let url = Url::parse(&with_scheme).map_err(|e| format!("domain entry {d:?}: {e}"))?;
+            let url = Url::parse(&with_scheme).map_err(|source| DomainError::Unparsable {
+                entry: d.to_owned(),
+                source,
+            })?;
             if url.scheme() != "https" {
-                return Err(format!(
-                    "domain entry {d:?}: only https entries are allowed"
-                ));
+                return Err(DomainError::NotHttps(d.to_owned()));
             }
             let host = match url.host() {
                 Some(Host::Domain(h)) => normalise_host(h),
-                _ => return Err(format!("domain entry {d:?}: needs a domain name")),
+                _ => return Err(DomainError::NotADomain(d.to_owned())),
             };
             entries.push(DomainEntry {
                 host,

@@ -140,9 +140,9 @@ impl Sandbox {
             {
                 return Err(Fail::with(FailReason::NoSuchFileOrDirectory, file_path))
             }
-            Err(e) => return Err(store_err(&e, file_path)),
+            Err(e) => return Err(store_err(e, file_path)),
         };
-        let parent_canon = dir.real_path().map_err(|e| store_err(&e, file_path))?;
+        let parent_canon = dir.real_path().map_err(|e| store_err(e, file_path))?;
         if !parent_canon.starts_with(&self.usr_canon) {
             return Err(denied(file_path, "leads outside the sandbox"));
         }
@@ -158,7 +158,7 @@ impl Sandbox {
                     let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
                         return Err(denied(file_path, "no file name"));
                     };
-                    let dir = PinnedDir::open(parent).map_err(|e| store_err(&e, file_path))?;
+                    let dir = PinnedDir::open(parent).map_err(|e| store_err(e, file_path))?;
                     Ok(Target {
                         dir,
                         name: name.to_owned(),
@@ -182,7 +182,7 @@ impl Sandbox {
             None => format!("tmp_{id:016x}"),
         };
         let wx = format!("wxfile://{name}");
-        let dir = PinnedDir::open(&self.tmp).map_err(|e| store_err(&e, &wx))?;
+        let dir = PinnedDir::open(&self.tmp).map_err(|e| store_err(e, &wx))?;
         Ok((
             wx,
             Target {
@@ -228,7 +228,7 @@ fn denied(path: &str, why: &str) -> Fail {
     Fail::with(FailReason::PermissionDenied, format_args!("{path}: {why}"))
 }
 
-fn store_err(e: &io::Error, path: &str) -> Fail {
+fn store_err(e: io::Error, path: &str) -> Fail {
     crate::error::storage_io(e, path)
 }
 

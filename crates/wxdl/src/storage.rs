@@ -120,7 +120,7 @@ impl BodyFile {
                 let private = target
                     .dir
                     .create_private()
-                    .map_err(|e| storage_io(&e, &shown))?;
+                    .map_err(|e| storage_io(e, &shown))?;
                 Place::Private {
                     dir: target.dir,
                     private,
@@ -187,11 +187,11 @@ impl BodyFile {
             match file.write_vectored(rest) {
                 Ok(0) => {
                     let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
-                    return Err(storage_io(&e, &self.shown));
+                    return Err(storage_io(e, &self.shown));
                 }
                 Ok(n) => IoSlice::advance_slices(&mut rest, n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(storage_io(&e, &self.shown)),
+                Err(e) => return Err(storage_io(e, &self.shown)),
             }
         }
         drop(slices);
@@ -256,7 +256,7 @@ fn publish(
 ) -> Result<(), Fail> {
     syncer
         .sync(&private.file)
-        .map_err(|e| storage_io(&e, shown))?;
+        .map_err(|e| storage_io(e, shown))?;
     match dir.is_at(dir.path()) {
         Ok(true) => {}
         Ok(false) => {
@@ -265,10 +265,9 @@ fn publish(
                 format_args!("{shown}: its directory was replaced during the download"),
             ))
         }
-        Err(e) => return Err(storage_io(&e, shown)),
+        Err(e) => return Err(storage_io(e, shown)),
     }
-    dir.publish(private, name)
-        .map_err(|e| storage_io(&e, shown))
+    dir.publish(private, name).map_err(|e| storage_io(e, shown))
 }
 
 /// Forgets a private file: an unnamed one goes with its descriptor, a named one is unlinked.
@@ -310,7 +309,7 @@ impl Drop for BodyFile {
 /// device, FIFO or socket there is written straight through (`-o /dev/null`). Otherwise the
 /// parent must be a directory and the target must not be one.
 pub(crate) fn check_host_target(path: &Path) -> Result<Sink, Fail> {
-    host_sink(path).map_err(|e| storage_io(&e, &path.display().to_string()))
+    host_sink(path).map_err(|e| storage_io(e, &path.display().to_string()))
 }
 
 /// [`check_host_target`] with the reasons as I/O errors: `IsADirectory` for a directory,

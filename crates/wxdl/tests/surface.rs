@@ -49,3 +49,39 @@ async fn an_event_stream_opened_late_starts_with_what_happened() {
     );
     ok(task.await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_keep_their_phase_and_cause() {
+    use std::error::Error;
+    use wxdl::{FailReason, Phase};
+    let env = Env::new();
+    let client = env.client(&[]);
+    // Port 1 on loopback: refused by the kernel.
+    let f = client
+        .download(DownloadOptions::new("http://127.0.0.1:1/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (f.reason, f.phase()),
+        (FailReason::ConnectFail, Some(Phase::Connect))
+    );
+    let io = f.source().and_then(|e| e.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::ConnectionRefused)
+    );
+    let f = client
+        .download(DownloadOptions::new("ftp://h/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(f.phase(), Some(Phase::Options));
+    let nginx = Nginx::start();
+    let f = client
+        .download(DownloadOptions::new(nginx.url("/hello.txt")).file_path("wxfile://usr/no/dir/f"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (f.reason, f.phase()),
+        (FailReason::NoSuchFileOrDirectory, Some(Phase::Store))
+    );
+}

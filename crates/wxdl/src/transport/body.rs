@@ -25,7 +25,7 @@ impl Body {
                         Ok(data) if !data.is_empty() => return Some(Ok(data)),
                         _ => continue,
                     },
-                    Err(e) => return Some(Err(http_error(&e))),
+                    Err(e) => return Some(Err(http_error(e))),
                 }
             },
             Body::H3(stream) => loop {

@@ -12,7 +12,7 @@ use url::Host;
 use super::io::Stream;
 use super::meter::{Meter, Metered};
 use super::{ConnInfo, ConnectTimes, Origin, Protocol, Resolver, Trust};
-use crate::error::{Fail, FailReason};
+use crate::error::{Fail, FailReason, Phase};
 
 /// Makes new connections for the pool.
 #[derive(Debug, Clone)]
@@ -58,6 +58,8 @@ impl Connector {
                         FailReason::SslHandshakeFail,
                         format_args!("{}: {}", origin.host, e),
                     )
+                    .in_phase(Phase::Tls)
+                    .caused_by(e)
                 })?;
             times.ssl_end = Some(Instant::now());
             if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
@@ -99,17 +101,24 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fa
                     }
                     _ => FailReason::ConnectFail,
                 };
-                last = Some(Fail::with(reason, format_args!("{addr}: {e}")))
+                last = Some(
+                    Fail::with(reason, format_args!("{addr}: {e}"))
+                        .in_phase(Phase::Connect)
+                        .caused_by(e),
+                )
             }
         }
     }
-    Err(last.unwrap_or_else(|| Fail::with(FailReason::ConnectFail, "no address")))
+    Err(last.unwrap_or_else(|| {
+        Fail::with(FailReason::ConnectFail, "no address").in_phase(Phase::Connect)
+    }))
 }
 
 fn server_name(host: &Host<String>) -> Result<ServerName<'static>, Fail> {
     match host {
-        Host::Domain(d) => ServerName::try_from(d.clone())
-            .map_err(|e| Fail::with(FailReason::SslHandshakeFail, format_args!("{d}: {e}"))),
+        Host::Domain(d) => ServerName::try_from(d.clone()).map_err(|e| {
+            Fail::with(FailReason::SslHandshakeFail, format_args!("{d}: {e}")).in_phase(Phase::Tls)
+        }),
         Host::Ipv4(ip) => Ok(ServerName::IpAddress((*ip).into())),
         Host::Ipv6(ip) => Ok(ServerName::IpAddress((*ip).into())),
     }

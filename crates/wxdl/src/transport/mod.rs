@@ -18,6 +18,7 @@ pub(crate) use pool::{Conn, Pool, SendError, Sender};
 pub(crate) use quic::QuicConnector;
 pub(crate) use quic::QUIC_HANDSHAKE_BOUND;
 pub use resolve::Resolver;
+pub use tls::CaError;
 pub(crate) use tls::Trust;
 
 use std::net::SocketAddr;

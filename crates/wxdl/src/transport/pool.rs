@@ -56,7 +56,7 @@ impl SendError {
     /// The failure row of this error.
     pub fn into_fail(self) -> Fail {
         match self {
-            SendError::Hyper(e) => http_error(&e),
+            SendError::Hyper(e) => http_error(e),
             SendError::H3(e) => h3_error(&e),
             SendError::Fail(f) => f,
         }
@@ -307,7 +307,7 @@ impl Pool {
                     .initial_connection_window_size(H2_CONNECTION_WINDOW)
                     .handshake(io)
                     .await
-                    .map_err(|e| http_error(&e))?;
+                    .map_err(http_error)?;
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!("h2 connection closed: {e}");
@@ -328,7 +328,7 @@ impl Pool {
                 let (sender, conn) = http1::Builder::new()
                     .handshake(io)
                     .await
-                    .map_err(|e| http_error(&e))?;
+                    .map_err(http_error)?;
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!("connection closed: {e}");

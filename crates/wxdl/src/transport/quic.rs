@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{ConnInfo, ConnectTimes, Meter, Origin, Protocol, Resolver, Trust};
-use crate::error::{Fail, FailReason};
+use crate::error::{Fail, FailReason, Phase};
 
 /// Sends HTTP/3 requests on one QUIC connection (cheap to clone; multiplexed).
 pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
@@ -71,6 +71,7 @@ impl QuicConnector {
                 FailReason::ConnectFail,
                 format_args!("QUIC {what} {addr}: {e}"),
             )
+            .in_phase(Phase::Connect)
         };
         let endpoint = quinn::Endpoint::client(bind).map_err(|e| quic_fail("socket", &e))?;
         let server_name = match &origin.host {
@@ -82,7 +83,7 @@ impl QuicConnector {
             .map_err(|e| quic_fail("connect", &e))?;
         let conn = match tokio::time::timeout(self.handshake_bound, connecting).await {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(quic_fail("handshake", &e)),
+            Ok(Err(e)) => return Err(handshake_fail(addr, e)),
             Err(_) => return Err(quic_fail("handshake", &"no answer in time")),
         };
         let (mut driver, sender) = h3::client::new(h3_quinn::Connection::new(conn.clone()))
@@ -110,4 +111,26 @@ impl QuicConnector {
         };
         Ok((sender, info))
     }
+}
+
+/// A failed QUIC handshake, classified like TCP's: a TLS alert (QUIC's crypto error codes,
+/// RFC 9000 §20.1: 0x0100–0x01ff) is `ssl handshake fail`, anything else `connect fail`.
+fn handshake_fail(addr: SocketAddr, e: quinn::ConnectionError) -> Fail {
+    let tls = match &e {
+        quinn::ConnectionError::TransportError(t) => is_crypto(t.code),
+        quinn::ConnectionError::ConnectionClosed(c) => is_crypto(c.error_code),
+        _ => false,
+    };
+    let (reason, phase) = if tls {
+        (FailReason::SslHandshakeFail, Phase::Tls)
+    } else {
+        (FailReason::ConnectFail, Phase::Connect)
+    };
+    Fail::with(reason, format_args!("QUIC handshake {addr}: {e}"))
+        .in_phase(phase)
+        .caused_by(e)
+}
+
+fn is_crypto(code: quinn::TransportErrorCode) -> bool {
+    (0x100..0x200).contains(&u64::from(code))
 }

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use url::Host;
 
-use crate::error::{Fail, FailReason};
+use crate::error::{Fail, FailReason, Phase};
 
 /// Resolves host names to socket addresses.
 ///
@@ -74,19 +74,25 @@ impl Resolver {
                 return Err(Fail::with(
                     FailReason::DnsResolveFail,
                     format_args!("{name}: no address"),
-                ));
+                )
+                .in_phase(Phase::Resolve));
             }
             return Ok(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect());
         }
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), port))
             .await
-            .map_err(|e| Fail::with(FailReason::DnsResolveFail, format_args!("{name}: {e}")))?
+            .map_err(|e| {
+                Fail::with(FailReason::DnsResolveFail, format_args!("{name}: {e}"))
+                    .in_phase(Phase::Resolve)
+                    .caused_by(e)
+            })?
             .collect();
         if addrs.is_empty() {
             return Err(Fail::with(
                 FailReason::DnsResolveFail,
                 format_args!("{name}: no address"),
-            ));
+            )
+            .in_phase(Phase::Resolve));
         }
         Ok(addrs)
     }

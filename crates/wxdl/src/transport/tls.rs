@@ -22,6 +22,21 @@ pub(crate) struct TlsConfigs {
 }
 
 /// A client's trust: what the host configured, and the configurations made from it on first use.
+/// Why an extra CA certificate was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaError {
+    /// The PEM text could not be read.
+    #[error("CA certificate PEM: {0}")]
+    Pem(rustls::pki_types::pem::Error),
+    /// A certificate in it is not a usable trust anchor.
+    #[error("CA certificate: {0}")]
+    Certificate(rustls::Error),
+    /// The PEM text holds no `CERTIFICATE` block.
+    #[error("CA certificate PEM: no CERTIFICATE block found")]
+    NoCertificate,
+}
+
 #[derive(Debug)]
 pub(crate) struct Trust {
     extra: RootCertStore,
@@ -31,19 +46,18 @@ pub(crate) struct Trust {
 
 impl Trust {
     /// Parses the host's extra CA certificates (PEM) now; platform roots wait for first use.
-    pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<Trust, String> {
+    pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<Trust, CaError> {
         let mut extra = RootCertStore::empty();
         for pem in extra_pems {
             let mut any = false;
             for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("CA certificate PEM: {e}"))?;
                 extra
-                    .add(cert)
-                    .map_err(|e| format!("CA certificate: {e}"))?;
+                    .add(cert.map_err(CaError::Pem)?)
+                    .map_err(CaError::Certificate)?;
                 any = true;
             }
             if !any {
-                return Err("CA certificate PEM: no CERTIFICATE block found".into());
+                return Err(CaError::NoCertificate);
             }
         }
         Ok(Trust {
