@@ -272,7 +272,7 @@ fn demo_runs_offline() {
     );
 }
 
-const PROFILE_FIELDS: usize = 30;
+const PROFILE_FIELDS: usize = 31;
 const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
 fn assert_profile(v: &Value, tls: bool, body: u64) {

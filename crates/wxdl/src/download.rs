@@ -277,9 +277,11 @@ async fn download(
             .span_ms(timeline.response_start, timeline.response_end)
             .unwrap_or(0.0),
     });
-    let profile = options
-        .enable_profile
-        .then(|| timeline.profile(&facts, &engine.estimator.estimates()));
+    let profile = options.enable_profile.then(|| {
+        let mut p = timeline.profile(&facts, &engine.estimator.estimates());
+        p.using_high_performance_mode = options.use_high_performance_mode;
+        p
+    });
     let record = HopRecord {
         url: &url,
         status_code: status,

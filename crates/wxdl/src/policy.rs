@@ -1,5 +1,7 @@
 //! The URL policy (contract §4): off (developer tools) or strict (WeChat production rules).
 
+use std::net::IpAddr;
+
 use url::{Host, Url};
 
 use crate::error::{Fail, FailReason};
@@ -107,16 +109,28 @@ impl Policy {
                 format_args!("{}: {why}", url.host_str().unwrap_or("")),
             ))
         };
-        if url.scheme() != "https" {
-            return refuse("https only");
-        }
         if !url.username().is_empty() || url.password().is_some() {
             return refuse("userinfo not allowed");
         }
+        // LAN communication (WeChat base library 2.4.0+): a private address needs no entry.
+        let ip = match url.host() {
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = ip {
+            return match is_lan(ip) {
+                true if is_own_address(ip) => refuse("this machine's own address"),
+                true => Ok(()),
+                false => refuse("IP address not allowed (only LAN addresses are)"),
+            };
+        }
+        if url.scheme() != "https" {
+            return refuse("https only");
+        }
         let host = match url.host() {
             Some(Host::Domain(h)) => normalise_host(h),
-            Some(_) => return refuse("IP address not allowed"),
-            None => return refuse("no host"),
+            _ => return refuse("no host"),
         };
         if host == "localhost" || host.ends_with(".localhost") {
             return refuse("localhost not allowed");
@@ -133,6 +147,65 @@ impl Policy {
             refuse("not in the download domain list")
         }
     }
+}
+
+/// Whether `ip` is a LAN address: private IPv4 (10/8, 172.16/12, 192.168/16) or IPv6
+/// unique-local (fc00::/7). Loopback, link-local, unspecified and multicast never are.
+fn is_lan(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.is_private(),
+            None => v6.segments()[0] & 0xfe00 == 0xfc00,
+        },
+    }
+}
+
+/// Whether `ip` is an address of one of this machine's interfaces.
+fn is_own_address(ip: IpAddr) -> bool {
+    own_addresses().contains(&ip)
+}
+
+/// The addresses of this machine's interfaces (`getifaddrs`).
+#[cfg(unix)]
+fn own_addresses() -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list it allocates, which is walked read-only
+    // (each `ifa_addr` checked for null and read as the sockaddr type its family names) and
+    // then released once with freeifaddrs.
+    unsafe {
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut cur = head;
+        while !cur.is_null() {
+            let addr = (*cur).ifa_addr;
+            if !addr.is_null() {
+                match i32::from((*addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::V4(std::net::Ipv4Addr::from(u32::from_be(
+                            sin.sin_addr.s_addr,
+                        ))));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::V6(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
+                    }
+                    _ => {}
+                }
+            }
+            cur = (*cur).ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn own_addresses() -> Vec<IpAddr> {
+    Vec::new()
 }
 
 /// Lowercase and without a trailing dot (the `url` crate has already applied IDNA).
@@ -188,6 +261,41 @@ mod tests {
         assert!(!ok("https://a.example@evil.example/x"));
         assert!(!ok("https://user:pw@a.example/x"));
         assert!(!ok("https://127.0.0.1/x"));
+        // LAN addresses need no entry (WeChat's LAN communication), on any port or scheme;
+        // loopback, link-local, unspecified, multicast and public literals stay refused.
+        for lan in [
+            "https://192.168.3.7/x",
+            "http://10.1.2.3:8080/x",
+            "https://172.16.0.9/x",
+            "https://[fd12:3456::1]/x",
+        ] {
+            if !own_addresses()
+                .iter()
+                .any(|ip| lan.contains(&ip.to_string()))
+            {
+                assert!(ok(lan), "{lan}");
+            }
+        }
+        for not_lan in [
+            "https://169.254.1.1/x",
+            "https://0.0.0.0/x",
+            "https://224.0.0.1/x",
+            "https://8.8.8.8/x",
+            "https://172.32.0.1/x",
+            "https://[fe80::1]/x",
+            "https://[ff02::1]/x",
+            "https://[::]/x",
+        ] {
+            assert!(!ok(not_lan), "{not_lan}");
+        }
+        // This machine's own LAN address is not "the LAN".
+        for own in own_addresses().into_iter().filter(|ip| is_lan(*ip)) {
+            let url = match own {
+                IpAddr::V4(v4) => format!("https://{v4}/x"),
+                IpAddr::V6(v6) => format!("https://[{v6}]/x"),
+            };
+            assert!(!ok(&url), "{url}");
+        }
         assert!(!ok("https://2130706433/x"));
         assert!(!ok("https://0x7f.1/x"));
         assert!(!ok("https://[::1]/x"));

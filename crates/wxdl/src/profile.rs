@@ -171,6 +171,7 @@ impl Timeline {
             send_bytes_count: facts.sent_bytes,
             received_byted_count: facts.received_bytes,
             protocol: facts.protocol.as_str(),
+            using_high_performance_mode: false,
         }
     }
 }
@@ -354,4 +355,6 @@ pub struct Profile {
     pub received_byted_count: u64,
     /// `http1.1`, `h2`, `quic` or `unknown`.
     pub protocol: &'static str,
+    /// Whether the call asked for `useHighPerformanceMode` (accepted, as in WeChat 3.4.1+).
+    pub using_high_performance_mode: bool,
 }

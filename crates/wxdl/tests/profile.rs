@@ -15,7 +15,7 @@ use wxdl_testkit::{write_random, Nginx, RawServer, TestCa};
 /// contract §7's instants, in the order they must hold.
 const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
-const ALL_FIELDS: [&str; 30] = [
+const ALL_FIELDS: [&str; 31] = [
     "invokeStart",
     "queueStart",
     "queueEnd",
@@ -46,6 +46,7 @@ const ALL_FIELDS: [&str; 30] = [
     "sendBytesCount",
     "receivedBytedCount",
     "protocol",
+    "usingHighPerformanceMode",
 ];
 
 fn json(p: &Profile) -> Value {

@@ -85,3 +85,18 @@ async fn failures_keep_their_phase_and_cause() {
         (FailReason::NoSuchFileOrDirectory, Some(Phase::Store))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_high_performance_mode_is_accepted_and_reported() {
+    let nginx = Nginx::start();
+    let env = Env::new();
+    let client = env.client(&[]);
+    for on in [true, false] {
+        let json =
+            serde_json::json!({"url": nginx.url("/hello.txt"), "useHighPerformanceMode": on});
+        let opts = DownloadOptions::from_json(&json, |_| {}).unwrap();
+        let s = ok(client.download(opts).await);
+        assert_eq!(s.to_json()["profile"]["usingHighPerformanceMode"], on);
+        assert_eq!(s.profile.unwrap().using_high_performance_mode, on);
+    }
+}
