@@ -25,7 +25,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn usage(message: impl Into<String>) -> CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
         CliError {
             code: exit::USAGE,
             message: message.into(),

@@ -10,6 +10,12 @@ use crate::state;
 
 /// Runs the script until nothing is pending; exit status 6 when it failed.
 pub async fn run(args: RunArgs) -> Result<u8, CliError> {
+    if !args.script.is_file() {
+        return Err(CliError::usage(format!(
+            "{}: no such script",
+            args.script.display()
+        )));
+    }
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     // The project's own identity, unless the command line names one.
     let project = wxdl_js::Project::find(&args.script);

@@ -353,8 +353,13 @@ fn app_json_timeout_exceptions_and_pages() {
         "wx.downloadFile({{ url: '{slow}', fail: (e) => console.log('fail', e.errMsg, e.errno) }});"
     );
     let throw_js = format!(
-        "wx.downloadFile({{ url: '{}', success(res) {{ res.nothing.here = 1; }} }});",
-        nginx.url("/hello.txt")
+        r#"wx.downloadFile({{ url: '{url}', success(res) {{ res.nothing.here = 1; }},
+  complete: () => console.log('complete still called') }});
+let ticks = 0;
+const t = setInterval(() => {{ ticks += 1; if (ticks === 1) throw new Error('tick'); if (ticks === 3) {{ clearInterval(t); console.log('timers still fire', ticks); }} }}, 10);
+Promise.reject({{ errMsg: 'downloadFile:fail abort', errno: 603105 }});
+"#,
+        url = nginx.url("/hello.txt")
     );
     let page_js = format!(
         r#"Page({{
@@ -379,12 +384,34 @@ fn app_json_timeout_exceptions_and_pages() {
     let out = ok(&run(dir.path(), "pages/t.js", &[]));
     assert!(out.contains("fail downloadFile:fail timeout 5"), "{out}");
 
+    // Errors keep the run going, as in WeChat: printed with their stack, `complete` still
+    // called, timers still firing; the exit status at the end says it happened.
     let o = run(dir.path(), "x.js", &[]);
     assert_eq!(o.status.code(), Some(6));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("Uncaught TypeError") && err.contains("at success") && err.contains("x.js:1"),
         "{err}"
+    );
+    assert!(err.contains("Uncaught Error: tick"), "{err}");
+    assert!(
+        err.contains(
+            r#"Unhandled promise rejection: {"errMsg":"downloadFile:fail abort","errno":603105}"#
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 uncaught exceptions or unhandled rejections"),
+        "{err}"
+    );
+    let out = stdout(&o);
+    assert!(out.contains("complete still called"), "{out}");
+    assert!(out.contains("timers still fire 3"), "{out}");
+    let missing = run(dir.path(), "missing.js", &[]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing script is a usage error"
     );
 
     let out = ok(&run(dir.path(), "page.js", &["--call", "fetch"]));

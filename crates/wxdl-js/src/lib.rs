@@ -68,6 +68,8 @@ struct Host {
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
     downloads: RefCell<HashMap<u32, AbortHandle>>,
     fatal: RefCell<Option<String>>,
+    /// Uncaught exceptions so far (each printed when it happened; the run went on).
+    uncaught: Cell<usize>,
     unhandled: RefCell<Vec<String>>,
     /// Set when the run was interrupted (a signal): downloads end as `abort`, timers stop,
     /// callbacks still run so the script sees its downloads fail.
@@ -100,6 +102,13 @@ impl Host {
         self.fatal.borrow().is_some()
     }
 
+    /// An exception the script did not catch: printed with its stack now, and the run goes on
+    /// (as in WeChat); the run's end says it happened.
+    fn uncaught(&self, message: &str) {
+        eprintln!("{message}");
+        self.uncaught.set(self.uncaught.get() + 1);
+    }
+
     /// Aborts every download (their `fail` callbacks run with `abort`) and stops every timer;
     /// later timers are not scheduled and later downloads end as `abort` at once.
     fn interrupt(&self) {
@@ -130,14 +139,16 @@ fn describe(value: &Value<'_>) -> String {
             .trim_end()
             .to_string();
     }
+    // A thrown or rejected plain value shows as JSON (a fail result's errMsg and errno), never
+    // as an object address.
     let text = value
         .as_string()
         .and_then(|s| s.to_string().ok())
-        .unwrap_or_else(|| format!("{value:?}"));
+        .unwrap_or_else(|| js_to_json(value).to_string());
     format!("Uncaught {text}")
 }
 
-/// Calls a JS callback; an exception in it is fatal (reported, never swallowed).
+/// Calls a JS callback; an exception in it is printed with its stack and the run goes on.
 fn invoke<'js, A: rquickjs::function::IntoArgs<'js>>(
     ctx: &Ctx<'js>,
     host: &Host,
@@ -148,11 +159,7 @@ fn invoke<'js, A: rquickjs::function::IntoArgs<'js>>(
         return;
     }
     if let Err(e) = f.call::<A, ()>(args) {
-        let message = match e {
-            rquickjs::Error::Exception => describe(&ctx.catch()),
-            other => format!("Uncaught {other}"),
-        };
-        host.die(message);
+        host.uncaught(&caught(ctx, e).message);
     }
 }
 
@@ -257,6 +264,7 @@ pub async fn run_file_until(
         timers: RefCell::default(),
         downloads: RefCell::default(),
         fatal: RefCell::default(),
+        uncaught: Cell::new(0),
         unhandled: RefCell::default(),
         interrupted: Cell::new(false),
     });
@@ -305,7 +313,7 @@ pub async fn run_file_until(
             let task_ctx = ctx.clone();
             ctx.spawn(async move {
                 if let Err(e) = promise.into_future::<Value>().await {
-                    host.die(caught(&task_ctx, e).message);
+                    host.uncaught(&caught(&task_ctx, e).message);
                 } else if let Some(method) = call {
                     call_page(&task_ctx, &host, &method);
                 }
@@ -313,7 +321,7 @@ pub async fn run_file_until(
         } else {
             let load: Function = ctx.globals().get("__wxdl_load")?;
             match load.call::<_, Value>((entry,)) {
-                Err(e) => setup_host.die(caught(&ctx, e).message),
+                Err(e) => setup_host.uncaught(&caught(&ctx, e).message),
                 Ok(_) => {
                     if let Some(method) = call {
                         call_page(&ctx, &setup_host, &method);
@@ -334,9 +342,18 @@ pub async fn run_file_until(
     if let Some(message) = host.fatal.borrow_mut().take() {
         return Err(ScriptError { message });
     }
-    if let Some(message) = host.unhandled.borrow().first() {
+    let unhandled = host.unhandled.borrow();
+    for message in unhandled.iter() {
+        eprintln!("{message}");
+    }
+    let count = host.uncaught.get() + unhandled.len();
+    if count > 0 {
         return Err(ScriptError {
-            message: message.clone(),
+            message: format!(
+                "the script had {count} uncaught exception{} or unhandled rejection{} (above)",
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "" } else { "s" },
+            ),
         });
     }
     Ok(())
@@ -493,6 +510,15 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         )?,
     )?;
 
+    let h = Rc::clone(host);
+    n.set(
+        "uncaught",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, error: Value<'js>| {
+            let _ = &ctx;
+            h.uncaught(&describe(&error));
+        })?,
+    )?;
+
     n.set(
         "compile",
         Function::new(
@@ -587,6 +613,11 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
         return J::Bool(b);
     }
     if let Some(n) = v.as_number() {
+        // Integral numbers print as integers (`603105`, not `603105.0`), as JSON.stringify does.
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if n.fract() == 0.0 && n.abs() < EXACT {
+            return J::from(n as i64);
+        }
         return serde_json::Number::from_f64(n).map_or(J::Null, J::Number);
     }
     if let Some(a) = v.as_array() {

@@ -36,7 +36,12 @@
 
   const typeName = (v) => (v === null ? 'Null' : Array.isArray(v) ? 'Array'
     : (typeof v).charAt(0).toUpperCase() + (typeof v).slice(1));
-  const call = (fn, arg) => { if (typeof fn === 'function') fn(arg); };
+  // A callback that throws is reported with its stack and the run goes on (as in WeChat):
+  // `complete` still follows a `success` that threw.
+  const call = (fn, arg) => {
+    if (typeof fn !== 'function') return;
+    try { fn(arg); } catch (e) { N.uncaught(e); }
+  };
 
   // ---- wx.downloadFile ---------------------------------------------------------------------
   // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
@@ -121,8 +126,8 @@
     }
 
     #event(kind, v, profile) {
-      if (kind === 'progress') this.#progress.slice().forEach((f) => f(v));
-      else if (kind === 'headers') this.#headers.slice().forEach((f) => f(withCaseless(v)));
+      if (kind === 'progress') this.#progress.slice().forEach((f) => call(f, v));
+      else if (kind === 'headers') this.#headers.slice().forEach((f) => call(f, withCaseless(v)));
       else this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
     }
 
