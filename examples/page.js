@@ -1,5 +1,5 @@
 // A page, run headless: wxdl run examples/page.js --call refresh
-// onLoad runs first, then `refresh`; every setData is printed as a JSON line.
+// onLoad, onShow and onReady run first, then `refresh`; every setData is printed as a JSON line.
 Page({
   data: { status: 'idle', size: 0 },
 

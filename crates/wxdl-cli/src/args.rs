@@ -61,10 +61,14 @@ pub struct RunArgs {
     /// node_modules/) or an ES module (import/export).
     pub script: PathBuf,
 
-    /// Build the page the script registered with Page(), call onLoad, then METHOD; setData
-    /// changes are printed as JSON lines.
+    /// After the page the script registered with Page() ran onLoad, onShow and onReady, call
+    /// METHOD once; setData changes are printed as JSON lines.
     #[arg(long, value_name = "METHOD")]
     pub call: Option<String>,
+
+    /// The page's query string, given to onLoad as its options (e.g. 'id=7&from=share').
+    #[arg(long, value_name = "QUERY")]
+    pub query: Option<String>,
 
     #[command(flatten)]
     pub client: ClientArgs,

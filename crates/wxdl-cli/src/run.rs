@@ -25,14 +25,13 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY)?;
     let interrupt = Interrupt::listen();
     let mut signalled = interrupt.clone();
-    let result = wxdl_js::run_file_until(
-        &args.script,
-        client.clone(),
-        args.call.as_deref(),
-        async move {
-            signalled.wait().await;
-        },
-    )
+    let page = wxdl_js::PageRun {
+        query: args.query.clone().unwrap_or_default(),
+        call: args.call.clone(),
+    };
+    let result = wxdl_js::run_file_until(&args.script, client.clone(), &page, async move {
+        signalled.wait().await;
+    })
     .await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());

@@ -423,6 +423,33 @@ Promise.reject({{ errMsg: 'downloadFile:fail abort', errno: 603105 }});
             r#"{"setData":{"status":"done","items[0]":200}}"#
         ]
     );
+
+    // The lifecycle runs with no flag, in order, onLoad gets the query, and --call of a
+    // lifecycle method does not run it twice.
+    let lifecycle = r#"Page({
+  onLoad(q) { console.log('onLoad', JSON.stringify(q)); },
+  onShow() { console.log('onShow'); },
+  onReady() { console.log('onReady'); },
+});"#;
+    write_all(dir.path(), &[("life.js", lifecycle)]);
+    let out = ok(&run(dir.path(), "life.js", &[]));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["onLoad {}", "onShow", "onReady"]
+    );
+    let out = ok(&run(
+        dir.path(),
+        "life.js",
+        &["--query", "id=7&from=share&q=a%20b", "--call", "onLoad"],
+    ));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"onLoad {"id":"7","from":"share","q":"a b"}"#,
+            "onShow",
+            "onReady"
+        ]
+    );
 }
 
 #[test]

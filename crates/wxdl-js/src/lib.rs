@@ -228,14 +228,29 @@ pub async fn run_file(path: &Path, client: Client) -> Result<(), ScriptError> {
     run_file_with(path, client, None).await
 }
 
-/// Runs a script file (CommonJS, or an ES module when it uses `import`/`export`), then, with
-/// `call`, builds the page it registered with `Page()` and calls `onLoad` and that method.
+/// Runs a script file (CommonJS, or an ES module when it uses `import`/`export`); a page it
+/// registered with `Page()` runs its lifecycle, then, with `call`, that method.
 pub async fn run_file_with(
     path: &Path,
     client: Client,
     call: Option<&str>,
 ) -> Result<(), ScriptError> {
-    run_file_until(path, client, call, std::future::pending()).await
+    let page = PageRun {
+        call: call.map(str::to_owned),
+        ..PageRun::default()
+    };
+    run_file_until(path, client, &page, std::future::pending()).await
+}
+
+/// How a page the script registers with `Page()` is run once the script has loaded: its
+/// lifecycle `onLoad(query)` → `onShow` → `onReady` (after the app's `onLaunch` and `onShow`),
+/// then `call` once if given (a lifecycle method is not run twice).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRun {
+    /// The page's query string (`id=7&from=share`), given to `onLoad` as an object.
+    pub query: String,
+    /// A method to call after the lifecycle.
+    pub call: Option<String>,
 }
 
 /// How long an interrupted script may go on delivering its downloads' `abort` results before
@@ -248,7 +263,7 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 pub async fn run_file_until(
     path: &Path,
     client: Client,
-    call: Option<&str>,
+    page: &PageRun,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<(), ScriptError> {
     let path = path.canonicalize().map_err(|e| ScriptError {
@@ -299,7 +314,7 @@ pub async fn run_file_until(
         .map(|src| modules::is_esm(&path, &src))
         .unwrap_or(false);
     let setup_host = Rc::clone(&host);
-    let call = call.map(str::to_owned);
+    let page = page.clone();
     ctx.with(move |ctx| -> Result<(), ScriptError> {
         install(&ctx, &setup_host)?;
         let mut opts = EvalOptions::default();
@@ -314,19 +329,15 @@ pub async fn run_file_until(
             ctx.spawn(async move {
                 if let Err(e) = promise.into_future::<Value>().await {
                     host.uncaught(&caught(&task_ctx, e).message);
-                } else if let Some(method) = call {
-                    call_page(&task_ctx, &host, &method);
+                } else {
+                    run_page(&task_ctx, &host, &page);
                 }
             });
         } else {
             let load: Function = ctx.globals().get("__wxdl_load")?;
             match load.call::<_, Value>((entry,)) {
                 Err(e) => setup_host.uncaught(&caught(&ctx, e).message),
-                Ok(_) => {
-                    if let Some(method) = call {
-                        call_page(&ctx, &setup_host, &method);
-                    }
-                }
+                Ok(_) => run_page(&ctx, &setup_host, &page),
             }
         }
         Ok(())
@@ -359,11 +370,11 @@ pub async fn run_file_until(
     Ok(())
 }
 
-/// `--call METHOD`: the prelude builds the registered page and calls `onLoad`, then METHOD.
-fn call_page(ctx: &Ctx<'_>, host: &Host, method: &str) {
-    match ctx.globals().get::<_, Function>("__wxdl_call") {
-        Ok(f) => invoke(ctx, host, &f, (method.to_string(),)),
-        Err(e) => host.die(format!("--call: {e}")),
+/// The prelude runs the registered page's lifecycle (if any), then the method asked for.
+fn run_page(ctx: &Ctx<'_>, host: &Host, page: &PageRun) {
+    match ctx.globals().get::<_, Function>("__wxdl_page") {
+        Ok(f) => invoke(ctx, host, &f, (page.query.clone(), page.call.clone())),
+        Err(e) => host.die(format!("Page(): {e}")),
     }
 }
 

@@ -337,26 +337,47 @@
     });
     o[keys[keys.length - 1]] = value;
   }
-  g.__wxdl_call = (method) => {
-    if (appDef) {
-      if (typeof appDef.onLaunch === 'function') appDef.onLaunch({ path: '', query: {} });
-      if (typeof appDef.onShow === 'function') appDef.onShow({ path: '', query: {} });
+  // The page's query string as onLoad's options object.
+  const parseQuery = (q) => {
+    const out = {};
+    String(q || '').replace(/^\?/, '').split('&').filter(Boolean).forEach((pair) => {
+      const i = pair.indexOf('=');
+      const k = i < 0 ? pair : pair.slice(0, i);
+      const v = i < 0 ? '' : pair.slice(i + 1);
+      const dec = (x) => { try { return decodeURIComponent(x.replace(/\+/g, ' ')); } catch (e) { return x; } };
+      out[dec(k)] = dec(v);
+    });
+    return out;
+  };
+  const LIFECYCLE = ['onLoad', 'onShow', 'onReady'];
+  // After the script loaded: the app's onLaunch/onShow, then the last registered page's
+  // onLoad(query) → onShow → onReady, then `method` once (a lifecycle method is not repeated).
+  g.__wxdl_page = (query, method) => {
+    if (!pageDefs.length) {
+      if (method) throw new Error('--call: the script registered no Page()');
+      return undefined;
     }
-    if (!pageDefs.length) throw new Error('--call: the script registered no Page()');
+    const options = parseQuery(query);
+    if (appDef) {
+      if (typeof appDef.onLaunch === 'function') appDef.onLaunch({ path: '', query: options });
+      if (typeof appDef.onShow === 'function') appDef.onShow({ path: '', query: options });
+    }
     const def = pageDefs[pageDefs.length - 1];
     const page = Object.assign({}, def);
     page.data = JSON.parse(JSON.stringify(def.data || {}));
+    page.options = options;
     page.setData = (patch, cb) => {
       Object.keys(patch || {}).forEach((k) => setPath(page.data, k, patch[k]));
       N.print(0, JSON.stringify({ setData: patch }));
       if (typeof cb === 'function') N.setTimer(0, false, cb);
     };
     current = page;
-    if (typeof page.onLoad === 'function') page.onLoad({});
+    if (typeof page.onLoad === 'function') page.onLoad(options);
     if (typeof page.onShow === 'function') page.onShow();
+    if (typeof page.onReady === 'function') page.onReady();
+    if (!method || LIFECYCLE.includes(method)) return undefined;
     if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
-    const r = page[method]();
-    return r;
+    return page[method]();
   };
 })(globalThis.__native);
 // The natives are the prelude's alone: scripts reach them only through the wx surface.
