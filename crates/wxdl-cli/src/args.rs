@@ -70,6 +70,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "QUERY")]
     pub query: Option<String>,
 
+    /// Send the app to the background MS after the start (onAppHide fires; a download still
+    /// running 5 s later fails with 'interrupted', one started there fails at once).
+    #[arg(long = "hide-at", value_name = "MS")]
+    pub hide_at: Option<u64>,
+
+    /// Bring the app back MS after the start (onAppShow fires).
+    #[arg(long = "show-at", value_name = "MS")]
+    pub show_at: Option<u64>,
+
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -1,5 +1,7 @@
 //! `wxdl run`: Mini Program JavaScript on the JS host, over the same engine as `wxdl get`.
 
+use std::time::Duration;
+
 use wxdl::DEFAULT_CONCURRENCY;
 
 use crate::args::RunArgs;
@@ -28,6 +30,8 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let page = wxdl_js::PageRun {
         query: args.query.clone().unwrap_or_default(),
         call: args.call.clone(),
+        hide_at: args.hide_at.map(Duration::from_millis),
+        show_at: args.show_at.map(Duration::from_millis),
     };
     let result = wxdl_js::run_file_until(&args.script, client.clone(), &page, async move {
         signalled.wait().await;

@@ -634,3 +634,55 @@ import('{abs}').then(() => console.log('import LOADED'), (e) => console.log('imp
         "TOPSECRET"
     );
 }
+
+#[test]
+fn the_background_rule_interrupts_at_five_seconds_not_before() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    // 4 MiB at 256 KiB/s: still running 5 s after the app goes to the background.
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"let hiddenAt = 0;
+wx.onAppHide(() => {{ hiddenAt = Date.now(); console.log('onAppHide'); }});
+wx.onAppShow(() => console.log('onAppShow'));
+wx.downloadFile({{
+  url: '{slow}',
+  fail: (e) => console.log('slow', e.errMsg, e.errno, Date.now() - hiddenAt >= 4900, Date.now() - hiddenAt < 8000),
+  complete: () => wxdl.show(),
+}});
+setTimeout(() => {{
+  wxdl.hide();
+  wx.downloadFile({{ url: '{quick}', fail: (e) => console.log('started hidden', e.errMsg, e.errno) }});
+}}, 200);
+"#,
+        slow = nginx.url("/slow/big.bin"),
+        quick = nginx.url("/hello.txt")
+    );
+    write_all(dir.path(), &[("bg.js", &script)]);
+    let out = ok(&run(dir.path(), "bg.js", &[]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "onAppHide",
+            "started hidden downloadFile:fail interrupted 600003",
+            "slow downloadFile:fail interrupted 600003 true true",
+            "onAppShow",
+        ],
+        "{out}"
+    );
+    // The same from the command line: --hide-at, and --show-at before 5 s keeps it alive.
+    let script = format!(
+        "wx.downloadFile({{ url: '{}', success: (r) => console.log('kept', r.statusCode) }});",
+        nginx.url("/slow/f.bin")
+    );
+    write_random(&nginx.root.join("slow/f.bin"), 300 * 1024);
+    write_all(dir.path(), &[("kept.js", &script)]);
+    let out = ok(&run(
+        dir.path(),
+        "kept.js",
+        &["--hide-at", "100", "--show-at", "600"],
+    ));
+    assert!(out.contains("kept 200"), "{out}");
+}

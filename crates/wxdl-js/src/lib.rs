@@ -74,7 +74,17 @@ struct Host {
     /// Set when the run was interrupted (a signal): downloads end as `abort`, timers stop,
     /// callbacks still run so the script sees its downloads fail.
     interrupted: Cell<bool>,
+    /// Whether the Mini Program is in the background, and which stay there this is (a later
+    /// hide or show makes an earlier stay's 5 s deadline moot).
+    background: Cell<bool>,
+    stay: Cell<u32>,
+    /// When the run started (`--hide-at` and `--show-at` count from here).
+    started: tokio::time::Instant,
 }
+
+/// WeChat's rule: a download still running this long after the Mini Program went to the
+/// background fails with `interrupted`.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(5);
 
 impl Host {
     fn id(&self) -> u32 {
@@ -242,15 +252,20 @@ pub async fn run_file_with(
     run_file_until(path, client, &page, std::future::pending()).await
 }
 
-/// How a page the script registers with `Page()` is run once the script has loaded: its
+/// How a run goes once the script has loaded. A page it registered with `Page()` runs its
 /// lifecycle `onLoad(query)` → `onShow` → `onReady` (after the app's `onLaunch` and `onShow`),
-/// then `call` once if given (a lifecycle method is not run twice).
+/// then `call` once if given (a lifecycle method is not run twice). The app goes to the
+/// background at `hide_at` and comes back at `show_at` (from the start of the run).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageRun {
     /// The page's query string (`id=7&from=share`), given to `onLoad` as an object.
     pub query: String,
     /// A method to call after the lifecycle.
     pub call: Option<String>,
+    /// When the app goes to the background.
+    pub hide_at: Option<Duration>,
+    /// When it comes back.
+    pub show_at: Option<Duration>,
 }
 
 /// How long an interrupted script may go on delivering its downloads' `abort` results before
@@ -282,6 +297,9 @@ pub async fn run_file_until(
         uncaught: Cell::new(0),
         unhandled: RefCell::default(),
         interrupted: Cell::new(false),
+        background: Cell::new(false),
+        stay: Cell::new(0),
+        started: tokio::time::Instant::now(),
     });
     let rt = AsyncRuntime::new()?;
     // Collect after 8 MiB of new allocations rather than QuickJS's 256 KiB: a script making
@@ -370,11 +388,24 @@ pub async fn run_file_until(
     Ok(())
 }
 
-/// The prelude runs the registered page's lifecycle (if any), then the method asked for.
-fn run_page(ctx: &Ctx<'_>, host: &Host, page: &PageRun) {
+/// The prelude runs the registered page's lifecycle (if any), then the method asked for; the
+/// app's trips to the background are scheduled.
+fn run_page<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, page: &PageRun) {
     match ctx.globals().get::<_, Function>("__wxdl_page") {
         Ok(f) => invoke(ctx, host, &f, (page.query.clone(), page.call.clone())),
         Err(e) => host.die(format!("Page(): {e}")),
+    }
+    for (at, hidden) in [(page.hide_at, true), (page.show_at, false)] {
+        let Some(at) = at else { continue };
+        let host = Rc::clone(host);
+        let task_ctx = ctx.clone();
+        ctx.spawn(async move {
+            tokio::time::sleep_until(host.started + at).await;
+            match task_ctx.globals().get::<_, Function>("__wxdl_lifecycle") {
+                Ok(f) => invoke(&task_ctx, &host, &f, (hidden,)),
+                Err(e) => host.die(format!("app lifecycle: {e}")),
+            }
+        });
     }
 }
 
@@ -519,6 +550,27 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                     .map_err(|e| Exception::throw_message(&ctx, &e))
             },
         )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "lifecycle",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, hidden: bool| {
+            h.background.set(hidden);
+            let stay = h.stay.get().wrapping_add(1);
+            h.stay.set(stay);
+            if hidden {
+                let host = Rc::clone(&h);
+                ctx.spawn(async move {
+                    tokio::time::sleep(BACKGROUND_GRACE).await;
+                    if host.background.get() && host.stay.get() == stay {
+                        for d in host.downloads.borrow().values() {
+                            d.interrupt();
+                        }
+                    }
+                });
+            }
+        })?,
     )?;
 
     let h = Rc::clone(host);
@@ -741,6 +793,9 @@ fn start_download<'js>(
     let task = host.client.download(opts);
     if host.interrupted.get() {
         task.abort();
+    } else if host.background.get() {
+        // Started in the background: WeChat fails it at once.
+        task.abort_handle().interrupt();
     }
     let id = host.id();
     host.downloads.borrow_mut().insert(id, task.abort_handle());

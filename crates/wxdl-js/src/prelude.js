@@ -243,6 +243,22 @@
   // ---- the rest of wx ------------------------------------------------------------------------
   const appShow = [];
   const appHide = [];
+  // The app lifecycle: going to the background and back. In the background, a download still
+  // running 5 s later fails with `interrupted`, and one started there fails at once (the host
+  // enforces it). Scripts drive it with the documented hook `wxdl.hide()` / `wxdl.show()`;
+  // `wxdl run --hide-at MS --show-at MS` schedules it.
+  let hidden = false;
+  const setHidden = (hide) => {
+    if (hide === hidden) return;
+    hidden = hide;
+    N.lifecycle(hide);
+    const res = { path: '', query: {}, scene: 1001 };
+    (hide ? appHide : appShow).slice().forEach((fn) => call(fn, res));
+    if (appDef) call(hide ? appDef.onHide : appDef.onShow, res);
+    if (current) call(hide ? current.onHide : current.onShow, undefined);
+  };
+  g.__wxdl_lifecycle = setHidden;
+  g.wxdl = Object.freeze({ hide: () => setHidden(true), show: () => setHidden(false) });
   const netChange = [];
   const wx = {
     env: { USER_DATA_PATH: 'wxfile://usr' },

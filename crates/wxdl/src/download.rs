@@ -39,7 +39,7 @@ pub(crate) async fn run(
     let timeout_ms = valid.timeout.as_millis();
     let done = tokio::select! {
         biased;
-        _ = shared.cancel.cancelled() => Err(Fail::new(FailReason::Abort)),
+        fail = shared.stop.stopped() => Err(fail),
         _ = tokio::time::sleep_until(deadline.into()) => {
             Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
         }

@@ -92,10 +92,39 @@ struct Listeners {
     seen_progress: Option<Progress>,
 }
 
+/// How a task is stopped from outside: aborted by its caller (`abort`), or interrupted by its
+/// host (`interrupted`: the Mini Program stayed in the background).
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    token: CancellationToken,
+    interrupted: AtomicBool,
+}
+
+impl Stop {
+    fn abort(&self) {
+        self.token.cancel();
+    }
+
+    fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        self.token.cancel();
+    }
+
+    /// Completes when the task is stopped, with the failure it ends with.
+    pub async fn stopped(&self) -> Fail {
+        self.token.cancelled().await;
+        if self.interrupted.load(Ordering::Acquire) {
+            Fail::new(FailReason::Interrupted)
+        } else {
+            Fail::new(FailReason::Abort)
+        }
+    }
+}
+
 /// State shared by the task handle and the running download.
 pub(crate) struct TaskShared {
     listeners: Mutex<Listeners>,
-    pub cancel: CancellationToken,
+    pub stop: Arc<Stop>,
     ended: AtomicBool,
 }
 
@@ -112,7 +141,7 @@ impl TaskShared {
         }
         Arc::new(TaskShared {
             listeners: Mutex::new(l),
-            cancel: CancellationToken::new(),
+            stop: Arc::default(),
             ended: AtomicBool::new(false),
         })
     }
@@ -218,12 +247,12 @@ impl DownloadTask {
     /// Cancels the download at whatever phase it is in; the task fails with `abort` and no
     /// partial data is left. Does nothing once the task has ended.
     pub fn abort(&self) {
-        self.shared.cancel.cancel();
+        self.shared.stop.abort();
     }
 
     /// A cloneable handle that can abort this task from elsewhere.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle(self.shared.cancel.clone())
+        AbortHandle(Arc::clone(&self.shared.stop))
     }
 
     /// Whether the task has ended (success or fail).
@@ -334,12 +363,19 @@ impl Future for TaskFuture {
 
 /// Aborts a task from anywhere; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AbortHandle(CancellationToken);
+pub struct AbortHandle(Arc<Stop>);
 
 impl AbortHandle {
     /// Same as [`DownloadTask::abort`].
     pub fn abort(&self) {
-        self.0.cancel();
+        self.0.abort();
+    }
+
+    /// Stops the task as WeChat's client does a download still running 5 s after the Mini
+    /// Program went to the background: it fails with `interrupted` (600003), no partial data
+    /// left. For hosts that model the app lifecycle.
+    pub fn interrupt(&self) {
+        self.0.interrupt();
     }
 }
 
