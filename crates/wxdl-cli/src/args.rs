@@ -75,6 +75,10 @@ pub struct RunArgs {
     #[arg(long = "hide-at", value_name = "MS")]
     pub hide_at: Option<u64>,
 
+    /// Keep the temp files the run downloaded (by default they go when it ends, as in WeChat).
+    #[arg(long = "keep-tmp")]
+    pub keep_tmp: bool,
+
     /// Bring the app back MS after the start (onAppShow fires).
     #[arg(long = "show-at", value_name = "MS")]
     pub show_at: Option<u64>,

@@ -27,7 +27,9 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY)?;
     let interrupt = Interrupt::listen();
     let mut signalled = interrupt.clone();
-    let page = wxdl_js::PageRun {
+    let page = wxdl_js::RunOptions {
+        appid: args.client.appid.clone(),
+        keep_tmp: args.keep_tmp,
         query: args.query.clone().unwrap_or_default(),
         call: args.call.clone(),
         hide_at: args.hide_at.map(Duration::from_millis),

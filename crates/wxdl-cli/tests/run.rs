@@ -686,3 +686,66 @@ setTimeout(() => {{
     ));
     assert!(out.contains("kept 200"), "{out}");
 }
+
+#[test]
+fn the_neighbours_page_code_calls_around_a_download() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"wx.showLoading({{ title: 'Downloading' }});
+wx.downloadFile({{
+  url: '{url}',
+  success: async (res) => {{
+    wx.hideLoading();
+    wx.showToast({{ title: 'Saved', icon: 'success' }});
+    const modal = await wx.showModal({{ title: 'Open?', content: res.tempFilePath }});
+    console.log('modal', modal.errMsg, modal.confirm, modal.cancel);
+    wx.setStorageSync('last', {{ path: res.tempFilePath, status: res.statusCode }});
+    wx.setStorage({{ key: 'count', data: (wx.getStorageSync('count') || 0) + 1,
+      success: () => {{
+        console.log('count', wx.getStorageSync('count'));
+        console.log('missing', JSON.stringify(wx.getStorageSync('nope')));
+        wx.getStorage({{ key: 'nope', fail: (e) => console.log('get', e.errMsg) }});
+        const info = wx.getStorageInfoSync();
+        console.log('info', info.keys.join(','), info.limitSize);
+        try {{ wx.setStorageSync('big', 'x'.repeat(1024 * 1024)); }} catch (e) {{ console.log('big', e.message); }}
+        console.log('tmp', res.tempFilePath);
+        try {{ wx.navigateToMiniProgram({{}}); }} catch (e) {{ console.log('nope', e.message); }}
+      }} }});
+  }},
+}});
+"#,
+        url = nginx.url("/hello.txt")
+    );
+    write_all(dir.path(), &[("n.js", &script)]);
+    let o = run(dir.path(), "n.js", &[]);
+    let out = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    for line in [
+        r#"{"showLoading":{"title":"Downloading"}}"#,
+        r#"{"hideLoading":{}}"#,
+        r#"{"showToast":{"title":"Saved","icon":"success","duration":1500}}"#,
+        r#"{"showModal":{"title":"Open?","content":"wxfile://tmp_"#,
+    ] {
+        assert!(err.contains(line), "{line} missing in\n{err}");
+    }
+    for line in [
+        "modal showModal:ok true false",
+        "count 1",
+        r#"missing """#,
+        "get getStorage:fail data not found",
+        "info count,last 10240",
+        "big setStorageSync:fail exceed storage item max length",
+        "nope not supported by wxdl: wx.navigateToMiniProgram",
+    ] {
+        assert!(out.contains(line), "{line} missing in\n{out}");
+    }
+    // Storage persists per appid between runs; the run's temp file is gone after it.
+    let again = ok(&run(dir.path(), "n.js", &[]));
+    assert!(again.contains("count 2"), "{again}");
+    let tmp_dir = dir.path().join(".wxdl-data/sandbox/tmp");
+    assert_eq!(std::fs::read_dir(&tmp_dir).unwrap().count(), 0);
+    let kept = ok(&run(dir.path(), "n.js", &["--keep-tmp"]));
+    assert!(kept.contains("count 3"), "{kept}");
+    assert_eq!(std::fs::read_dir(&tmp_dir).unwrap().count(), 1);
+}

@@ -16,6 +16,7 @@
 mod audio;
 mod fs;
 mod modules;
+mod storage;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -61,6 +62,10 @@ impl From<rquickjs::Error> for ScriptError {
 /// error (after which everything pending is cancelled so the runtime can wind down).
 struct Host {
     client: Client,
+    /// The Mini Program's key-value storage.
+    storage: RefCell<storage::Storage>,
+    /// Temp files this run downloaded (removed at its end unless kept).
+    temps: RefCell<Vec<PathBuf>>,
     /// Where modules may be loaded from: the project root.
     modules: modules::Confinement,
     app_timeout: Option<Duration>,
@@ -245,19 +250,25 @@ pub async fn run_file_with(
     client: Client,
     call: Option<&str>,
 ) -> Result<(), ScriptError> {
-    let page = PageRun {
+    let page = RunOptions {
         call: call.map(str::to_owned),
-        ..PageRun::default()
+        ..RunOptions::default()
     };
     run_file_until(path, client, &page, std::future::pending()).await
 }
 
-/// How a run goes once the script has loaded. A page it registered with `Page()` runs its
+/// How a run goes. Once the script has loaded, a page it registered with `Page()` runs its
 /// lifecycle `onLoad(query)` → `onShow` → `onReady` (after the app's `onLaunch` and `onShow`),
 /// then `call` once if given (a lifecycle method is not run twice). The app goes to the
-/// background at `hide_at` and comes back at `show_at` (from the start of the run).
+/// background at `hide_at` and comes back at `show_at` (from the start of the run). Temp
+/// files the run downloaded are removed at its end, as WeChat's are, unless `keep_tmp`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PageRun {
+pub struct RunOptions {
+    /// The Mini Program's appid (its storage is kept per appid); default: the project's
+    /// `project.config.json`, else `touristappid`.
+    pub appid: Option<String>,
+    /// Keep the run's temp files after it ends.
+    pub keep_tmp: bool,
     /// The page's query string (`id=7&from=share`), given to `onLoad` as an object.
     pub query: String,
     /// A method to call after the lifecycle.
@@ -278,15 +289,24 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 pub async fn run_file_until(
     path: &Path,
     client: Client,
-    page: &PageRun,
+    page: &RunOptions,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<(), ScriptError> {
     let path = path.canonicalize().map_err(|e| ScriptError {
         message: format!("{}: {e}", path.display()),
     })?;
     let script_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let confinement = modules::Confinement::new(&Project::find(&path).root);
+    let project = Project::find(&path);
+    let confinement = modules::Confinement::new(&project.root);
+    let appid = page
+        .appid
+        .clone()
+        .or(project.appid)
+        .unwrap_or_else(|| "touristappid".into());
+    let storage = storage::Storage::open(client.sandbox().root().join("storage"), &appid);
     let host = Rc::new(Host {
+        storage: RefCell::new(storage),
+        temps: RefCell::default(),
         client,
         app_timeout: app_json_timeout(&script_dir),
         modules: confinement.clone(),
@@ -332,6 +352,7 @@ pub async fn run_file_until(
         .map(|src| modules::is_esm(&path, &src))
         .unwrap_or(false);
     let setup_host = Rc::clone(&host);
+    let keep_tmp = page.keep_tmp;
     let page = page.clone();
     ctx.with(move |ctx| -> Result<(), ScriptError> {
         install(&ctx, &setup_host)?;
@@ -368,6 +389,11 @@ pub async fn run_file_until(
             let _ = tokio::time::timeout(INTERRUPT_GRACE, rt.idle()).await;
         }
     }
+    if !keep_tmp {
+        for tmp in host.temps.borrow_mut().drain(..) {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
     if let Some(message) = host.fatal.borrow_mut().take() {
         return Err(ScriptError { message });
     }
@@ -390,7 +416,7 @@ pub async fn run_file_until(
 
 /// The prelude runs the registered page's lifecycle (if any), then the method asked for; the
 /// app's trips to the background are scheduled.
-fn run_page<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, page: &PageRun) {
+fn run_page<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, page: &RunOptions) {
     match ctx.globals().get::<_, Function>("__wxdl_page") {
         Ok(f) => invoke(ctx, host, &f, (page.query.clone(), page.call.clone())),
         Err(e) => host.die(format!("Page(): {e}")),
@@ -547,6 +573,24 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
             move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
                 h.modules
                     .read(&path)
+                    .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "storage",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  op: String,
+                  key: String,
+                  data: String|
+                  -> rquickjs::Result<String> {
+                h.storage
+                    .borrow_mut()
+                    .call(&op, &key, &data)
                     .map_err(|e| Exception::throw_message(&ctx, &e))
             },
         )?,
@@ -832,6 +876,9 @@ fn start_download<'js>(
         host.downloads.borrow_mut().remove(&id);
         match result {
             Ok(mut s) => {
+                if s.temp_file_path.is_some() {
+                    host.temps.borrow_mut().push(s.saved_path.clone());
+                }
                 let profile = s
                     .profile
                     .take()

@@ -259,8 +259,62 @@
   };
   g.__wxdl_lifecycle = setHidden;
   g.wxdl = Object.freeze({ hide: () => setHidden(true), show: () => setHidden(false) });
+  // An asynchronous wx API: success or fail then complete, after the call returns; with no
+  // callback it returns a Promise (the APIs below have WeChat's Promise style).
+  const asyncApi = (name, obj, work) => {
+    obj = obj || {};
+    let ok = true;
+    let res;
+    try {
+      res = { errMsg: `${name}:ok`, ...(work(obj) || {}) };
+    } catch (e) {
+      ok = false;
+      res = { errMsg: `${name}:fail ${e.message}` };
+    }
+    const callback = ['success', 'fail', 'complete'].some((k) => typeof obj[k] === 'function');
+    N.setTimer(0, false, () => { call(ok ? obj.success : obj.fail, res); call(obj.complete, res); });
+    if (!callback) return ok ? Promise.resolve(res) : Promise.reject(res);
+    return undefined;
+  };
+  // Toasts, loading and modals, headless: printed as JSON lines on stderr; a modal confirms.
+  const shown = (name, fields) => N.print(1, JSON.stringify({ [name]: fields }));
+  const ui = {
+    showToast: (obj) => asyncApi('showToast', obj, (o) => {
+      shown('showToast', { title: String(o.title ?? ''), icon: o.icon || 'success', duration: o.duration ?? 1500 });
+    }),
+    hideToast: (obj) => asyncApi('hideToast', obj, () => shown('hideToast', {})),
+    showLoading: (obj) => asyncApi('showLoading', obj, (o) => shown('showLoading', { title: String(o.title ?? '') })),
+    hideLoading: (obj) => asyncApi('hideLoading', obj, () => shown('hideLoading', {})),
+    showModal: (obj) => asyncApi('showModal', obj, (o) => {
+      shown('showModal', { title: String(o.title ?? ''), content: String(o.content ?? '') });
+      return { confirm: true, cancel: false };
+    }),
+  };
+  // Storage, persisted per appid with WeChat's limits (1 MB a key, 10 MB in all).
+  const store = (op, key, data) => JSON.parse(N.storage(op, key === undefined ? '' : String(key), data === undefined ? '' : data));
+  const encode = (data) => { const t = JSON.stringify(data); return t === undefined ? 'null' : t; };
+  const syncApi = (name, fn) => (...a) => {
+    try { return fn(...a); } catch (e) { throw new Error(`${name}:fail ${e.message}`); }
+  };
+  const storageApis = {
+    setStorage: (obj) => asyncApi('setStorage', obj, (o) => { store('set', o.key, encode(o.data)); }),
+    setStorageSync: syncApi('setStorageSync', (key, data) => { store('set', key, encode(data)); }),
+    getStorage: (obj) => asyncApi('getStorage', obj, (o) => ({ data: JSON.parse(store('get', o.key).data) })),
+    // WeChat's getStorageSync gives '' for a key it does not have.
+    getStorageSync: syncApi('getStorageSync', (key) => {
+      try { return JSON.parse(store('get', key).data); } catch (e) { return ''; }
+    }),
+    removeStorage: (obj) => asyncApi('removeStorage', obj, (o) => { store('remove', o.key); }),
+    removeStorageSync: syncApi('removeStorageSync', (key) => { store('remove', key); }),
+    clearStorage: (obj) => asyncApi('clearStorage', obj, () => { store('clear'); }),
+    clearStorageSync: syncApi('clearStorageSync', () => { store('clear'); }),
+    getStorageInfo: (obj) => asyncApi('getStorageInfo', obj, () => store('info')),
+    getStorageInfoSync: syncApi('getStorageInfoSync', () => store('info')),
+  };
   const netChange = [];
   const wx = {
+    ...ui,
+    ...storageApis,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: fileSystemManager,
