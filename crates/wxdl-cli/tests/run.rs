@@ -749,3 +749,84 @@ wx.downloadFile({{
     assert!(kept.contains("count 3"), "{kept}");
     assert_eq!(std::fs::read_dir(&tmp_dir).unwrap().count(), 1);
 }
+
+/// Every failure row a script can meet, from a real failure of that kind, through the JS host:
+/// the errMsg (exact for abort and timeout) and WeChat's errno.
+#[test]
+fn every_reachable_failure_row_reaches_a_script_with_wechats_errno() {
+    let ca = wxdl_testkit::TestCa::new();
+    let nginx = Nginx::builder()
+        .tls(&ca)
+        .location("location = /drop { return 444; }")
+        .start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    write_random(&nginx.root.join("slow/big.bin"), 4 * 1024 * 1024);
+    wxdl_testkit::write_sparse(&nginx.root.join("huge.bin"), 200 * 1024 * 1024 + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let base = nginx.url("");
+    let https = nginx.https_url("localhost", "/hello.txt");
+    let script = format!(
+        r#"const base = '{base}';
+const cases = {{
+  urlNull: {{}},
+  invalidUrl: {{ url: 'ftp://127.0.0.1/x' }},
+  invalidHeader: {{ url: base + '/hello.txt', header: 'x' }},
+  timeout: {{ url: base + '/slow/big.bin', timeout: 300 }},
+  exceedMaxFileSize: {{ url: base + '/huge.bin' }},
+  dns: {{ url: 'http://nowhere.test/x' }},
+  connect: {{ url: 'http://127.0.0.1:1/x' }},
+  ssl: {{ url: '{https}' }},
+  interrupted: {{ url: base + '/drop' }},
+  redirects: {{ url: base + '/loop' }},
+  permission: {{ url: base + '/hello.txt', filePath: 'wxfile://usr/../escape' }},
+  noSuchDir: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/missing/f' }},
+  directory: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/adir' }},
+  storage: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/more.txt' }},
+}};
+wx.getFileSystemManager().mkdirSync(wx.env.USER_DATA_PATH + '/adir');
+for (const [name, opts] of Object.entries(cases)) {{
+  wx.downloadFile({{ ...opts, fail: (e) => console.log(name, e.errno, e.errMsg) }});
+}}
+const t = wx.downloadFile({{ url: base + '/slow/big.bin', fail: (e) => console.log('abort', e.errno, e.errMsg) }});
+t.abort();
+"#
+    );
+    write_all(dir.path(), &[("rows.js", &script)]);
+    // The usr quota is full already: a sparse 200 MiB file counts at its size.
+    let usr = dir.path().join(".wxdl-data/sandbox/usr");
+    wxdl_testkit::write_sparse(&usr.join("full.bin"), 200 * 1024 * 1024);
+    let out = ok(&run(
+        dir.path(),
+        "rows.js",
+        &["--resolve", "nowhere.test:80:"],
+    ));
+    let has = |line: &str| assert!(out.contains(line), "{line:?} missing in\n{out}");
+    has("urlNull 600005 downloadFile:fail url is null or nil");
+    has("invalidUrl 600009 downloadFile:fail invalid url");
+    has("invalidHeader 600005 downloadFile:fail invalid header");
+    has("timeout 5 downloadFile:fail timeout\n");
+    has("abort 603105 downloadFile:fail abort\n");
+    has("exceedMaxFileSize 603301 downloadFile:fail exceed max file size");
+    has("dns 600001 downloadFile:fail dns resolve fail");
+    has("connect 600001 downloadFile:fail connect fail");
+    has("ssl 600001 downloadFile:fail ssl handshake fail");
+    has("interrupted 600001 downloadFile:fail network interrupted");
+    has("redirects 600008 downloadFile:fail too many redirects");
+    has("permission 603303 downloadFile:fail permission denied");
+    has("noSuchDir 1300002 downloadFile:fail no such file or directory");
+    has("directory 1301003 downloadFile:fail illegal operation on a directory");
+    has("storage 1300202 downloadFile:fail the maximum size of the file storage limit is exceeded");
+
+    // The strict policy (a domain list) refuses the rest.
+    let strict = r#"wx.downloadFile({ url: 'http://127.0.0.1:1/x', fail: (e) => console.log('domain', e.errno, e.errMsg) });"#;
+    write_all(dir.path(), &[("strict.js", strict)]);
+    let out = ok(&run(
+        dir.path(),
+        "strict.js",
+        &["--domain", "cdn.example.com"],
+    ));
+    assert!(
+        out.contains("domain 600002 downloadFile:fail url not in domain list"),
+        "{out}"
+    );
+}
