@@ -830,3 +830,48 @@ t.abort();
         "{out}"
     );
 }
+
+#[test]
+fn saved_files_and_documents() {
+    let nginx = Nginx::builder()
+        .location("location = /report.pdf { types { } default_type application/pdf; }")
+        .start();
+    write_random(&nginx.root.join("report.pdf"), 2000);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"wx.downloadFile({{
+  url: '{pdf}',
+  success: async (res) => {{
+    const saved = await wx.saveFile({{ tempFilePath: res.tempFilePath }});
+    console.log('saved', saved.savedFilePath.startsWith('wxfile://store_'), saved.savedFilePath.endsWith('.pdf'));
+    const list = await wx.getSavedFileList();
+    console.log('list', list.fileList.length, list.fileList[0].size);
+    const info = await wx.getSavedFileInfo({{ filePath: saved.savedFilePath }});
+    console.log('info', info.size, info.createTime > 0);
+    await wx.openDocument({{ filePath: saved.savedFilePath }});
+    wx.openDocument({{ filePath: saved.savedFilePath, fileType: 'exe', fail: (e) => console.log('type', e.errMsg) }});
+    await wx.removeSavedFile({{ filePath: saved.savedFilePath }});
+    wx.getSavedFileInfo({{ filePath: saved.savedFilePath, fail: (e) => console.log('gone', e.errMsg) }});
+  }},
+}});
+"#,
+        pdf = nginx.url("/report.pdf")
+    );
+    write_all(dir.path(), &[("s.js", &script)]);
+    let o = run(dir.path(), "s.js", &[]);
+    let out = ok(&o);
+    for line in [
+        "saved true true",
+        "list 1 2000",
+        "info 2000 true",
+        "type openDocument:fail filetype not supported",
+        "gone getSavedFileInfo:fail file not exist",
+    ] {
+        assert!(out.contains(line), "{line} missing in\n{out}");
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(r#"{"openDocument":{"filePath":"wxfile://store_"#),
+        "{err}"
+    );
+}

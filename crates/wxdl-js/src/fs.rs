@@ -16,6 +16,46 @@ use wxdl::{Sandbox, USER_DATA_PATH};
 /// WeChat's words when the usr quota cannot take a write.
 const QUOTA_EXCEEDED: &str = "the maximum size of the file storage limit is exceeded";
 
+/// WeChat's limit on the saved files of one Mini Program (`wx.saveFile`): 10 MB.
+pub const MAX_SAVED: u64 = 10 * 1024 * 1024;
+
+/// The document types `wx.openDocument` opens.
+const DOCUMENT_TYPES: [&str; 7] = ["doc", "docx", "xls", "xlsx", "ppt", "pptx", "pdf"];
+
+/// The saved files: `wxfile://store_…` path, size and creation time (s), oldest first.
+fn saved_files(sandbox: &Sandbox) -> Vec<(String, u64, u64)> {
+    let mut files: Vec<(String, u64, u64)> = std::fs::read_dir(sandbox.store_dir())
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let meta = e.metadata().ok().filter(|m| m.is_file())?;
+                    let name = e.file_name().into_string().ok()?;
+                    let created = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs());
+                    Some((format!("wxfile://{name}"), meta.len(), created))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    files
+}
+
+/// A random id for a saved file's name.
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
 /// The most one `readFile` returns: 100 MiB.
 pub const MAX_READ: u64 = 100 << 20;
 
@@ -163,9 +203,78 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             room.settle();
             json!({ "savedFilePath": dest_wx })
         }
+        // wx.saveFile: a temp file moved into the saved files (`wxfile://store_…`).
+        "saveStore" => {
+            let from = s("tempFilePath").unwrap_or_default();
+            if !from.starts_with(wxdl::TEMP_PREFIX) {
+                return Err(format!("permission denied, open {from}"));
+            }
+            let src = readable(sandbox, from, "open")?;
+            let size = std::fs::metadata(&src)
+                .map_err(|e| io(&e, "open", from))?
+                .len();
+            if saved_files(sandbox).iter().map(|f| f.1).sum::<u64>() + size > MAX_SAVED {
+                return Err(QUOTA_EXCEEDED.into());
+            }
+            let ext = src
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            let name = format!("store_{:016x}{ext}", rand_id());
+            let dest = sandbox.store_dir().join(&name);
+            std::fs::rename(&src, &dest)
+                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
+                .map_err(|e| io(&e, "open", from))?;
+            json!({ "savedFilePath": format!("wxfile://{name}") })
+        }
+        "savedList" => {
+            let list: Vec<Value> = saved_files(sandbox)
+                .into_iter()
+                .map(|(path, size, created)| {
+                    json!({ "filePath": path, "size": size, "createTime": created })
+                })
+                .collect();
+            json!({ "fileList": list })
+        }
+        "savedInfo" | "removeSaved" => {
+            let p = s("filePath").unwrap_or_default();
+            let found = p.starts_with(wxdl::STORE_PREFIX).then(|| {
+                saved_files(sandbox)
+                    .into_iter()
+                    .find(|(path, ..)| path == p)
+            });
+            let Some(Some((_, size, created))) = found else {
+                return Err("file not exist".into());
+            };
+            if op == "removeSaved" {
+                let host = readable(sandbox, p, "unlink")?;
+                std::fs::remove_file(host).map_err(|e| io(&e, "unlink", p))?;
+                json!({})
+            } else {
+                json!({ "size": size, "createTime": created })
+            }
+        }
+        // wx.openDocument: what would be opened, checked like WeChat checks it.
+        "docInfo" => {
+            let p = s("filePath").unwrap_or_default();
+            let host = readable(sandbox, p, "open").map_err(|_| "file not exist".to_string())?;
+            let meta = std::fs::metadata(&host).map_err(|_| "file not exist".to_string())?;
+            if !meta.is_file() {
+                return Err("file not exist".into());
+            }
+            let ext = host
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            let kind = s("fileType").map_or(ext, str::to_ascii_lowercase);
+            if !DOCUMENT_TYPES.contains(&kind.as_str()) {
+                return Err("filetype not supported".into());
+            }
+            json!({ "filePath": p, "fileType": kind, "size": meta.len() })
+        }
         other => return Err(format!("not supported by wxdl: FileSystemManager.{other}")),
     };
-    if op == "unlink" {
+    if matches!(op, "unlink" | "removeSaved") {
         sandbox.invalidate_usage();
     }
     Ok(out.to_string())
@@ -178,7 +287,7 @@ fn readable(sandbox: &Sandbox, p: &str, verb: &str) -> Result<PathBuf, String> {
         .canonicalize()
         .map_err(|e| io(&e, verb, p))?;
     let inside = |dir: &Path| dir.canonicalize().is_ok_and(|d| real.starts_with(d));
-    if inside(sandbox.usr_dir()) || inside(sandbox.tmp_dir()) {
+    if inside(sandbox.usr_dir()) || inside(sandbox.tmp_dir()) || inside(sandbox.store_dir()) {
         Ok(real)
     } else {
         Err(format!("permission denied, {verb} {p}"))

@@ -311,10 +311,22 @@
     getStorageInfo: (obj) => asyncApi('getStorageInfo', obj, () => store('info')),
     getStorageInfoSync: syncApi('getStorageInfoSync', () => store('info')),
   };
+  // Saved files (`wxfile://store_…`, 10 MB in all) and documents, as WeChat's APIs.
+  const files = {
+    saveFile: (obj) => asyncApi('saveFile', obj, (o) => fsCall('saveStore', { tempFilePath: o.tempFilePath })),
+    getSavedFileList: (obj) => asyncApi('getSavedFileList', obj, () => fsCall('savedList', {})),
+    getSavedFileInfo: (obj) => asyncApi('getSavedFileInfo', obj, (o) => fsCall('savedInfo', { filePath: o.filePath })),
+    removeSavedFile: (obj) => asyncApi('removeSavedFile', obj, (o) => { fsCall('removeSaved', { filePath: o.filePath }); }),
+    openDocument: (obj) => asyncApi('openDocument', obj, (o) => {
+      const doc = fsCall('docInfo', { filePath: o.filePath, fileType: o.fileType });
+      shown('openDocument', doc);
+    }),
+  };
   const netChange = [];
   const wx = {
     ...ui,
     ...storageApis,
+    ...files,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: fileSystemManager,

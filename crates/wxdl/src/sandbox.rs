@@ -13,6 +13,9 @@ pub const USER_DATA_PATH: &str = "wxfile://usr";
 /// Prefix of every temp file path.
 pub const TEMP_PREFIX: &str = "wxfile://tmp_";
 
+/// Prefix of every saved file path (`wx.saveFile`).
+pub const STORE_PREFIX: &str = "wxfile://store_";
+
 /// Default size limit of the `usr` tree: 200 MiB.
 pub const DEFAULT_USR_QUOTA: u64 = 200 * 1024 * 1024;
 
@@ -32,6 +35,7 @@ pub const DEFAULT_USR_QUOTA: u64 = 200 * 1024 * 1024;
 pub struct Sandbox {
     root: PathBuf,
     tmp: PathBuf,
+    store: PathBuf,
     usr: PathBuf,
     /// `usr` with every symlink resolved, when the sandbox opened: no write may leave it.
     usr_canon: PathBuf,
@@ -45,13 +49,16 @@ impl Sandbox {
         std::fs::create_dir_all(root.as_ref())?;
         let root = root.as_ref().canonicalize()?;
         let tmp = root.join("tmp");
+        let store = root.join("store");
         let usr = root.join("usr");
-        std::fs::create_dir_all(&tmp)?;
-        std::fs::create_dir_all(&usr)?;
+        for dir in [&tmp, &store, &usr] {
+            std::fs::create_dir_all(dir)?;
+        }
         let usr_canon = usr.canonicalize()?;
         Ok(Sandbox {
             root,
             tmp,
+            store,
             quota: Quota::new(&usr, usr_quota),
             usr,
             usr_canon,
@@ -68,6 +75,11 @@ impl Sandbox {
         &self.tmp
     }
 
+    /// Where saved files (`wxfile://store_…`, `wx.saveFile`) live on the host.
+    pub fn store_dir(&self) -> &Path {
+        &self.store
+    }
+
     /// Where `wxfile://usr` lives on the host.
     pub fn usr_dir(&self) -> &Path {
         &self.usr
@@ -81,12 +93,17 @@ impl Sandbox {
     /// Maps a `wxfile://` path to its host path, lexically: `..`, absolute host paths and other
     /// schemes are refused with `permission denied`. Symlinks are checked by the storage step.
     pub fn resolve(&self, path: &str) -> Result<PathBuf, Fail> {
-        if let Some(name) = path.strip_prefix(TEMP_PREFIX) {
-            let rel = relative_components(name, path)?;
-            if rel.components().count() != 1 {
-                return Err(denied(path, "not a temp file name"));
+        for (prefix, dir, kind) in [
+            (TEMP_PREFIX, &self.tmp, "tmp_"),
+            (STORE_PREFIX, &self.store, "store_"),
+        ] {
+            if let Some(name) = path.strip_prefix(prefix) {
+                let rel = relative_components(name, path)?;
+                if rel.components().count() != 1 {
+                    return Err(denied(path, "not a single file name"));
+                }
+                return Ok(dir.join(format!("{kind}{}", rel.display())));
             }
-            return Ok(self.tmp.join(format!("tmp_{}", rel.display())));
         }
         let rest = path
             .strip_prefix(USER_DATA_PATH)
@@ -104,6 +121,12 @@ impl Sandbox {
             } else {
                 format!("{USER_DATA_PATH}/{rel}")
             });
+        }
+        if let Ok(name) = host.strip_prefix(&self.store) {
+            let name = name.to_str()?;
+            return name
+                .starts_with("store_")
+                .then(|| format!("wxfile://{name}"));
         }
         let name = host.strip_prefix(&self.tmp).ok()?.to_str()?;
         name.starts_with("tmp_").then(|| format!("wxfile://{name}"))
