@@ -23,4 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-cargo test --workspace --locked --no-fail-fast
+# Every test binary runs (no fail-fast); cargo's own output is kept, then one total line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ {
+       for (i = 1; i <= NF; i++) {
+         if ($(i+1) ~ /^passed/) p += $i
+         if ($(i+1) ~ /^failed/) f += $i
+         if ($(i+1) ~ /^ignored/) s += $i
+       }
+     }
+     END { printf "\nwxdl tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -92,8 +92,8 @@ pub struct GetArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 
-    /// The URL to download (http:// or https://).
-    #[arg(required_unless_present = "input")]
+    /// The URL to download (http:// or https://; without a scheme, http:// as in curl).
+    #[arg(required_unless_present = "input", conflicts_with = "input")]
     pub url: Option<String>,
 
     /// Write to this local file instead of the sandbox: atomically (a private file, fsync,
@@ -159,7 +159,8 @@ pub struct GetArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
     pub jobs: usize,
 
-    /// Batch: directory to save into, each file under its URL's name (default: current dir).
+    /// Batch: directory to save into, each file under its URL's name, created when missing
+    /// (default: current dir).
     #[arg(short = 'd', long = "dir", value_name = "DIR", requires = "input")]
     pub dir: Option<PathBuf>,
 }

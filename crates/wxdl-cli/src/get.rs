@@ -126,8 +126,18 @@ pub fn build_client(
         .map_err(|e| CliError::internal(e.to_string()))
 }
 
+/// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).
+fn with_scheme(url: &str) -> String {
+    let url = url.trim();
+    if url.is_empty() || url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
+}
+
 fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
-    let mut opts = DownloadOptions::new(url)
+    let mut opts = DownloadOptions::new(with_scheme(url))
         .enable_profile(!args.no_profile)
         .enable_http2(args.http2)
         .enable_quic(args.http3 || args.quic)
@@ -245,6 +255,8 @@ impl Run<'_> {
         let mut urls = UrlLines::new(file);
         let window = args.jobs.max(1).saturating_mul(4).max(64);
         let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| CliError::usage(format!("-d {}: cannot create it: {e}", dir.display())))?;
         let mut names = UniqueNames::default();
         let bar = render::count_bar(args.quiet, urls::count(list).unwrap_or(0));
         let start = Instant::now();
@@ -296,7 +308,10 @@ impl Run<'_> {
         let total = ok + http_err + failed;
         if !args.quiet {
             eprintln!(
-                "wxdl: {total} downloads: {ok} ok, {http_err} HTTP errors, {failed} failed; {bytes} bytes in {:.2} s",
+                "wxdl: {}: {ok} ok, {}, {failed} failed; {} in {:.2} s",
+                plural(total as u64, "download"),
+                plural(http_err as u64, "HTTP error"),
+                plural(bytes, "byte"),
                 start.elapsed().as_secs_f64()
             );
         }
@@ -308,6 +323,15 @@ impl Run<'_> {
         } else {
             exit::OK
         })
+    }
+}
+
+/// `1 download`, `2 downloads`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -358,6 +382,16 @@ fn file_name_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_without_a_scheme_are_http_and_summaries_count_right() {
+        assert_eq!(with_scheme("example.com/a"), "http://example.com/a");
+        assert_eq!(with_scheme("https://x/"), "https://x/");
+        assert_eq!(with_scheme("ftp://x/"), "ftp://x/");
+        assert_eq!(with_scheme(""), "");
+        assert_eq!(plural(1, "download"), "1 download");
+        assert_eq!(plural(0, "HTTP error"), "0 HTTP errors");
+    }
 
     #[test]
     fn names_are_unique_and_safe() {

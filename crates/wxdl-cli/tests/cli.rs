@@ -699,3 +699,53 @@ fn signals_abort_every_download_and_leave_nothing() {
     let sandbox_tmp: Vec<_> = std::fs::read_dir(root.join("tmp")).unwrap().collect();
     assert!(sandbox_tmp.is_empty(), "{sandbox_tmp:?}");
 }
+
+#[test]
+fn curl_habits_scheme_less_urls_new_batch_dirs_and_clear_refusals() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    // A URL without a scheme is http://, as in curl.
+    let bare = nginx.url("/hello.txt").replace("http://", "");
+    let out = dir.path().join("hello.txt");
+    let o = wxdl(&root, &[&bare, "-o", out.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello from nginx\n");
+    // -d is created when missing; the summary counts in good English.
+    let list = dir.path().join("one.txt");
+    std::fs::write(&list, format!("{}\n", nginx.url("/hello.txt"))).unwrap();
+    let new_dir = dir.path().join("new/nested");
+    let o = wxdl(
+        &root,
+        &[
+            "-i",
+            list.to_str().unwrap(),
+            "-d",
+            new_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(new_dir.join("hello.txt").is_file());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 download: 1 ok, 0 HTTP errors, 0 failed; 17 bytes"),
+        "{err}"
+    );
+    // A URL together with -i is refused, never silently ignored.
+    let o = wxdl(
+        &root,
+        &[&nginx.url("/hello.txt"), "-i", list.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
+}
