@@ -13,8 +13,53 @@ use std::time::UNIX_EPOCH;
 use serde_json::{json, Value};
 use wxdl::{Sandbox, USER_DATA_PATH};
 
-/// WeChat's words when the usr quota cannot take a write.
-const QUOTA_EXCEEDED: &str = "the maximum size of the file storage limit is exceeded";
+/// Why a file system operation failed. Its text is WeChat's, after `<op>:fail `.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    /// Outside the sandbox, through a link out, or not a file the sandbox may touch.
+    #[error("permission denied, {verb} {path}")]
+    Denied { verb: &'static str, path: String },
+    /// The path (or its parent) does not exist.
+    #[error("no such file or directory, {verb} {path}")]
+    NotFound { verb: &'static str, path: String },
+    /// A directory where a file was meant.
+    #[error("illegal operation on a directory, {verb} {path}")]
+    Directory { verb: &'static str, path: String },
+    /// The operation is not allowed on this kind of entry.
+    #[error("operation not permitted, {verb} {path}")]
+    NotPermitted { verb: &'static str, path: String },
+    /// The usr quota (or the saved files' limit) cannot take the write.
+    #[error("the maximum size of the file storage limit is exceeded")]
+    Quota,
+    /// A saved file that does not exist.
+    #[error("file not exist")]
+    NoFile,
+    /// `openDocument` of a type it does not open.
+    #[error("filetype not supported")]
+    FileType,
+    /// A bad argument (encoding, JSON).
+    #[error("{0}")]
+    Argument(String),
+    /// An operation wxdl does not provide.
+    #[error("not supported by wxdl: {0}")]
+    Unsupported(String),
+    /// The OS refused, in WeChat's words where it has them.
+    #[error("{}", io_words(source, verb, path))]
+    Io {
+        source: std::io::Error,
+        verb: &'static str,
+        path: String,
+    },
+}
+
+impl FsError {
+    fn denied(verb: &'static str, path: &str) -> FsError {
+        FsError::Denied {
+            verb,
+            path: path.into(),
+        }
+    }
+}
 
 /// WeChat's limit on the saved files of one Mini Program (`wx.saveFile`): 10 MB.
 pub const MAX_SAVED: u64 = 10 * 1024 * 1024;
@@ -60,8 +105,9 @@ fn rand_id() -> u64 {
 pub const MAX_READ: u64 = 100 << 20;
 
 /// Runs one operation; `args` is a JSON object with WeChat's parameter names.
-pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
-    let a: Value = serde_json::from_str(args).map_err(|e| format!("invalid arguments: {e}"))?;
+pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> {
+    let a: Value = serde_json::from_str(args)
+        .map_err(|e| FsError::Argument(format!("invalid arguments: {e}")))?;
     let s = |k: &str| a.get(k).and_then(Value::as_str);
     let out = match op {
         "access" => {
@@ -72,7 +118,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         "stat" => {
             let p = s("path").unwrap_or_default();
             let m =
-                std::fs::metadata(readable(sandbox, p, "stat")?).map_err(|e| io(&e, "stat", p))?;
+                std::fs::metadata(readable(sandbox, p, "stat")?).map_err(|e| io(e, "stat", p))?;
             let secs = |t: std::io::Result<std::time::SystemTime>| {
                 t.ok()
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -95,8 +141,8 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 read_part(&readable(sandbox, p, "open")?, position, length).map_err(|e| match e
                     .kind()
                 {
-                    std::io::ErrorKind::Other => format!("{e}, open {p}"),
-                    _ => io(&e, "open", p),
+                    std::io::ErrorKind::Other => FsError::Argument(format!("{e}, open {p}")),
+                    _ => io(e, "open", p),
                 })?;
             let bytes = &bytes[..];
             let data = match s("encoding") {
@@ -105,7 +151,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 Some("base64") => base64_encode(bytes),
                 Some("hex") => bytes.iter().map(|b| format!("{b:02x}")).collect(),
                 Some("binary" | "latin1") => bytes.iter().map(|&b| b as char).collect(),
-                Some(other) => return Err(format!("invalid encoding: {other}")),
+                Some(other) => return Err(FsError::Argument(format!("invalid encoding: {other}"))),
             };
             json!({ "data": data })
         }
@@ -114,13 +160,17 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             let target = writable(sandbox, p)?;
             let data = s("data").unwrap_or_default();
             let bytes = match s("encoding").unwrap_or("utf8") {
-                "base64" => base64_decode(data).ok_or("invalid base64 data")?,
+                "base64" => base64_decode(data)
+                    .ok_or_else(|| FsError::Argument("invalid base64 data".into()))?,
                 "utf8" | "utf-8" => data.as_bytes().to_vec(),
                 "binary" | "latin1" => data.chars().map(|c| c as u8).collect(),
-                other => return Err(format!("invalid encoding: {other}")),
+                other => return Err(FsError::Argument(format!("invalid encoding: {other}"))),
             };
             if target.is_dir() {
-                return Err(format!("illegal operation on a directory, open {p}"));
+                return Err(FsError::Directory {
+                    verb: "open",
+                    path: p.into(),
+                });
             }
             // A link is followed only to a regular file inside usr; anything else is refused
             // (a FIFO would hang the run, a device is not a file of the sandbox).
@@ -128,21 +178,21 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 let usr = sandbox
                     .usr_dir()
                     .canonicalize()
-                    .map_err(|e| io(&e, "open", p))?;
+                    .map_err(|e| io(e, "open", p))?;
                 let real = target.canonicalize();
                 let regular_inside = real
                     .as_ref()
                     .is_ok_and(|r| r.starts_with(&usr) && r.is_file());
                 if (meta.file_type().is_symlink() || !meta.is_file()) && !regular_inside {
-                    return Err(format!("permission denied, open {p}"));
+                    return Err(FsError::denied("open", p));
                 }
             }
             // Room in the one usr quota first, then the same writer as downloads: readers see
             // the old file or the whole new one.
             let room = sandbox
                 .reserve(&target, bytes.len() as u64)
-                .map_err(|_| QUOTA_EXCEEDED.to_string())?;
-            wxdl::write_file_atomic(&target, &bytes).map_err(|e| io(&e, "open", p))?;
+                .map_err(|_| FsError::Quota)?;
+            wxdl::write_file_atomic(&target, &bytes).map_err(|e| io(e, "open", p))?;
             room.settle();
             json!({})
         }
@@ -150,15 +200,18 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             let p = s("filePath").unwrap_or_default();
             let target = writable(sandbox, p)?;
             if target.is_dir() {
-                return Err(format!("operation not permitted, unlink {p}"));
+                return Err(FsError::NotPermitted {
+                    verb: "unlink",
+                    path: p.into(),
+                });
             }
-            std::fs::remove_file(&target).map_err(|e| io(&e, "unlink", p))?;
+            std::fs::remove_file(&target).map_err(|e| io(e, "unlink", p))?;
             json!({})
         }
         "readdir" => {
             let p = s("dirPath").unwrap_or_default();
             let mut files: Vec<String> = std::fs::read_dir(readable(sandbox, p, "scandir")?)
-                .map_err(|e| io(&e, "scandir", p))?
+                .map_err(|e| io(e, "scandir", p))?
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect();
@@ -174,13 +227,13 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             } else {
                 std::fs::create_dir(&target)
             };
-            r.map_err(|e| io(&e, "mkdir", p))?;
+            r.map_err(|e| io(e, "mkdir", p))?;
             json!({})
         }
         "saveFile" => {
             let from = s("tempFilePath").unwrap_or_default();
             if !from.starts_with(wxdl::TEMP_PREFIX) {
-                return Err(format!("permission denied, open {from}"));
+                return Err(FsError::denied("open", from));
             }
             let src = readable(sandbox, from, "open")?;
             let name = src
@@ -192,14 +245,12 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 .unwrap_or_else(|| format!("{USER_DATA_PATH}/{name}"));
             let dest = writable(sandbox, &dest_wx)?;
             let size = std::fs::metadata(&src)
-                .map_err(|e| io(&e, "open", from))?
+                .map_err(|e| io(e, "open", from))?
                 .len();
-            let room = sandbox
-                .reserve(&dest, size)
-                .map_err(|_| QUOTA_EXCEEDED.to_string())?;
+            let room = sandbox.reserve(&dest, size).map_err(|_| FsError::Quota)?;
             std::fs::rename(&src, &dest)
                 .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(&e, "open", from))?;
+                .map_err(|e| io(e, "open", from))?;
             room.settle();
             json!({ "savedFilePath": dest_wx })
         }
@@ -207,14 +258,14 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         "saveStore" => {
             let from = s("tempFilePath").unwrap_or_default();
             if !from.starts_with(wxdl::TEMP_PREFIX) {
-                return Err(format!("permission denied, open {from}"));
+                return Err(FsError::denied("open", from));
             }
             let src = readable(sandbox, from, "open")?;
             let size = std::fs::metadata(&src)
-                .map_err(|e| io(&e, "open", from))?
+                .map_err(|e| io(e, "open", from))?
                 .len();
             if saved_files(sandbox).iter().map(|f| f.1).sum::<u64>() + size > MAX_SAVED {
-                return Err(QUOTA_EXCEEDED.into());
+                return Err(FsError::Quota);
             }
             let ext = src
                 .extension()
@@ -224,7 +275,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
             let dest = sandbox.store_dir().join(&name);
             std::fs::rename(&src, &dest)
                 .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(&e, "open", from))?;
+                .map_err(|e| io(e, "open", from))?;
             json!({ "savedFilePath": format!("wxfile://{name}") })
         }
         "savedList" => {
@@ -244,11 +295,11 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                     .find(|(path, ..)| path == p)
             });
             let Some(Some((_, size, created))) = found else {
-                return Err("file not exist".into());
+                return Err(FsError::NoFile);
             };
             if op == "removeSaved" {
                 let host = readable(sandbox, p, "unlink")?;
-                std::fs::remove_file(host).map_err(|e| io(&e, "unlink", p))?;
+                std::fs::remove_file(host).map_err(|e| io(e, "unlink", p))?;
                 json!({})
             } else {
                 json!({ "size": size, "createTime": created })
@@ -257,10 +308,10 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
         // wx.openDocument: what would be opened, checked like WeChat checks it.
         "docInfo" => {
             let p = s("filePath").unwrap_or_default();
-            let host = readable(sandbox, p, "open").map_err(|_| "file not exist".to_string())?;
-            let meta = std::fs::metadata(&host).map_err(|_| "file not exist".to_string())?;
+            let host = readable(sandbox, p, "open").map_err(|_| FsError::NoFile)?;
+            let meta = std::fs::metadata(&host).map_err(|_| FsError::NoFile)?;
             if !meta.is_file() {
-                return Err("file not exist".into());
+                return Err(FsError::NoFile);
             }
             let ext = host
                 .extension()
@@ -268,11 +319,11 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
                 .unwrap_or_default();
             let kind = s("fileType").map_or(ext, str::to_ascii_lowercase);
             if !DOCUMENT_TYPES.contains(&kind.as_str()) {
-                return Err("filetype not supported".into());
+                return Err(FsError::FileType);
             }
             json!({ "filePath": p, "fileType": kind, "size": meta.len() })
         }
-        other => return Err(format!("not supported by wxdl: FileSystemManager.{other}")),
+        other => return Err(FsError::Unsupported(format!("FileSystemManager.{other}"))),
     };
     if matches!(op, "unlink" | "removeSaved") {
         sandbox.invalidate_usage();
@@ -282,15 +333,15 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, String> {
 
 /// The real host path of a `wxfile://` path to read: resolved, every symlink followed, and
 /// refused unless it is still inside the sandbox (`usr` or `tmp`).
-fn readable(sandbox: &Sandbox, p: &str, verb: &str) -> Result<PathBuf, String> {
+fn readable(sandbox: &Sandbox, p: &str, verb: &'static str) -> Result<PathBuf, FsError> {
     let real = host(sandbox, p)?
         .canonicalize()
-        .map_err(|e| io(&e, verb, p))?;
+        .map_err(|e| io(e, verb, p))?;
     let inside = |dir: &Path| dir.canonicalize().is_ok_and(|d| real.starts_with(d));
     if inside(sandbox.usr_dir()) || inside(sandbox.tmp_dir()) || inside(sandbox.store_dir()) {
         Ok(real)
     } else {
-        Err(format!("permission denied, {verb} {p}"))
+        Err(FsError::denied(verb, p))
     }
 }
 
@@ -323,31 +374,33 @@ fn read_part(path: &Path, position: u64, length: Option<u64>) -> std::io::Result
 }
 
 /// The host path of a `wxfile://` path, lexically (usr and tmp).
-fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, String> {
-    sandbox
-        .resolve(p)
-        .map_err(|_| format!("permission denied, open {p}"))
+fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
+    sandbox.resolve(p).map_err(|_| FsError::denied("open", p))
 }
 
 /// The host path of a writable path: only under `wxfile://usr`, never through a symlink out.
-fn writable(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, String> {
+fn writable(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
     if !p.starts_with(USER_DATA_PATH) {
-        return Err(format!("permission denied, open {p}"));
+        return Err(FsError::denied("open", p));
     }
     let target = host(sandbox, p)?;
     let parent = target.parent().unwrap_or(Path::new("/"));
     let usr = sandbox
         .usr_dir()
         .canonicalize()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| io(e, "open", p))?;
     match parent.canonicalize() {
         Ok(real) if real.starts_with(&usr) => Ok(target),
-        Ok(_) => Err(format!("permission denied, open {p}")),
-        Err(_) => Err(format!("no such file or directory, open {p}")),
+        Ok(_) => Err(FsError::denied("open", p)),
+        Err(_) => Err(FsError::NotFound {
+            verb: "open",
+            path: p.into(),
+        }),
     }
 }
 
-fn io(e: &std::io::Error, verb: &str, p: &str) -> String {
+/// WeChat's words for an OS error.
+fn io_words(e: &std::io::Error, verb: &str, p: &str) -> String {
     use std::io::ErrorKind as K;
     let what = match e.kind() {
         K::NotFound => "no such file or directory",
@@ -360,6 +413,14 @@ fn io(e: &std::io::Error, verb: &str, p: &str) -> String {
         _ => return format!("{e}, {verb} {p}"),
     };
     format!("{what}, {verb} {p}")
+}
+
+fn io(e: std::io::Error, verb: &'static str, p: &str) -> FsError {
+    FsError::Io {
+        source: e,
+        verb,
+        path: p.into(),
+    }
 }
 
 #[cfg(unix)]

@@ -547,7 +547,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
             ctx.clone(),
             move |ctx: Ctx<'js>, op: String, args: String| -> rquickjs::Result<String> {
                 fs::call(h.client.sandbox(), &op, &args)
-                    .map_err(|e| Exception::throw_message(&ctx, &e))
+                    .map_err(|e| Exception::throw_message(&ctx, &e.to_string()))
             },
         )?,
     )?;

@@ -332,6 +332,11 @@ impl IntoFuture for DownloadTask {
 }
 
 /// The future of a task's [`Outcome`].
+///
+/// # Panics
+///
+/// If the download task panicked (a bug in wxdl, never an outcome), awaiting resumes that
+/// panic in the caller, as awaiting a tokio `JoinHandle` and unwrapping would.
 #[derive(Debug)]
 pub struct TaskFuture(Running);
 
@@ -352,7 +357,9 @@ impl Future for TaskFuture {
                 Err(e) if e.is_cancelled() => {
                     Err(Fail::with(FailReason::Abort, "runtime shut down"))
                 }
-                Err(_) => Err(Fail::with(FailReason::WriteFileFail, "internal error")),
+                // A panic is a bug in wxdl, not a row of the failure table: it reaches the
+                // awaiting caller as the panic it is (as tokio's JoinHandle would hand it over).
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
             }),
             Running::Ended(fail) => Poll::Ready(Err(fail
                 .take()
