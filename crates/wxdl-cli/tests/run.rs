@@ -875,3 +875,34 @@ fn saved_files_and_documents() {
         "{err}"
     );
 }
+
+#[test]
+fn temp_files_of_a_killed_run_are_removed_by_the_next() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "wx.downloadFile({{ url: '{}', success: (r) => console.log('got', r.tempFilePath) }});\nsetInterval(() => {{}}, 50);\n",
+        nginx.url("/hello.txt")
+    );
+    write_all(
+        dir.path(),
+        &[("forever.js", &script), ("next.js", "console.log('next');")],
+    );
+    // SIGKILL: no chance to clean up; its temp file stays behind for now.
+    let o = cli::interrupted(
+        cli::run(
+            BIN,
+            &dir.path().join("forever.js"),
+            &dir.path().join(".wxdl-data"),
+            &[],
+        ),
+        "KILL",
+        std::time::Duration::from_millis(700),
+    );
+    assert!(stdout(&o).contains("got wxfile://tmp_"), "{}", stdout(&o));
+    let tmp = dir.path().join(".wxdl-data/sandbox/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
+    // The next run over that sandbox removes it.
+    ok(&run(dir.path(), "next.js", &[]));
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}

@@ -15,6 +15,7 @@
 
 mod audio;
 mod fs;
+mod journal;
 mod modules;
 mod storage;
 
@@ -64,8 +65,8 @@ struct Host {
     client: Client,
     /// The Mini Program's key-value storage.
     storage: RefCell<storage::Storage>,
-    /// Temp files this run downloaded (removed at its end unless kept).
-    temps: RefCell<Vec<PathBuf>>,
+    /// Temp files this run downloaded, journaled (removed at its end unless kept).
+    temps: RefCell<Option<journal::Journal>>,
     /// Where modules may be loaded from: the project root.
     modules: modules::Confinement,
     app_timeout: Option<Duration>,
@@ -306,7 +307,11 @@ pub async fn run_file_until(
     let storage = storage::Storage::open(client.sandbox().root().join("storage"), &appid);
     let host = Rc::new(Host {
         storage: RefCell::new(storage),
-        temps: RefCell::default(),
+        temps: RefCell::new(journal::Journal::start(
+            client.sandbox().root(),
+            client.sandbox().tmp_dir(),
+            page.keep_tmp,
+        )),
         client,
         app_timeout: app_json_timeout(&script_dir),
         modules: confinement.clone(),
@@ -352,7 +357,6 @@ pub async fn run_file_until(
         .map(|src| modules::is_esm(&path, &src))
         .unwrap_or(false);
     let setup_host = Rc::clone(&host);
-    let keep_tmp = page.keep_tmp;
     let page = page.clone();
     ctx.with(move |ctx| -> Result<(), ScriptError> {
         install(&ctx, &setup_host)?;
@@ -389,10 +393,8 @@ pub async fn run_file_until(
             let _ = tokio::time::timeout(INTERRUPT_GRACE, rt.idle()).await;
         }
     }
-    if !keep_tmp {
-        for tmp in host.temps.borrow_mut().drain(..) {
-            let _ = std::fs::remove_file(tmp);
-        }
+    if let Some(journal) = host.temps.borrow_mut().take() {
+        journal.finish();
     }
     if let Some(message) = host.fatal.borrow_mut().take() {
         return Err(ScriptError { message });
@@ -877,7 +879,9 @@ fn start_download<'js>(
         match result {
             Ok(mut s) => {
                 if s.temp_file_path.is_some() {
-                    host.temps.borrow_mut().push(s.saved_path.clone());
+                    if let Some(journal) = host.temps.borrow_mut().as_mut() {
+                        journal.add(&s.saved_path);
+                    }
                 }
                 let profile = s
                     .profile
