@@ -14,6 +14,7 @@ use crate::engine::Engine;
 use crate::error::{Fail, FailReason, Phase};
 use crate::events::{HeadersReceived, Progress};
 use crate::headers::{content_length, header_list, header_map, request_headers};
+use crate::host_target::{check_host_target, Sink};
 use crate::nqe::Sample;
 use crate::options::{DownloadOptions, Validated};
 use crate::pinned::Target;
@@ -22,7 +23,7 @@ use crate::progress::ProgressTicker;
 use crate::queue::{Permit, Ticket};
 use crate::quota::Reservation;
 use crate::redirect::{follow, Followed, Start};
-use crate::storage::{check_host_target, BodyFile, Sink};
+use crate::storage::BodyFile;
 use crate::task::{Outcome, Success, TaskShared};
 
 /// Runs a task to its outcome: validation first (no I/O), then the download under the abort

@@ -42,6 +42,7 @@ mod engine;
 mod error;
 mod events;
 mod headers;
+mod host_target;
 mod mime;
 mod nqe;
 mod options;
@@ -63,6 +64,7 @@ pub use altsvc::AltSvcEntry;
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Fail, FailReason, Phase};
 pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
+pub use host_target::write_file_atomic;
 pub use mime::temp_extension;
 pub use nqe::{
     EffectiveConnectionType, Estimates, EstimatorState, Observation,
@@ -74,6 +76,5 @@ pub use profile::{Hop, HopTimings, Profile};
 pub use quota::Reservation;
 pub use redirect::MAX_REDIRECTS;
 pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, USER_DATA_PATH};
-pub use storage::write_file_atomic;
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
 pub use transport::{CaError, Protocol, Resolver};

@@ -185,6 +185,14 @@ impl PinnedDir {
         }
     }
 
+    /// Forgets a private file that will not be published: an unnamed one goes with its
+    /// descriptor, a named one is unlinked.
+    pub fn discard(&self, private: &Private) {
+        if let Some(name) = &private.name {
+            let _ = self.remove_file(name);
+        }
+    }
+
     /// Gives an unnamed (`O_TMPFILE`) file a fresh private name in this directory.
     fn link_unnamed(&self, file: &File) -> io::Result<OsString> {
         use std::os::fd::AsRawFd;
