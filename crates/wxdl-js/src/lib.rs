@@ -445,6 +445,43 @@ fn caught(ctx: &Ctx<'_>, e: rquickjs::Error) -> ScriptError {
     ScriptError { message }
 }
 
+/// Evaluates `source` as a global script whose first line is numbered `first_line` (QuickJS's
+/// `JS_Eval2`), so a wrapper line ahead of a module shifts neither its lines nor its columns.
+fn eval_from_line<'js>(
+    ctx: &Ctx<'js>,
+    source: &str,
+    filename: &str,
+    first_line: i32,
+) -> rquickjs::Result<Value<'js>> {
+    use rquickjs::qjs;
+    let text = std::ffi::CString::new(source)?;
+    let name = std::ffi::CString::new(filename)?;
+    let mut options = qjs::JSEvalOptions {
+        version: qjs::JS_EVAL_OPTIONS_VERSION as i32,
+        eval_flags: qjs::JS_EVAL_TYPE_GLOBAL as i32,
+        filename: name.as_ptr(),
+        line_num: first_line,
+    };
+    // SAFETY: the context pointer is live for `ctx`'s lifetime; `text` is NUL-terminated right
+    // after `source.len()` bytes, as JS_Eval2 requires, and `text`, `name` and `options` outlive
+    // the call. The returned value is owned (a new reference) and handed to `Value::from_raw`,
+    // which takes that ownership.
+    let value = unsafe {
+        let raw = qjs::JS_Eval2(
+            ctx.as_raw().as_ptr(),
+            text.as_ptr(),
+            source.len() as _,
+            &mut options,
+        );
+        Value::from_raw(ctx.clone(), raw)
+    };
+    if value.is_exception() {
+        Err(rquickjs::Error::Exception)
+    } else {
+        Ok(value)
+    }
+}
+
 /// Registers the native primitives as `globalThis.__native`.
 fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let n = rquickjs::Object::new(ctx.clone())?;
@@ -633,17 +670,18 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         Function::new(
             ctx.clone(),
             |ctx: Ctx<'js>, source: String, filename: String| -> rquickjs::Result<Function<'js>> {
+                // A shebang line is blanked, not removed, so every line keeps its number.
                 let body = match source.strip_prefix("#!") {
-                    Some(rest) => rest.split_once('\n').map(|(_, b)| b).unwrap_or(""),
+                    Some(rest) => rest.find('\n').map_or("", |i| &rest[i..]),
                     None => &source,
                 };
+                // The wrapper has a line of its own, numbered 0 (an empty line -1 comes first:
+                // QuickJS reads a first line number of 0 as "the default, 1"), so the module's
+                // first line is line 1 and its columns are its own.
                 let wrapped = format!(
-                    "(function (exports, require, module, __filename, __dirname) {{{body}\n}})"
+                    "\n(function (exports, require, module, __filename, __dirname) {{\n{body}\n}})"
                 );
-                let mut opts = EvalOptions::default();
-                opts.global = true;
-                opts.filename = Some(filename);
-                ctx.eval_with_options(wrapped, opts)
+                eval_from_line(&ctx, &wrapped, &filename, -1)?.get()
             },
         )?,
     )?;
