@@ -831,6 +831,19 @@ t.abort();
     has("directory 1301003 downloadFile:fail illegal operation on a directory");
     has("storage 1300202 downloadFile:fail the maximum size of the file storage limit is exceeded");
 
+    // With room again: a name longer than the filesystem takes (255 bytes) fails the write
+    // itself.
+    std::fs::remove_file(usr.join("full.bin")).unwrap();
+    let write = format!(
+        "wx.downloadFile({{ url: '{base}/hello.txt', filePath: wx.env.USER_DATA_PATH + '/' + 'n'.repeat(256),\n  fail: (e) => console.log('writeFail', e.errno, e.errMsg) }});"
+    );
+    write_all(dir.path(), &[("write.js", &write)]);
+    let out = ok(&run(dir.path(), "write.js", &[]));
+    assert!(
+        out.contains("writeFail 603300 downloadFile:fail write file fail"),
+        "{out}"
+    );
+
     // The strict policy (a domain list) refuses the rest.
     let strict = r#"wx.downloadFile({ url: 'http://127.0.0.1:1/x', fail: (e) => console.log('domain', e.errno, e.errMsg) });
 wx.downloadFile({ url: 'http://10.255.255.1:1/x', timeout: 500,
