@@ -54,12 +54,29 @@ impl TestCa {
         self.sign(names, true)
     }
 
+    /// A certificate for `names` that is itself a CA, served as a server's (a misconfiguration
+    /// clients must refuse).
+    pub fn ca_flagged_server_cert(&self, names: &[&str]) -> ServerCert {
+        self.sign_with(names, false, true)
+    }
+
     fn sign(&self, names: &[&str], expired: bool) -> ServerCert {
+        self.sign_with(names, expired, false)
+    }
+
+    fn sign_with(&self, names: &[&str], expired: bool, ca: bool) -> ServerCert {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server params");
         if expired {
             params.not_before = rcgen::date_time_ymd(2019, 1, 1);
             params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
+        if ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyCertSign,
+            ];
         }
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "wxdl test server");

@@ -212,10 +212,17 @@ async fn tls_wrong_host_and_expired_certificate() {
     let ca = TestCa::new();
     // From a trusted CA, but for other names than the one asked for.
     let other = ca.server_cert(&["other.example"]);
-    refused_certificate(&ca, other, "not valid for name").await;
+    refused_certificate(&ca, other, "the certificate is for another host name").await;
     // The right names and a trusted CA, but the validity ended years ago.
     let expired = ca.expired_server_cert(&["localhost", "127.0.0.1", "wxdl.test"]);
-    refused_certificate(&ca, expired, "certificate expired").await;
+    refused_certificate(&ca, expired, "the certificate has expired").await;
+    // A CA's own certificate served as the server's.
+    refused_certificate(
+        &ca,
+        ca.ca_flagged_server_cert(&["localhost", "127.0.0.1", "wxdl.test"]),
+        "the certificate is a CA certificate, not a server certificate",
+    )
+    .await;
 }
 
 /// Mounts a small tmpfs (root only); `None` with the reason printed when it cannot.

@@ -11,6 +11,7 @@ use url::Host;
 
 use super::io::Stream;
 use super::meter::{Meter, Metered};
+use super::tls::handshake_sentence;
 use super::{ConnInfo, ConnectTimes, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason, Phase};
 
@@ -56,7 +57,7 @@ impl Connector {
                 .map_err(|e| {
                     Fail::with(
                         FailReason::SslHandshakeFail,
-                        format_args!("{}: {}", origin.host, e),
+                        format_args!("{}: {}", origin.host, handshake_sentence(&e)),
                     )
                     .in_phase(Phase::Tls)
                     .caused_by(e)

@@ -105,3 +105,69 @@ impl Trust {
         }
     }
 }
+
+/// A failed TLS handshake as a sentence a person can act on, instead of the library's debug
+/// names ("invalid peer certificate: UnknownIssuer").
+pub(crate) fn handshake_sentence(err: &std::io::Error) -> String {
+    use rustls::{AlertDescription, CertificateError, Error};
+    let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
+        return err.to_string();
+    };
+    match tls {
+        Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                "the certificate is not signed by a trusted authority (a private CA can be added \
+                 with --cacert)"
+                    .into()
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the certificate has expired".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the certificate is not valid yet".into()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the certificate is for another host name".into()
+            }
+            CertificateError::Revoked => "the certificate has been revoked".into(),
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                "the certificate is not meant for a server".into()
+            }
+            CertificateError::BadSignature => "the certificate's signature is not valid".into(),
+            CertificateError::BadEncoding => "the certificate could not be read".into(),
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                "the certificate is a CA certificate, not a server certificate".into()
+            }
+            other => format!("the certificate was refused ({other:?})"),
+        },
+        Error::AlertReceived(AlertDescription::HandshakeFailure) => {
+            "the server found no protocol version or cipher suite in common".into()
+        }
+        Error::AlertReceived(alert) => format!("the server ended the handshake ({alert:?})"),
+        Error::PeerIncompatible(why) => {
+            format!("the server's TLS is not compatible ({why:?})")
+        }
+        Error::InvalidMessage(_) => "the server does not speak TLS on this port".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::*;
+    use rustls::{CertificateError, Error};
+
+    #[test]
+    fn certificate_errors_read_as_sentences() {
+        let io = |e: Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        assert_eq!(
+            handshake_sentence(&io(Error::InvalidCertificate(CertificateError::Expired))),
+            "the certificate has expired"
+        );
+        assert!(handshake_sentence(&io(Error::InvalidCertificate(
+            CertificateError::UnknownIssuer
+        )))
+        .starts_with("the certificate is not signed by a trusted authority"));
+        assert_eq!(handshake_sentence(&std::io::Error::other("plain")), "plain");
+    }
+}
