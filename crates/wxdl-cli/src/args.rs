@@ -102,6 +102,14 @@ pub struct GetArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["input", "file_path"])]
     pub output: Option<PathBuf>,
 
+    /// Write to a local file named after the URL's last path segment (like curl -O).
+    #[arg(short = 'O', long = "remote-name", conflicts_with_all = ["output", "input", "file_path"])]
+    pub remote_name: bool,
+
+    /// Show each request and response head and the connection on stderr (like curl -v).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
     /// Store at a sandbox user path (wxfile://usr/…), as the filePath option does.
     #[arg(long = "file-path", value_name = "WXFILE")]
     pub file_path: Option<String>,

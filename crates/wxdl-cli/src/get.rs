@@ -157,6 +157,9 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(fp) = &args.file_path {
         opts = opts.file_path(fp.clone());
     }
+    if args.remote_name {
+        opts = opts.host_path(file_name_of(&with_scheme(url)));
+    }
     if let Some(out) = &args.output {
         opts = opts.host_path(out.clone());
         if out.as_os_str() == "-" {
@@ -232,6 +235,9 @@ impl Run<'_> {
             }
         }
         let Ok(success) = outcome else { return };
+        if args.verbose {
+            eprint!("{}", render::verbose(success));
+        }
         if let Some(har) = &mut self.har {
             har.add(success);
         }

@@ -82,23 +82,53 @@ fn reason_phrase(code: u16) -> &'static str {
 }
 
 fn http_reason(code: u16) -> Option<&'static str> {
-    Some(match code {
-        200 => "OK",
-        201 => "Created",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        206 => "Partial Content",
-        300..=399 => "Redirection",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        410 => "Gone",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => return None,
-    })
+    hyper::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+}
+
+/// `-v`: each request of a download as curl shows it on stderr: the connection (`*`), the
+/// request head as sent (`>`), the response head as received (`<`).
+pub fn verbose(success: &wxdl::Success) -> String {
+    let mut out = String::new();
+    for hop in &success.hops {
+        let reuse = if hop.socket_reused {
+            "reusing connection to"
+        } else {
+            "connected to"
+        };
+        out.push_str(&format!(
+            "* {reuse} {} ({})\n",
+            hop.peer_ip, hop.http_version
+        ));
+        let target = url_target(&hop.url);
+        out.push_str(&format!("> GET {target} {}\n", hop.http_version));
+        for (k, v) in &hop.request_header {
+            out.push_str(&format!("> {k}: {v}\n"));
+        }
+        out.push_str(">\n");
+        out.push_str(&format!(
+            "< {} {} {}\n",
+            hop.http_version,
+            hop.status_code,
+            reason_phrase(hop.status_code)
+        ));
+        for (k, v) in &hop.response_header {
+            out.push_str(&format!("< {k}: {v}\n"));
+        }
+        out.push_str("<\n");
+        if let Some(next) = &hop.redirect_url {
+            out.push_str(&format!("* following the redirect to {next}\n"));
+        }
+    }
+    out
+}
+
+/// The path and query of a URL, as a request line names them.
+fn url_target(url: &str) -> &str {
+    let after = url.split_once("://").map_or(url, |(_, r)| r);
+    match after.find('/') {
+        Some(i) => &after[i..],
+        None => "/",
+    }
 }

@@ -749,3 +749,37 @@ fn curl_habits_scheme_less_urls_new_batch_dirs_and_clear_refusals() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
 }
+
+#[test]
+fn remote_name_and_verbose_heads() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let mut cmd = cli::get(BIN, &root, &["-O", "-v", &nginx.url("/hops/2")]);
+    cmd.current_dir(dir.path());
+    let o = cli::bounded(cmd);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // -O names the file after the URL asked for, in the current directory.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("2")).unwrap(),
+        "hello from nginx\n"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    for line in [
+        "* connected to 127.0.0.1 (HTTP/1.1)",
+        "> GET /hops/2 HTTP/1.1",
+        "< HTTP/1.1 302 Found",
+        "* following the redirect to",
+        "* reusing connection to 127.0.0.1 (HTTP/1.1)",
+        "> GET /hello.txt HTTP/1.1",
+        "< HTTP/1.1 200 OK",
+        "< content-length: 17",
+    ] {
+        assert!(err.contains(line), "{line:?} missing in\n{err}");
+    }
+}
