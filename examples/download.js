@@ -1,6 +1,5 @@
-// The classic wx.downloadFile sample, unchanged but for the URL.
-// Serve a directory with an `audio/123` file (e.g. `python3 -m http.server 8000`), then:
-//   wxdl run examples/download.js
+// The classic wx.downloadFile sample, unchanged but for the URL. Offline, as shipped:
+//   wxdl run --serve examples/static:8000 examples/download.js
 wx.downloadFile({
   url: 'http://127.0.0.1:8000/audio/123',
   success (res) {

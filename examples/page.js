@@ -1,4 +1,4 @@
-// A page, run headless: wxdl run examples/page.js --call refresh
+// A page, run headless: wxdl run --serve examples/static:8000 examples/page.js --call refresh
 // onLoad, onShow and onReady run first, then `refresh`; every setData is printed as a JSON line.
 Page({
   data: { status: 'idle', size: 0 },

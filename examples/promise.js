@@ -1,5 +1,5 @@
 // Promise style: the DownloadTask is thenable, so `await wx.downloadFile({url})` works.
-// Usage: wxdl run examples/promise.js   (downloads from a local server on port 8000)
+// Usage: wxdl run --serve examples/static:8000 examples/promise.js
 const base = 'http://127.0.0.1:8000'
 
 async function main () {

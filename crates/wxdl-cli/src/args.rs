@@ -66,6 +66,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "METHOD")]
     pub call: Option<String>,
 
+    /// Serve this directory on 127.0.0.1:PORT for the run (e.g. examples/static:8000), so
+    /// scripts download for real with no other server.
+    #[arg(long, value_name = "DIR:PORT")]
+    pub serve: Vec<String>,
+
     /// The page's query string, given to onLoad as its options (e.g. 'id=7&from=share').
     #[arg(long, value_name = "QUERY")]
     pub query: Option<String>,

@@ -7,6 +7,7 @@ mod get;
 mod har;
 mod render;
 mod run;
+mod serve;
 mod signals;
 mod state;
 mod urls;

@@ -18,6 +18,9 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
             args.script.display()
         )));
     }
+    for spec in &args.serve {
+        crate::serve::start(spec).await?;
+    }
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     // The project's own identity, unless the command line names one.
     let project = wxdl_js::Project::find(&args.script);

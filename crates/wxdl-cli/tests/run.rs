@@ -941,3 +941,33 @@ fn temp_files_of_a_killed_run_are_removed_by_the_next() {
     ok(&run(dir.path(), "next.js", &[]));
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+/// Every `wxdl run` line of the README runs offline, as shipped (its --serve gives the data).
+#[test]
+fn the_readmes_examples_run_as_shipped() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("wxdl run --serve"))
+        .collect();
+    assert_eq!(lines.len(), 3, "the README's example lines");
+    let data = tempfile::tempdir().unwrap();
+    for line in lines {
+        let command = line.split('#').next().unwrap().trim();
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(&args)
+            .arg("--data-dir")
+            .arg(data.path())
+            .current_dir(&repo);
+        let out = ok(&cli::bounded(cmd));
+        let expect = match args.iter().find(|a| a.ends_with(".js")).copied() {
+            Some("examples/download.js") => "playVoice: wxfile://tmp_",
+            Some("examples/promise.js") => "200 wxfile://usr/index.html",
+            Some("examples/page.js") => r#"{"setData":{"status":"done","size":"#,
+            other => panic!("an example without an expectation: {other:?}"),
+        };
+        assert!(out.contains(expect), "{command}:\n{out}");
+    }
+}
