@@ -147,6 +147,23 @@ pub struct GetArgs {
     #[arg(long = "max-bytes", value_name = "BYTES")]
     pub max_bytes: Option<u64>,
 
+    /// Check the body's SHA-256 (64 hex digits) before it is put in place; a mismatch fails
+    /// with 'integrity check fail' and leaves nothing.
+    #[arg(long, value_name = "HEX", conflicts_with = "integrity")]
+    pub sha256: Option<String>,
+
+    /// Check the body against a Subresource Integrity value (sha256-<base64>).
+    #[arg(long, value_name = "SRI")]
+    pub integrity: Option<String>,
+
+    /// Fail with 'timeout' when no body byte arrives for this long, in ms.
+    #[arg(long = "stall-timeout", value_name = "MS")]
+    pub stall_timeout: Option<u64>,
+
+    /// Receive at most this many bytes per second (suffixes K, M, G: 1024-based), like curl.
+    #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_rate)]
+    pub limit_rate: Option<u64>,
+
     /// Allow HTTP/2 (offered in TLS ALPN; never cleartext h2c), like enableHttp2.
     #[arg(long)]
     pub http2: bool,
@@ -234,4 +251,42 @@ pub struct ClientArgs {
     /// builds, or a release number.
     #[arg(long = "app-version", value_name = "VERSION")]
     pub app_version: Option<String>,
+}
+
+/// A rate like curl's `--limit-rate`: bytes per second, with an optional K, M or G (1024-based).
+fn parse_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let scale: u64 = match unit {
+        'B' => 1,
+        'K' => 1 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} (K, M or G)")),
+    };
+    let n: f64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number of bytes per second"))?;
+    if n < 1.0 / scale as f64 || !n.is_finite() {
+        return Err(format!("{text:?}: must be at least 1 byte per second"));
+    }
+    Ok((n * scale as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_like_curls() {
+        assert_eq!(parse_rate("1000"), Ok(1000));
+        assert_eq!(parse_rate("64k"), Ok(64 * 1024));
+        assert_eq!(parse_rate("1.5M"), Ok(1536 * 1024));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("3T").is_err());
+    }
 }

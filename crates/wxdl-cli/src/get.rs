@@ -154,6 +154,15 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(max) = args.max_bytes {
         opts = opts.max_bytes(max);
     }
+    if let Some(expected) = args.sha256.as_ref().or(args.integrity.as_ref()) {
+        opts = opts.integrity(expected.clone());
+    }
+    if let Some(ms) = args.stall_timeout {
+        opts = opts.stall_timeout(Duration::from_millis(ms));
+    }
+    if let Some(rate) = args.limit_rate {
+        opts = opts.rate_limit(rate);
+    }
     if let Some(fp) = &args.file_path {
         opts = opts.file_path(fp.clone());
     }

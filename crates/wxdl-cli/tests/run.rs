@@ -793,6 +793,7 @@ const cases = {{
   permission: {{ url: base + '/hello.txt', filePath: 'wxfile://usr/../escape' }},
   noSuchDir: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/missing/f' }},
   directory: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/adir' }},
+  integrity: {{ url: base + '/hello.txt', integrity: '0'.repeat(64) }},
   storage: {{ url: base + '/hello.txt', filePath: wx.env.USER_DATA_PATH + '/more.txt' }},
 }};
 wx.getFileSystemManager().mkdirSync(wx.env.USER_DATA_PATH + '/adir');
@@ -829,6 +830,7 @@ t.abort();
     has("permission 603303 downloadFile:fail permission denied");
     has("noSuchDir 1300002 downloadFile:fail no such file or directory");
     has("directory 1301003 downloadFile:fail illegal operation on a directory");
+    has("integrity 603901 downloadFile:fail integrity check fail");
     has("storage 1300202 downloadFile:fail the maximum size of the file storage limit is exceeded");
 
     // With room again: a name longer than the filesystem takes (255 bytes) fails the write

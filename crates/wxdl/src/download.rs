@@ -25,6 +25,7 @@ use crate::quota::Reservation;
 use crate::redirect::{follow, Followed, Start};
 use crate::storage::BodyFile;
 use crate::task::{Outcome, Success, TaskShared};
+use crate::transfer::{self, Limits};
 
 /// Runs a task to its outcome: validation first (no I/O), then the download under the abort
 /// signal and the whole-download deadline (queued time included).
@@ -244,16 +245,12 @@ async fn download(
     let mut reader = BodyReader::open(resp.into_body(), codings)
         .await
         .map_err(|f| f.in_phase(Phase::Body))?;
-    while let Some(chunk) = reader
-        .next_chunk()
-        .await
-        .map_err(|f| f.in_phase(Phase::Body))?
-    {
-        part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
-        if let Some(p) = ticker.advance(part.written()) {
-            shared.emit_progress(p);
-        }
-    }
+    let limits = Limits {
+        stall: options.stall_timeout,
+        rate: options.rate_limit,
+        integrity: valid.integrity,
+    };
+    let check = transfer::stream(&mut reader, &mut part, shared, &mut ticker, limits).await?;
     timeline.response_end = Some(Instant::now());
     let written = part.written();
     if let Some(len) = expected {
@@ -264,6 +261,9 @@ async fn download(
             )
             .in_phase(Phase::Body));
         }
+    }
+    if let Some(check) = check {
+        check.verify().map_err(|f| f.in_phase(Phase::Body))?;
     }
     let facts = exchange.facts(&conn, written);
     if reader.finished_cleanly() {

@@ -43,6 +43,7 @@ mod error;
 mod events;
 mod headers;
 mod host_target;
+mod integrity;
 mod mime;
 mod nqe;
 mod options;
@@ -58,6 +59,7 @@ mod sandbox;
 mod stale_retry;
 mod storage;
 mod task;
+mod transfer;
 mod transport;
 
 pub use altsvc::AltSvcEntry;

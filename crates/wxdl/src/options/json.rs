@@ -12,7 +12,7 @@ use crate::error::{Fail, FailReason};
 impl DownloadOptions {
     /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
     /// (callbacks, strays) is ignored.
-    pub const JSON_FIELDS: [&'static str; 8] = [
+    pub const JSON_FIELDS: [&'static str; 11] = [
         "url",
         "header",
         "timeout",
@@ -21,6 +21,9 @@ impl DownloadOptions {
         "enableHttp2",
         "enableQuic",
         "useHighPerformanceMode",
+        "integrity",
+        "stallTimeout",
+        "rateLimit",
     ];
 
     /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
@@ -109,6 +112,22 @@ impl DownloadOptions {
         opts.enable_http2 = flag("enableHttp2") == Some(true);
         opts.enable_quic = flag("enableQuic") == Some(true);
         opts.use_high_performance_mode = flag("useHighPerformanceMode") == Some(true);
+        // [beyond] options, off unless given.
+        if let Some(Value::String(sri)) = field("integrity") {
+            opts.integrity = Some(sri.clone());
+        }
+        if let Some(ms) = field("stallTimeout")
+            .and_then(timeout_ms)
+            .filter(|ms| *ms > 0.0)
+        {
+            opts.stall_timeout = Some(Duration::from_secs_f64(ms.min(1e12) / 1000.0));
+        }
+        if let Some(rate) = field("rateLimit")
+            .and_then(Value::as_f64)
+            .filter(|r| *r >= 1.0)
+        {
+            opts.rate_limit = Some(rate.min(u64::MAX as f64) as u64);
+        }
         Ok(opts)
     }
 }

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::error::{Fail, FailReason};
 use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn};
+use crate::integrity::Integrity;
 
 /// The default whole-download timeout: 60 000 ms.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(60_000);
@@ -71,6 +72,13 @@ pub struct DownloadOptions {
     pub(crate) use_high_performance_mode: bool,
     /// **\[beyond\]** The size cap in bytes (default [`DEFAULT_MAX_BYTES`]).
     pub(crate) max_bytes: Option<u64>,
+    /// **\[beyond\]** The body's expected SHA-256 (`sha256-<base64>` or hex); a mismatch fails
+    /// with `integrity check fail` and leaves nothing.
+    pub(crate) integrity: Option<String>,
+    /// **\[beyond\]** Fail with `timeout` when no body byte arrives for this long.
+    pub(crate) stall_timeout: Option<Duration>,
+    /// **\[beyond\]** At most this many body bytes per second.
+    pub(crate) rate_limit: Option<u64>,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
@@ -92,6 +100,9 @@ impl std::fmt::Debug for DownloadOptions {
             .field("quic_hint", &self.quic_hint)
             .field("use_high_performance_mode", &self.use_high_performance_mode)
             .field("max_bytes", &self.max_bytes)
+            .field("integrity", &self.integrity)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("rate_limit", &self.rate_limit)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +186,25 @@ impl DownloadOptions {
         self
     }
 
+    /// **\[beyond\]** Checks the body against a SHA-256 (`sha256-<base64>` or 64 hex digits)
+    /// before it is put in place.
+    pub fn integrity(mut self, expected: impl Into<String>) -> Self {
+        self.integrity = Some(expected.into());
+        self
+    }
+
+    /// **\[beyond\]** Fails with `timeout` when no body byte arrives for this long.
+    pub fn stall_timeout(mut self, stall: Duration) -> Self {
+        self.stall_timeout = Some(stall);
+        self
+    }
+
+    /// **\[beyond\]** Receives at most this many body bytes per second.
+    pub fn rate_limit(mut self, bytes_per_second: u64) -> Self {
+        self.rate_limit = Some(bytes_per_second);
+        self
+    }
+
     /// Registers a progress callback before the download starts.
     pub fn on_progress_update(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress_update = Some(Arc::new(f));
@@ -214,6 +244,11 @@ impl DownloadOptions {
             header,
             timeout,
             max_bytes: self.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
+            integrity: self
+                .integrity
+                .as_deref()
+                .map(Integrity::parse)
+                .transpose()?,
         })
     }
 }
@@ -225,6 +260,7 @@ pub(crate) struct Validated {
     pub header: HeaderMap,
     pub timeout: Duration,
     pub max_bytes: u64,
+    pub integrity: Option<Integrity>,
 }
 
 /// Parses a download URL: empty → `url is null or nil`; unparsable or not http(s) → `invalid url`.

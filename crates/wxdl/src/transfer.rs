@@ -1,0 +1,71 @@
+//! Moving a response body to its writer: chunk by chunk through the decoder, paced by the rate
+//! limit, bounded by the stall timeout, hashed for the integrity check, with progress coalesced.
+//! The attempt delivers the body; the download decides what the result means.
+
+use std::time::{Duration, Instant};
+
+use crate::decode::BodyReader;
+use crate::error::{Fail, FailReason, Phase};
+use crate::integrity::{Check, Integrity};
+use crate::progress::ProgressTicker;
+use crate::storage::BodyFile;
+use crate::task::TaskShared;
+
+/// How a body may flow.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Limits {
+    /// Fail with `timeout` when no body byte arrives for this long.
+    pub stall: Option<Duration>,
+    /// At most this many bytes per second.
+    pub rate: Option<u64>,
+    /// The body's expected SHA-256.
+    pub integrity: Option<Integrity>,
+}
+
+/// Streams the whole body from `reader` into `part`, emitting progress. Returns the integrity
+/// check, if one was asked for, to be verified once the body is known to be whole.
+pub(crate) async fn stream(
+    reader: &mut BodyReader,
+    part: &mut BodyFile,
+    shared: &TaskShared,
+    ticker: &mut ProgressTicker,
+    limits: Limits,
+) -> Result<Option<Check>, Fail> {
+    let mut check = limits.integrity.map(Check::new);
+    let start = Instant::now();
+    loop {
+        let next = match limits.stall {
+            Some(stall) => tokio::time::timeout(stall, reader.next_chunk())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Fail::with(
+                        FailReason::Timeout,
+                        format_args!("no body byte for {} ms", stall.as_millis()),
+                    ))
+                }),
+            None => reader.next_chunk().await,
+        };
+        let Some(chunk) = next.map_err(|f| f.in_phase(Phase::Body))? else {
+            break;
+        };
+        if let Some(c) = &mut check {
+            c.update(&chunk);
+        }
+        part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
+        if let Some(p) = ticker.advance(part.written()) {
+            shared.emit_progress(p);
+        }
+        if let Some(rate) = limits.rate {
+            pace(start, part.written(), rate).await;
+        }
+    }
+    Ok(check)
+}
+
+/// Waits until `bytes` at `rate` bytes per second since `start` are due.
+async fn pace(start: Instant, bytes: u64, rate: u64) {
+    let due = start + Duration::from_secs_f64(bytes as f64 / rate.max(1) as f64);
+    if due > Instant::now() {
+        tokio::time::sleep_until(due.into()).await;
+    }
+}

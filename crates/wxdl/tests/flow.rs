@@ -1,0 +1,104 @@
+//! [beyond] options that govern how a body flows, against nginx and a staged stall: integrity
+//! (checked while streaming, nothing left on a mismatch), the stall timeout, the rate limit.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tokio::io::AsyncWriteExt;
+use wxdl::{DownloadOptions, FailReason};
+use wxdl_testkit::engine::{assert_no_partial, fail, ok, Env};
+use wxdl_testkit::raw::read_head;
+use wxdl_testkit::{sha256_file, write_random, Nginx, RawServer};
+
+fn sri(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrity_is_checked_before_anything_is_in_place() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("f.bin"), 1_000_000);
+    let env = Env::new();
+    let client = env.client(&[]);
+    let url = nginx.url("/f.bin");
+    for good in [sha.clone(), sri(&sha)] {
+        let s = ok(client
+            .download(DownloadOptions::new(&url).integrity(good))
+            .await);
+        assert_eq!(sha256_file(&s.saved_path), sha);
+    }
+    // A mismatch: the file that was there stays, nothing partial is left.
+    let kept = env.dir.path().join("kept.bin");
+    std::fs::write(&kept, b"precious").unwrap();
+    let wrong = "0".repeat(64);
+    let f = fail(
+        client
+            .download(DownloadOptions::new(&url).integrity(wrong).host_path(&kept))
+            .await,
+        FailReason::IntegrityCheckFail,
+    );
+    assert_eq!(f.errno(), 603901);
+    assert!(f.err_msg().contains(&sha), "{}", f.err_msg());
+    assert_eq!(std::fs::read(&kept).unwrap(), b"precious");
+    assert_no_partial(env.dir.path());
+    // A value that is no SHA-256 at all fails before any I/O.
+    fail(
+        client
+            .download(DownloadOptions::new(&url).integrity("md5-abc"))
+            .await,
+        FailReason::IntegrityCheckFail,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_times_out_and_a_limited_one_is_paced() {
+    // Head and 64 KiB, then nothing for longer than the stall timeout.
+    let stalling = RawServer::start(|mut s, _| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n")
+            .await;
+        let _ = s.write_all(&[7u8; 65536]).await;
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&[]);
+    let start = Instant::now();
+    let f = fail(
+        client
+            .download(
+                DownloadOptions::new(stalling.url("/s")).stall_timeout(Duration::from_millis(300)),
+            )
+            .await,
+        FailReason::Timeout,
+    );
+    assert_eq!(f.err_msg(), "downloadFile:fail timeout");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(env.files().is_empty());
+
+    // 300 KiB at 1 MiB/s cannot take less than about 0.29 s (a functional bound, not a
+    // performance figure); the body arrives whole.
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("p.bin"), 300 * 1024);
+    let start = Instant::now();
+    let s = ok(client
+        .download(DownloadOptions::new(nginx.url("/p.bin")).rate_limit(1024 * 1024))
+        .await);
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(sha256_file(&s.saved_path), sha);
+}
