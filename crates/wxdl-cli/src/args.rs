@@ -156,6 +156,19 @@ pub struct GetArgs {
     #[arg(long, value_name = "SRI")]
     pub integrity: Option<String>,
 
+    /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
+    /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
+    /// The base delay of --retry's backoff in ms: retry n waits up to base x 2^n (default 1000).
+    #[arg(long = "retry-delay", value_name = "MS")]
+    pub retry_delay: Option<u64>,
+
+    /// With --retry, also retry on HTTP 408, 429 and 5xx answers.
+    #[arg(long = "retry-http")]
+    pub retry_http: bool,
+
     /// Fail with 'timeout' when no body byte arrives for this long, in ms.
     #[arg(long = "stall-timeout", value_name = "MS")]
     pub stall_timeout: Option<u64>,

@@ -157,6 +157,10 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(expected) = args.sha256.as_ref().or(args.integrity.as_ref()) {
         opts = opts.integrity(expected.clone());
     }
+    opts = opts.retry(args.retry).retry_http(args.retry_http);
+    if let Some(ms) = args.retry_delay {
+        opts = opts.retry_delay(Duration::from_millis(ms));
+    }
     if let Some(ms) = args.stall_timeout {
         opts = opts.stall_timeout(Duration::from_millis(ms));
     }

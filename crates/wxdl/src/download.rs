@@ -23,6 +23,7 @@ use crate::progress::ProgressTicker;
 use crate::queue::{Permit, Ticket};
 use crate::quota::Reservation;
 use crate::redirect::{follow, Followed, Start};
+use crate::retry::retry_after;
 use crate::storage::BodyFile;
 use crate::task::{Outcome, Success, TaskShared};
 use crate::transfer::{self, Limits};
@@ -171,20 +172,47 @@ async fn download(
     let dest = Destination::check(engine, options).map_err(|f| f.in_phase(Phase::Store))?;
 
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
-    let start = Start {
-        url: valid.url,
-        raw: options.url.clone(),
-        headers: request_headers(engine, valid.header),
-        protocols: Protocols {
-            h2: options.enable_http2,
-            quic: options.enable_quic,
-            quic_hint: options.quic_hint,
-        },
+    let headers = request_headers(engine, valid.header);
+    let protocols = Protocols {
+        h2: options.enable_http2,
+        quic: options.enable_quic,
+        quic_hint: options.quic_hint,
     };
     let mut hops = Vec::new();
-    let Followed { answer, url } = follow(engine, start, timeline, &mut hops)
-        .await
-        .map_err(|f| f.in_phase(Phase::Request))?;
+    // Tries up to the final response head: the first, then as many retries as asked for.
+    let retry = options.retry_policy();
+    let mut retried = 0;
+    let Followed { answer, url } = loop {
+        let start = Start {
+            url: valid.url.clone(),
+            raw: options.url.clone(),
+            headers: headers.clone(),
+            protocols,
+        };
+        let again = retry.filter(|r| retried < r.retries);
+        match follow(engine, start, timeline, &mut hops).await {
+            Ok(followed) => {
+                let status = followed.answer.response.status().as_u16();
+                let Some(r) = again.filter(|r| r.retries_status(status)) else {
+                    break followed;
+                };
+                let wait = r.delay(retried, retry_after(followed.answer.response.headers()));
+                // The answer is an attempt of its own in the HAR; its connection is dropped.
+                hops.push(attempt_hop(&followed, timeline, hops.is_empty()));
+                tracing::debug!("HTTP {status}: retry {} in {wait:?}", retried + 1);
+                tokio::time::sleep(wait).await;
+            }
+            Err(fail) => {
+                let Some(r) = again.filter(|r| r.retries_failure(&fail)) else {
+                    return Err(fail.in_phase(Phase::Request));
+                };
+                let wait = r.delay(retried, None);
+                tracing::debug!("{fail}: retry {} in {wait:?}", retried + 1);
+                tokio::time::sleep(wait).await;
+            }
+        }
+        retried += 1;
+    };
     let Answer {
         response: resp,
         conn,
@@ -306,4 +334,18 @@ async fn download(
         permit,
         last_progress: ticker.finish(written),
     })
+}
+
+/// The HAR record of a final answer that is retried instead of stored.
+fn attempt_hop(followed: &Followed, timeline: &Timeline, first: bool) -> crate::profile::Hop {
+    let answer = &followed.answer;
+    let facts = answer.exchange.facts(&answer.conn, 0);
+    let record = HopRecord {
+        url: &followed.url,
+        status_code: answer.response.status().as_u16(),
+        response_header: header_list(answer.response.headers()),
+        redirect_url: None,
+        first,
+    };
+    answer.exchange.hop(record, &facts, timeline)
 }

@@ -55,6 +55,7 @@ mod queue;
 mod quic_fallback;
 mod quota;
 mod redirect;
+mod retry;
 mod sandbox;
 mod stale_retry;
 mod storage;

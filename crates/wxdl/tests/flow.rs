@@ -102,3 +102,79 @@ async fn a_stalled_body_times_out_and_a_limited_one_is_paced() {
     );
     assert_eq!(sha256_file(&s.saved_path), sha);
 }
+
+/// A server whose n-th connection gets `answers[n]` (the last one repeats), and the count.
+async fn scripted(answers: &'static [&'static [u8]]) -> RawServer {
+    RawServer::start(move |mut s, i| async move {
+        read_head(&mut s).await;
+        let answer = answers[i.min(answers.len() - 1)];
+        if answer.is_empty() {
+            wxdl_testkit::raw::reset(s);
+            return;
+        }
+        let _ = s.write_all(answer).await;
+    })
+    .await
+}
+
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy";
+const FINE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfine";
+const RESET: &[u8] = b"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_what_a_later_try_may_not_meet_and_nothing_else() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let quick = |url: String| DownloadOptions::new(url).retry_delay(Duration::from_millis(10));
+
+    // Two resets, then the answer: retried without being asked about HTTP statuses.
+    let server = scripted(&[RESET, RESET, FINE]).await;
+    let s = ok(client.download(quick(server.url("/r")).retry(3)).await);
+    assert_eq!(std::fs::read(&s.saved_path).unwrap(), b"fine");
+    assert_eq!(server.accepted(), 3);
+
+    // 503s are answers: retried only with retry_http, and every try is in the HAR record.
+    let server = scripted(&[BUSY, BUSY, FINE]).await;
+    let s = ok(client.download(quick(server.url("/h")).retry(3)).await);
+    assert_eq!(s.status_code, 503, "not retried without retry_http");
+    let server = scripted(&[BUSY, BUSY, FINE]).await;
+    let s = ok(client
+        .download(quick(server.url("/h")).retry(3).retry_http(true))
+        .await);
+    assert_eq!(s.status_code, 200);
+    let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+    assert_eq!(statuses, [503, 503, 200]);
+
+    // The count runs out: the last failure is the outcome.
+    let server = scripted(&[RESET]).await;
+    fail(
+        client.download(quick(server.url("/x")).retry(2)).await,
+        FailReason::NetworkInterrupted,
+    );
+    assert_eq!(server.accepted(), 3);
+
+    // Never retried: a refusal by policy or the sandbox, an integrity mismatch.
+    let server = scripted(&[FINE]).await;
+    fail(
+        client
+            .download(
+                quick(server.url("/f"))
+                    .retry(3)
+                    .file_path("wxfile://usr/../x"),
+            )
+            .await,
+        FailReason::PermissionDenied,
+    );
+    fail(
+        client
+            .download(quick(server.url("/f")).retry(3).integrity("0".repeat(64)))
+            .await,
+        FailReason::IntegrityCheckFail,
+    );
+    assert_eq!(
+        server.accepted(),
+        1,
+        "the integrity mismatch was not retried"
+    );
+}

@@ -12,7 +12,7 @@ use crate::error::{Fail, FailReason};
 impl DownloadOptions {
     /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
     /// (callbacks, strays) is ignored.
-    pub const JSON_FIELDS: [&'static str; 11] = [
+    pub const JSON_FIELDS: [&'static str; 14] = [
         "url",
         "header",
         "timeout",
@@ -24,6 +24,9 @@ impl DownloadOptions {
         "integrity",
         "stallTimeout",
         "rateLimit",
+        "retry",
+        "retryDelay",
+        "retryHttp",
     ];
 
     /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
@@ -128,6 +131,16 @@ impl DownloadOptions {
         {
             opts.rate_limit = Some(rate.min(u64::MAX as f64) as u64);
         }
+        if let Some(n) = field("retry").and_then(Value::as_f64).filter(|n| *n >= 1.0) {
+            opts.retry = n.min(100.0) as u32;
+        }
+        if let Some(ms) = field("retryDelay")
+            .and_then(timeout_ms)
+            .filter(|ms| *ms > 0.0)
+        {
+            opts.retry_delay = Some(Duration::from_secs_f64(ms.min(1e9) / 1000.0));
+        }
+        opts.retry_http = flag("retryHttp") == Some(true);
         Ok(opts)
     }
 }

@@ -14,9 +14,13 @@ use url::Url;
 use crate::error::{Fail, FailReason};
 use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn};
 use crate::integrity::Integrity;
+use crate::retry::Retry;
 
 /// The default whole-download timeout: 60 000 ms.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(60_000);
+
+/// The default base delay of retries: 1 s (then 2 s, 4 s, …, with full jitter).
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// The default size cap: 200 MiB (209 715 200 bytes).
 pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
@@ -79,6 +83,12 @@ pub struct DownloadOptions {
     pub(crate) stall_timeout: Option<Duration>,
     /// **\[beyond\]** At most this many body bytes per second.
     pub(crate) rate_limit: Option<u64>,
+    /// **\[beyond\]** Tries after the first, for failures a later try may not meet.
+    pub(crate) retry: u32,
+    /// **\[beyond\]** The backoff's base delay (default 1 s).
+    pub(crate) retry_delay: Option<Duration>,
+    /// **\[beyond\]** Also retry on 408, 429 and 5xx answers.
+    pub(crate) retry_http: bool,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
@@ -103,6 +113,9 @@ impl std::fmt::Debug for DownloadOptions {
             .field("integrity", &self.integrity)
             .field("stall_timeout", &self.stall_timeout)
             .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
+            .field("retry_delay", &self.retry_delay)
+            .field("retry_http", &self.retry_http)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +216,35 @@ impl DownloadOptions {
     pub fn rate_limit(mut self, bytes_per_second: u64) -> Self {
         self.rate_limit = Some(bytes_per_second);
         self
+    }
+
+    /// **\[beyond\]** Tries again up to `n` times after a failure a later try may not meet
+    /// (DNS, refused or reset connections, cut responses), with exponential backoff and full
+    /// jitter, honouring `Retry-After`; within the overall timeout.
+    pub fn retry(mut self, n: u32) -> Self {
+        self.retry = n;
+        self
+    }
+
+    /// **\[beyond\]** The backoff's base delay: retry n waits up to base × 2ⁿ (default 1 s).
+    pub fn retry_delay(mut self, base: Duration) -> Self {
+        self.retry_delay = Some(base);
+        self
+    }
+
+    /// **\[beyond\]** Also retries on 408, 429 and 5xx answers.
+    pub fn retry_http(mut self, on: bool) -> Self {
+        self.retry_http = on;
+        self
+    }
+
+    /// The retry policy, when retries were asked for.
+    pub(crate) fn retry_policy(&self) -> Option<Retry> {
+        (self.retry > 0).then(|| Retry {
+            retries: self.retry,
+            base: self.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),
+            on_http: self.retry_http,
+        })
     }
 
     /// Registers a progress callback before the download starts.
