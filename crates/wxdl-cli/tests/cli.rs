@@ -28,12 +28,7 @@ fn get_to_output_file_json_and_exit_codes() {
     let out = out_path.to_str().unwrap();
 
     let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", out, "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let v = json(&o);
     assert_eq!(v["errMsg"], "downloadFile:ok");
     assert_eq!(v["statusCode"], 200);
@@ -133,12 +128,7 @@ fn https_needs_the_ca() {
             out.to_str().unwrap(),
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert_eq!(sha256_file(&out), sha);
     let o = wxdl(
         &root,
@@ -152,12 +142,7 @@ fn https_needs_the_ca() {
             "--json",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert_eq!(json(&o)["profile"]["protocol"], "h2");
     let o = wxdl(&root, &[&url, "--resolve", &resolve, "--json"]);
     assert_eq!(o.status.code(), Some(19));
@@ -213,12 +198,7 @@ fn batch_with_unique_names_json_lines_and_summary() {
         "--json",
     ];
     let o = wxdl(&root, &args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let lines: Vec<Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -259,12 +239,7 @@ fn demo_runs_offline() {
         .args(["demo", "--size", "3000000"])
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("200 OK") && text.contains("matches the served file"),
@@ -324,12 +299,7 @@ fn json_profile_over_http_and_https_with_waterfall_and_state() {
         &resolve,
         "--json",
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let v = json(&o);
     assert_profile(&v, true, 500_000);
     assert_eq!(v["profile"]["port"], nginx.https_port);
@@ -465,12 +435,7 @@ fn http3_against_caddy_and_alt_svc_remembered_between_runs() {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
         let o = wxdl(&root, &args);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        cli::ok(&o);
         json(&o)["profile"]["protocol"]
             .as_str()
             .unwrap()
@@ -509,22 +474,12 @@ fn devices_stdout_and_odd_state_files() {
             "/dev/null",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert!(is_char_device("/dev/null"), "/dev/null was replaced");
 
     // `-o -`: the body on stdout, byte for byte; the result line on stderr.
     let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", "-"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert_eq!(wxdl_testkit::sha256_hex(&o.stdout), sha);
     assert!(String::from_utf8_lossy(&o.stderr).contains("200 OK"));
     let o = wxdl(&root, &[&nginx.url("/f.bin"), "-o", "-", "--json"]);
@@ -541,12 +496,7 @@ fn devices_stdout_and_odd_state_files() {
     cli::mkfifo(&data.join("alt-svc.json"));
     std::fs::create_dir_all(data.join("network-quality.json")).unwrap();
     let o = wxdl(&root, &[&nginx.url("/f.bin"), "-q"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let warnings = String::from_utf8_lossy(&o.stderr);
     assert!(warnings.contains("alt-svc.json"), "{warnings}");
     assert!(std::fs::metadata(data.join("alt-svc.json"))
@@ -576,12 +526,7 @@ fn headers_wxdl_owns_are_dropped_with_a_warning() {
             "X-Test: kept",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("-H Content-Length: wxdl sets this header itself"),
@@ -620,12 +565,7 @@ fn a_long_batch_runs_under_a_small_descriptor_limit_and_bad_lists_stop_cleanly()
         .args(["-i", list.to_str().unwrap(), "-d", out.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2000);
 
     // A list that is one endless line is refused at that line, in bounded memory.
@@ -709,12 +649,7 @@ fn curl_habits_scheme_less_urls_new_batch_dirs_and_clear_refusals() {
     let bare = nginx.url("/hello.txt").replace("http://", "");
     let out = dir.path().join("hello.txt");
     let o = wxdl(&root, &[&bare, "-o", out.to_str().unwrap()]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello from nginx\n");
     // -d is created when missing; the summary counts in good English.
     let list = dir.path().join("one.txt");
@@ -729,12 +664,7 @@ fn curl_habits_scheme_less_urls_new_batch_dirs_and_clear_refusals() {
             new_dir.to_str().unwrap(),
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     assert!(new_dir.join("hello.txt").is_file());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -758,12 +688,7 @@ fn remote_name_and_verbose_heads() {
     let mut cmd = cli::get(BIN, &root, &["-O", "-v", &nginx.url("/hops/2")]);
     cmd.current_dir(dir.path());
     let o = cli::bounded(cmd);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    cli::ok(&o);
     // -O names the file after the URL asked for, in the current directory.
     assert_eq!(
         std::fs::read_to_string(dir.path().join("2")).unwrap(),
