@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http_body_util::StreamBody;
 use hyper::body::Frame;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use wxdl::{Client, DownloadOptions};
@@ -82,19 +80,9 @@ async fn serve(block: Bytes, size: u64) -> Result<SocketAddr, CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::internal(e.to_string()))?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let block = block.clone();
-            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let block = block.clone();
-                async move { Ok::<_, Infallible>(respond(&req, block, size)) }
-            });
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    crate::serve::spawn_http1(listener, move |req| {
+        let reply = respond(&req, block.clone(), size);
+        async move { reply }
     });
     Ok(addr)
 }

@@ -35,12 +35,29 @@ pub async fn start(spec: &str) -> Result<SocketAddr, CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::internal(e.to_string()))?;
+    spawn_http1(listener, move |req| {
+        let root = root.clone();
+        async move { respond(&root, req.uri().path()).await }
+    });
+    Ok(addr)
+}
+
+/// Serves HTTP/1.1 on `listener` in the background, answering every request with `answer`:
+/// the in-process servers of `--serve` and `wxdl demo`.
+pub fn spawn_http1<F, Fut, B>(listener: TcpListener, answer: F)
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let root = root.clone();
-            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let root = root.clone();
-                async move { Ok::<_, Infallible>(respond(&root, req.uri().path()).await) }
+            let answer = answer.clone();
+            let service = service_fn(move |req| {
+                let reply = answer(req);
+                async move { Ok::<_, Infallible>(reply.await) }
             });
             tokio::spawn(async move {
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -49,7 +66,6 @@ pub async fn start(spec: &str) -> Result<SocketAddr, CliError> {
             });
         }
     });
-    Ok(addr)
 }
 
 /// The file a request path names inside `root`, by its real path; `None` for anything else.
