@@ -152,7 +152,7 @@ pub struct GetArgs {
     #[arg(long, value_name = "HEX", conflicts_with = "integrity")]
     pub sha256: Option<String>,
 
-    /// Check the body against a Subresource Integrity value (sha256-<base64>).
+    /// Check the body against a Subresource Integrity value (`sha256-<base64>`).
     #[arg(long, value_name = "SRI")]
     pub integrity: Option<String>,
 
