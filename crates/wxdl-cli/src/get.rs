@@ -236,8 +236,17 @@ impl Run<'_> {
         };
         if args.json {
             let mut v = render::outcome_json(outcome);
-            if let (Some(url), Some(obj)) = (url, v.as_object_mut()) {
-                obj.insert("url".into(), url.into());
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(url) = url {
+                    obj.insert("url".into(), url.into());
+                }
+                // [beyond] Where the file is on this machine (a batch's -d, -o, or the sandbox).
+                if let Ok(s) = outcome {
+                    obj.insert(
+                        "savedPath".into(),
+                        s.saved_path.display().to_string().into(),
+                    );
+                }
             }
             say(&v.to_string());
         } else if !args.quiet || outcome.is_err() {

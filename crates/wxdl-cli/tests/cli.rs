@@ -204,6 +204,13 @@ fn batch_with_unique_names_json_lines_and_summary() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 22);
+    for line in &lines {
+        let saved = line["savedPath"]
+            .as_str()
+            .expect("each JSON line says where it was saved");
+        assert!(Path::new(saved).starts_with(&out), "{saved}");
+    }
+
     assert!(lines
         .iter()
         .all(|v| v["errMsg"] == "downloadFile:ok" && v["url"].is_string()));
