@@ -53,6 +53,23 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
     Demo(DemoArgs),
+    /// Remove temp files past their retention and leftovers of downloads that died.
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Remove temp files (wxfile://tmp_…) last changed more than DAYS ago (default 7; 0: all).
+    #[arg(long = "older-than", value_name = "DAYS", default_value_t = 7)]
+    pub older_than: u64,
+
+    /// Sandbox root directory (default: DATA_DIR/sandbox).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Where wxdl keeps its state (default: $WXDL_DATA_DIR, else wxdl under your data dir).
+    #[arg(long = "data-dir", value_name = "DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `wxdl`: the command-line face of the wx.downloadFile engine.
 
 mod args;
+mod clean;
 mod demo;
 mod exit;
 mod get;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
             Command::Get(a) => get::run(*a).await,
             Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::run(a).await,
+            Command::Clean(a) => clean::run(a),
         }
     });
     match result {

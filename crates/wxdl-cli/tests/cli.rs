@@ -715,3 +715,33 @@ fn remote_name_and_verbose_heads() {
         assert!(err.contains(line), "{line:?} missing in\n{err}");
     }
 }
+
+#[test]
+fn clean_removes_temp_files_past_retention() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    // `wxdl get` into the sandbox keeps its temp file...
+    cli::ok(&wxdl(&root, &[&nginx.url("/hello.txt"), "-q"]));
+    let tmp = root.join("tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
+    let clean = |days: &str| {
+        let mut c = std::process::Command::new(BIN);
+        c.env("WXDL_DATA_DIR", root.with_file_name("data")).args([
+            "clean",
+            "--root",
+            root.to_str().unwrap(),
+            "--older-than",
+            days,
+        ]);
+        cli::ok(&cli::bounded(c))
+    };
+    // ...within its retention...
+    let out = clean("7");
+    assert!(out.contains("0 temp files"), "{out}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
+    // ...and not past it.
+    let out = clean("0");
+    assert!(out.contains("1 temp file (17 bytes)"), "{out}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}

@@ -78,6 +78,6 @@ pub use policy::{DomainEntry, DomainError, Policy};
 pub use profile::{Hop, HopTimings, Profile};
 pub use quota::Reservation;
 pub use redirect::MAX_REDIRECTS;
-pub use sandbox::{Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, USER_DATA_PATH};
+pub use sandbox::{Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, USER_DATA_PATH};
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
 pub use transport::{CaError, Protocol, Resolver};

@@ -215,6 +215,48 @@ impl Sandbox {
         ))
     }
 
+    /// Removes what no one needs any more: temp files (`wxfile://tmp_…`) last changed more than
+    /// `older_than` ago, and the unlocked private leftovers of crashed downloads in `tmp` and
+    /// anywhere under `usr`. The CLI's `wxdl clean`.
+    pub fn clean(&self, older_than: std::time::Duration) -> io::Result<Cleaned> {
+        let mut cleaned = Cleaned::default();
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        for entry in std::fs::read_dir(&self.tmp)?.flatten() {
+            let name = entry.file_name();
+            let Ok(meta) = entry.metadata() else { continue };
+            let old = meta.modified().is_ok_and(|t| t < cutoff);
+            if meta.is_file() && old && name.to_string_lossy().starts_with("tmp_") {
+                if std::fs::remove_file(entry.path()).is_ok() {
+                    cleaned.temp_files += 1;
+                    cleaned.bytes += meta.len();
+                }
+            }
+        }
+        let mut dirs = vec![self.tmp.clone(), self.usr.clone()];
+        let mut seen = 0usize;
+        while let Some(dir) = dirs.pop() {
+            seen += 1;
+            if seen > 100_000 {
+                break;
+            }
+            if let Ok(pinned) = PinnedDir::open(&dir) {
+                cleaned.leftovers += pinned.sweep_leftovers().unwrap_or(0);
+            }
+            if dir.starts_with(&self.usr) {
+                let subdirs = std::fs::read_dir(&dir).into_iter().flatten().flatten();
+                dirs.extend(
+                    subdirs
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| e.path()),
+                );
+            }
+        }
+        self.quota.invalidate();
+        Ok(cleaned)
+    }
+
     /// Bytes currently stored under `usr` (regular files, symlinks not followed).
     pub fn usr_usage(&self) -> u64 {
         self.quota.usage()
@@ -232,6 +274,18 @@ impl Sandbox {
     pub fn reserve(&self, target: &Path, bytes: u64) -> Result<Reservation, Fail> {
         self.quota.reserve(target, bytes)
     }
+}
+
+/// What [`Sandbox::clean`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cleaned {
+    /// Temp files past their retention.
+    pub temp_files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Private files of downloads that died (nobody held them).
+    pub leftovers: usize,
 }
 
 /// An existing target must be a regular file: a directory is its own row, anything else (a
@@ -373,6 +427,31 @@ mod tests {
             reason(s.check_user_target("wxfile://usr/fifo")),
             FailReason::PermissionDenied
         );
+    }
+
+    #[test]
+    fn clean_removes_old_temp_files_and_leftovers_only() {
+        let (_d, s) = sandbox();
+        std::fs::write(s.tmp_dir().join("tmp_fresh"), b"x").unwrap();
+        std::fs::write(s.tmp_dir().join("tmp_old"), b"xyz").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 86400);
+        std::fs::File::options()
+            .write(true)
+            .open(s.tmp_dir().join("tmp_old"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        std::fs::create_dir(s.usr_dir().join("sub")).unwrap();
+        std::fs::write(
+            s.usr_dir().join("sub/.wxdl-0123456789abcdef.tmp"),
+            b"partial",
+        )
+        .unwrap();
+        std::fs::write(s.usr_dir().join("sub/keep.txt"), b"mine").unwrap();
+        let c = s.clean(std::time::Duration::from_secs(7 * 86400)).unwrap();
+        assert_eq!((c.temp_files, c.bytes, c.leftovers), (1, 3, 1));
+        assert!(s.tmp_dir().join("tmp_fresh").exists());
+        assert!(s.usr_dir().join("sub/keep.txt").exists());
     }
 
     #[test]
