@@ -227,11 +227,10 @@ impl Sandbox {
             let name = entry.file_name();
             let Ok(meta) = entry.metadata() else { continue };
             let old = meta.modified().is_ok_and(|t| t < cutoff);
-            if meta.is_file() && old && name.to_string_lossy().starts_with("tmp_") {
-                if std::fs::remove_file(entry.path()).is_ok() {
-                    cleaned.temp_files += 1;
-                    cleaned.bytes += meta.len();
-                }
+            let temp = meta.is_file() && name.to_string_lossy().starts_with("tmp_");
+            if temp && old && std::fs::remove_file(entry.path()).is_ok() {
+                cleaned.temp_files += 1;
+                cleaned.bytes += meta.len();
             }
         }
         let mut dirs = vec![self.tmp.clone(), self.usr.clone()];
