@@ -128,6 +128,15 @@ pub struct GetArgs {
     #[arg(short = 'O', long = "remote-name", conflicts_with_all = ["output", "input", "file_path"])]
     pub remote_name: bool,
 
+    /// With -O: name the file after the server's Content-Disposition instead (made safe: one
+    /// name, no path separators or control characters), never replacing a file unless --clobber.
+    #[arg(short = 'J', long = "remote-header-name", requires = "remote_name")]
+    pub remote_header_name: bool,
+
+    /// With -J: replace a file of the name the server suggested.
+    #[arg(long, requires = "remote_header_name")]
+    pub clobber: bool,
+
     /// Show each request and response head and the connection on stderr (like curl -v).
     #[arg(short = 'v', long)]
     pub verbose: bool,

@@ -172,6 +172,9 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     }
     if args.remote_name {
         opts = opts.host_path(file_name_of(&with_scheme(url)));
+        if args.remote_header_name {
+            opts = opts.name_from_response(args.clobber);
+        }
     }
     if let Some(out) = &args.output {
         opts = opts.host_path(out.clone());

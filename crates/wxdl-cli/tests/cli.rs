@@ -745,3 +745,49 @@ fn clean_removes_temp_files_past_retention() {
     assert!(out.contains("1 temp file (17 bytes)"), "{out}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn remote_header_name_is_safe_and_never_clobbers_unasked() {
+    let nginx = Nginx::builder()
+        .location(r#"location = /get.php { add_header Content-Disposition 'attachment; filename="report.pdf"'; }"#)
+        .location(r#"location = /evil { add_header Content-Disposition 'attachment; filename="../../escape.txt"'; }"#)
+        .start();
+    std::fs::write(nginx.root.join("get.php"), b"%PDF-1.4 first").unwrap();
+    std::fs::write(nginx.root.join("evil"), b"evil").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let root = dir.path().join("sandbox");
+    let get = |args: &[&str]| {
+        let mut c = cli::get(BIN, &root, args);
+        c.current_dir(&work);
+        cli::bounded(c)
+    };
+    cli::ok(&get(&["-O", "-J", &nginx.url("/get.php")]));
+    assert_eq!(
+        std::fs::read(work.join("report.pdf")).unwrap(),
+        b"%PDF-1.4 first"
+    );
+    // The name is the server's: an existing file of that name is not replaced unasked.
+    std::fs::write(nginx.root.join("get.php"), b"%PDF-1.4 second").unwrap();
+    let o = get(&["-O", "-J", &nginx.url("/get.php")]);
+    assert_eq!(
+        o.status.code(),
+        Some(22),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read(work.join("report.pdf")).unwrap(),
+        b"%PDF-1.4 first"
+    );
+    cli::ok(&get(&["-O", "-J", "--clobber", &nginx.url("/get.php")]));
+    assert_eq!(
+        std::fs::read(work.join("report.pdf")).unwrap(),
+        b"%PDF-1.4 second"
+    );
+    // A name with a path in it lands as its last component, in the directory the user chose.
+    cli::ok(&get(&["-O", "-J", &nginx.url("/evil")]));
+    assert!(work.join("escape.txt").is_file());
+    assert!(!dir.path().join("escape.txt").exists());
+}

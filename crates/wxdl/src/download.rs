@@ -84,6 +84,34 @@ enum Destination {
     Host(Sink),
 }
 
+/// **\[beyond\]** A host file named by the response (`Content-Disposition`), the CLI's `-J`.
+#[derive(Debug, Clone, Copy)]
+struct Naming {
+    /// Replace a file of that name that is already there.
+    clobber: bool,
+}
+
+impl Naming {
+    /// Renames `target` (in its pinned directory) after the response's suggestion, if any;
+    /// refuses to replace an existing file unless clobbering.
+    fn apply(self, target: &mut Target, headers: &http::HeaderMap) -> Result<(), Fail> {
+        if let Some(name) = crate::disposition::suggested_name(headers) {
+            target.name = name.into();
+        }
+        let exists = std::fs::symlink_metadata(target.path()).is_ok();
+        if exists && !self.clobber {
+            return Err(Fail::with(
+                FailReason::PermissionDenied,
+                format_args!(
+                    "{}: refusing to replace a file named by the server (clobber to allow)",
+                    target.path().display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A destination made concrete once the response head is known.
 struct Opened {
     target: Sink,
@@ -118,9 +146,11 @@ impl Destination {
         self,
         engine: &Engine,
         url: &url::Url,
-        content_type: Option<&str>,
+        headers: &http::HeaderMap,
         expected: Option<u64>,
+        naming: Option<Naming>,
     ) -> Result<Opened, Fail> {
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         Ok(match self {
             Destination::Temp => {
                 let ext = crate::mime::temp_extension(url, content_type);
@@ -144,12 +174,17 @@ impl Destination {
                     quota: Some(guard),
                 }
             }
-            Destination::Host(target) => Opened {
-                target,
-                temp_file_path: None,
-                file_path: None,
-                quota: None,
-            },
+            Destination::Host(mut target) => {
+                if let (Some(naming), Sink::Replace(t)) = (naming, &mut target) {
+                    naming.apply(t, headers)?;
+                }
+                Opened {
+                    target,
+                    temp_file_path: None,
+                    file_path: None,
+                    quota: None,
+                }
+            }
         })
     }
 }
@@ -254,12 +289,11 @@ async fn download(
         }
     }
 
-    let content_type = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let naming = options.name_from_response.then_some(Naming {
+        clobber: options.clobber,
+    });
     let opened = dest
-        .open(engine, &url, content_type, expected)
+        .open(engine, &url, resp.headers(), expected, naming)
         .map_err(|f| f.in_phase(Phase::Store))?;
     let saved_path = opened.target.path();
     let mut part = BodyFile::create(

@@ -36,6 +36,7 @@ mod altsvc;
 mod attempt;
 mod client;
 mod decode;
+mod disposition;
 mod download;
 mod durability;
 mod engine;

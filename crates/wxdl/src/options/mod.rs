@@ -83,6 +83,11 @@ pub struct DownloadOptions {
     pub(crate) stall_timeout: Option<Duration>,
     /// **\[beyond\]** At most this many body bytes per second.
     pub(crate) rate_limit: Option<u64>,
+    /// **\[beyond\]** With `host_path`: name the file after the response's
+    /// `Content-Disposition` in `host_path`'s directory (the CLI's `-J`).
+    pub(crate) name_from_response: bool,
+    /// **\[beyond\]** With `name_from_response`: replace a file of that name.
+    pub(crate) clobber: bool,
     /// **\[beyond\]** Tries after the first, for failures a later try may not meet.
     pub(crate) retry: u32,
     /// **\[beyond\]** The backoff's base delay (default 1 s).
@@ -113,6 +118,8 @@ impl std::fmt::Debug for DownloadOptions {
             .field("integrity", &self.integrity)
             .field("stall_timeout", &self.stall_timeout)
             .field("rate_limit", &self.rate_limit)
+            .field("name_from_response", &self.name_from_response)
+            .field("clobber", &self.clobber)
             .field("retry", &self.retry)
             .field("retry_delay", &self.retry_delay)
             .field("retry_http", &self.retry_http)
@@ -215,6 +222,16 @@ impl DownloadOptions {
     /// **\[beyond\]** Receives at most this many body bytes per second.
     pub fn rate_limit(mut self, bytes_per_second: u64) -> Self {
         self.rate_limit = Some(bytes_per_second);
+        self
+    }
+
+    /// **\[beyond\]** With [`host_path`](Self::host_path), names the file after the response's
+    /// `Content-Disposition` (made safe: one name, no separators or control characters) in
+    /// that path's directory, the path's own name being the fallback. An existing file of the
+    /// suggested name is refused (`permission denied`) unless `clobber`.
+    pub fn name_from_response(mut self, clobber: bool) -> Self {
+        self.name_from_response = true;
+        self.clobber = clobber;
         self
     }
 
