@@ -196,10 +196,12 @@ struct Run<'a> {
     interrupt: Interrupt,
 }
 
-/// A started download of a batch: its URL, a handle to abort it, and its outcome to come.
+/// A started download of a batch: its URL, a handle to abort it, its line in the live view,
+/// and its outcome to come.
 struct Started {
     url: String,
     abort: AbortHandle,
+    line: render::Line,
     outcome: TaskFuture,
 }
 
@@ -289,7 +291,7 @@ impl Run<'_> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| CliError::usage(format!("-d {}: cannot create it: {e}", dir.display())))?;
         let mut names = UniqueNames::default();
-        let bar = render::count_bar(args.quiet, urls::count(list).unwrap_or(0));
+        let view = render::BatchView::new(args.quiet, urls::count(list).unwrap_or(0));
         let start = Instant::now();
         let mut started: VecDeque<Started> = VecDeque::with_capacity(window);
         let mut list_error = None;
@@ -301,11 +303,16 @@ impl Run<'_> {
             {
                 match urls.next() {
                     Some(Ok(url)) => {
-                        let opts = options(args, &url)?.host_path(dir.join(names.claim(&url)));
+                        let line = view.line(&url);
+                        let feed = line.clone();
+                        let opts = options(args, &url)?
+                            .host_path(dir.join(names.claim(&url)))
+                            .on_progress_update(move |p| feed.update(p));
                         let task = client.download(opts);
                         started.push_back(Started {
                             url,
                             abort: task.abort_handle(),
+                            line,
                             outcome: task.into_future(),
                         });
                     }
@@ -324,7 +331,8 @@ impl Run<'_> {
                     next.outcome.await
                 }
             };
-            bar.inc(1);
+            next.line.done();
+            view.overall().inc(1);
             match &outcome {
                 Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
                 Ok(_) => http_err += 1,
@@ -333,9 +341,9 @@ impl Run<'_> {
             if let Ok(s) = &outcome {
                 bytes += s.data_length;
             }
-            bar.suspend(|| self.report(&outcome, Some(&next.url)));
+            view.suspend(|| self.report(&outcome, Some(&next.url)));
         }
-        bar.finish_and_clear();
+        view.finish();
         let total = ok + http_err + failed;
         if !args.quiet {
             eprintln!(

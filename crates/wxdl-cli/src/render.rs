@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::{Arc, OnceLock};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use wxdl::{Outcome, Progress};
 
@@ -24,18 +26,85 @@ pub fn byte_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A count bar for batches, same visibility rule.
-pub fn count_bar(quiet: bool, total: u64) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// The live view of a batch on a terminal: an overall bar, and a line for each download while
+/// it transfers. Hidden when quiet or not on a terminal.
+pub struct BatchView {
+    multi: MultiProgress,
+    overall: ProgressBar,
+}
+
+impl BatchView {
+    pub fn new(quiet: bool, total: u64) -> BatchView {
+        let target = if quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr_with_hz(10)
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let overall = multi.add(ProgressBar::new(total));
+        overall.set_style(
+            ProgressStyle::with_template("[{bar:30}] {pos}/{len} files {per_sec} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        BatchView { multi, overall }
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {pos}/{len} files {per_sec} ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
+
+    /// The overall bar (one step per finished download).
+    pub fn overall(&self) -> &ProgressBar {
+        &self.overall
+    }
+
+    /// A line for one download, shown from its first progress event until [`Line::done`].
+    pub fn line(&self, label: &str) -> Line {
+        Line {
+            multi: self.multi.clone(),
+            label: label.to_owned(),
+            bar: Arc::default(),
+        }
+    }
+
+    /// Runs `f` with the view out of the way (for printing results).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
+    pub fn finish(&self) {
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+/// One download's line in a [`BatchView`].
+#[derive(Clone)]
+pub struct Line {
+    multi: MultiProgress,
+    label: String,
+    bar: Arc<OnceLock<ProgressBar>>,
+}
+
+impl Line {
+    /// Feeds a progress event, adding the line on the first.
+    pub fn update(&self, p: &Progress) {
+        let bar = self.bar.get_or_init(|| {
+            let bar = self.multi.add(ProgressBar::new(0));
+            bar.set_style(
+                ProgressStyle::with_template("  {wide_msg} {bytes}/{total_bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(self.label.clone());
+            bar
+        });
+        update_bar(bar, p);
+    }
+
+    /// The download ended: its line goes.
+    pub fn done(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+            self.multi.remove(bar);
+        }
+    }
 }
 
 /// Feeds a progress event into a byte bar.
