@@ -232,8 +232,10 @@ async fn download(
                     break followed;
                 };
                 let wait = r.delay(retried, retry_after(followed.answer.response.headers()));
-                // The answer is an attempt of its own in the HAR; its connection is dropped.
+                // The answer is an attempt of its own in the HAR; its connection is let go
+                // before the wait.
                 hops.push(attempt_hop(&followed, timeline, hops.is_empty()));
+                drop(followed);
                 tracing::debug!("HTTP {status}: retry {} in {wait:?}", retried + 1);
                 tokio::time::sleep(wait).await;
             }
