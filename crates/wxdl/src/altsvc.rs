@@ -1,5 +1,7 @@
 //! What a client learned about HTTP/3: `Alt-Svc: h3=…` advertisements (RFC 7838) with their
 //! lifetimes, and origins where QUIC recently failed (so the next download goes straight to TCP).
+//!
+//! Imports `transport` (origins), `nqe` (clock) and `error`; never a download policy.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -2,6 +2,9 @@
 //! GET, marks the request and response phases, and measures the exchange for the profile and
 //! HAR. Policies (redirects, QUIC fallback, the stale-connection retry, and resume, retry and
 //! split to come) are built around it; it knows none of them.
+//!
+//! Imports `transport`, `profile`, `headers` and `error`; never a policy around it (redirect,
+//! retry, fallback) nor the download.
 
 use std::time::Instant;
 

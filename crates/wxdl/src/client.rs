@@ -1,4 +1,6 @@
 //! The client: owns the sandbox, trust store, pool and queue; starts downloads.
+//!
+//! Imports the parts it assembles and `download`; nothing imports it but the crate root.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

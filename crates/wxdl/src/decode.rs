@@ -2,6 +2,8 @@
 //! `chunked` always (RFC 9112 §6.1), content codings (gzip, deflate — zlib-wrapped or raw, as
 //! browsers accept —, br, zstd, stacked in any order) when the caller asked with
 //! `Accept-Encoding`. A body is decoded fully or the download fails: never stored half-decoded.
+//!
+//! Imports `transport` (the body) and `error`; never storage or the download.
 
 use std::io;
 use std::pin::Pin;

@@ -2,6 +2,8 @@
 //! RFC 6266 `filename*` (RFC 8187, UTF-8) first, else `filename`, made safe to use as one name
 //! in a directory the user chose — no path separators, no control characters, not `.`/`..`,
 //! at most 255 bytes.
+//!
+//! A leaf: imports nothing of the engine.
 
 use http::header::{HeaderMap, CONTENT_DISPOSITION};
 

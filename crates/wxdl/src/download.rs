@@ -2,6 +2,8 @@
 //! destination check, the queue, redirects around attempts (with QUIC fallback and the
 //! stale-connection retry), the body through the decoder into the private file with progress
 //! coalesced, then the commit. The abort signal and the whole-download deadline bound it all.
+//!
+//! The top of the engine: imports the policies and parts it assembles; only `client` imports it.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,6 +1,8 @@
 //! Making finished files durable before they are renamed into place: one file alone with
 //! `fdatasync`, many at once by group commit (one `syncfs` round covers every file waiting).
 //!
+//! Imports only `error`; never storage (storage calls it).
+//!
 //! A batch finishing a thousand small files would otherwise force a thousand journal commits
 //! and cache flushes, one per `fdatasync`. Instead, while several files are being written,
 //! their commits share rounds: a commit whose data is written needs a `syncfs` of its

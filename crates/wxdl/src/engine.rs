@@ -1,6 +1,8 @@
 //! The parts one client owns and every download of it shares: sandbox, connection pool and
 //! connectors, queue, URL policy, network-quality estimator, storage bookkeeping, identity headers.
 //! Plain data assembled by `client`; the download policies read it. Imports no policy module.
+//!
+//! Imports the parts it holds; never a policy or the download.
 
 use std::sync::Arc;
 

@@ -1,4 +1,6 @@
 //! Failure reasons: every way a download can fail, mapped in this one place to WeChat's `errMsg` and `errno`.
+//!
+//! A leaf: imports nothing of the engine; everything may import it.
 
 use std::fmt;
 use std::sync::Arc;

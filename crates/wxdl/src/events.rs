@@ -1,5 +1,7 @@
 //! What a running download tells its listeners: progress and headers events, and the callback
 //! types that receive them. A leaf: imports nothing of the engine.
+//!
+//! A leaf: imports nothing of the engine.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

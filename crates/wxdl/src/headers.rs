@@ -1,5 +1,7 @@
 //! Request and response headers as the engine handles them: the headers the host adds to every
 //! request, and the forms responses are reported in (WeChat's map, HAR's ordered list).
+//!
+//! Imports `engine` (identity headers), `policy` and `events`; never a policy module.
 
 use http::header::{
     HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, REFERER, USER_AGENT,

@@ -1,6 +1,8 @@
 //! Ordinary host paths as destinations (the CLI's `-o`, `--har` and state files): a symlink is
 //! followed and its target replaced, never the link; a character device, FIFO or socket is
 //! written straight through; anything else is replaced atomically through a private file.
+//!
+//! Imports `pinned` and `error`; never the sandbox or a download policy.
 
 use std::fs::File;
 use std::io::{self, Write};

@@ -1,6 +1,8 @@
 //! `integrity` (**[beyond]**): the body's SHA-256, given as SRI (`sha256-<base64>`) or as 64 hex
 //! digits, computed while streaming (no second read) and checked before the commit; a mismatch
 //! fails the download with `integrity check fail` and leaves nothing.
+//!
+//! Imports only `error`.
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};

@@ -1,5 +1,7 @@
 //! Picks a temp file's extension: from the response's `Content-Type` first (WeChat's client
 //! uses the MIME type), else from the URL path.
+//!
+//! A leaf: imports nothing of the engine.
 
 use url::Url;
 

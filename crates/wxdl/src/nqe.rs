@@ -1,6 +1,8 @@
 //! The network-quality estimator: recency-weighted medians of HTTP RTT, transport RTT and
 //! downstream throughput, and the effective connection type, after Chromium's `net/nqe`.
 //!
+//! Imports only `error`; the profile and the client feed it.
+//!
 //! Constants and rules follow Chromium's Network Quality Estimator:
 //! - observations lose half their weight every 60 s (`network_quality_estimator_params.cc`,
 //!   `GetWeightMultiplierPerSecond`, default half life 60 s);

@@ -1,6 +1,8 @@
 //! Where a download lands: a directory held open by descriptor plus a file name, so that a
 //! symlink swapped into the path after the checks cannot move the write anywhere else.
 //!
+//! A leaf: imports nothing of the engine.
+//!
 //! The checks (sandbox confinement, parent exists, not a directory) run on paths before any
 //! network I/O; the directory they approve is opened right then and every later step — create
 //! the private file, link it over the target, remove leftovers — is relative to that descriptor

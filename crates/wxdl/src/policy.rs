@@ -1,4 +1,6 @@
 //! The URL policy (contract §4): off (developer tools) or strict (WeChat production rules).
+//!
+//! Imports `options` (URL parsing) and `error`; never the transport or a download policy.
 
 use std::net::IpAddr;
 

@@ -1,4 +1,6 @@
 //! The profile (contract §7): phase marks on one monotonic clock, turned into WeChat's fields.
+//!
+//! Imports `transport` (its reported facts) and `nqe`; the transport never imports it.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

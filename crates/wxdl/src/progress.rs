@@ -1,5 +1,7 @@
 //! Progress coalescing (contract §2): an event when the integer percent changes or after 100 ms
 //! without one, and a final event with everything written. Pure bookkeeping, no I/O.
+//!
+//! Imports only `events`.
 
 use std::time::{Duration, Instant};
 

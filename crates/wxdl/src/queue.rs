@@ -1,4 +1,6 @@
 //! The download queue: at most N downloads run; the rest wait in strict call order (FIFO).
+//!
+//! Imports only `error`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -2,6 +2,9 @@
 //! the origin is known to speak HTTP/3 (an `Alt-Svc` seen earlier, or the host's hint); if QUIC
 //! fails before a response head, the request goes over TCP instead, transparently, and the
 //! origin stays on TCP for a while. Every response seen over TCP teaches the Alt-Svc cache.
+//!
+//! Imports `attempt`, `stale_retry`, `transport`, `profile`, `engine`; never `redirect`, `retry` or
+//! the download.
 
 use crate::attempt::{attempt, Answer, Fetch, Protocols};
 use crate::engine::Engine;

@@ -3,6 +3,8 @@
 //! arrives and more as bytes arrive beyond it; the file system manager's writes and `saveFile`
 //! reserve their size before writing. What is stored is walked at most every [`USAGE_TTL`] and
 //! kept current by the writers' settlements in between.
+//!
+//! Imports only `error`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

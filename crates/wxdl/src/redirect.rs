@@ -1,6 +1,9 @@
 //! Redirects (contract §4): 301/302/303/307/308 are followed, at most [`MAX_REDIRECTS`] hops, no
 //! loops; every hop passes the same URL policy as the first URL, and a hop to another origin
 //! drops the caller's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`).
+//!
+//! Imports `quic_fallback`, `attempt`, `headers`, `options`, `transport`, `profile`, `engine`;
+//! never `retry` or the download.
 
 use std::collections::HashSet;
 use std::time::Instant;

@@ -5,6 +5,8 @@
 //! capped). Never for policy, sandbox, cap or integrity failures, and — without resume — only
 //! before the body started: a try covers everything up to the final response head. The
 //! download's overall `timeout` bounds all tries and waits together.
+//!
+//! Imports only `error`: it decides, the download acts.
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,6 @@
 //! The `wxfile://` sandbox (contract §6): temp and user paths, confinement checks and the usr quota.
+//!
+//! Imports `pinned`, `quota` and `error`; never a download policy.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};

@@ -2,6 +2,8 @@
 //! pooled connection that had served before goes out once more on a new connection. The peer
 //! closed or reset the idle connection as we reused it; the request was not answered, and GET is
 //! idempotent (RFC 9110 9.2.2). A failure on a new connection is the download's failure.
+//!
+//! Imports `attempt`, `transport`, `profile`, `engine`; never a policy above it.
 
 use crate::attempt::{attempt, Answer, Fetch, Refused};
 use crate::engine::Engine;

@@ -2,6 +2,9 @@
 //! name (see `pinned`), enforcing the cap and the quota; on success makes it durable and puts it
 //! in place over the target atomically. Devices, FIFOs and open streams (`-o /dev/null`,
 //! `-o -`) are written straight through instead (`host_target` says which).
+//!
+//! Imports `durability`, `pinned`, `quota`, `host_target` and `error`; never the transport or a
+//! policy.
 
 use std::collections::HashSet;
 use std::ffi::OsString;

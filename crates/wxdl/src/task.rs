@@ -1,4 +1,6 @@
 //! The download task (contract §2–3): abort, progress and headers events, and the awaitable outcome.
+//!
+//! Imports `events`, `profile` and `error`; never the download it reports on.
 
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;

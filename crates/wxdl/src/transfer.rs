@@ -1,6 +1,9 @@
 //! Moving a response body to its writer: chunk by chunk through the decoder, paced by the rate
 //! limit, bounded by the stall timeout, hashed for the integrity check, with progress coalesced.
 //! The attempt delivers the body; the download decides what the result means.
+//!
+//! Imports `decode`, `storage`, `integrity`, `progress`, `task` and `error`; never the transport or
+//! a policy.
 
 use std::time::{Duration, Instant};
 

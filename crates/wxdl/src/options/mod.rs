@@ -1,5 +1,8 @@
 //! Download options (contract §1) and their validation, which runs before any I/O; `json` parses
 //! them from a JavaScript-style object for every face that has one.
+//!
+//! Imports `events`, `integrity`, `retry` (their types) and `error`; never the transport or
+//! the download.
 
 mod json;
 
