@@ -256,7 +256,8 @@ pub struct ClientArgs {
     #[arg(long = "quic-handshake-timeout", value_name = "MS")]
     pub quic_handshake_timeout: Option<u64>,
 
-    /// Trust the CA certificates in this PEM file (repeatable), besides the system roots.
+    /// Trust the CA certificates in this PEM file (repeatable), besides the system roots; a
+    /// server's own self-signed certificate given here is accepted too, as curl does.
     #[arg(long = "cacert", value_name = "PEM")]
     pub cacert: Vec<PathBuf>,
 

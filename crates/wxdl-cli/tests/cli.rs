@@ -152,6 +152,39 @@ fn https_needs_the_ca() {
         .starts_with("downloadFile:fail ssl handshake fail"));
 }
 
+/// `openssl req -x509`'s kind of certificate (self-signed, `CA:TRUE`), given with `--cacert`:
+/// curl accepts it, and so does wxdl (HTTP/1.1 and h2).
+#[test]
+fn a_self_signed_server_certificate_given_with_cacert() {
+    let own = wxdl_testkit::ca::self_signed_server_cert(&["localhost"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("server.pem");
+    std::fs::write(&pem, &own.cert_pem).unwrap();
+    let nginx = Nginx::builder().tls_cert(own).start();
+    let sha = write_random(&nginx.root.join("s.bin"), 50_000);
+    let root = dir.path().join("sandbox");
+    let url = nginx.https_url("localhost", "/s.bin");
+    let resolve = format!("localhost:{}:127.0.0.1", nginx.https_port);
+    for (n, proto) in ["--quiet", "--http2"].into_iter().enumerate() {
+        let out = dir.path().join(format!("s{n}.bin"));
+        let o = wxdl(
+            &root,
+            &[
+                &url,
+                "--resolve",
+                &resolve,
+                "--cacert",
+                pem.to_str().unwrap(),
+                proto,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        cli::ok(&o);
+        assert_eq!(sha256_file(&out), sha);
+    }
+}
+
 #[test]
 fn sandbox_default_output_names_both_paths() {
     let nginx = Nginx::start();

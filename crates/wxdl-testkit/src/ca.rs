@@ -91,3 +91,25 @@ impl TestCa {
         }
     }
 }
+
+/// A self-signed server certificate for `names` that is also its own CA (`CA:TRUE`), as
+/// `openssl req -x509` makes them; `expired` puts its validity in 2019. Its `cert_pem` is what a
+/// client is given with `--cacert`.
+pub fn self_signed_server_cert(names: &[&str], expired: bool) -> ServerCert {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut params = CertificateParams::new(names).expect("self-signed params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "wxdl self-signed server");
+    params.distinguished_name = dn;
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
+    let key = KeyPair::generate().expect("self-signed key");
+    let cert = params.self_signed(&key).expect("self-sign");
+    ServerCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}

@@ -94,6 +94,10 @@ impl ClientBuilder {
     }
 
     /// Trusts the CA certificates in a PEM file's contents, besides the platform roots.
+    ///
+    /// A certificate listed here that a server presents as its own (a self-signed certificate,
+    /// even one flagged `CA:TRUE` as `openssl req -x509` makes them) is accepted when it names
+    /// the host and is in date, as curl's `--cacert` accepts it.
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_pems.push(pem.into());
         self

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{fail, started_streaming, Env, LIMIT};
+use common::{fail, ok, started_streaming, Env, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wxdl::{Client, DownloadOptions, FailReason, Policy};
 use wxdl_testkit::raw::{read_head, reset};
@@ -223,6 +223,69 @@ async fn tls_wrong_host_and_expired_certificate() {
         "the certificate is a CA certificate, not a server certificate",
     )
     .await;
+}
+
+/// A self-signed, CA-flagged server certificate (what `openssl req -x509` makes), given to the
+/// client as its `--cacert`: accepted as curl accepts it, while its name and validity still
+/// count, and another self-signed certificate is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_self_signed_certificate_given_as_cacert() {
+    use wxdl_testkit::ca::self_signed_server_cert;
+    let names = ["localhost", "127.0.0.1", "wxdl.test"];
+    let env = Env::new();
+    let own = self_signed_server_cert(&names, false);
+    let pem = own.cert_pem.clone();
+    let nginx = Nginx::builder().tls_cert(own).start();
+    let url = nginx.https_url("wxdl.test", "/hello.txt");
+    let client = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(pem.clone())
+        .build()
+        .unwrap();
+    let done = ok(client.download(DownloadOptions::new(url.clone())).await);
+    assert_eq!(done.status_code, 200);
+    // Not the certificate given: refused as before.
+    let stranger = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(self_signed_server_cert(&names, false).cert_pem)
+        .build()
+        .unwrap();
+    let f = fail(
+        stranger.download(DownloadOptions::new(url.clone())).await,
+        FailReason::SslHandshakeFail,
+    );
+    assert!(f.err_msg().contains("CA certificate"), "{}", f.err_msg());
+    // The certificate given, asked for under a name it does not carry.
+    let other = nginx.https_url("other.test", "/hello.txt");
+    let client = env
+        .builder(&[nginx.https_port])
+        .resolve("other.test", nginx.https_port, "127.0.0.1".parse().unwrap())
+        .add_root_certificate_pem(pem)
+        .build()
+        .unwrap();
+    let f = fail(
+        client.download(DownloadOptions::new(other)).await,
+        FailReason::SslHandshakeFail,
+    );
+    assert!(f.err_msg().contains("another host name"), "{}", f.err_msg());
+    // The certificate given, but out of date.
+    let old = self_signed_server_cert(&names, true);
+    let pem = old.cert_pem.clone();
+    let nginx = Nginx::builder().tls_cert(old).start();
+    let client = env
+        .builder(&[nginx.https_port])
+        .add_root_certificate_pem(pem)
+        .build()
+        .unwrap();
+    let f = fail(
+        client
+            .download(DownloadOptions::new(
+                nginx.https_url("wxdl.test", "/hello.txt"),
+            ))
+            .await,
+        FailReason::SslHandshakeFail,
+    );
+    assert!(f.err_msg().contains("has expired"), "{}", f.err_msg());
 }
 
 /// Mounts a small tmpfs (root only); `None` with the reason printed when it cannot.

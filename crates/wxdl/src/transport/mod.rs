@@ -9,6 +9,7 @@ mod meter;
 mod pool;
 mod quic;
 mod resolve;
+mod self_signed;
 mod tls;
 
 pub(crate) use body::Body;

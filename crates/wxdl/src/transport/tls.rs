@@ -10,6 +10,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+use super::self_signed::ListedCertVerifier;
+
 /// The TLS configurations a client uses (one per ALPN offer), sharing one trust store.
 #[derive(Debug, Clone)]
 pub(crate) struct TlsConfigs {
@@ -40,6 +42,8 @@ pub enum CaError {
 #[derive(Debug)]
 pub(crate) struct Trust {
     extra: RootCertStore,
+    /// The host's certificates as given, for exact-certificate trust (`self_signed`).
+    listed: Vec<CertificateDer<'static>>,
     platform_roots: bool,
     configs: OnceLock<TlsConfigs>,
 }
@@ -48,12 +52,13 @@ impl Trust {
     /// Parses the host's extra CA certificates (PEM) now; platform roots wait for first use.
     pub fn new(extra_pems: &[Vec<u8>], platform_roots: bool) -> Result<Trust, CaError> {
         let mut extra = RootCertStore::empty();
+        let mut listed = Vec::new();
         for pem in extra_pems {
             let mut any = false;
             for cert in CertificateDer::pem_slice_iter(pem) {
-                extra
-                    .add(cert.map_err(CaError::Pem)?)
-                    .map_err(CaError::Certificate)?;
+                let cert = cert.map_err(CaError::Pem)?;
+                extra.add(cert.clone()).map_err(CaError::Certificate)?;
+                listed.push(cert);
                 any = true;
             }
             if !any {
@@ -62,6 +67,7 @@ impl Trust {
         }
         Ok(Trust {
             extra,
+            listed,
             platform_roots,
             configs: OnceLock::new(),
         })
@@ -82,16 +88,29 @@ impl Trust {
         }
         roots.roots.extend(self.extra.roots.iter().cloned());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = Arc::new(roots);
+        // With listed certificates the roots are not empty, so the verifier builds.
+        let listed = (!self.listed.is_empty())
+            .then(|| {
+                ListedCertVerifier::new(roots.clone(), self.listed.clone(), provider.clone()).ok()
+            })
+            .flatten()
+            .map(Arc::new);
         let versions = |only_13: bool| {
             let builder = ClientConfig::builder_with_provider(provider.clone());
             // The ring provider supports both versions, so neither choice can fail.
-            if only_13 {
+            let builder = if only_13 {
                 builder.with_protocol_versions(&[&rustls::version::TLS13])
             } else {
                 builder.with_safe_default_protocol_versions()
             }
-            .expect("ring supports TLS 1.2 and 1.3")
-            .with_root_certificates(roots.clone())
+            .expect("ring supports TLS 1.2 and 1.3");
+            match &listed {
+                Some(verifier) => builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(verifier.clone()),
+                None => builder.with_root_certificates(roots.clone()),
+            }
             .with_no_client_auth()
         };
         let with_alpn = |mut config: ClientConfig, alpn: &[&[u8]]| {
