@@ -34,8 +34,10 @@ compile_error!(
 
 mod altsvc;
 mod attempt;
+mod body;
 mod client;
 mod decode;
+mod destination;
 mod disposition;
 mod download;
 mod durability;
@@ -48,6 +50,7 @@ mod integrity;
 mod mime;
 mod nqe;
 mod options;
+mod partial;
 mod pinned;
 mod policy;
 mod profile;
@@ -56,6 +59,7 @@ mod queue;
 mod quic_fallback;
 mod quota;
 mod redirect;
+mod resume;
 mod retry;
 mod sandbox;
 mod stale_retry;
@@ -63,6 +67,7 @@ mod storage;
 mod task;
 mod transfer;
 mod transport;
+mod tries;
 
 pub use altsvc::AltSvcEntry;
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};

@@ -108,6 +108,20 @@ impl PinnedDir {
         &self.path
     }
 
+    /// The directory's descriptor, for `*at` calls relative to it.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
+    /// A second handle on the same directory.
+    pub fn try_clone(&self) -> io::Result<PinnedDir> {
+        Ok(PinnedDir {
+            fd: self.fd.try_clone()?,
+            path: self.path.clone(),
+        })
+    }
+
     /// The directory's identity: device and inode numbers.
     pub fn id(&self) -> io::Result<(u64, u64)> {
         let st = rustix::fs::fstat(&self.fd)?;
@@ -168,19 +182,33 @@ impl PinnedDir {
     /// permission bits. `file` must be the private file's descriptor (still open: its lock
     /// keeps a sweep off the name it is linked under for a moment).
     pub fn publish(&self, private: &Private, target: &OsStr) -> io::Result<()> {
+        self.publish_from(self, private, target)
+    }
+
+    /// [`PinnedDir::publish`] for a private file that lives in `home`, another directory on the
+    /// same filesystem (a resumable partial file kept in the sandbox's `tmp`).
+    pub fn publish_from(
+        &self,
+        home: &PinnedDir,
+        private: &Private,
+        target: &OsStr,
+    ) -> io::Result<()> {
         if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
                 let bits = Mode::from_raw_mode(old.st_mode & 0o7777);
                 rustix::fs::fchmod(&private.file, bits)?;
             }
         }
+        let rename = |from: &OsStr| -> io::Result<()> {
+            Ok(rustix::fs::renameat(&home.fd, from, &self.fd, target)?)
+        };
         match &private.name {
-            Some(name) => self.rename(name, target),
+            Some(name) => rename(name),
             None => {
-                let name = self.link_unnamed(&private.file)?;
-                let renamed = self.rename(&name, target);
+                let name = home.link_unnamed(&private.file)?;
+                let renamed = rename(&name);
                 if renamed.is_err() {
-                    let _ = self.remove_file(&name);
+                    let _ = home.remove_file(&name);
                 }
                 renamed
             }
@@ -254,11 +282,6 @@ impl PinnedDir {
             }
         }
         Ok(removed)
-    }
-
-    /// Renames `from` to `to`, both in this directory (atomic replace of `to`).
-    pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
     }
 
     /// Removes the file `name` from this directory.

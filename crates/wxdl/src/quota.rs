@@ -147,6 +147,11 @@ impl Reservation {
         true
     }
 
+    /// The writer starts its file over: nothing written counts any more (the room stays held).
+    pub fn restart(&mut self) {
+        self.counted = 0;
+    }
+
     /// The writer's file is in place: its bytes (what it reserved, or wrote past that) count
     /// as stored, the replaced file's no longer.
     pub fn settle(mut self) {

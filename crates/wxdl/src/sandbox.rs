@@ -217,8 +217,8 @@ impl Sandbox {
         ))
     }
 
-    /// Removes what no one needs any more: temp files (`wxfile://tmp_…`) last changed more than
-    /// `older_than` ago, and the unlocked private leftovers of crashed downloads in `tmp` and
+    /// Removes what no one needs any more: temp files (`wxfile://tmp_…`) and the partial files
+    /// of interrupted resumable downloads last changed more than `older_than` ago, and the unlocked private leftovers of crashed downloads in `tmp` and
     /// anywhere under `usr`. The CLI's `wxdl clean`.
     pub fn clean(&self, older_than: std::time::Duration) -> io::Result<Cleaned> {
         let mut cleaned = Cleaned::default();
@@ -235,6 +235,9 @@ impl Sandbox {
                 cleaned.bytes += meta.len();
             }
         }
+        let partials = crate::partial::clean_partials(&self.tmp, cutoff)?;
+        cleaned.partials = partials.files;
+        cleaned.bytes += partials.bytes;
         let mut dirs = vec![self.tmp.clone(), self.usr.clone()];
         let mut seen = 0usize;
         while let Some(dir) = dirs.pop() {
@@ -283,7 +286,9 @@ impl Sandbox {
 pub struct Cleaned {
     /// Temp files past their retention.
     pub temp_files: usize,
-    /// Their bytes.
+    /// **\[beyond\]** Partial files of interrupted resumable downloads past the cutoff.
+    pub partials: usize,
+    /// The bytes of both.
     pub bytes: u64,
     /// Private files of downloads that died (nobody held them).
     pub leftovers: usize,

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{IoSlice, Write};
+use std::io::{IoSlice, Seek, Write};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -17,7 +17,8 @@ use bytes::Bytes;
 use crate::durability::{Syncer, Writing};
 use crate::error::{lock, storage_io, Fail, FailReason};
 use crate::host_target::Sink;
-use crate::pinned::{PinnedDir, Private};
+use crate::partial::Partial;
+use crate::pinned::{PinnedDir, Private, Target};
 use crate::quota::Reservation;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
@@ -82,6 +83,12 @@ enum Place {
         private: Private,
         name: OsString,
     },
+    /// A resumable partial file (kept on failure), published over `name` in `dir` at commit.
+    Partial {
+        dir: PinnedDir,
+        partial: Partial,
+        name: OsString,
+    },
     /// A device, FIFO or open stream: written in place, nothing to publish.
     Through(Arc<File>),
     /// Committed or discarded.
@@ -126,6 +133,95 @@ impl BodyFile {
         })
     }
 
+    /// **\[beyond\]** Writes a body into a resumable partial file, after the bytes it already
+    /// holds (its length), to be published over `target`: a failure keeps what arrived.
+    pub fn resumable(
+        target: Target,
+        mut partial: Partial,
+        max_bytes: u64,
+        mut quota: Option<Reservation>,
+        storage: &Storage,
+    ) -> Result<BodyFile, Fail> {
+        let shown = target.path().display().to_string();
+        let held = partial
+            .private
+            .file
+            .stream_position()
+            .map_err(|e| storage_io(e, &shown))?;
+        if held > max_bytes {
+            partial.start_over().map_err(|e| storage_io(e, &shown))?;
+            return Err(Fail::with(
+                FailReason::ExceedMaxFileSize,
+                format_args!("{held} bytes held > {max_bytes}"),
+            ));
+        }
+        if let Some(q) = &mut quota {
+            if !q.take(held) {
+                return Err(Fail::new(FailReason::StorageLimitExceeded));
+            }
+        }
+        Ok(BodyFile {
+            writing: storage.syncer.writing(),
+            place: Place::Partial {
+                dir: target.dir,
+                partial,
+                name: target.name,
+            },
+            shown,
+            written: held,
+            writeback_from: held,
+            max_bytes,
+            quota,
+            pending: Vec::with_capacity(GATHER_CHUNKS),
+            pending_len: 0,
+        })
+    }
+
+    /// Drops every byte written so far, to write the body again from its first byte (a server
+    /// answered a continuation with the whole representation).
+    pub fn start_over(&mut self) -> Result<(), Fail> {
+        self.pending.clear();
+        self.pending_len = 0;
+        let restarted = match &mut self.place {
+            Place::Private { private, .. } => {
+                private.file.set_len(0).and_then(|()| private.file.rewind())
+            }
+            Place::Partial { partial, .. } => partial.start_over(),
+            // Bytes passed straight through cannot be taken back.
+            Place::Through(_) | Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
+        };
+        restarted.map_err(|e| storage_io(e, &self.shown))?;
+        self.written = 0;
+        self.writeback_from = 0;
+        if let Some(q) = &mut self.quota {
+            q.restart();
+        }
+        Ok(())
+    }
+
+    /// The resumable partial file being written, if this body goes to one.
+    pub fn partial(&self) -> Option<&Partial> {
+        match &self.place {
+            Place::Partial { partial, .. } => Some(partial),
+            _ => None,
+        }
+    }
+
+    /// Gives up a body whose bytes must not be kept for a later run (a partial file is
+    /// removed); an ordinary private file goes as on any failure.
+    pub fn abandon(mut self) {
+        self.pending.clear();
+        self.pending_len = 0;
+        if let Place::Partial { partial, .. } = std::mem::replace(&mut self.place, Place::Gone) {
+            partial.abandon();
+        }
+    }
+
+    /// Whether the bytes written can be kept and continued (not passed straight through).
+    pub fn can_continue(&self) -> bool {
+        matches!(self.place, Place::Private { .. } | Place::Partial { .. })
+    }
+
     /// Bytes accepted so far.
     pub fn written(&self) -> u64 {
         self.written
@@ -162,6 +258,7 @@ impl BodyFile {
         }
         let (mut file, private) = match &self.place {
             Place::Private { private, .. } => (&private.file, true),
+            Place::Partial { partial, .. } => (&partial.private.file, true),
             Place::Through(file) => (&**file, false),
             Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
@@ -202,21 +299,33 @@ impl BodyFile {
     pub async fn commit(mut self) -> Result<u64, Fail> {
         self.flush()?;
         let written = self.written;
-        let (dir, private, name) = match std::mem::replace(&mut self.place, Place::Gone) {
-            Place::Private { dir, private, name } => (dir, private, name),
-            Place::Through(_) => return Ok(written),
-            Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
-        };
         let shown = std::mem::take(&mut self.shown);
         let quota = self.quota.take();
         let syncer = Arc::clone(self.writing.syncer());
-        let job = tokio::task::spawn_blocking(move || {
-            let result = publish(&syncer, &dir, &private, &name, &shown);
-            if result.is_err() {
-                dir.discard(&private);
-            }
-            result
-        });
+        let job = match std::mem::replace(&mut self.place, Place::Gone) {
+            Place::Private { dir, private, name } => tokio::task::spawn_blocking(move || {
+                let result = publish(&syncer, &dir, &dir, &private, &name, &shown);
+                if result.is_err() {
+                    dir.discard(&private);
+                }
+                result
+            }),
+            // A partial file that cannot be published stays, whole, as a partial.
+            Place::Partial { dir, partial, name } => tokio::task::spawn_blocking(move || {
+                publish(
+                    &syncer,
+                    &dir,
+                    &partial.home,
+                    &partial.private,
+                    &name,
+                    &shown,
+                )?;
+                partial.published();
+                Ok(())
+            }),
+            Place::Through(_) => return Ok(written),
+            Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
+        };
         match job.await {
             Ok(Ok(())) => {
                 if let Some(q) = quota {
@@ -230,10 +339,12 @@ impl BodyFile {
     }
 }
 
-/// fsync the private file, check that `dir` is still where its path says, put it over `name`.
+/// fsync the private file (living in `home`), check that `dir` is still where its path says,
+/// put it over `name` there.
 fn publish(
     syncer: &Syncer,
     dir: &PinnedDir,
+    home: &PinnedDir,
     private: &Private,
     name: &OsString,
     shown: &str,
@@ -251,7 +362,8 @@ fn publish(
         }
         Err(e) => return Err(storage_io(e, shown)),
     }
-    dir.publish(private, name).map_err(|e| storage_io(e, shown))
+    dir.publish_from(home, private, name)
+        .map_err(|e| storage_io(e, shown))
 }
 
 /// Asks the kernel to start writing `len` bytes at `offset` to disk, without waiting.
@@ -274,8 +386,13 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 impl Drop for BodyFile {
     fn drop(&mut self) {
-        if let Place::Private { dir, private, .. } = &self.place {
-            dir.discard(private);
+        match &self.place {
+            Place::Private { dir, private, .. } => dir.discard(private),
+            // What arrived is kept for the next try; a failed write only loses the tail.
+            Place::Partial { .. } => {
+                let _ = self.flush();
+            }
+            Place::Through(_) | Place::Gone => {}
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct Success {
     pub header: Header,
     /// Body bytes written.
     pub data_length: u64,
+    /// **\[beyond\]** Bytes of the file an earlier, interrupted run had kept (`resume`) and
+    /// that were not fetched again; 0 when nothing was continued.
+    pub resumed_from: u64,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
     /// **\[beyond\]** Every request of this download, redirects first (for HAR export).

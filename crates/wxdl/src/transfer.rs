@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::decode::BodyReader;
 use crate::error::{Fail, FailReason, Phase};
-use crate::integrity::{Check, Integrity};
+use crate::integrity::Check;
 use crate::progress::ProgressTicker;
 use crate::storage::BodyFile;
 use crate::task::TaskShared;
@@ -21,21 +21,21 @@ pub(crate) struct Limits {
     pub stall: Option<Duration>,
     /// At most this many bytes per second.
     pub rate: Option<u64>,
-    /// The body's expected SHA-256.
-    pub integrity: Option<Integrity>,
 }
 
-/// Streams the whole body from `reader` into `part`, emitting progress. Returns the integrity
-/// check, if one was asked for, to be verified once the body is known to be whole.
+/// Streams the rest of the body from `reader` into `part` (after what it holds), feeding the
+/// integrity `check` and emitting progress. The check is verified by the caller once the body
+/// is known to be whole.
 pub(crate) async fn stream(
     reader: &mut BodyReader,
     part: &mut BodyFile,
-    shared: &TaskShared,
+    check: &mut Option<Check>,
     ticker: &mut ProgressTicker,
+    shared: &TaskShared,
     limits: Limits,
-) -> Result<Option<Check>, Fail> {
-    let mut check = limits.integrity.map(Check::new);
+) -> Result<(), Fail> {
     let start = Instant::now();
+    let held = part.written();
     loop {
         let next = match limits.stall {
             Some(stall) => tokio::time::timeout(stall, reader.next_chunk())
@@ -51,7 +51,7 @@ pub(crate) async fn stream(
         let Some(chunk) = next.map_err(|f| f.in_phase(Phase::Body))? else {
             break;
         };
-        if let Some(c) = &mut check {
+        if let Some(c) = check {
             c.update(&chunk);
         }
         part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
@@ -59,10 +59,10 @@ pub(crate) async fn stream(
             shared.emit_progress(p);
         }
         if let Some(rate) = limits.rate {
-            pace(start, part.written(), rate).await;
+            pace(start, part.written() - held, rate).await;
         }
     }
-    Ok(check)
+    Ok(())
 }
 
 /// Waits until `bytes` at `rate` bytes per second since `start` are due.

@@ -12,7 +12,7 @@ use crate::error::{Fail, FailReason};
 impl DownloadOptions {
     /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
     /// (callbacks, strays) is ignored.
-    pub const JSON_FIELDS: [&'static str; 14] = [
+    pub const JSON_FIELDS: [&'static str; 15] = [
         "url",
         "header",
         "timeout",
@@ -27,6 +27,7 @@ impl DownloadOptions {
         "retry",
         "retryDelay",
         "retryHttp",
+        "resume",
     ];
 
     /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
@@ -141,6 +142,7 @@ impl DownloadOptions {
             opts.retry_delay = Some(Duration::from_secs_f64(ms.min(1e9) / 1000.0));
         }
         opts.retry_http = flag("retryHttp") == Some(true);
+        opts.resume = flag("resume") == Some(true);
         Ok(opts)
     }
 }

@@ -97,6 +97,8 @@ pub struct DownloadOptions {
     pub(crate) retry_delay: Option<Duration>,
     /// **\[beyond\]** Also retry on 408, 429 and 5xx answers.
     pub(crate) retry_http: bool,
+    /// **\[beyond\]** Keep an interrupted body and continue it (`Range`/`If-Range`).
+    pub(crate) resume: bool,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
@@ -126,6 +128,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("retry", &self.retry)
             .field("retry_delay", &self.retry_delay)
             .field("retry_http", &self.retry_http)
+            .field("resume", &self.resume)
             .finish_non_exhaustive()
     }
 }
@@ -255,6 +258,18 @@ impl DownloadOptions {
     /// **\[beyond\]** Also retries on 408, 429 and 5xx answers.
     pub fn retry_http(mut self, on: bool) -> Self {
         self.retry_http = on;
+        self
+    }
+
+    /// **\[beyond\]** Keeps the data of an interrupted download (failure, abort, timeout, a
+    /// killed process) in a hidden partial file beside the target, and continues it next time
+    /// with `Range` + `If-Range`: a `206` continues, a `200` (the file changed, or the server
+    /// ignores ranges) starts over; two versions are never spliced. With [`retry`], a retry
+    /// continues from the last byte received.
+    ///
+    /// [`retry`]: DownloadOptions::retry
+    pub fn resume(mut self, on: bool) -> Self {
+        self.resume = on;
         self
     }
 

@@ -1,0 +1,117 @@
+//! Asking for the final response with retries (**[beyond]**, `retry`): each try follows the
+//! redirects to a final answer; a failure worth retrying, or an answer the caller asked to
+//! retry (408/429/5xx), waits out the backoff (or `Retry-After`) and tries again. Every try
+//! that was answered is kept for the HAR.
+//!
+//! Imports `redirect`, `retry`, `attempt`, `headers`, `profile` and `error`; only `download`
+//! imports it.
+
+use http::HeaderMap;
+use url::Url;
+
+use crate::attempt::{Answer, HopRecord, Protocols};
+use crate::engine::Engine;
+use crate::error::{Fail, FailReason, Phase};
+use crate::headers::header_list;
+use crate::profile::{Hop, Timeline};
+use crate::redirect::{follow, Followed, Start};
+use crate::retry::{retry_after, Retry};
+
+/// What every try of a download asks for.
+pub(crate) struct Ask<'a> {
+    pub url: &'a Url,
+    pub raw: &'a str,
+    pub protocols: Protocols,
+    pub retry: Option<Retry>,
+}
+
+/// The tries made so far, and the HAR records of their requests.
+#[derive(Default)]
+pub(crate) struct Tries {
+    retried: u32,
+    pub hops: Vec<Hop>,
+}
+
+impl Ask<'_> {
+    /// The final response to a request with `headers`, retrying as the policy allows.
+    pub async fn answer(
+        &self,
+        engine: &Engine,
+        headers: HeaderMap,
+        timeline: &mut Timeline,
+        tries: &mut Tries,
+    ) -> Result<Followed, Fail> {
+        loop {
+            let start = Start {
+                url: self.url.clone(),
+                raw: self.raw.to_owned(),
+                headers: headers.clone(),
+                protocols: self.protocols,
+            };
+            let again = self.retry.filter(|r| tries.retried < r.retries);
+            match follow(engine, start, timeline, &mut tries.hops).await {
+                Ok(followed) => {
+                    let status = followed.answer.response.status().as_u16();
+                    if !again.is_some_and(|r| r.retries_status(status)) {
+                        return Ok(followed);
+                    }
+                    let wait = retry_after(followed.answer.response.headers());
+                    // The answer is an attempt of its own in the HAR; its connection is let
+                    // go before the wait.
+                    let hop = attempt_hop(&followed.answer, &followed.url, timeline, tries);
+                    tries.hops.push(hop);
+                    drop(followed);
+                    let fail = Fail::with(FailReason::NetworkInterrupted, "");
+                    tries.again(self, fail, wait).await?;
+                }
+                Err(fail) => {
+                    if !again.is_some_and(|r| r.retries_failure(&fail)) {
+                        return Err(fail.in_phase(Phase::Request));
+                    }
+                    tries.again(self, fail, None).await?;
+                }
+            }
+        }
+    }
+}
+
+impl Tries {
+    /// Whether a body cut by `fail` may be continued by another try: the failure is one a
+    /// later try may not meet (a stalled body's timeout included) and tries are left.
+    pub fn may_continue(&self, ask: &Ask<'_>, fail: &Fail) -> bool {
+        ask.retry.is_some_and(|r| {
+            self.retried < r.retries
+                && (r.retries_failure(fail) || fail.reason == FailReason::Timeout)
+        })
+    }
+
+    /// Waits out the backoff before the next try, or gives `fail` back when no try is left.
+    pub async fn again(
+        &mut self,
+        ask: &Ask<'_>,
+        fail: Fail,
+        retry_after: Option<std::time::Duration>,
+    ) -> Result<(), Fail> {
+        let Some(r) = ask.retry.filter(|r| self.retried < r.retries) else {
+            return Err(fail);
+        };
+        let wait = r.delay(self.retried, retry_after);
+        tracing::debug!("{fail}: retry {} in {wait:?}", self.retried + 1);
+        tokio::time::sleep(wait).await;
+        self.retried += 1;
+        Ok(())
+    }
+}
+
+/// The HAR record of a final answer that is not stored (retried, or asked again).
+pub(crate) fn attempt_hop(answer: &Answer, url: &Url, timeline: &Timeline, tries: &Tries) -> Hop {
+    let facts = answer.exchange.facts(&answer.conn, 0);
+    let record = HopRecord {
+        url,
+        status_code: answer.response.status().as_u16(),
+        response_header: header_list(answer.response.headers()),
+        redirect_url: None,
+        first: tries.hops.is_empty(),
+    };
+    answer.exchange.hop(record, &facts, timeline)
+}

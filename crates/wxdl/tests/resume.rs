@@ -1,0 +1,395 @@
+//! [beyond] `resume`: an interrupted body is kept in a hidden partial file and continued with
+//! `Range` + `If-Range`; a changed file or a server without ranges starts over, never splices;
+//! with `retry`, a cut body is continued by the next try. Against nginx and a staged server
+//! whose answers (ETag, cuts, range support) a test controls.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use wxdl::{DownloadOptions, FailReason};
+use wxdl_testkit::engine::{fail, ok, started_streaming, Env, LIMIT};
+use wxdl_testkit::raw::read_head;
+use wxdl_testkit::{sha256_file, sha256_hex, write_random, Nginx, RawServer};
+
+/// What the staged server serves and how.
+struct Script {
+    etag: String,
+    body: Arc<Vec<u8>>,
+    /// The next answer stops after this many body bytes (then the connection closes).
+    cut_next: Option<usize>,
+    /// Whether `Range` is honoured at all.
+    ranges: bool,
+    /// Whether a range request is refused with 416.
+    unsatisfiable: bool,
+    /// Every request head received.
+    heads: Vec<String>,
+}
+
+fn body(seed: u8, len: usize) -> Arc<Vec<u8>> {
+    Arc::new(
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect(),
+    )
+}
+
+async fn staged(script: Script) -> (RawServer, Arc<Mutex<Script>>) {
+    let script = Arc::new(Mutex::new(script));
+    let shared = script.clone();
+    let server = RawServer::start(move |mut s, _| {
+        let script = shared.clone();
+        async move {
+            let head = read_head(&mut s).await;
+            let lower = head.to_ascii_lowercase();
+            let header = |name: &str| {
+                lower
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+            };
+            let (answer, cut) = {
+                let mut sc = script.lock().unwrap();
+                sc.heads.push(head.clone());
+                let body = sc.body.clone();
+                let range = header("range:").and_then(|r| {
+                    r.strip_prefix("bytes=")?
+                        .strip_suffix('-')?
+                        .parse::<usize>()
+                        .ok()
+                });
+                let validator_holds = header("if-range:") == Some(sc.etag.to_ascii_lowercase());
+                let mut out = Vec::new();
+                match range {
+                    Some(_) if sc.ranges && sc.unsatisfiable => out.extend_from_slice(
+                        format!(
+                            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    ),
+                    Some(from) if sc.ranges && validator_holds && from < body.len() => {
+                        out.extend_from_slice(
+                            format!(
+                                "HTTP/1.1 206 Partial Content\r\nETag: {}\r\nContent-Range: bytes {}-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                sc.etag,
+                                from,
+                                body.len() - 1,
+                                body.len(),
+                                body.len() - from
+                            )
+                            .as_bytes(),
+                        );
+                        out.extend_from_slice(&body[from..]);
+                    }
+                    _ => {
+                        out.extend_from_slice(
+                            format!(
+                                "HTTP/1.1 200 OK\r\nETag: {}\r\nAccept-Ranges: bytes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                sc.etag,
+                                body.len()
+                            )
+                            .as_bytes(),
+                        );
+                        out.extend_from_slice(&body);
+                    }
+                }
+                (out, sc.cut_next.take())
+            };
+            let end = match cut {
+                // The cut counts body bytes: after the head.
+                Some(n) => {
+                    let head_len = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    (head_len + n).min(answer.len())
+                }
+                None => answer.len(),
+            };
+            let _ = s.write_all(&answer[..end]).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await;
+    (server, script)
+}
+
+fn script(etag: &str, body: Arc<Vec<u8>>) -> Script {
+    Script {
+        etag: etag.into(),
+        body,
+        cut_next: None,
+        ranges: true,
+        unsatisfiable: false,
+        heads: Vec::new(),
+    }
+}
+
+/// The directory's entries other than `keep`.
+fn others(dir: &std::path::Path, keep: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != keep)
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_download_continues_where_it_stopped() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("r.bin"), 3_000_000);
+    let env = Env::new();
+    let client = env.client(&[]);
+    let out_dir = env.dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let target = out_dir.join("r.bin");
+    let opts = || {
+        DownloadOptions::new(nginx.url("/r.bin"))
+            .host_path(&target)
+            .resume(true)
+    };
+    // Slowed down on our side, aborted once some bytes are in.
+    let task = started_streaming(&client, opts().rate_limit(400_000)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    task.abort();
+    fail(task.await, FailReason::Abort);
+    assert!(!target.exists(), "nothing where the user looks");
+    let partial = out_dir.join(".r.bin.wxdl-partial");
+    let held = std::fs::metadata(&partial).unwrap().len();
+    assert!(held > 0 && held < 3_000_000, "{held}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join(".r.bin.wxdl-partial.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["url"], nginx.url("/r.bin"));
+    assert!(
+        record["validator"].as_str().unwrap().starts_with('"'),
+        "{record}"
+    );
+    assert_eq!(record["expectedLength"], 3_000_000);
+
+    let s = ok(client.download(opts()).await);
+    assert_eq!(s.status_code, 200, "the file is the whole representation");
+    assert_eq!(s.resumed_from, held);
+    assert_eq!(s.data_length, 3_000_000);
+    assert_eq!(sha256_file(&target), sha);
+    assert!(
+        others(&out_dir, "r.bin").is_empty(),
+        "{:?}",
+        others(&out_dir, "r.bin")
+    );
+    // The HAR shows the ranged request.
+    let request = &s.hops.last().unwrap().request_header;
+    assert!(
+        request
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("range") && v == &format!("bytes={held}-")),
+        "{request:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_file_or_a_server_without_ranges_starts_over() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("v.bin");
+    let (v1, v2) = (body(1, 200_000), body(2, 200_000));
+    let (server, sc) = staged(Script {
+        cut_next: Some(80_000),
+        ..script("\"v1\"", v1.clone())
+    })
+    .await;
+    let opts = || {
+        DownloadOptions::new(server.url("/v"))
+            .host_path(&target)
+            .resume(true)
+    };
+    fail(
+        client.download(opts()).await,
+        FailReason::NetworkInterrupted,
+    );
+    let partial = env.dir.path().join(".v.bin.wxdl-partial");
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 80_000);
+    // The file changed on the server: If-Range fails, the whole new version comes.
+    {
+        let mut s = sc.lock().unwrap();
+        s.etag = "\"v2\"".into();
+        s.body = v2.clone();
+    }
+    let s = ok(client.download(opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&target).unwrap(), *v2, "never spliced");
+    let last = sc
+        .lock()
+        .unwrap()
+        .heads
+        .last()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        last.contains("range: bytes=80000-") && last.contains("if-range: \"v1\""),
+        "{last}"
+    );
+
+    // A server that ignores Range: its 200 replaces what was held.
+    {
+        let mut s = sc.lock().unwrap();
+        s.cut_next = Some(50_000);
+        s.ranges = false;
+        s.body = v1.clone();
+        s.etag = "\"v1\"".into();
+    }
+    fail(
+        client.download(opts()).await,
+        FailReason::NetworkInterrupted,
+    );
+    let s = ok(client.download(opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&target).unwrap(), *v1);
+    assert!(!partial.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_the_server_cannot_satisfy_asks_for_the_whole_body() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("u.bin");
+    let data = body(3, 100_000);
+    let (server, sc) = staged(Script {
+        cut_next: Some(10_000),
+        ..script("\"u\"", data.clone())
+    })
+    .await;
+    let opts = DownloadOptions::new(server.url("/u"))
+        .host_path(&target)
+        .resume(true);
+    fail(
+        client.download(opts.clone()).await,
+        FailReason::NetworkInterrupted,
+    );
+    sc.lock().unwrap().unsatisfiable = true;
+    let s = ok(client.download(opts).await);
+    assert_eq!(s.status_code, 200);
+    assert_eq!(std::fs::read(&target).unwrap(), *data);
+    let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+    assert_eq!(statuses, [416, 200]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_retry_a_cut_body_is_continued_by_the_next_try() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let data = body(4, 300_000);
+    let sha = sha256_hex(&data);
+    let (server, sc) = staged(Script {
+        cut_next: Some(120_000),
+        ..script("\"r\"", data.clone())
+    })
+    .await;
+    let opts = || {
+        DownloadOptions::new(server.url("/r"))
+            .retry(2)
+            .retry_delay(Duration::from_millis(10))
+            .resume(true)
+            .integrity(sha.clone())
+    };
+    // A temp file in the sandbox, continued within one download: the hash covers both parts.
+    let s = ok(client.download(opts()).await);
+    assert_eq!(std::fs::read(&s.saved_path).unwrap(), *data);
+    let heads = sc.lock().unwrap().heads.clone();
+    assert_eq!(heads.len(), 2);
+    assert!(
+        heads[1]
+            .to_ascii_lowercase()
+            .contains("range: bytes=120000-"),
+        "{}",
+        heads[1]
+    );
+    assert_eq!(s.resumed_from, 0, "nothing came from an earlier run");
+    assert_eq!(s.hops.len(), 2, "both tries are in the HAR");
+    assert!(others(&env.root().join("tmp"), "")
+        .iter()
+        .all(|n| n.starts_with("tmp_")));
+
+    // Without resume, a retry does not continue a body: the cut is the outcome.
+    sc.lock().unwrap().cut_next = Some(120_000);
+    fail(
+        client.download(opts().resume(false)).await,
+        FailReason::NetworkInterrupted,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_downloads_resume_by_url_and_a_bad_partial_is_dropped() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let data = body(5, 150_000);
+    let (server, sc) = staged(Script {
+        cut_next: Some(60_000),
+        ..script("\"s\"", data.clone())
+    })
+    .await;
+    for (i, file_path) in [None, Some("wxfile://usr/s.bin")].into_iter().enumerate() {
+        let opts = || {
+            let o = DownloadOptions::new(server.url(&format!("/s{i}"))).resume(true);
+            match file_path {
+                Some(p) => o.file_path(p),
+                None => o,
+            }
+        };
+        sc.lock().unwrap().cut_next = Some(60_000);
+        fail(
+            client.download(opts()).await,
+            FailReason::NetworkInterrupted,
+        );
+        let s = ok(client.download(opts()).await);
+        assert_eq!(s.resumed_from, 60_000);
+        assert_eq!(std::fs::read(&s.saved_path).unwrap(), *data);
+        assert_eq!(s.file_path.as_deref(), file_path);
+    }
+    let tmp = others(&env.root().join("tmp"), "");
+    assert!(tmp.iter().all(|n| n.starts_with("tmp_")), "{tmp:?}");
+
+    // Held bytes that fail the integrity check are not kept for another try.
+    sc.lock().unwrap().cut_next = Some(60_000);
+    let opts = DownloadOptions::new(server.url("/bad")).resume(true);
+    fail(
+        client.download(opts.clone()).await,
+        FailReason::NetworkInterrupted,
+    );
+    fail(
+        client
+            .download(opts.clone().integrity("0".repeat(64)))
+            .await,
+        FailReason::IntegrityCheckFail,
+    );
+    let s = ok(client.download(opts).await);
+    assert_eq!(s.resumed_from, 0);
+    let tmp = others(&env.root().join("tmp"), "");
+    assert!(tmp.iter().all(|n| n.starts_with("tmp_")), "{tmp:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_resumable_downloads_of_one_target_never_mix() {
+    let nginx = Nginx::start();
+    let a = write_random(&nginx.root.join("a.bin"), 2_000_000);
+    let b = write_random(&nginx.root.join("b.bin"), 2_000_000);
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("same.bin");
+    let opts = |p: &str| {
+        DownloadOptions::new(nginx.url(p))
+            .host_path(&target)
+            .resume(true)
+    };
+    let (x, y) = tokio::join!(
+        client.download(opts("/a.bin")),
+        client.download(opts("/b.bin"))
+    );
+    let (x, y) = (ok(x), ok(y));
+    assert_eq!((x.resumed_from, y.resumed_from), (0, 0));
+    let got = sha256_file(&target);
+    assert!(got == a || got == b, "one whole body, not a mix");
+    assert!(others(env.dir.path(), "same.bin")
+        .iter()
+        .all(|n| n == "sandbox"));
+    let _ = LIMIT;
+}
