@@ -59,9 +59,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CleanArgs {
-    /// Remove temp files (wxfile://tmp_…) last changed more than DAYS ago (default 7; 0: all).
+    /// Remove temp files (wxfile://tmp_…) and partial files of interrupted `-C` downloads last
+    /// changed more than DAYS ago (default 7; 0: all).
     #[arg(long = "older-than", value_name = "DAYS", default_value_t = 7)]
     pub older_than: u64,
+
+    /// Remove every temp file and unused partial file, whatever its age (--older-than 0).
+    #[arg(long, conflicts_with = "older_than")]
+    pub all: bool,
 
     /// Sandbox root directory (default: DATA_DIR/sandbox).
     #[arg(long, value_name = "DIR")]
@@ -181,6 +186,12 @@ pub struct GetArgs {
     /// Check the body against a Subresource Integrity value (`sha256-<base64>`).
     #[arg(long, value_name = "SRI")]
     pub integrity: Option<String>,
+
+    /// Keep the data of an interrupted download (failure, Ctrl-C, kill) in a hidden partial file
+    /// beside the target and continue it next time (Range + If-Range); a changed file starts
+    /// over. With --retry, a retry continues a cut body. Partial files expire after 7 days.
+    #[arg(short = 'C', long = "continue")]
+    pub resume: bool,
 
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
     /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After.

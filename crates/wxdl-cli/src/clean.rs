@@ -17,19 +17,26 @@ pub fn run(args: CleanArgs) -> Result<u8, CliError> {
     let root = args.root.unwrap_or_else(|| data_dir.join("sandbox"));
     let sandbox = Sandbox::open(&root, DEFAULT_USR_QUOTA)
         .map_err(|e| CliError::internal(format!("sandbox {}: {e}", root.display())))?;
-    let days = Duration::from_secs(args.older_than.saturating_mul(86_400));
+    let older_than = if args.all { 0 } else { args.older_than };
+    let days = Duration::from_secs(older_than.saturating_mul(86_400));
     let cleaned = sandbox
         .clean(days)
         .map_err(|e| CliError::internal(format!("cleaning {}: {e}", root.display())))?;
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let age = match older_than {
+        0 => "of any age".to_owned(),
+        1 => "older than 1 day".to_owned(),
+        days => format!("older than {days} days"),
+    };
     println!(
-        "wxdl clean: {} temp file{} ({} bytes) older than {} day{}, {} leftover{} of downloads that died",
-        cleaned.temp_files,
-        if cleaned.temp_files == 1 { "" } else { "s" },
+        "wxdl clean: freed {} bytes: {} temp file{} and {} partial file{} {age}, {} leftover{} of downloads that died",
         cleaned.bytes,
-        args.older_than,
-        if args.older_than == 1 { "" } else { "s" },
+        cleaned.temp_files,
+        s(cleaned.temp_files),
+        cleaned.partials,
+        s(cleaned.partials),
         cleaned.leftovers,
-        if cleaned.leftovers == 1 { "" } else { "s" },
+        s(cleaned.leftovers),
     );
     Ok(exit::OK)
 }

@@ -157,7 +157,10 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(expected) = args.sha256.as_ref().or(args.integrity.as_ref()) {
         opts = opts.integrity(expected.clone());
     }
-    opts = opts.retry(args.retry).retry_http(args.retry_http);
+    opts = opts
+        .retry(args.retry)
+        .retry_http(args.retry_http)
+        .resume(args.resume);
     if let Some(ms) = args.retry_delay {
         opts = opts.retry_delay(Duration::from_millis(ms));
     }

@@ -749,6 +749,80 @@ fn remote_name_and_verbose_heads() {
     }
 }
 
+/// `-C`: a download killed outright (SIGKILL: no clean-up of any kind) is continued by the
+/// next `-C` run from the bytes its partial file holds; in the sandbox, `wxdl clean --all`
+/// removes a partial nobody continues.
+#[test]
+fn continue_after_sigkill_and_clean_partials() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("k.bin"), 4_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out = dir.path().join("k.bin");
+    let partial = dir.path().join(".k.bin.wxdl-partial");
+    let url = nginx.url("/k.bin");
+    let args = [url.as_str(), "-C", "-o", out.to_str().unwrap(), "--json"];
+    let slow: Vec<&str> = args.iter().copied().chain(["--limit-rate", "1M"]).collect();
+    // Killed once its partial file holds some bytes (bounded wait).
+    let killed_with = |args: &[&str], partial: &Path| -> u64 {
+        let mut child = cli::spawn(cli::get(BIN, &root, args));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut held = 0;
+        while held < 300_000 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            held = std::fs::metadata(partial).map_or(0, |m| m.len());
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::metadata(partial).map_or(0, |m| m.len())
+    };
+    let held = killed_with(&slow, &partial);
+    assert!(held >= 300_000 && held < 4_000_000, "{held}");
+    assert!(!out.exists());
+    let o = wxdl(&root, &args);
+    cli::ok(&o);
+    let v = json(&o);
+    assert_eq!(v["statusCode"], 200);
+    assert!(v["resumedFrom"].as_u64().unwrap() >= held, "{v}");
+    assert_eq!(sha256_file(&out), sha);
+    assert!(!partial.exists());
+
+    // A sandbox temp download killed the same way leaves a partial in tmp; clean --all frees it.
+    let slow = [url.as_str(), "-C", "--limit-rate", "1M", "-q"];
+    let tmp = root.join("tmp");
+    let found = || {
+        std::fs::read_dir(&tmp)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.to_string_lossy().contains(".wxdl-partial-")
+                    && !p.to_string_lossy().ends_with(".json")
+            })
+    };
+    let mut child = cli::spawn(cli::get(BIN, &root, &slow));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while found().is_none_or(|p| std::fs::metadata(p).map_or(0, |m| m.len()) == 0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(found().is_some());
+    let mut c = std::process::Command::new(BIN);
+    c.env("WXDL_DATA_DIR", root.with_file_name("data")).args([
+        "clean",
+        "--all",
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    let said = cli::ok(&cli::bounded(c));
+    assert!(said.contains("and 1 partial file of any age"), "{said}");
+    assert!(found().is_none());
+}
+
 #[test]
 fn clean_removes_temp_files_past_retention() {
     let nginx = Nginx::start();
@@ -775,7 +849,7 @@ fn clean_removes_temp_files_past_retention() {
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
     // ...and not past it.
     let out = clean("0");
-    assert!(out.contains("1 temp file (17 bytes)"), "{out}");
+    assert!(out.contains("freed 17 bytes: 1 temp file "), "{out}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 

@@ -944,6 +944,34 @@ fn temp_files_of_a_killed_run_are_removed_by_the_next() {
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
+/// `resume: true` in a script: an aborted download's bytes are kept and the next download of
+/// the same URL to the same file continues them (`resumedFrom` in the result).
+#[test]
+fn a_script_resumes_an_aborted_download() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("r.bin"), 1_500_000);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"const url = '{}';
+const filePath = wx.env.USER_DATA_PATH + '/r.bin';
+const first = wx.downloadFile({{ url, filePath, resume: true, rateLimit: 300000,
+  fail: (e) => {{
+    console.log('first', e.errMsg);
+    wx.downloadFile({{ url, filePath, resume: true,
+      success: (r) => console.log('second', r.statusCode, r.dataLength, r.resumedFrom > 100000) }});
+  }} }});
+first.onProgressUpdate((p) => {{ if (p.totalBytesWritten > 150000) first.abort(); }});
+"#,
+        nginx.url("/r.bin")
+    );
+    write_all(dir.path(), &[("resume.js", &script)]);
+    let out = ok(&run(dir.path(), "resume.js", &[]));
+    assert!(out.contains("first downloadFile:fail abort"), "{out}");
+    assert!(out.contains("second 200 1500000 true"), "{out}");
+    let saved = dir.path().join(".wxdl-data/sandbox/usr/r.bin");
+    assert_eq!(wxdl_testkit::sha256_file(&saved), sha);
+}
+
 /// Every `wxdl run` line of the README runs offline, as shipped (its --serve gives the data).
 #[test]
 fn the_readmes_examples_run_as_shipped() {
@@ -953,7 +981,7 @@ fn the_readmes_examples_run_as_shipped() {
         .lines()
         .filter(|l| l.starts_with("wxdl run --serve"))
         .collect();
-    assert_eq!(lines.len(), 3, "the README's example lines");
+    assert_eq!(lines.len(), 4, "the README's example lines");
     let data = tempfile::tempdir().unwrap();
     for line in lines {
         let command = line.split('#').next().unwrap().trim();
@@ -968,6 +996,7 @@ fn the_readmes_examples_run_as_shipped() {
             Some("examples/download.js") => "playVoice: wxfile://tmp_",
             Some("examples/promise.js") => "200 wxfile://usr/index.html",
             Some("examples/page.js") => r#"{"setData":{"status":"done","size":"#,
+            Some("examples/resume.js") => "saved wxfile://usr/voice.wav",
             other => panic!("an example without an expectation: {other:?}"),
         };
         assert!(out.contains(expect), "{command}:\n{out}");

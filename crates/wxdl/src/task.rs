@@ -64,6 +64,9 @@ impl Success {
         }
         obj.insert("header".into(), json!(self.header));
         obj.insert("dataLength".into(), json!(self.data_length));
+        if self.resumed_from > 0 {
+            obj.insert("resumedFrom".into(), json!(self.resumed_from));
+        }
         if let Some(p) = &self.profile {
             obj.insert(
                 "profile".into(),

@@ -267,6 +267,16 @@ impl DownloadOptions {
     /// ignores ranges) starts over; two versions are never spliced. With [`retry`], a retry
     /// continues from the last byte received.
     ///
+    /// ```
+    /// use wxdl::DownloadOptions;
+    ///
+    /// let opts = DownloadOptions::new("https://example.com/big.iso")
+    ///     .host_path("big.iso")
+    ///     .resume(true)
+    ///     .retry(5);
+    /// assert!(opts.check().is_ok());
+    /// ```
+    ///
     /// [`retry`]: DownloadOptions::retry
     pub fn resume(mut self, on: bool) -> Self {
         self.resume = on;
