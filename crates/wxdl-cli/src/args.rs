@@ -193,6 +193,11 @@ pub struct GetArgs {
     #[arg(short = 'C', long = "continue")]
     pub resume: bool,
 
+    /// Fetch one large file as N ranged requests at once (N connections over HTTP/1.1, N
+    /// streams over h2), like aria2c -x N -s N; only when the server allows ranges.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub split: Option<u32>,
+
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
     /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After.
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -160,7 +160,8 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     opts = opts
         .retry(args.retry)
         .retry_http(args.retry_http)
-        .resume(args.resume);
+        .resume(args.resume)
+        .split(args.split.unwrap_or(1));
     if let Some(ms) = args.retry_delay {
         opts = opts.retry_delay(Duration::from_millis(ms));
     }

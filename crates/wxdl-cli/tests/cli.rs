@@ -823,6 +823,42 @@ fn continue_after_sigkill_and_clean_partials() {
     assert!(found().is_none());
 }
 
+/// `--split 4`: the file comes in four ranged requests (the HAR shows them), whole.
+#[test]
+fn split_fetches_a_large_file_in_segments() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("s.bin"), 5_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let out = dir.path().join("s.bin");
+    let har = dir.path().join("s.har");
+    let o = wxdl(
+        &root,
+        &[
+            &nginx.url("/s.bin"),
+            "--split",
+            "4",
+            "-o",
+            out.to_str().unwrap(),
+            "--har",
+            har.to_str().unwrap(),
+        ],
+    );
+    cli::ok(&o);
+    assert_eq!(sha256_file(&out), sha);
+    let har: Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let mut statuses: Vec<u64> = har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_u64().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 206, 206, 206]);
+    let o = wxdl(&root, &[&nginx.url("/s.bin"), "--split", "17"]);
+    assert_eq!(o.status.code(), Some(2), "at most 16");
+}
+
 #[test]
 fn clean_removes_temp_files_past_retention() {
     let nginx = Nginx::start();

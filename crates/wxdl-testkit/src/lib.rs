@@ -13,6 +13,7 @@ pub mod data;
 pub mod engine;
 pub mod h3;
 pub mod nginx;
+pub mod ranged;
 pub mod raw;
 
 pub use ca::TestCa;

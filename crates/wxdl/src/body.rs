@@ -204,6 +204,21 @@ impl Body {
             })
     }
 
+    /// Every segment of a split body is in: counts them, and hashes the file for the
+    /// integrity check (the segments arrived out of order).
+    pub fn segments_done(&mut self, total: u64) -> Result<(), Fail> {
+        self.part.positional_done(total)?;
+        if let Some(want) = self.integrity {
+            let mut check = Check::new(want);
+            if let Some(file) = self.part.file() {
+                hash_prefix(file, total, &mut check)
+                    .map_err(|e| storage_io(e, &self.saved_path.display().to_string()))?;
+            }
+            self.check = Some(check);
+        }
+        Ok(())
+    }
+
     /// Gives the body up for good: a partial file is removed, not kept for another run.
     pub fn abandon(self) {
         self.part.abandon();

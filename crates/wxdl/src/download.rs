@@ -23,6 +23,7 @@ use crate::profile::Timeline;
 use crate::queue::{Permit, Ticket};
 use crate::redirect::Followed;
 use crate::resume::{self, Held, Reply};
+use crate::split::{self, Split};
 use crate::storage::BodyFile;
 use crate::task::{Outcome, Success, TaskShared};
 use crate::transfer::{self, Limits};
@@ -208,18 +209,53 @@ async fn download(
         } = answer;
         let codings = Codings::of(resp.headers(), b.decode_wanted)
             .map_err(|f| f.in_phase(Phase::Response))?;
+        // A fresh body may be split (not a continued one, not one paced by a rate limit).
+        let plan = (b.part.written() == 0 && limits.rate.is_none())
+            .then(|| {
+                let status = resp.status().as_u16();
+                split::plan(options.split, status, resp.headers(), codings.is_identity())
+            })
+            .flatten();
         let mut reader = BodyReader::open(resp.into_body(), codings)
             .await
             .map_err(|f| f.in_phase(Phase::Body))?;
-        let streamed = transfer::stream(
-            &mut reader,
-            &mut b.part,
-            &mut b.check,
-            &mut b.ticker,
-            shared,
-            limits,
-        )
-        .await;
+        let split = plan.and_then(|plan| b.part.positional(plan.total).map(|file| (plan, file)));
+        let streamed = match split {
+            Some((plan, file)) => {
+                let split = Split {
+                    engine,
+                    ask: Ask {
+                        url: &url,
+                        raw: url.as_str(),
+                        protocols,
+                        retry: None,
+                    },
+                    headers: &headers,
+                    file,
+                    shown: &b.saved_path.display().to_string(),
+                    stall: limits.stall,
+                    shared,
+                };
+                match split.run(&plan, &mut reader, &mut b.ticker).await {
+                    Ok(mut hops) => {
+                        tries.hops.append(&mut hops);
+                        b.segments_done(plan.total)
+                    }
+                    Err(f) => Err(f),
+                }
+            }
+            None => {
+                transfer::stream(
+                    &mut reader,
+                    &mut b.part,
+                    &mut b.check,
+                    &mut b.ticker,
+                    shared,
+                    limits,
+                )
+                .await
+            }
+        };
         timeline.response_end = Some(Instant::now());
         let cut = match streamed.and_then(|()| b.check_length()) {
             Ok(()) => break ((conn, exchange, reader), url),

@@ -62,6 +62,7 @@ mod redirect;
 mod resume;
 mod retry;
 mod sandbox;
+mod split;
 mod stale_retry;
 mod storage;
 mod task;

@@ -142,7 +142,7 @@ impl PinnedDir {
     /// otherwise.
     pub fn create_private(&self) -> io::Result<Private> {
         let mode = Mode::from_raw_mode(0o644);
-        let flags = OFlags::WRONLY | OFlags::CLOEXEC;
+        let flags = OFlags::RDWR | OFlags::CLOEXEC;
         let private = match rustix::fs::openat(&self.fd, ".", flags | OFlags::TMPFILE, mode) {
             Ok(fd) => Private {
                 file: File::from(fd),

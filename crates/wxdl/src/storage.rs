@@ -217,6 +217,39 @@ impl BodyFile {
         }
     }
 
+    /// **\[beyond\]** For a split body: the private file, sized to `len`, to write segments
+    /// into by position. `None` when the body does not go to a private file of its own (a
+    /// partial file, a device) or already has bytes.
+    pub fn positional(&mut self, len: u64) -> Option<&File> {
+        match &self.place {
+            Place::Private { private, .. } if self.written == 0 && self.pending.is_empty() => {
+                private.file.set_len(len).ok()?;
+                Some(&private.file)
+            }
+            _ => None,
+        }
+    }
+
+    /// The file being written, when it is a file of this download's own.
+    pub fn file(&self) -> Option<&File> {
+        match &self.place {
+            Place::Private { private, .. } => Some(&private.file),
+            Place::Partial { partial, .. } => Some(&partial.private.file),
+            _ => None,
+        }
+    }
+
+    /// Counts `len` bytes written by position (every segment of a split body is in).
+    pub fn positional_done(&mut self, len: u64) -> Result<(), Fail> {
+        if let Some(q) = &mut self.quota {
+            if !q.take(len) {
+                return Err(Fail::new(FailReason::StorageLimitExceeded));
+            }
+        }
+        self.written = len;
+        Ok(())
+    }
+
     /// Whether the bytes written can be kept and continued (not passed straight through).
     pub fn can_continue(&self) -> bool {
         matches!(self.place, Place::Private { .. } | Place::Partial { .. })

@@ -3,124 +3,12 @@
 //! with `retry`, a cut body is continued by the next try. Against nginx and a staged server
 //! whose answers (ETag, cuts, range support) a test controls.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use wxdl::{DownloadOptions, FailReason};
-use wxdl_testkit::engine::{fail, ok, started_streaming, Env, LIMIT};
-use wxdl_testkit::raw::read_head;
-use wxdl_testkit::{sha256_file, sha256_hex, write_random, Nginx, RawServer};
-
-/// What the staged server serves and how.
-struct Script {
-    etag: String,
-    body: Arc<Vec<u8>>,
-    /// The next answer stops after this many body bytes (then the connection closes).
-    cut_next: Option<usize>,
-    /// Whether `Range` is honoured at all.
-    ranges: bool,
-    /// Whether a range request is refused with 416.
-    unsatisfiable: bool,
-    /// Every request head received.
-    heads: Vec<String>,
-}
-
-fn body(seed: u8, len: usize) -> Arc<Vec<u8>> {
-    Arc::new(
-        (0..len)
-            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
-            .collect(),
-    )
-}
-
-async fn staged(script: Script) -> (RawServer, Arc<Mutex<Script>>) {
-    let script = Arc::new(Mutex::new(script));
-    let shared = script.clone();
-    let server = RawServer::start(move |mut s, _| {
-        let script = shared.clone();
-        async move {
-            let head = read_head(&mut s).await;
-            let lower = head.to_ascii_lowercase();
-            let header = |name: &str| {
-                lower
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-            };
-            let (answer, cut) = {
-                let mut sc = script.lock().unwrap();
-                sc.heads.push(head.clone());
-                let body = sc.body.clone();
-                let range = header("range:").and_then(|r| {
-                    r.strip_prefix("bytes=")?
-                        .strip_suffix('-')?
-                        .parse::<usize>()
-                        .ok()
-                });
-                let validator_holds = header("if-range:") == Some(sc.etag.to_ascii_lowercase());
-                let mut out = Vec::new();
-                match range {
-                    Some(_) if sc.ranges && sc.unsatisfiable => out.extend_from_slice(
-                        format!(
-                            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        )
-                        .as_bytes(),
-                    ),
-                    Some(from) if sc.ranges && validator_holds && from < body.len() => {
-                        out.extend_from_slice(
-                            format!(
-                                "HTTP/1.1 206 Partial Content\r\nETag: {}\r\nContent-Range: bytes {}-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                                sc.etag,
-                                from,
-                                body.len() - 1,
-                                body.len(),
-                                body.len() - from
-                            )
-                            .as_bytes(),
-                        );
-                        out.extend_from_slice(&body[from..]);
-                    }
-                    _ => {
-                        out.extend_from_slice(
-                            format!(
-                                "HTTP/1.1 200 OK\r\nETag: {}\r\nAccept-Ranges: bytes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                                sc.etag,
-                                body.len()
-                            )
-                            .as_bytes(),
-                        );
-                        out.extend_from_slice(&body);
-                    }
-                }
-                (out, sc.cut_next.take())
-            };
-            let end = match cut {
-                // The cut counts body bytes: after the head.
-                Some(n) => {
-                    let head_len = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    (head_len + n).min(answer.len())
-                }
-                None => answer.len(),
-            };
-            let _ = s.write_all(&answer[..end]).await;
-            let _ = s.shutdown().await;
-        }
-    })
-    .await;
-    (server, script)
-}
-
-fn script(etag: &str, body: Arc<Vec<u8>>) -> Script {
-    Script {
-        etag: etag.into(),
-        body,
-        cut_next: None,
-        ranges: true,
-        unsatisfiable: false,
-        heads: Vec::new(),
-    }
-}
+use wxdl_testkit::engine::{fail, ok, started_streaming, Env};
+use wxdl_testkit::ranged::{pattern as body, Ranged, Script};
+use wxdl_testkit::{sha256_file, sha256_hex, write_random, Nginx};
 
 /// The directory's entries other than `keep`.
 fn others(dir: &std::path::Path, keep: &str) -> Vec<String> {
@@ -192,9 +80,9 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
     let client = env.client(&[]);
     let target = env.dir.path().join("v.bin");
     let (v1, v2) = (body(1, 200_000), body(2, 200_000));
-    let (server, sc) = staged(Script {
+    let server = Ranged::start(Script {
         cut_next: Some(80_000),
-        ..script("\"v1\"", v1.clone())
+        ..Script::new("\"v1\"", v1.clone())
     })
     .await;
     let opts = || {
@@ -210,20 +98,14 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
     assert_eq!(std::fs::metadata(&partial).unwrap().len(), 80_000);
     // The file changed on the server: If-Range fails, the whole new version comes.
     {
-        let mut s = sc.lock().unwrap();
+        let mut s = server.script();
         s.etag = "\"v2\"".into();
         s.body = v2.clone();
     }
     let s = ok(client.download(opts()).await);
     assert_eq!(s.resumed_from, 0);
     assert_eq!(std::fs::read(&target).unwrap(), *v2, "never spliced");
-    let last = sc
-        .lock()
-        .unwrap()
-        .heads
-        .last()
-        .unwrap()
-        .to_ascii_lowercase();
+    let last = server.script().heads.last().unwrap().to_ascii_lowercase();
     assert!(
         last.contains("range: bytes=80000-") && last.contains("if-range: \"v1\""),
         "{last}"
@@ -231,7 +113,7 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
 
     // A server that ignores Range: its 200 replaces what was held.
     {
-        let mut s = sc.lock().unwrap();
+        let mut s = server.script();
         s.cut_next = Some(50_000);
         s.ranges = false;
         s.body = v1.clone();
@@ -253,9 +135,9 @@ async fn a_range_the_server_cannot_satisfy_asks_for_the_whole_body() {
     let client = env.client(&[]);
     let target = env.dir.path().join("u.bin");
     let data = body(3, 100_000);
-    let (server, sc) = staged(Script {
+    let server = Ranged::start(Script {
         cut_next: Some(10_000),
-        ..script("\"u\"", data.clone())
+        ..Script::new("\"u\"", data.clone())
     })
     .await;
     let opts = DownloadOptions::new(server.url("/u"))
@@ -265,7 +147,7 @@ async fn a_range_the_server_cannot_satisfy_asks_for_the_whole_body() {
         client.download(opts.clone()).await,
         FailReason::NetworkInterrupted,
     );
-    sc.lock().unwrap().unsatisfiable = true;
+    server.script().unsatisfiable = true;
     let s = ok(client.download(opts).await);
     assert_eq!(s.status_code, 200);
     assert_eq!(std::fs::read(&target).unwrap(), *data);
@@ -279,9 +161,9 @@ async fn with_retry_a_cut_body_is_continued_by_the_next_try() {
     let client = env.client(&[]);
     let data = body(4, 300_000);
     let sha = sha256_hex(&data);
-    let (server, sc) = staged(Script {
+    let server = Ranged::start(Script {
         cut_next: Some(120_000),
-        ..script("\"r\"", data.clone())
+        ..Script::new("\"r\"", data.clone())
     })
     .await;
     let opts = || {
@@ -294,7 +176,7 @@ async fn with_retry_a_cut_body_is_continued_by_the_next_try() {
     // A temp file in the sandbox, continued within one download: the hash covers both parts.
     let s = ok(client.download(opts()).await);
     assert_eq!(std::fs::read(&s.saved_path).unwrap(), *data);
-    let heads = sc.lock().unwrap().heads.clone();
+    let heads = server.script().heads.clone();
     assert_eq!(heads.len(), 2);
     assert!(
         heads[1]
@@ -310,7 +192,7 @@ async fn with_retry_a_cut_body_is_continued_by_the_next_try() {
         .all(|n| n.starts_with("tmp_")));
 
     // Without resume, a retry does not continue a body: the cut is the outcome.
-    sc.lock().unwrap().cut_next = Some(120_000);
+    server.script().cut_next = Some(120_000);
     fail(
         client.download(opts().resume(false)).await,
         FailReason::NetworkInterrupted,
@@ -322,9 +204,9 @@ async fn sandbox_downloads_resume_by_url_and_a_bad_partial_is_dropped() {
     let env = Env::new();
     let client = env.client(&[]);
     let data = body(5, 150_000);
-    let (server, sc) = staged(Script {
+    let server = Ranged::start(Script {
         cut_next: Some(60_000),
-        ..script("\"s\"", data.clone())
+        ..Script::new("\"s\"", data.clone())
     })
     .await;
     for (i, file_path) in [None, Some("wxfile://usr/s.bin")].into_iter().enumerate() {
@@ -335,7 +217,7 @@ async fn sandbox_downloads_resume_by_url_and_a_bad_partial_is_dropped() {
                 None => o,
             }
         };
-        sc.lock().unwrap().cut_next = Some(60_000);
+        server.script().cut_next = Some(60_000);
         fail(
             client.download(opts()).await,
             FailReason::NetworkInterrupted,
@@ -349,7 +231,7 @@ async fn sandbox_downloads_resume_by_url_and_a_bad_partial_is_dropped() {
     assert!(tmp.iter().all(|n| n.starts_with("tmp_")), "{tmp:?}");
 
     // Held bytes that fail the integrity check are not kept for another try.
-    sc.lock().unwrap().cut_next = Some(60_000);
+    server.script().cut_next = Some(60_000);
     let opts = DownloadOptions::new(server.url("/bad")).resume(true);
     fail(
         client.download(opts.clone()).await,
@@ -391,5 +273,4 @@ async fn two_resumable_downloads_of_one_target_never_mix() {
     assert!(others(env.dir.path(), "same.bin")
         .iter()
         .all(|n| n == "sandbox"));
-    let _ = LIMIT;
 }

@@ -12,7 +12,7 @@ use crate::error::{Fail, FailReason};
 impl DownloadOptions {
     /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
     /// (callbacks, strays) is ignored.
-    pub const JSON_FIELDS: [&'static str; 15] = [
+    pub const JSON_FIELDS: [&'static str; 16] = [
         "url",
         "header",
         "timeout",
@@ -28,6 +28,7 @@ impl DownloadOptions {
         "retryDelay",
         "retryHttp",
         "resume",
+        "split",
     ];
 
     /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
@@ -143,6 +144,9 @@ impl DownloadOptions {
         }
         opts.retry_http = flag("retryHttp") == Some(true);
         opts.resume = flag("resume") == Some(true);
+        if let Some(n) = field("split").and_then(Value::as_f64).filter(|n| *n >= 2.0) {
+            opts.split = n.min(16.0) as u32;
+        }
         Ok(opts)
     }
 }

@@ -99,6 +99,8 @@ pub struct DownloadOptions {
     pub(crate) retry_http: bool,
     /// **\[beyond\]** Keep an interrupted body and continue it (`Range`/`If-Range`).
     pub(crate) resume: bool,
+    /// **\[beyond\]** Fetch one large body as this many ranged requests at once.
+    pub(crate) split: u32,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
@@ -129,6 +131,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("retry_delay", &self.retry_delay)
             .field("retry_http", &self.retry_http)
             .field("resume", &self.resume)
+            .field("split", &self.split)
             .finish_non_exhaustive()
     }
 }
@@ -280,6 +283,23 @@ impl DownloadOptions {
     /// [`retry`]: DownloadOptions::retry
     pub fn resume(mut self, on: bool) -> Self {
         self.resume = on;
+        self
+    }
+
+    /// **\[beyond\]** Fetches one large body as `n` ranged requests at once (at most 16): `n`
+    /// connections over HTTP/1.1, `n` streams on one connection over h2 — the way past a
+    /// server's per-connection throttle. Only when the first answer allows it (`200` with a
+    /// length of at least 2 MiB, `Accept-Ranges: bytes`, a validator, no content-coding); a
+    /// cut segment is asked again alone; a file that changes meanwhile fails the download
+    /// instead of mixing versions. Not combined with `resume` or `rate_limit` (those stream as
+    /// one).
+    ///
+    /// ```
+    /// let opts = wxdl::DownloadOptions::new("https://example.com/big.iso").split(4);
+    /// assert!(opts.check().is_ok());
+    /// ```
+    pub fn split(mut self, n: u32) -> Self {
+        self.split = n;
         self
     }
 

@@ -1,0 +1,174 @@
+//! A staged HTTP/1.1 server for range requests whose behaviour a test changes as it goes: the
+//! representation (body and `ETag`), whether ranges are honoured, refused with 416 or ignored,
+//! and cuts (the next answer, or the next ranged answer, stops after so many body bytes). Every
+//! request head is recorded.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::io::AsyncWriteExt;
+
+use crate::raw::{read_head, RawServer};
+
+/// What the server serves and how; change it between requests through [`Ranged::script`].
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The strong `ETag` (with quotes), the `If-Range` that must match.
+    pub etag: String,
+    /// The representation.
+    pub body: Arc<Vec<u8>>,
+    /// The next answer of any kind stops after this many body bytes (then the connection
+    /// closes).
+    pub cut_next: Option<usize>,
+    /// The next `206` answer stops after this many body bytes.
+    pub cut_ranged: Option<usize>,
+    /// Whether `Range` is honoured at all (and `Accept-Ranges: bytes` sent).
+    pub ranges: bool,
+    /// Whether a range request is refused with 416.
+    pub unsatisfiable: bool,
+    /// Once the next answer is written, the representation becomes this one (`ETag`, body):
+    /// the file changes on the server mid-download.
+    pub then: Option<(String, Arc<Vec<u8>>)>,
+    /// Every request head received.
+    pub heads: Vec<String>,
+}
+
+impl Script {
+    /// Serves `body` under `etag`, ranges honoured, no cuts.
+    pub fn new(etag: &str, body: Arc<Vec<u8>>) -> Script {
+        Script {
+            etag: etag.into(),
+            body,
+            cut_next: None,
+            cut_ranged: None,
+            ranges: true,
+            unsatisfiable: false,
+            then: None,
+            heads: Vec::new(),
+        }
+    }
+}
+
+/// Deterministic bytes: `len` of them, varied by `seed`.
+pub fn pattern(seed: u8, len: usize) -> Arc<Vec<u8>> {
+    Arc::new(
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed ^ (i >> 16) as u8)
+            .collect(),
+    )
+}
+
+/// The running server and its script.
+pub struct Ranged {
+    pub server: RawServer,
+    script: Arc<Mutex<Script>>,
+}
+
+impl Ranged {
+    /// Starts serving `script` on 127.0.0.1.
+    pub async fn start(script: Script) -> Ranged {
+        let script = Arc::new(Mutex::new(script));
+        let shared = script.clone();
+        let server = RawServer::start(move |mut s, _| {
+            let script = shared.clone();
+            async move {
+                let head = read_head(&mut s).await;
+                let (answer, cut) = answer(&mut script.lock().unwrap(), &head);
+                let end = match cut {
+                    Some(n) => {
+                        let head_len =
+                            answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                        (head_len + n).min(answer.len())
+                    }
+                    None => answer.len(),
+                };
+                let _ = s.write_all(&answer[..end]).await;
+                let _ = s.shutdown().await;
+            }
+        })
+        .await;
+        Ranged { server, script }
+    }
+
+    /// The script, to read the heads or change what comes next.
+    pub fn script(&self) -> MutexGuard<'_, Script> {
+        self.script.lock().unwrap()
+    }
+
+    /// `http://127.0.0.1:PORT<path>` (every path serves the same representation).
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+}
+
+/// The answer to one request head, and where to cut it.
+fn answer(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
+    let answer = answer_now(sc, head);
+    if let Some((etag, body)) = sc.then.take() {
+        sc.etag = etag;
+        sc.body = body;
+    }
+    answer
+}
+
+fn answer_now(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
+    sc.heads.push(head.to_owned());
+    let lower = head.to_ascii_lowercase();
+    let header = |name: &str| {
+        lower
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    let body = sc.body.clone();
+    let len = body.len();
+    // `bytes=a-` or `bytes=a-b`.
+    let range = header("range:").and_then(|r| {
+        let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
+        let a = a.parse::<usize>().ok()?;
+        let b = if b.is_empty() {
+            len.checked_sub(1)?
+        } else {
+            b.parse::<usize>().ok()?.min(len.checked_sub(1)?)
+        };
+        (a <= b).then_some((a, b))
+    });
+    let validator_holds = header("if-range:").is_none_or(|v| v == sc.etag.to_ascii_lowercase());
+    let accept = if sc.ranges {
+        "Accept-Ranges: bytes\r\n"
+    } else {
+        ""
+    };
+    let mut out = Vec::new();
+    let ranged = sc.ranges && header("range:").is_some();
+    let cut = sc.cut_next.take();
+    if ranged && sc.unsatisfiable {
+        out.extend_from_slice(
+            format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        return (out, cut);
+    }
+    match range {
+        Some((a, b)) if ranged && validator_holds => {
+            out.extend_from_slice(
+                format!(
+                    "HTTP/1.1 206 Partial Content\r\nETag: {}\r\n{accept}Content-Range: bytes {a}-{b}/{len}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    sc.etag,
+                    b - a + 1
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&body[a..=b]);
+            (out, cut.or(sc.cut_ranged.take()))
+        }
+        _ => {
+            out.extend_from_slice(
+                format!(
+                    "HTTP/1.1 200 OK\r\nETag: {}\r\n{accept}Content-Length: {len}\r\nConnection: close\r\n\r\n",
+                    sc.etag
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&body);
+            (out, cut)
+        }
+    }
+}

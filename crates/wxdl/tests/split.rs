@@ -1,0 +1,156 @@
+//! [beyond] `split`: one large body as N ranged requests at once, against nginx (HTTP/1.1
+//! connections, h2 streams) and a staged server (a segment cut, a file that changes, no
+//! ranges). Whether it is faster is the benchmark's W7, never a test.
+
+use std::sync::{Arc, Mutex};
+
+use wxdl::{DownloadOptions, FailReason};
+use wxdl_testkit::engine::{assert_no_partial, fail, ok, Env};
+use wxdl_testkit::ranged::{pattern, Ranged, Script};
+use wxdl_testkit::{sha256_file, sha256_hex, write_random, Nginx, TestCa};
+
+fn statuses(s: &wxdl::Success) -> Vec<u16> {
+    let mut v: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_comes_in_segments_over_http1_and_h2() {
+    let ca = TestCa::new();
+    let nginx = Nginx::builder()
+        .tls(&ca)
+        .location("location /throttled/ { limit_rate 4m; }")
+        .start();
+    std::fs::create_dir_all(nginx.root.join("throttled")).unwrap();
+    let sha = write_random(&nginx.root.join("throttled/s.bin"), 6 * 1024 * 1024 + 123);
+    let env = Env::new();
+    let client = env.trusting(&[nginx.https_port], &ca).build().unwrap();
+    for (url, h2) in [
+        (nginx.url("/throttled/s.bin"), false),
+        (nginx.https_url("wxdl.test", "/throttled/s.bin"), true),
+    ] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let opts = DownloadOptions::new(&url)
+            .split(4)
+            .enable_http2(h2)
+            .integrity(sha.clone())
+            .on_progress_update(move |p| log.lock().unwrap().push(p.total_bytes_written));
+        let s = ok(client.download(opts).await);
+        assert_eq!(sha256_file(&s.saved_path), sha, "{url}");
+        assert_eq!(s.status_code, 200);
+        assert_eq!(s.data_length, 6 * 1024 * 1024 + 123);
+        assert_eq!(statuses(&s), [200, 206, 206, 206], "{url}");
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "progress never goes back"
+        );
+        assert_eq!(seen.last().copied(), Some(6 * 1024 * 1024 + 123));
+        if h2 {
+            let protocols: Vec<_> = s.hops.iter().map(|h| h.http_version).collect();
+            assert!(protocols.iter().all(|p| *p == "h2"), "{protocols:?}");
+        }
+    }
+    // Small bodies, or split 1, are one request.
+    let s = ok(client
+        .download(DownloadOptions::new(nginx.url("/hello.txt")).split(4))
+        .await);
+    assert_eq!(statuses(&s), [200]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_segment_is_asked_again_alone() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let data = pattern(7, 4 * 1024 * 1024);
+    let server = Ranged::start(Script {
+        cut_ranged: Some(100_000),
+        ..Script::new("\"seg\"", data.clone())
+    })
+    .await;
+    let s = ok(client
+        .download(
+            DownloadOptions::new(server.url("/f"))
+                .split(4)
+                .integrity(sha256_hex(&data)),
+        )
+        .await);
+    assert_eq!(std::fs::read(&s.saved_path).unwrap(), *data);
+    let heads = server.script().heads.clone();
+    // The first answer, three segments, and one segment asked again from where it was cut.
+    assert_eq!(heads.len(), 5, "{heads:#?}");
+    let again = heads
+        .iter()
+        .filter(|h| h.to_ascii_lowercase().contains("range: bytes="))
+        .filter_map(|h| {
+            let l = h.to_ascii_lowercase();
+            let r = l.split("range: bytes=").nth(1)?.lines().next()?.to_owned();
+            Some(r)
+        })
+        .collect::<Vec<_>>();
+    let first_starts: Vec<u64> = again
+        .iter()
+        .map(|r| r.split('-').next().unwrap().parse().unwrap())
+        .collect();
+    let seg = 1024 * 1024;
+    assert!(
+        first_starts.iter().any(|s| s % seg == 100_000),
+        "a retry from the cut point: {again:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_changes_fails_instead_of_mixing_and_no_ranges_means_one_stream() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let data = pattern(8, 4 * 1024 * 1024);
+    let server = Ranged::start(Script::new("\"a\"", data.clone())).await;
+    let target = env.dir.path().join("f.bin");
+    std::fs::write(&target, b"precious").unwrap();
+    // The file changes right after the first answer: every segment's If-Range fails and
+    // the server sends the whole new file, which must not be mixed in.
+    server.script().then = Some(("\"b\"".into(), pattern(9, 4 * 1024 * 1024)));
+    let f = fail(
+        client
+            .download(
+                DownloadOptions::new(server.url("/f"))
+                    .split(4)
+                    .host_path(&target),
+            )
+            .await,
+        FailReason::NetworkInterrupted,
+    );
+    assert!(f.to_string().contains("the file changed"), "{f}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    assert_no_partial(env.dir.path());
+
+    // A server that does not say Accept-Ranges: one stream.
+    let server = Ranged::start(Script {
+        ranges: false,
+        ..Script::new("\"n\"", data.clone())
+    })
+    .await;
+    let s = ok(client
+        .download(DownloadOptions::new(server.url("/n")).split(4))
+        .await);
+    assert_eq!(std::fs::read(&s.saved_path).unwrap(), *data);
+    assert_eq!(server.script().heads.len(), 1);
+
+    // A wrong integrity value over a split body: nothing is left.
+    let server = Ranged::start(Script::new("\"i\"", data.clone())).await;
+    fail(
+        client
+            .download(
+                DownloadOptions::new(server.url("/i"))
+                    .split(4)
+                    .host_path(&target)
+                    .integrity("0".repeat(64)),
+            )
+            .await,
+        FailReason::IntegrityCheckFail,
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    assert_no_partial(env.dir.path());
+}
