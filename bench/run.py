@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""wxdl benchmark: W1-W6 of bench/README.md against curl, wget and aria2c in one run.
+"""wxdl benchmark: W1-W8 of bench/README.md against curl, wget and aria2c in one run.
 
 Starts nginx (HTTP/1.1; HTTPS with HTTP/2) and Caddy (HTTP/3) on loopback with certificates
 from a CA made on the spot, generates the data, runs every workload for wxdl (release build)
@@ -94,7 +94,7 @@ def sha256(path: Path):
     return h.hexdigest()
 
 
-def start_nginx(d: Path, www: Path, http_port, https_port):
+def start_nginx(d: Path, www: Path, http_port, https_port, throttle="25m"):
     conf = d / "nginx.conf"
     conf.write_text(f"""
 daemon off; master_process on; worker_processes 2; user root;
@@ -102,6 +102,7 @@ pid {d}/nginx.pid; error_log {d}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
   access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  log_format fetched '$status $body_bytes_sent';
   default_type application/octet-stream;
   client_body_temp_path {d}/cb; proxy_temp_path {d}/pt; fastcgi_temp_path {d}/ft;
   uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;
@@ -110,6 +111,12 @@ http {{
     listen 127.0.0.1:{https_port} ssl http2;
     ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
     root {www};
+    # W7/W8: every connection throttled, as real servers do; each request's body bytes logged.
+    location /throttled/ {{
+      alias {www}/;
+      limit_rate {throttle};
+      access_log {d}/throttled.log fetched;
+    }}
   }}
 }}
 """)
@@ -210,6 +217,49 @@ class Bench:
         return "\n".join(lines)
 
 
+def resume_rows(work: Path, wx, url, size, digest, rounds):
+    """W8: each tool is interrupted once its file holds half the body, then resumes it."""
+    log = work / "throttled.log"
+    tools = {
+        "wxdl -C": (lambda d: wx + [url, "-C", "-o", str(d / "big.bin")],
+                    lambda d: d / ".big.bin.wxdl-partial"),
+        "curl -C -": (lambda d: ["curl", "-sS", "-C", "-", "-o", str(d / "big.bin"), url],
+                      lambda d: d / "big.bin"),
+        "wget -c": (lambda d: ["wget", "-q", "-c", "-O", str(d / "big.bin"), url],
+                    lambda d: d / "big.bin"),
+    }
+    rows = {}
+    for r in range(rounds):
+        for label, (cmd, partial) in tools.items():
+            d = work / f"w8-{r}-{label.split()[0]}"
+            d.mkdir(parents=True)
+            before = log.stat().st_size if log.exists() else 0
+            p = subprocess.Popen([str(c) for c in cmd(d)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            end = time.time() + 120
+            while time.time() < end and p.poll() is None:
+                f = partial(d)
+                if f.exists() and f.stat().st_size >= size // 2:
+                    break
+                time.sleep(0.02)
+            p.send_signal(2)
+            p.wait(timeout=30)
+            start = time.perf_counter()
+            done = subprocess.run([str(c) for c in cmd(d)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            wall = time.perf_counter() - start
+            if done.returncode != 0 or (d / "big.bin").stat().st_size != size or sha256(d / "big.bin") != digest:
+                sys.exit(f"bench: W8 {label} did not resume to the right file: {done.stderr[-300:]!r}")
+            time.sleep(0.2)  # nginx writes the log line after the response
+            with open(log) as fh:
+                fh.seek(before)
+                fetched = sum(int(line.split()[1]) for line in fh if line.strip())
+            rows.setdefault(label, []).append((fetched / size, wall))
+            shutil.rmtree(d)
+    lines = ["| tool | bytes fetched / file (max) | resumed run median s |", "|---|---|---|"]
+    for label, runs in rows.items():
+        lines.append(f"| {label} | {max(b for b, _ in runs):.4f} | {statistics.median(w for _, w in runs):.3f} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller data, 2 rounds (smoke)")
@@ -232,7 +282,9 @@ def main():
         make_ca(work)
         ca = str(work / "ca.pem")
         http_port, https_port, h3_port = free_port(), free_port(), free_port()
-        nginx = start_nginx(work, www, http_port, https_port)
+        # One connection at the throttle takes about 8 s for the big file (4 s with --quick).
+        throttle = "5m" if args.quick else "25m"
+        nginx = start_nginx(work, www, http_port, https_port, throttle)
         caddy = start_caddy(work, www, h3_port)
         data_dir = work / "wxdl-data"
         try:
@@ -351,7 +403,23 @@ def main():
             for t in w4:
                 compare[(n4, t)] = "wxdl h3 (Caddy)"
 
+            # W7: a per-connection throttle; split 4 against one connection and aria2c -x4 -s4.
+            thr = f"http://127.0.0.1:{http_port}/throttled/big.bin"
+            w7 = {
+                "wxdl --split 4": lambda d: wx + [thr, "--split", "4", "-o", str(d / "big.bin")],
+                "wxdl (one connection)": lambda d: wx + [thr, "-o", str(d / "big.bin")],
+                "aria2c -x4 -s4": lambda d: ["aria2c", "-q", "--allow-overwrite=true", "-x4", "-s4", "-k1M",
+                                             "-d", str(d), "-o", "big.bin", thr],
+                "aria2c -x4 -s4 + sync": lambda d: with_sync(["aria2c", "-q", "--allow-overwrite=true", "-x4", "-s4",
+                                                              "-k1M", "-d", str(d), "-o", "big.bin", thr]),
+            }
+            n7 = f"W7 {big_mib} MiB, {throttle}/s per connection"
+            bench.workload(n7, w7, verify_big)
+            for t in w7:
+                compare[(n7, t)] = "wxdl --split 4"
+
             table = bench.table(compare)
+            w8 = resume_rows(work, wx, thr, big_size, big_sha, rounds)
         finally:
             nginx.terminate()
             caddy.terminate()
@@ -373,6 +441,12 @@ def main():
         print(table)
         print("\nRows `+ sync` run the peer then `sync`: the same durability wxdl gives every file "
               "(fsync before the rename), which plain curl leaves to the kernel's writeback.")
+        print(f"\nW7: nginx sends each connection at most {throttle}/s; ratio against `wxdl --split 4` "
+              "(targets: one connection / split >= 3, i.e. ratio <= 0.33 there; aria2c ratio <= 1.0).")
+        print(f"\n### W8 {big_mib} MiB cut at about 50 % (SIGINT), then resumed\n")
+        print("Bytes fetched = the body bytes nginx sent for both requests (its access log), over the "
+              "file's size (target <= 1.01). Time = the resumed run.\n")
+        print(w8)
         print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
               "CLI batch (target: <= 1.3). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
     finally:

@@ -764,19 +764,22 @@ fn continue_after_sigkill_and_clean_partials() {
     let args = [url.as_str(), "-C", "-o", out.to_str().unwrap(), "--json"];
     let slow: Vec<&str> = args.iter().copied().chain(["--limit-rate", "1M"]).collect();
     // Killed once its partial file holds some bytes (bounded wait).
-    let killed_with = |args: &[&str], partial: &Path| -> u64 {
+    let killed_with = |args: &[&str], partial: &dyn Fn() -> Option<std::path::PathBuf>| -> u64 {
+        let held = || {
+            partial()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map_or(0, |m| m.len())
+        };
         let mut child = cli::spawn(cli::get(BIN, &root, args));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let mut held = 0;
-        while held < 300_000 && std::time::Instant::now() < deadline {
+        while held() < 300_000 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
-            held = std::fs::metadata(partial).map_or(0, |m| m.len());
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        std::fs::metadata(partial).map_or(0, |m| m.len())
+        held()
     };
-    let held = killed_with(&slow, &partial);
+    let held = killed_with(&slow, &|| Some(partial.clone()));
     assert!((300_000..4_000_000).contains(&held), "{held}");
     assert!(!out.exists());
     let o = wxdl(&root, &args);
@@ -801,15 +804,7 @@ fn continue_after_sigkill_and_clean_partials() {
                     && !p.to_string_lossy().ends_with(".json")
             })
     };
-    let mut child = cli::spawn(cli::get(BIN, &root, &slow));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while found().is_none_or(|p| std::fs::metadata(p).map_or(0, |m| m.len()) == 0)
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert!(killed_with(&slow, &found) >= 300_000);
     assert!(found().is_some());
     let mut c = std::process::Command::new(BIN);
     c.env("WXDL_DATA_DIR", root.with_file_name("data")).args([

@@ -11,7 +11,8 @@
 //! settled on the announced length; progress counts every segment's bytes; the integrity check
 //! reads the file back once at the end.
 //!
-//! Imports `tries`, `attempt`, `decode`, `resume`, `progress`, `headers`, `task`, `error`;
+//! Imports `tries`, `attempt`, `transfer`, `decode`, `resume`, `progress`, `headers`, `task`,
+//! `error`;
 //! only `download` imports it.
 
 use std::fs::File;
@@ -32,6 +33,7 @@ use crate::profile::{Hop, Timeline};
 use crate::progress::ProgressTicker;
 use crate::resume;
 use crate::task::TaskShared;
+use crate::transfer::next_chunk;
 use crate::transport::Conn;
 use crate::tries::{Ask, Tries};
 
@@ -239,18 +241,7 @@ impl Split<'_> {
         counted: &Counted<'_>,
     ) -> Result<(), Fail> {
         while *at < end {
-            let next = match self.stall {
-                Some(stall) => tokio::time::timeout(stall, reader.next_chunk())
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Fail::with(
-                            FailReason::Timeout,
-                            format_args!("no body byte for {} ms", stall.as_millis()),
-                        ))
-                    }),
-                None => reader.next_chunk().await,
-            };
-            let Some(chunk) = next? else {
+            let Some(chunk) = next_chunk(reader, self.stall).await? else {
                 return Ok(());
             };
             let take = chunk.len().min((end - *at) as usize);

@@ -37,17 +37,7 @@ pub(crate) async fn stream(
     let start = Instant::now();
     let held = part.written();
     loop {
-        let next = match limits.stall {
-            Some(stall) => tokio::time::timeout(stall, reader.next_chunk())
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Fail::with(
-                        FailReason::Timeout,
-                        format_args!("no body byte for {} ms", stall.as_millis()),
-                    ))
-                }),
-            None => reader.next_chunk().await,
-        };
+        let next = next_chunk(reader, limits.stall).await;
         let Some(chunk) = next.map_err(|f| f.in_phase(Phase::Body))? else {
             break;
         };
@@ -63,6 +53,25 @@ pub(crate) async fn stream(
         }
     }
     Ok(())
+}
+
+/// The body's next chunk (`None` at its end), failing with `timeout` when none arrives within
+/// `stall`.
+pub(crate) async fn next_chunk(
+    reader: &mut BodyReader,
+    stall: Option<Duration>,
+) -> Result<Option<bytes::Bytes>, Fail> {
+    let Some(stall) = stall else {
+        return reader.next_chunk().await;
+    };
+    tokio::time::timeout(stall, reader.next_chunk())
+        .await
+        .unwrap_or_else(|_| {
+            Err(Fail::with(
+                FailReason::Timeout,
+                format_args!("no body byte for {} ms", stall.as_millis()),
+            ))
+        })
 }
 
 /// Waits until `bytes` at `rate` bytes per second since `start` are due.
