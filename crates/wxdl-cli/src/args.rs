@@ -215,7 +215,8 @@ pub struct GetArgs {
     #[arg(long = "stall-timeout", value_name = "MS")]
     pub stall_timeout: Option<u64>,
 
-    /// Receive at most this many bytes per second (suffixes K, M, G: 1024-based), like curl.
+    /// Receive at most this many bytes per second (suffixes K, M, G: 1024-based), like curl; in
+    /// a batch (-i), for the whole batch together.
     #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_rate)]
     pub limit_rate: Option<u64>,
 

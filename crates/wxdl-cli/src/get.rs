@@ -45,7 +45,9 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     warn_owned_headers(&args);
     let concurrency = if args.input.is_some() { args.jobs } else { 1 };
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
-    let client = build_client(&args.client, &data_dir, concurrency)?;
+    // A batch's --limit-rate is the whole batch's bandwidth (shared by its downloads).
+    let shared_rate = args.limit_rate.filter(|_| args.input.is_some());
+    let client = build_client(&args.client, &data_dir, concurrency, shared_rate)?;
     let mut run = Run {
         args: &args,
         har: args.har.as_ref().map(|_| Har::default()),
@@ -83,6 +85,7 @@ pub fn build_client(
     args: &ClientArgs,
     data_dir: &Path,
     concurrency: usize,
+    rate_limit: Option<u64>,
 ) -> Result<Client, CliError> {
     let mut builder = Client::builder()
         .sandbox_root(
@@ -93,6 +96,9 @@ pub fn build_client(
         .concurrency(concurrency.max(1))
         .appid(args.appid.as_deref().unwrap_or("touristappid"))
         .app_version(args.app_version.as_deref().unwrap_or("devtools"));
+    if let Some(rate) = rate_limit {
+        builder = builder.rate_limit(rate);
+    }
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
     }
@@ -120,10 +126,14 @@ pub fn build_client(
             .add_curl_style(spec)
             .map_err(|e| CliError::usage(format!("--resolve {e}")))?;
     }
-    builder
+    let client = builder
         .resolver(resolver)
         .build()
-        .map_err(|e| CliError::internal(e.to_string()))
+        .map_err(|e| CliError::internal(e.to_string()))?;
+    // The sandbox does not grow forever: temp and partial files past their retention go now
+    // (quietly: `wxdl clean` is the verbose way; a failure here only means they stay).
+    let _ = client.sandbox().expire(wxdl::TEMP_RETENTION);
+    Ok(client)
 }
 
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).
@@ -168,7 +178,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(ms) = args.stall_timeout {
         opts = opts.stall_timeout(Duration::from_millis(ms));
     }
-    if let Some(rate) = args.limit_rate {
+    if let Some(rate) = args.limit_rate.filter(|_| args.input.is_none()) {
         opts = opts.rate_limit(rate);
     }
     if let Some(fp) = &args.file_path {

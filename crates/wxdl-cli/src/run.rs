@@ -27,7 +27,7 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let mut client_args = args.client.clone();
     client_args.appid = client_args.appid.or(project.appid);
     client_args.app_version = client_args.app_version.or(project.version);
-    let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY)?;
+    let client = build_client(&client_args, &data_dir, DEFAULT_CONCURRENCY, None)?;
     let interrupt = Interrupt::listen();
     let mut signalled = interrupt.clone();
     let page = wxdl_js::RunOptions {

@@ -882,6 +882,27 @@ fn clean_removes_temp_files_past_retention() {
     let out = clean("0");
     assert!(out.contains("freed 17 bytes: 1 temp file "), "{out}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+
+    // Every start removes what is past the 7-day retention, and nothing younger.
+    let old = ["tmp_00000000000000aa.txt", ".wxdl-partial-00000000000000aa"];
+    for name in old {
+        std::fs::write(tmp.join(name), b"old").unwrap();
+        let touched = std::process::Command::new("touch")
+            .args(["-d", "8 days ago"])
+            .arg(tmp.join(name))
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    std::fs::write(tmp.join(".wxdl-partial-00000000000000aa.json"), b"{}").unwrap();
+    std::fs::write(tmp.join("tmp_00000000000000bb.txt"), b"young").unwrap();
+    cli::ok(&wxdl(&root, &[&nginx.url("/hello.txt"), "-o", "/dev/null"]));
+    let mut left: Vec<String> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["tmp_00000000000000bb.txt"]);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
+use crate::bucket::Bucket;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::nqe::{Estimates, Estimator, EstimatorState};
@@ -64,6 +65,7 @@ pub struct ClientBuilder {
     estimator: Option<EstimatorState>,
     alt_svc: Vec<AltSvcEntry>,
     quic_handshake: Duration,
+    rate_limit: Option<u64>,
 }
 
 impl Default for ClientBuilder {
@@ -82,6 +84,7 @@ impl Default for ClientBuilder {
             estimator: None,
             alt_svc: Vec::new(),
             quic_handshake: QUIC_HANDSHAKE_BOUND,
+            rate_limit: None,
         }
     }
 }
@@ -176,6 +179,15 @@ impl ClientBuilder {
         self
     }
 
+    /// **\[beyond\]** At most this many body bytes per second for all of this client's
+    /// downloads together (a token bucket they share: a batch's bandwidth, as aria2's
+    /// `--max-overall-download-limit`). A download's own
+    /// [`rate_limit`](crate::DownloadOptions::rate_limit) applies too.
+    pub fn rate_limit(mut self, bytes_per_second: u64) -> Self {
+        self.rate_limit = Some(bytes_per_second);
+        self
+    }
+
     /// Builds the client: opens the sandbox and parses the extra CA certificates (the platform
     /// roots are loaded on the first HTTPS connection).
     pub fn build(self) -> Result<Client, BuildError> {
@@ -219,6 +231,7 @@ impl ClientBuilder {
                 storage: Storage::default(),
                 user_agent,
                 referer,
+                bucket: self.rate_limit.map(Bucket::new),
             }),
         })
     }

@@ -126,6 +126,7 @@ async fn download(
     let limits = Limits {
         stall: options.stall_timeout,
         rate: options.rate_limit,
+        bucket: engine.bucket.as_ref(),
     };
     // One round per response that may carry the body: the first, a fresh ask when a
     // continuation cannot be used, and — with resume — one per retry of a cut body.

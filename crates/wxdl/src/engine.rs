@@ -9,6 +9,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use crate::altsvc::AltSvc;
+use crate::bucket::Bucket;
 use crate::nqe::Estimator;
 use crate::policy::Policy;
 use crate::queue::Queue;
@@ -30,4 +31,6 @@ pub(crate) struct Engine {
     pub storage: Storage,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
+    /// **\[beyond\]** The client-wide body byte rate, shared by all its downloads.
+    pub bucket: Option<Bucket>,
 }

@@ -35,6 +35,7 @@ compile_error!(
 mod altsvc;
 mod attempt;
 mod body;
+mod bucket;
 mod client;
 mod decode;
 mod destination;
@@ -85,6 +86,8 @@ pub use policy::{DomainEntry, DomainError, Policy};
 pub use profile::{Hop, HopTimings, Profile};
 pub use quota::Reservation;
 pub use redirect::MAX_REDIRECTS;
-pub use sandbox::{Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, USER_DATA_PATH};
+pub use sandbox::{
+    Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, TEMP_RETENTION, USER_DATA_PATH,
+};
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
 pub use transport::{CaError, Protocol, Resolver};

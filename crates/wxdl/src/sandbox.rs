@@ -18,6 +18,10 @@ pub const TEMP_PREFIX: &str = "wxfile://tmp_";
 /// Prefix of every saved file path (`wx.saveFile`).
 pub const STORE_PREFIX: &str = "wxfile://store_";
 
+/// How long temp files and partial files are kept: 7 days since they last changed. The CLI
+/// removes older ones when it starts ([`Sandbox::expire`]); `wxdl clean` on demand.
+pub const TEMP_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
 /// Default size limit of the `usr` tree: 200 MiB.
 pub const DEFAULT_USR_QUOTA: u64 = 200 * 1024 * 1024;
 
@@ -218,26 +222,11 @@ impl Sandbox {
     }
 
     /// Removes what no one needs any more: temp files (`wxfile://tmp_…`) and the partial files
-    /// of interrupted resumable downloads last changed more than `older_than` ago, and the unlocked private leftovers of crashed downloads in `tmp` and
-    /// anywhere under `usr`. The CLI's `wxdl clean`.
+    /// of interrupted resumable downloads last changed more than `older_than` ago, and the
+    /// unlocked private leftovers of crashed downloads in `tmp` and anywhere under `usr`. The
+    /// CLI's `wxdl clean`.
     pub fn clean(&self, older_than: std::time::Duration) -> io::Result<Cleaned> {
-        let mut cleaned = Cleaned::default();
-        let cutoff = std::time::SystemTime::now()
-            .checked_sub(older_than)
-            .unwrap_or(std::time::UNIX_EPOCH);
-        for entry in std::fs::read_dir(&self.tmp)?.flatten() {
-            let name = entry.file_name();
-            let Ok(meta) = entry.metadata() else { continue };
-            let old = meta.modified().is_ok_and(|t| t < cutoff);
-            let temp = meta.is_file() && name.to_string_lossy().starts_with("tmp_");
-            if temp && old && std::fs::remove_file(entry.path()).is_ok() {
-                cleaned.temp_files += 1;
-                cleaned.bytes += meta.len();
-            }
-        }
-        let partials = crate::partial::clean_partials(&self.tmp, cutoff)?;
-        cleaned.partials = partials.files;
-        cleaned.bytes += partials.bytes;
+        let mut cleaned = self.expire(older_than)?;
         let mut dirs = vec![self.tmp.clone(), self.usr.clone()];
         let mut seen = 0usize;
         while let Some(dir) = dirs.pop() {
@@ -258,6 +247,30 @@ impl Sandbox {
             }
         }
         self.quota.invalidate();
+        Ok(cleaned)
+    }
+
+    /// The retention rule alone, cheap enough for every start (the CLI runs it with
+    /// [`TEMP_RETENTION`]): temp files and partial files in `tmp` last changed more than
+    /// `older_than` ago are removed; `usr` is not walked.
+    pub fn expire(&self, older_than: std::time::Duration) -> io::Result<Cleaned> {
+        let mut cleaned = Cleaned::default();
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        for entry in std::fs::read_dir(&self.tmp)?.flatten() {
+            let name = entry.file_name();
+            let Ok(meta) = entry.metadata() else { continue };
+            let old = meta.modified().is_ok_and(|t| t < cutoff);
+            let temp = meta.is_file() && name.to_string_lossy().starts_with("tmp_");
+            if temp && old && std::fs::remove_file(entry.path()).is_ok() {
+                cleaned.temp_files += 1;
+                cleaned.bytes += meta.len();
+            }
+        }
+        let partials = crate::partial::clean_partials(&self.tmp, cutoff)?;
+        cleaned.partials = partials.files;
+        cleaned.bytes += partials.bytes;
         Ok(cleaned)
     }
 

@@ -2,11 +2,12 @@
 //! limit, bounded by the stall timeout, hashed for the integrity check, with progress coalesced.
 //! The attempt delivers the body; the download decides what the result means.
 //!
-//! Imports `decode`, `storage`, `integrity`, `progress`, `task` and `error`; never the transport or
+//! Imports `bucket`, `decode`, `storage`, `integrity`, `progress`, `task` and `error`; never the transport or
 //! a policy.
 
 use std::time::{Duration, Instant};
 
+use crate::bucket::Bucket;
 use crate::decode::BodyReader;
 use crate::error::{Fail, FailReason, Phase};
 use crate::integrity::Check;
@@ -16,11 +17,13 @@ use crate::task::TaskShared;
 
 /// How a body may flow.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits {
+pub(crate) struct Limits<'a> {
     /// Fail with `timeout` when no body byte arrives for this long.
     pub stall: Option<Duration>,
     /// At most this many bytes per second.
     pub rate: Option<u64>,
+    /// The client's shared rate, if it has one.
+    pub bucket: Option<&'a Bucket>,
 }
 
 /// Streams the rest of the body from `reader` into `part` (after what it holds), feeding the
@@ -32,7 +35,7 @@ pub(crate) async fn stream(
     check: &mut Option<Check>,
     ticker: &mut ProgressTicker,
     shared: &TaskShared,
-    limits: Limits,
+    limits: Limits<'_>,
 ) -> Result<(), Fail> {
     let start = Instant::now();
     let held = part.written();
@@ -44,12 +47,16 @@ pub(crate) async fn stream(
         if let Some(c) = check {
             c.update(&chunk);
         }
+        let n = chunk.len() as u64;
         part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
         if let Some(p) = ticker.advance(part.written()) {
             shared.emit_progress(p);
         }
         if let Some(rate) = limits.rate {
             pace(start, part.written() - held, rate).await;
+        }
+        if let Some(bucket) = limits.bucket {
+            bucket.take(n).await;
         }
     }
     Ok(())

@@ -103,6 +103,33 @@ async fn a_stalled_body_times_out_and_a_limited_one_is_paced() {
     assert_eq!(sha256_file(&s.saved_path), sha);
 }
 
+/// A client's rate limit is one bucket its downloads share: three at once take together as
+/// long as their bytes take at that rate (a lower bound only: a functional check, not a
+/// performance figure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_rate_limit_is_shared_by_its_downloads() {
+    let nginx = Nginx::start();
+    let sha = write_random(&nginx.root.join("q.bin"), 400 * 1024);
+    let env = Env::new();
+    let client = env.builder(&[]).rate_limit(1024 * 1024).build().unwrap();
+    let start = Instant::now();
+    let url = nginx.url("/q.bin");
+    let (a, b, c) = tokio::join!(
+        client.download(DownloadOptions::new(&url)),
+        client.download(DownloadOptions::new(&url)),
+        client.download(DownloadOptions::new(&url)),
+    );
+    // 1.2 MiB at 1 MiB/s, less the 50 ms burst.
+    assert!(
+        start.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        start.elapsed()
+    );
+    for s in [a, b, c] {
+        assert_eq!(sha256_file(&ok(s).saved_path), sha);
+    }
+}
+
 /// A server whose n-th connection gets `answers[n]` (the last one repeats), and the count.
 async fn scripted(answers: &'static [&'static [u8]]) -> RawServer {
     RawServer::start(move |mut s, i| async move {
