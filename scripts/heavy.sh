@@ -5,7 +5,9 @@
 #   - properties: PROPTEST_CASES cases (default 20 000) of every property test, release build;
 #   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
-#     whatever is missing.
+#     whatever is missing;
+#   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
+#     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped).
 # CI runs it with smaller bounds: SOAK_N=2000 PROPTEST_CASES=5000 bash scripts/heavy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +24,6 @@ PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --lib
 
 echo "== benchmark smoke"
 timeout 600 bash bench/run.sh --quick
+
+echo "== emulation against tc netem"
+timeout 600 python3 bench/netem.py --size "${NETEM_SIZE:-262144}" --presets wifi,4g,3g

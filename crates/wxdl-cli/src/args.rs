@@ -308,6 +308,53 @@ pub struct ClientArgs {
     /// builds, or a release number.
     #[arg(long = "app-version", value_name = "VERSION")]
     pub app_version: Option<String>,
+
+    /// Emulate a network under every connection: offline, slow-2g, 2g, 3g, 4g or wifi (the
+    /// figures are in docs/network.md).
+    #[arg(long, value_name = "PRESET")]
+    pub network: Option<String>,
+
+    /// Emulated downstream bandwidth in kbit/s (over --network's, if given).
+    #[arg(long, value_name = "KBPS")]
+    pub down: Option<u32>,
+
+    /// Emulated upstream bandwidth in kbit/s.
+    #[arg(long, value_name = "KBPS")]
+    pub up: Option<u32>,
+
+    /// Emulated added round-trip time in ms.
+    #[arg(long, value_name = "MS")]
+    pub latency: Option<u32>,
+
+    /// Emulated jitter: up to this many ms more per delivery.
+    #[arg(long, value_name = "MS")]
+    pub jitter: Option<u32>,
+
+    /// Emulated loss, a percentage of TCP segments or QUIC datagrams (e.g. 1%).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub loss: Option<f64>,
+
+    /// Emulated conditions over time, e.g. '4g:5s,offline:3s,3g' (`custom` is the conditions
+    /// the other network flags give).
+    #[arg(long = "network-timeline", value_name = "SPEC")]
+    pub network_timeline: Option<String>,
+
+    /// Seed of the emulation's jitter and loss, so a run reproduces (default 0).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("{text:?}: a percentage like 1% or 0.5"))?;
+    if (0.0..=100.0).contains(&n) {
+        Ok(n / 100.0)
+    } else {
+        Err(format!("{text:?}: between 0% and 100%"))
+    }
 }
 
 /// A rate like curl's `--limit-rate`: bytes per second, with an optional K, M or G (1024-based).

@@ -7,7 +7,10 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wxdl::{AbortHandle, Client, DownloadOptions, Outcome, Policy, Resolver, TaskFuture};
+use wxdl::{
+    AbortHandle, Client, DownloadOptions, Emulation, NetworkConditions, Outcome, Policy, Resolver,
+    TaskFuture,
+};
 
 use crate::args::{ClientArgs, GetArgs};
 use crate::exit;
@@ -99,6 +102,9 @@ pub fn build_client(
     if let Some(rate) = rate_limit {
         builder = builder.rate_limit(rate);
     }
+    if let Some(emulation) = emulation(args)? {
+        builder = builder.network(emulation);
+    }
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
     }
@@ -134,6 +140,49 @@ pub fn build_client(
     // (quietly: `wxdl clean` is the verbose way; a failure here only means they stay).
     let _ = client.sandbox().expire(wxdl::TEMP_RETENTION);
     Ok(client)
+}
+
+/// The network emulation the flags ask for, if any.
+fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
+    let preset = match &args.network {
+        Some(name) => Some(NetworkConditions::preset(name).ok_or_else(|| {
+            let names: Vec<&str> = wxdl::PRESETS.iter().map(|p| p.0).collect();
+            CliError::usage(format!("--network {name:?}: one of {}", names.join(", ")))
+        })?),
+        None => None,
+    };
+    let custom = args.down.is_some() || args.up.is_some() || args.latency.is_some();
+    let tuned = custom || args.jitter.is_some() || args.loss.is_some();
+    let base = match (preset, tuned) {
+        (None, false) => None,
+        (p, _) => {
+            let mut c = p.unwrap_or(NetworkConditions::custom(0, 0, 0));
+            if custom {
+                let d = NetworkConditions::custom(
+                    args.down.unwrap_or(c.down_kbps),
+                    args.up.unwrap_or(c.up_kbps),
+                    args.latency.unwrap_or(c.rtt_ms),
+                );
+                c = d.jitter(c.jitter_ms).loss(c.loss);
+            }
+            if let Some(ms) = args.jitter {
+                c = c.jitter(ms);
+            }
+            if let Some(p) = args.loss {
+                c = c.loss(p);
+            }
+            Some(c)
+        }
+    };
+    let emulation = match (&args.network_timeline, base) {
+        (Some(spec), base) => Some(
+            Emulation::timeline(spec, base)
+                .map_err(|e| CliError::usage(format!("--network-timeline: {e}")))?,
+        ),
+        (None, Some(c)) => Some(Emulation::new(c)),
+        (None, None) => None,
+    };
+    Ok(emulation.map(|e| e.seed(args.seed.unwrap_or(0))))
 }
 
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).

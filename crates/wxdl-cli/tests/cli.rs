@@ -854,6 +854,45 @@ fn split_fetches_a_large_file_in_segments() {
     assert_eq!(o.status.code(), Some(2), "at most 16");
 }
 
+/// `--network`, `--latency`: the emulated link under the CLI; offline fails at once.
+#[test]
+fn emulated_networks_from_the_command_line() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let url = nginx.url("/hello.txt");
+    let o = wxdl(&root, &[&url, "--network", "offline", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(18),
+        "connect fail: an address is unreachable"
+    );
+    let o = wxdl(&root, &[&url, "--network", "5g"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("slow-2g"));
+    let o = wxdl(
+        &root,
+        &[
+            &url,
+            "--down",
+            "4000",
+            "--latency",
+            "150",
+            "--loss",
+            "1%",
+            "--json",
+        ],
+    );
+    cli::ok(&o);
+    let v = json(&o);
+    assert_eq!(v["profile"]["rtt"], 150.0);
+    assert!(
+        v["profile"]["responseStart"].as_f64().unwrap()
+            - v["profile"]["requestStart"].as_f64().unwrap()
+            >= 149.0
+    );
+}
+
 #[test]
 fn clean_removes_temp_files_past_retention() {
     let nginx = Nginx::start();

@@ -972,6 +972,27 @@ first.onProgressUpdate((p) => {{ if (p.totalBytesWritten > 150000) first.abort()
     assert_eq!(wxdl_testkit::sha256_file(&saved), sha);
 }
 
+/// An emulated network in a script: `wx.getNetworkType` says what it is, and
+/// `wx.onNetworkStatusChange` fires as the timeline changes it.
+#[test]
+fn a_script_sees_the_emulated_network_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"wx.getNetworkType({ success: (r) => console.log('type', r.networkType) });
+wx.onNetworkStatusChange((r) => console.log('change', r.isConnected, r.networkType));
+"#;
+    write_all(dir.path(), &[("net.js", script)]);
+    let out = ok(&run(
+        dir.path(),
+        "net.js",
+        &["--network-timeline", "wifi:300ms,offline:300ms,3g"],
+    ));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["type wifi", "change false none", "change true 3g"],
+        "{out}"
+    );
+}
+
 /// Every `wxdl run` line of the README runs offline, as shipped (its --serve gives the data).
 #[test]
 fn the_readmes_examples_run_as_shipped() {

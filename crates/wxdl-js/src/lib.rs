@@ -711,7 +711,24 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     n.set(
         "networkType",
         Function::new(ctx.clone(), move || {
-            network_type(h.client.network_quality().effective_type).to_string()
+            // An emulated network says what it is; else the estimate of the real one.
+            h.client
+                .network_type()
+                .unwrap_or_else(|| network_type(h.client.network_quality().effective_type))
+                .to_string()
+        })?,
+    )?;
+    let h = Rc::clone(host);
+    n.set(
+        "networkChanges",
+        Function::new(ctx.clone(), move || {
+            let changes: Vec<(u64, &str)> = h
+                .client
+                .network_changes()
+                .into_iter()
+                .map(|(after, kind)| (after.as_millis() as u64, kind))
+                .collect();
+            serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into())
         })?,
     )?;
 

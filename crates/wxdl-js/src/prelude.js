@@ -323,6 +323,7 @@
     }),
   };
   const netChange = [];
+  let netWatched = false;
   const wx = {
     ...ui,
     ...storageApis,
@@ -340,7 +341,20 @@
       N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
       return Promise.resolve(res);
     },
-    onNetworkStatusChange: (fn) => { if (typeof fn === 'function') netChange.push(fn); },
+    onNetworkStatusChange: (fn) => {
+      if (typeof fn !== 'function') return;
+      // The first listener schedules the emulated timeline's changes (none on a real network).
+      if (!netWatched) {
+        netWatched = true;
+        for (const [ms, networkType] of JSON.parse(N.networkChanges())) {
+          N.setTimer(ms, false, () => {
+            const res = { isConnected: networkType !== 'none', networkType };
+            for (const f of netChange.slice()) call(f, res);
+          });
+        }
+      }
+      netChange.push(fn);
+    },
     offNetworkStatusChange: (fn) => { const i = netChange.indexOf(fn); if (i >= 0) netChange.splice(i, 1); },
     onAppShow: (fn) => { if (typeof fn === 'function') appShow.push(fn); },
     offAppShow: (fn) => { const i = appShow.indexOf(fn); if (i >= 0) appShow.splice(i, 1); },

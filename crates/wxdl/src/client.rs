@@ -22,7 +22,7 @@ use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::storage::Storage;
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::{
-    CaError, Connector, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
+    CaError, Connector, Emulation, Link, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
 };
 
 /// Default number of downloads that run at once per client.
@@ -66,6 +66,7 @@ pub struct ClientBuilder {
     alt_svc: Vec<AltSvcEntry>,
     quic_handshake: Duration,
     rate_limit: Option<u64>,
+    network: Option<Emulation>,
 }
 
 impl Default for ClientBuilder {
@@ -85,6 +86,7 @@ impl Default for ClientBuilder {
             alt_svc: Vec::new(),
             quic_handshake: QUIC_HANDSHAKE_BOUND,
             rate_limit: None,
+            network: None,
         }
     }
 }
@@ -188,6 +190,22 @@ impl ClientBuilder {
         self
     }
 
+    /// **\[beyond\]** Emulates a network under every connection of this client: bandwidth,
+    /// round trip, jitter, loss, offline, changing over time (see [`Emulation`]). The profile,
+    /// the estimator and [`Client::network_type`] see it as they would a real network.
+    ///
+    /// ```
+    /// use wxdl::{Client, Emulation, NetworkConditions};
+    ///
+    /// let slow = NetworkConditions::preset("3g").unwrap();
+    /// let builder = Client::builder().network(Emulation::new(slow).seed(7));
+    /// # let _ = builder;
+    /// ```
+    pub fn network(mut self, emulation: Emulation) -> Self {
+        self.network = Some(emulation);
+        self
+    }
+
     /// Builds the client: opens the sandbox and parses the extra CA certificates (the platform
     /// roots are loaded on the first HTTPS connection).
     pub fn build(self) -> Result<Client, BuildError> {
@@ -197,7 +215,8 @@ impl ClientBuilder {
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
         let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?);
-        let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake);
+        let link = self.network.map(|e| Arc::new(Link::new(e)));
+        let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake, link.clone());
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
             HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;
@@ -220,6 +239,7 @@ impl ClientBuilder {
                 connector: Connector {
                     resolver: self.resolver,
                     tls,
+                    link: link.clone(),
                 },
                 queue: Queue::new(self.concurrency),
                 policy: self.policy,
@@ -344,6 +364,32 @@ impl Client {
                 ),
             ),
         }
+    }
+
+    /// **\[beyond\]** The network an emulated link is now (`wifi`, `4g`, `3g`, `2g`, `none`,
+    /// `unknown`), or `None` without emulation.
+    pub fn network_type(&self) -> Option<&'static str> {
+        self.inner
+            .connector
+            .link
+            .as_ref()
+            .map(|l| l.now().network_type)
+    }
+
+    /// **\[beyond\]** When the emulated network's type changes from now on (time from now,
+    /// the new type), for `wx.onNetworkStatusChange`; empty without emulation.
+    pub fn network_changes(&self) -> Vec<(Duration, &'static str)> {
+        let now = std::time::Instant::now();
+        self.inner
+            .connector
+            .link
+            .as_ref()
+            .map_or_else(Vec::new, |l| {
+                l.changes_after(now)
+                    .into_iter()
+                    .map(|(at, kind)| (at.saturating_duration_since(now), kind))
+                    .collect()
+            })
     }
 
     /// The network-quality estimates from this client's downloads so far.

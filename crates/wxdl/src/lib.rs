@@ -90,4 +90,4 @@ pub use sandbox::{
     Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, TEMP_RETENTION, USER_DATA_PATH,
 };
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
-pub use transport::{CaError, Protocol, Resolver};
+pub use transport::{CaError, Emulation, NetworkConditions, Protocol, Resolver, PRESETS};

@@ -2,13 +2,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use url::Host;
 
+use super::emulate::{Link, NetworkConditions};
+use super::emulate_tcp::Wire;
 use super::io::Stream;
 use super::meter::{Meter, Metered};
 use super::tls::handshake_sentence;
@@ -20,6 +22,8 @@ use crate::error::{Fail, FailReason, Phase};
 pub(crate) struct Connector {
     pub resolver: Resolver,
     pub tls: Arc<Trust>,
+    /// **\[beyond\]** The emulated link every connection goes through, if any.
+    pub link: Option<Arc<Link>>,
 }
 
 impl Connector {
@@ -35,12 +39,22 @@ impl Connector {
             dns_start: Some(Instant::now()),
             ..ConnectTimes::default()
         };
+        let conditions = self.link.as_ref().map(|l| l.now());
+        if let Some(c) = conditions.filter(|c| c.offline) {
+            return Err(offline(&origin.host, c));
+        }
         let addrs = self.resolver.resolve(&origin.host, origin.port).await?;
         times.dns_end = Some(Instant::now());
         times.connect_start = times.dns_end;
         let (tcp, peer) = connect_any(&addrs).await?;
         let _ = tcp.set_nodelay(true);
-        let fd = raw_fd(&tcp);
+        // The kernel's TCP_INFO knows only loopback; an emulated link reports its own RTT.
+        let fd = raw_fd(&tcp).filter(|_| conditions.is_none());
+        if let Some(c) = conditions {
+            // The SYN and SYN-ACK: one round trip.
+            tokio::time::sleep(Duration::from_millis(u64::from(c.rtt_ms))).await;
+        }
+        let tcp = Wire::new(tcp, self.link.clone());
         let mut protocol = Protocol::Http11;
         let stream = if origin.https {
             times.ssl_start = Some(Instant::now());
@@ -72,6 +86,9 @@ impl Connector {
         };
         times.connect_end = Some(Instant::now());
         let meter = Meter::new();
+        if let Some(c) = conditions {
+            meter.set_rtt_us(c.rtt_ms.saturating_mul(1000).max(1));
+        }
         Ok((
             Metered::new(stream, meter.clone(), fd),
             ConnInfo {
@@ -113,6 +130,23 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fa
     Err(last.unwrap_or_else(|| {
         Fail::with(FailReason::ConnectFail, "no address").in_phase(Phase::Connect)
     }))
+}
+
+/// What a connection attempt meets on an emulated offline link: as on a phone without a
+/// network, a name does not resolve and an address is unreachable — at once.
+fn offline(host: &Host<String>, _c: NetworkConditions) -> Fail {
+    match host {
+        Host::Domain(d) => Fail::with(
+            FailReason::DnsResolveFail,
+            format_args!("{d}: the network is offline (emulated)"),
+        )
+        .in_phase(Phase::Resolve),
+        ip => Fail::with(
+            FailReason::ConnectFail,
+            format_args!("{ip}: network is unreachable (emulated offline)"),
+        )
+        .in_phase(Phase::Connect),
+    }
 }
 
 fn server_name(host: &Host<String>) -> Result<ServerName<'static>, Fail> {

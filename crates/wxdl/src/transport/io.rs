@@ -1,4 +1,5 @@
-//! The byte stream under HTTP: plain TCP or TLS over TCP, as one type hyper can drive.
+//! The byte stream under HTTP: plain TCP or TLS over TCP, as one type hyper can drive (the TCP
+//! through the client's emulated link, when it has one).
 
 use std::io;
 use std::pin::Pin;
@@ -8,11 +9,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use super::emulate_tcp::Wire;
+
 /// A connected stream, with or without TLS.
 #[derive(Debug)]
 pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Wire<TcpStream>),
+    Tls(Box<TlsStream<Wire<TcpStream>>>),
 }
 
 impl AsyncRead for Stream {

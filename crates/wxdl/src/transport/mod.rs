@@ -4,6 +4,9 @@
 
 mod body;
 mod connect;
+mod emulate;
+mod emulate_tcp;
+mod emulate_udp;
 mod io;
 mod meter;
 mod pool;
@@ -14,6 +17,8 @@ mod tls;
 
 pub(crate) use body::Body;
 pub(crate) use connect::Connector;
+pub(crate) use emulate::Link;
+pub use emulate::{Emulation, NetworkConditions, PRESETS};
 pub(crate) use meter::{Mark, Meter};
 pub(crate) use pool::{Conn, Pool, SendError, Sender};
 pub(crate) use quic::QuicConnector;

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::emulate::Link;
+use super::emulate_udp::EmulatedUdp;
 use super::{ConnInfo, ConnectTimes, Meter, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason, Phase};
 
@@ -26,16 +28,40 @@ pub(crate) struct QuicConnector {
     /// Made from the trust's `h3` configuration on the first QUIC connection.
     config: OnceLock<Result<quinn::ClientConfig, String>>,
     handshake_bound: Duration,
+    /// **\[beyond\]** The emulated link the datagrams go through, if any.
+    link: Option<Arc<Link>>,
 }
 
 impl QuicConnector {
     /// Connections trusting `trust`, with ALPN `h3` over TLS 1.3.
-    pub fn new(trust: Arc<Trust>, handshake_bound: Duration) -> QuicConnector {
+    pub fn new(
+        trust: Arc<Trust>,
+        handshake_bound: Duration,
+        link: Option<Arc<Link>>,
+    ) -> QuicConnector {
         QuicConnector {
             trust,
             config: OnceLock::new(),
             handshake_bound,
+            link,
         }
+    }
+
+    /// A client endpoint on `bind`, its datagrams through the emulated link when there is one.
+    fn endpoint(&self, bind: SocketAddr) -> std::io::Result<quinn::Endpoint> {
+        let Some(link) = &self.link else {
+            return quinn::Endpoint::client(bind);
+        };
+        use quinn::Runtime;
+        let runtime = Arc::new(quinn::TokioRuntime);
+        let socket = runtime.wrap_udp_socket(std::net::UdpSocket::bind(bind)?)?;
+        let socket = Arc::new(EmulatedUdp::new(socket, link.clone()));
+        quinn::Endpoint::new_with_abstract_socket(
+            quinn::EndpointConfig::default(),
+            None,
+            socket,
+            runtime,
+        )
     }
 
     fn config(&self) -> Result<&quinn::ClientConfig, Fail> {
@@ -73,7 +99,13 @@ impl QuicConnector {
             )
             .in_phase(Phase::Connect)
         };
-        let endpoint = quinn::Endpoint::client(bind).map_err(|e| quic_fail("socket", &e))?;
+        if self.link.as_ref().is_some_and(|l| l.now().offline) {
+            return Err(quic_fail(
+                "connect",
+                &"network is unreachable (emulated offline)",
+            ));
+        }
+        let endpoint = self.endpoint(bind).map_err(|e| quic_fail("socket", &e))?;
         let server_name = match &origin.host {
             url::Host::Domain(d) => d.clone(),
             other => other.to_string(),
