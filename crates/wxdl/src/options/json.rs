@@ -338,4 +338,16 @@ mod tests {
         assert_eq!(o.file_path.as_deref(), Some("wxfile://usr/a"));
         assert!(o.host_path.is_none() && o.output_file.is_none());
     }
+
+    #[test]
+    fn beyond_options_resume_and_split() {
+        let o = parse(json!({"url": "http://h/", "resume": true, "split": 4})).unwrap();
+        assert!(o.resume);
+        assert_eq!(o.split, 4);
+        let o = parse(json!({"url": "http://h/", "resume": 1, "split": 99})).unwrap();
+        assert!(!o.resume, "only true turns it on");
+        assert_eq!(o.split, 16, "at most 16");
+        let o = parse(json!({"url": "http://h/", "split": "4"})).unwrap();
+        assert_eq!(o.split, 0, "not a number: one stream");
+    }
 }
