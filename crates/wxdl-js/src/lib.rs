@@ -14,7 +14,7 @@
 //! ```
 
 mod audio;
-mod fs;
+pub mod fs;
 mod journal;
 mod modules;
 mod storage;
@@ -31,7 +31,8 @@ use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Val
 use tokio::sync::{mpsc, Notify};
 use wxdl::{AbortHandle, Client, DownloadOptions};
 
-const PRELUDE: &str = include_str!("prelude.js");
+/// The file system manager (shared with the Node package), then the rest of the surface.
+const PRELUDE: &str = concat!(include_str!("fs_manager.js"), include_str!("prelude.js"));
 
 /// Bytes allocated between two runs of QuickJS's cycle collector.
 const JS_GC_THRESHOLD: usize = 8 << 20;

@@ -1,0 +1,86 @@
+// wx.getFileSystemManager() over one native call, `fsCall(op, args) -> result` (the engine's
+// confined file operations, wxdl_js::fs), shared by the JS host (`wxdl run`) and the Node
+// package: each operation in its sync form (returns or throws `<op>Sync:fail …`) and its
+// callback form (success/fail/complete, called later through `later`).
+(function (root) {
+  'use strict';
+  function makeFileSystemManager(fsCall, later, codec) {
+    const { b64ToBuffer, bufferToB64, call } = codec;
+    // Each API: how its positional sync arguments map to the object form, and how the result is
+    // shaped for the sync return value and the success callback.
+    const FS = {
+      access: { params: ['path'], sync: () => undefined, ok: () => ({}) },
+      stat: { params: ['path', 'recursive'], sync: (r) => statObj(r), ok: (r) => ({ stats: statObj(r) }) },
+      readFile: {
+        params: ['filePath', 'encoding', 'position', 'length'],
+        prep: (a) => ({ ...a, encoding: a.encoding || null }),
+        sync: (r, a) => (a.encoding ? r.data : b64ToBuffer(r.data)),
+        ok: (r, a) => ({ data: a.encoding ? r.data : b64ToBuffer(r.data) }),
+      },
+      writeFile: {
+        params: ['filePath', 'data', 'encoding'],
+        prep: (a) => (a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
+          ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
+          : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' }),
+        sync: () => undefined,
+        ok: () => ({}),
+      },
+      unlink: { params: ['filePath'], sync: () => undefined, ok: () => ({}) },
+      readdir: { params: ['dirPath'], sync: (r) => r.files, ok: (r) => ({ files: r.files }) },
+      mkdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+      saveFile: {
+        params: ['tempFilePath', 'filePath'],
+        sync: (r) => r.savedFilePath,
+        ok: (r) => ({ savedFilePath: r.savedFilePath }),
+      },
+    };
+    function statObj(r) {
+      return {
+        size: r.size,
+        mode: r.mode,
+        lastAccessedTime: r.lastAccessedTime,
+        lastModifiedTime: r.lastModifiedTime,
+        isFile: () => r.isFile,
+        isDirectory: () => r.isDirectory,
+      };
+    }
+    function fileSystemManager() {
+      const m = {};
+      for (const [name, spec] of Object.entries(FS)) {
+        const prep = spec.prep || ((a) => a);
+        m[name + 'Sync'] = (...pos) => {
+          const args = {};
+          spec.params.forEach((p, i) => { args[p] = pos[i]; });
+          const a = prep(args);
+          try {
+            return spec.sync(fsCall(name, a), a);
+          } catch (e) {
+            throw new Error(`${name}Sync:fail ${e.message}`);
+          }
+        };
+        m[name] = (obj) => {
+          obj = obj || {};
+          const a = prep(obj);
+          let res, ok = true;
+          try {
+            res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(name, a), a) };
+          } catch (e) {
+            ok = false;
+            res = { errMsg: `${name}:fail ${e.message}` };
+          }
+          later(() => {
+            call(ok ? obj.success : obj.fail, res);
+            call(obj.complete, res);
+          });
+        };
+      }
+      return m;
+    }
+    return fileSystemManager();
+  }
+  if (typeof module === 'object' && module && module.exports) {
+    module.exports = makeFileSystemManager;
+  } else {
+    root.__wxdl_fs_manager = makeFileSystemManager;
+  }
+})(globalThis);
