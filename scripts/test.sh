@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing first what the tests need (real nginx and Caddy;
-# node and npm for the HAR validator).
+# node and npm for the HAR validator and the Node package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The Node package's addon, for its node:test suite and the npm pack check (wxdl-testkit's
+# node test drives them against nginx).
+bash scripts/build-node.sh
 
 # Every test binary runs (no fail-fast); cargo's own output is kept, then one total line.
 log=$(mktemp)

@@ -31,8 +31,13 @@ use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Val
 use tokio::sync::{mpsc, Notify};
 use wxdl::{AbortHandle, Client, DownloadOptions};
 
-/// The file system manager (shared with the Node package), then the rest of the surface.
-const PRELUDE: &str = concat!(include_str!("fs_manager.js"), include_str!("prelude.js"));
+/// The download task and the file system manager (shared with the Node package), then the
+/// rest of the surface.
+const PRELUDE: &str = concat!(
+    include_str!("download_task.js"),
+    include_str!("fs_manager.js"),
+    include_str!("prelude.js")
+);
 
 /// Bytes allocated between two runs of QuickJS's cycle collector.
 const JS_GC_THRESHOLD: usize = 8 << 20;

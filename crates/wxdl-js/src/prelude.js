@@ -1,6 +1,6 @@
 // The wx.* surface and the JS runtime basics, written in JS over a few native primitives
 // (`N`, provided by the host). Runs once before the user's script.
-(function (N, makeFileSystemManager) {
+(function (N, makeFileSystemManager, makeDownloadFile) {
   'use strict';
   const g = globalThis;
 
@@ -44,105 +44,10 @@
   };
 
   // ---- wx.downloadFile ---------------------------------------------------------------------
-  // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
-  // names are case-insensitive). WeChat hands over the server's spelling, so Mini Program code
-  // reads `res.header['Content-Type']`: lookups here ignore case, keys stay as they are.
-  const caseless = (header) => new Proxy(header, {
-    get: (t, k) => (typeof k === 'string' && !(k in t) ? t[k.toLowerCase()] : t[k]),
-    has: (t, k) => (k in t) || (typeof k === 'string' && k.toLowerCase() in t),
-    getOwnPropertyDescriptor: (t, k) => Object.getOwnPropertyDescriptor(t, k)
-      || (typeof k === 'string' ? Object.getOwnPropertyDescriptor(t, k.toLowerCase()) : undefined),
-  });
-  const withCaseless = (v) => {
-    if (v && v.header && typeof v.header === 'object') v.header = caseless(v.header);
-    return v;
-  };
-
-  // The profile comes as JSON text and becomes an object the first time it is read (then a
-  // plain data property): most scripts never look at it, and building it costs.
-  const withProfile = (v, json) => {
-    if (typeof json !== 'string') return v;
-    const settle = (o, value) => Object.defineProperty(o, 'profile', {
-      value, writable: true, enumerable: true, configurable: true,
-    });
-    Object.defineProperty(v, 'profile', {
-      configurable: true,
-      enumerable: true,
-      get() { return settle(this, JSON.parse(json)).profile; },
-      set(x) { settle(this, x); },
-    });
-    return v;
-  };
-
-  // The task: methods on the prototype, state in private fields. A call that passes none of
-  // success/fail/complete gets a thenable task (`await wx.downloadFile({url})`); with any
-  // callback it is a plain DownloadTask, as in WeChat, whose downloadFile has no Promise style
-  // (so `resolve(task)` and `return task` from an async function keep the task). The promise
-  // is made only when a thenable task is used as one.
-  class DownloadTask {
-    #obj;
-    #id = 0;
-    #ended = false;
-    #progress = [];
-    #headers = [];
-    #outcome = null; // [ok, result] once ended
-    #promise = null;
-    #settle = null;
-
-    constructor(obj) { this.#obj = obj; }
-
-    abort() { if (this.#id && !this.#ended) N.abort(this.#id); }
-    onProgressUpdate(fn) { if (typeof fn === 'function') this.#progress.push(fn); }
-    offProgressUpdate(fn) { this.#progress = fn ? this.#progress.filter((f) => f !== fn) : []; }
-    onHeadersReceived(fn) { if (typeof fn === 'function') this.#headers.push(fn); }
-    offHeadersReceived(fn) { this.#headers = fn ? this.#headers.filter((f) => f !== fn) : []; }
-    static Thenable = class DownloadTask extends this {
-      then(a, b) { return this.#thenable().then(a, b); }
-      catch(b) { return this.#thenable().catch(b); }
-      finally(f) { return this.#thenable().finally(f); }
-    };
-
-    #thenable() {
-      if (!this.#promise) {
-        this.#promise = new Promise((res, rej) => { this.#settle = [res, rej]; });
-        if (this.#outcome) this.#resolve();
-      }
-      return this.#promise;
-    }
-
-    #resolve() {
-      const [ok, res] = this.#outcome;
-      this.#settle[ok ? 0 : 1](res);
-    }
-
-    #finish(ok, res) {
-      if (this.#ended) return;
-      this.#ended = true;
-      this.#outcome = [ok, res];
-      const obj = this.#obj;
-      if (ok) call(obj.success, res); else call(obj.fail, res);
-      call(obj.complete, res);
-      if (this.#promise) this.#resolve();
-    }
-
-    #event(kind, v, profile) {
-      if (kind === 'progress') this.#progress.slice().forEach((f) => call(f, v));
-      else if (kind === 'headers') this.#headers.slice().forEach((f) => call(f, withCaseless(v)));
-      else this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
-    }
-
-    // Starts the download; the engine parses and checks the options (WeChat's rules and
-    // messages) and reports a bad one as the task's failure, after this call returns.
-    static start(obj) {
-      obj = (obj && typeof obj === 'object') ? obj : {};
-      const callback = typeof obj.success === 'function' || typeof obj.fail === 'function'
-        || typeof obj.complete === 'function';
-      const task = callback ? new DownloadTask(obj) : new DownloadTask.Thenable(obj);
-      task.#id = N.download(obj, (kind, v, profile) => task.#event(kind, v, profile));
-      return task;
-    }
-  }
-  const downloadFile = (obj) => DownloadTask.start(obj);
+  const downloadFile = makeDownloadFile((obj, onEvent) => {
+    const id = N.download(obj, onEvent);
+    return () => N.abort(id);
+  }, call);
 
   // ---- wx.getFileSystemManager -------------------------------------------------------------
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -410,7 +315,8 @@
     if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
     return page[method]();
   };
-})(globalThis.__native, globalThis.__wxdl_fs_manager);
+})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file);
 // The natives are the prelude's alone: scripts reach them only through the wx surface.
 delete globalThis.__native;
 delete globalThis.__wxdl_fs_manager;
+delete globalThis.__wxdl_download_file;

@@ -1,0 +1,142 @@
+// Types of the `wxdl` package. The wx shapes follow miniprogram-api-typings (WechatMiniprogram
+// .DownloadFileOption, .DownloadTask, .DownloadFileSuccessCallbackResult, ...) under the same
+// member names, so code typed against those compiles against these; `[beyond]` members are
+// wxdl's own and off unless given.
+
+export interface GeneralCallbackResult {
+  errMsg: string;
+  /** WeChat's error number, on failures. */
+  errno?: number;
+}
+
+export interface DownloadProfile {
+  invokeStart: number; queueStart: number; queueEnd: number; redirectStart: number;
+  redirectEnd: number; fetchStart: number; domainLookUpStart: number; domainLookUpEnd: number;
+  connectStart: number; SSLconnectionStart: number; SSLconnectionEnd: number; connectEnd: number;
+  requestStart: number; requestEnd: number; responseStart: number; responseEnd: number;
+  rtt: number; estimate_nettype: number; httpRttEstimate: number; transportRttEstimate: number;
+  downstreamThroughputKbpsEstimate: number; throughputKbps: number; peerIP: string; port: number;
+  socketReused: boolean; sendBytesCount: number; receivedBytedCount: number; protocol: string;
+  usingHighPerformanceMode: boolean;
+  [key: string]: unknown;
+}
+
+export interface DownloadFileSuccessCallbackResult extends GeneralCallbackResult {
+  /** The HTTP status (any status is a success, as in WeChat). */
+  statusCode: number;
+  /** `wxfile://tmp_…`, when no filePath was given. */
+  tempFilePath: string;
+  /** The filePath given, echoed. */
+  filePath?: string;
+  header?: Record<string, string>;
+  dataLength: number;
+  profile?: DownloadProfile;
+  /** [beyond] Where the file is on this machine. */
+  savedPath: string;
+  /** [beyond] Bytes reused from an earlier, interrupted run (`resume`). */
+  resumedFrom?: number;
+}
+
+export interface DownloadFileOption {
+  url: string;
+  header?: Record<string, string>;
+  timeout?: number;
+  filePath?: string;
+  enableHttp2?: boolean;
+  enableQuic?: boolean;
+  enableProfile?: boolean;
+  useHighPerformanceMode?: boolean;
+  /** [beyond] `sha256-<base64>` or 64 hex digits; a mismatch fails and leaves nothing. */
+  integrity?: string;
+  /** [beyond] Fail with `timeout` when no body byte arrives for this long (ms). */
+  stallTimeout?: number;
+  /** [beyond] At most this many body bytes per second. */
+  rateLimit?: number;
+  /** [beyond] Tries after the first, for failures a later try may not meet. */
+  retry?: number;
+  retryDelay?: number;
+  retryHttp?: boolean;
+  /** [beyond] Keep an interrupted body and continue it next time (Range/If-Range). */
+  resume?: boolean;
+  /** [beyond] Fetch a large body as this many ranged requests at once (at most 16). */
+  split?: number;
+  success?: (res: DownloadFileSuccessCallbackResult) => void;
+  fail?: (res: GeneralCallbackResult) => void;
+  complete?: (res: GeneralCallbackResult) => void;
+}
+
+export interface OnProgressUpdateListenerResult {
+  progress: number;
+  totalBytesWritten: number;
+  totalBytesExpectedToWrite: number;
+}
+
+export interface OnHeadersReceivedListenerResult {
+  header: Record<string, string>;
+  statusCode: number;
+}
+
+export interface DownloadTask {
+  abort(): void;
+  onProgressUpdate(listener: (res: OnProgressUpdateListenerResult) => void): void;
+  offProgressUpdate(listener?: (res: OnProgressUpdateListenerResult) => void): void;
+  onHeadersReceived(listener: (res: OnHeadersReceivedListenerResult) => void): void;
+  offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
+}
+
+/** A task that is also a promise: what a call without success/fail/complete returns. */
+export interface ThenableDownloadTask extends DownloadTask, PromiseLike<DownloadFileSuccessCallbackResult> {
+  catch<T = never>(onrejected?: (reason: GeneralCallbackResult) => T | PromiseLike<T>): Promise<DownloadFileSuccessCallbackResult | T>;
+  finally(onfinally?: () => void): Promise<DownloadFileSuccessCallbackResult>;
+}
+
+export interface FileSystemManager {
+  accessSync(path: string): void;
+  statSync(path: string): { size: number; isFile(): boolean; isDirectory(): boolean };
+  readFileSync(filePath: string, encoding?: string, position?: number, length?: number): string | ArrayBuffer;
+  writeFileSync(filePath: string, data: string | ArrayBuffer, encoding?: string): void;
+  unlinkSync(filePath: string): void;
+  readdirSync(dirPath: string): string[];
+  mkdirSync(dirPath: string, recursive?: boolean): void;
+  saveFileSync(tempFilePath: string, filePath?: string): string;
+  [op: string]: unknown;
+}
+
+export interface Wx {
+  env: { USER_DATA_PATH: string };
+  downloadFile(option: DownloadFileOption & ({ success: Function } | { fail: Function } | { complete: Function })): DownloadTask;
+  downloadFile(option: DownloadFileOption): ThenableDownloadTask;
+  getFileSystemManager(): FileSystemManager;
+  saveFile(option: { tempFilePath: string; filePath?: string; success?: Function; fail?: Function; complete?: Function }): void;
+  getNetworkType(option?: { success?: Function; fail?: Function; complete?: Function }): Promise<{ networkType: string; errMsg: string }>;
+  onNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
+  offNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
+  /** [beyond] wxdl's own: where the sandbox is. */
+  readonly wxdl: { hostPath(wxfile: string): string; readonly root: string };
+}
+
+export interface WxConfig {
+  /** The sandbox root (default: a new directory under the system's temp directory). */
+  root?: string;
+  appid?: string;
+  appVersion?: string;
+  /** The strict policy (WeChat's production rules) with these download domains. */
+  domains?: string[];
+  /** Extra trusted CA certificates: PEM text or paths of PEM files. */
+  cacert?: string[];
+  /** Downloads at once (default 10, as WeChat). */
+  concurrency?: number;
+  userAgent?: string;
+  usrQuota?: number;
+  /** [beyond] An emulated network: offline, slow-2g, 2g, 3g, 4g, wifi. */
+  network?: string;
+  down?: number; up?: number; latency?: number; jitter?: number;
+  /** Loss probability, 0–1. */
+  loss?: number;
+  /** e.g. '4g:5s,offline:3s,3g'. */
+  networkTimeline?: string;
+  seed?: number;
+}
+
+export function createWx(config?: WxConfig): Wx;
+export function downloadFile(option: DownloadFileOption): DownloadTask | ThenableDownloadTask;

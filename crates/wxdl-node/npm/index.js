@@ -1,0 +1,112 @@
+'use strict';
+// The real wx.downloadFile in Node: the wxdl engine (a native addon) under a WeChat Mini
+// Program `wx` surface. The download task and the file system manager are the same JavaScript
+// the wxdl JS host runs; options, checks, results, errMsg/errno and the profile are the
+// engine's.
+//
+//   const { createWx } = require('wxdl');
+//   const wx = createWx({ root: '/tmp/my-sandbox' });
+//   wx.downloadFile({ url, success: (res) => console.log(res.tempFilePath) });
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const native = require('./wxdl.node');
+const makeDownloadFile = require('./download_task.js');
+const makeFileSystemManager = require('./fs_manager.js');
+
+// A callback that throws surfaces as Node surfaces any uncaught exception.
+const call = (fn, arg) => {
+  if (typeof fn === 'function') fn(arg);
+};
+const later = (f) => setImmediate(f);
+
+const codec = {
+  b64ToBuffer: (s) => {
+    const b = Buffer.from(s, 'base64');
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.length);
+  },
+  bufferToB64: (ab) => Buffer.from(ab).toString('base64'),
+  call,
+};
+
+// The options as data for the engine (callbacks stay here): what JSON can say, as the engine
+// parses every face's options from a JavaScript-style object.
+function plain(obj) {
+  try {
+    return JSON.parse(JSON.stringify(obj, (k, v) => (typeof v === 'function' ? undefined : v)) || '{}');
+  } catch (e) {
+    return { url: typeof obj.url === 'string' ? obj.url : undefined };
+  }
+}
+
+/**
+ * A `wx` object over its own engine and sandbox.
+ * @param {import('./index').WxConfig} [config]
+ */
+function createWx(config = {}) {
+  const root = config.root || fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-'));
+  const engine = new native.Engine({ ...config, root });
+  const fsCall = (op, args) => {
+    try {
+      return JSON.parse(engine.fs(op, JSON.stringify(args)));
+    } catch (e) {
+      // The engine's message is WeChat's text after `<op>:fail `.
+      throw new Error(e.message);
+    }
+  };
+  const downloadFile = makeDownloadFile((obj, onEvent) => {
+    const d = engine.download(plain(obj), (e) => onEvent(e.type, e.data));
+    return () => d.abort();
+  }, call);
+  const netChange = [];
+  let netWatched = false;
+  const wx = {
+    env: { USER_DATA_PATH: 'wxfile://usr' },
+    downloadFile,
+    getFileSystemManager: () => makeFileSystemManager(fsCall, later, codec),
+    saveFile: (obj) => makeFileSystemManager(fsCall, later, codec).saveFile(obj),
+    getNetworkType(obj = {}) {
+      const res = { errMsg: 'getNetworkType:ok', networkType: engine.networkType() };
+      later(() => { call(obj.success, res); call(obj.complete, res); });
+      return Promise.resolve(res);
+    },
+    onNetworkStatusChange(fn) {
+      if (typeof fn !== 'function') return;
+      // The first listener schedules the emulated timeline's changes (a real network is not
+      // watched); the timers do not keep Node alive.
+      if (!netWatched) {
+        netWatched = true;
+        for (const [ms, networkType] of engine.networkChanges()) {
+          setTimeout(() => {
+            const res = { isConnected: networkType !== 'none', networkType };
+            for (const f of netChange.slice()) call(f, res);
+          }, ms).unref();
+        }
+      }
+      netChange.push(fn);
+    },
+    offNetworkStatusChange(fn) {
+      const i = netChange.indexOf(fn);
+      if (i >= 0) netChange.splice(i, 1);
+    },
+  };
+  Object.defineProperty(wx, 'wxdl', {
+    value: Object.freeze({
+      /** Where a `wxfile://` path is on this machine. */
+      hostPath: (p) => engine.hostPath(p),
+      /** The sandbox's root directory. */
+      root: engine.root(),
+    }),
+  });
+  return wx;
+}
+
+let shared = null;
+/** `wx.downloadFile` on a default instance (its sandbox in the system's temp directory). */
+function downloadFile(obj) {
+  if (!shared) shared = createWx();
+  return shared.downloadFile(obj);
+}
+
+module.exports = { createWx, downloadFile };

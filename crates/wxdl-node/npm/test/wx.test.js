@@ -1,0 +1,118 @@
+'use strict';
+// The package against a real nginx (started by wxdl-testkit's node test, which sets
+// WXDL_TEST_BASE): callbacks, events, abort, failures with WeChat's errno, the thenable rule,
+// file system confinement and the concurrency limit.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const { createWx } = require('..');
+
+const base = process.env.WXDL_TEST_BASE;
+if (!base) {
+  console.log('skipped: WXDL_TEST_BASE is not set (run through cargo test -p wxdl-testkit --test node)');
+  process.exit(0);
+}
+const wx = createWx({});
+const settle = (opts) => new Promise((resolve) => {
+  const events = [];
+  const task = wx.downloadFile({
+    ...opts,
+    success: (r) => events.push(['success', r]),
+    fail: (e) => events.push(['fail', e]),
+    complete: (r) => { events.push(['complete', r]); resolve({ events, task }); },
+  });
+  task.onProgressUpdate((p) => events.push(['progress', p]));
+  task.onHeadersReceived((h) => events.push(['headers', h]));
+  if (opts.abortAfterHeaders) task.onHeadersReceived(() => task.abort());
+});
+
+test('success: result, events in order, header spelling, profile, the file', async () => {
+  const { events } = await settle({ url: `${base}/hello.txt` });
+  const kinds = events.map((e) => e[0]);
+  assert.equal(kinds[0], 'headers');
+  assert.deepEqual(kinds.slice(-2), ['success', 'complete']);
+  const res = events.find((e) => e[0] === 'success')[1];
+  assert.equal(res.errMsg, 'downloadFile:ok');
+  assert.equal(res.statusCode, 200);
+  assert.match(res.tempFilePath, /^wxfile:\/\/tmp_[0-9a-f]{16}\.txt$/);
+  assert.equal(res.header['Content-Type'], 'text/plain');
+  assert.equal(res.dataLength, 17);
+  assert.equal(res.profile.protocol, 'http1.1');
+  const last = events.filter((e) => e[0] === 'progress').pop()[1];
+  assert.deepEqual(last, { progress: 100, totalBytesWritten: 17, totalBytesExpectedToWrite: 17 });
+  const text = wx.getFileSystemManager().readFileSync(res.tempFilePath, 'utf8');
+  assert.equal(text, 'hello from nginx\n');
+});
+
+test('failures carry WeChat errMsg and errno; an HTTP error is a success', async () => {
+  const cases = [
+    [{}, 600005, 'downloadFile:fail url is null or nil'],
+    [{ url: 'ftp://127.0.0.1/x' }, 600009, 'downloadFile:fail invalid url'],
+    [{ url: `${base}/hello.txt`, header: 'x' }, 600005, 'downloadFile:fail invalid header'],
+    [{ url: 'http://127.0.0.1:1/x' }, 600001, 'downloadFile:fail connect fail'],
+    [{ url: `${base}/slow/big.bin`, timeout: 200 }, 5, 'downloadFile:fail timeout'],
+    [{ url: `${base}/hello.txt`, filePath: 'wxfile://usr/../escape' }, 603303, 'downloadFile:fail permission denied'],
+    [{ url: `${base}/hello.txt`, integrity: '0'.repeat(64) }, 603901, 'downloadFile:fail integrity check fail'],
+    [{ url: `${base}/slow/big.bin`, abortAfterHeaders: true }, 603105, 'downloadFile:fail abort'],
+  ];
+  for (const [opts, errno, prefix] of cases) {
+    const { events } = await settle(opts);
+    const f = events.find((e) => e[0] === 'fail');
+    assert.ok(f, `${JSON.stringify(opts)} failed`);
+    assert.equal(f[1].errno, errno, f[1].errMsg);
+    assert.ok(f[1].errMsg.startsWith(prefix), f[1].errMsg);
+    assert.equal(events.filter((e) => e[0] === 'success').length, 0);
+  }
+  const { events } = await settle({ url: `${base}/status/404` });
+  assert.equal(events.find((e) => e[0] === 'success')[1].statusCode, 404);
+});
+
+test('the thenable rule: a promise only without callbacks; no callback after complete', async () => {
+  const res = await wx.downloadFile({ url: `${base}/hello.txt` });
+  assert.equal(res.statusCode, 200);
+  await assert.rejects(wx.downloadFile({ url: '' }), (e) => e.errno === 600005);
+  const task = wx.downloadFile({ url: `${base}/hello.txt`, complete() {} });
+  assert.equal(typeof task.then, 'undefined');
+  assert.equal(typeof task.abort, 'function');
+  const { events, task: done } = await settle({ url: `${base}/hello.txt` });
+  const count = events.length;
+  done.abort();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(events.length, count, 'nothing after complete');
+});
+
+test('the file system manager is confined to the sandbox', async () => {
+  const fsm = wx.getFileSystemManager();
+  fsm.writeFileSync(`${wx.env.USER_DATA_PATH}/note.txt`, 'mine', 'utf8');
+  assert.equal(fsm.readFileSync('wxfile://usr/note.txt', 'utf8'), 'mine');
+  assert.deepEqual(fsm.readdirSync(wx.env.USER_DATA_PATH).sort(), ['note.txt']);
+  assert.throws(() => fsm.readFileSync('wxfile://usr/../../../etc/passwd', 'utf8'), /readFileSync:fail permission denied/);
+  assert.throws(() => fsm.readFileSync('/etc/passwd', 'utf8'), /readFileSync:fail/);
+  const res = await wx.downloadFile({ url: `${base}/hello.txt`, filePath: `${wx.env.USER_DATA_PATH}/h.txt` });
+  assert.equal(res.filePath, 'wxfile://usr/h.txt');
+  assert.equal(fsm.statSync('wxfile://usr/h.txt').size, 17);
+});
+
+test('at most `concurrency` at once, first in first out', async () => {
+  const one = createWx({ concurrency: 1 });
+  const order = [];
+  await Promise.all([0, 1, 2, 3, 4].map((i) => new Promise((resolve) => {
+    one.downloadFile({
+      url: `${base}/hello.txt?i=${i}`,
+      success: () => order.push(i),
+      complete: resolve,
+    });
+  })));
+  assert.deepEqual(order, [0, 1, 2, 3, 4]);
+});
+
+test('an exception in a callback is an uncaught exception, as Node surfaces any', () => {
+  const script = `
+    const { createWx } = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    process.on('uncaughtException', (e) => { console.log('uncaught', e.message); process.exit(0); });
+    createWx({}).downloadFile({ url: '${base}/hello.txt', success() { throw new Error('boom'); } });
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.match(r.stdout, /uncaught boom/, r.stderr);
+});
