@@ -91,3 +91,21 @@ fn npm_pack_installs_into_a_fresh_project_and_works_there() {
         .current_dir(&project));
     assert!(out.contains("got 200 17"), "{out}");
 }
+
+/// `examples/jest`: a custom component that downloads in `attached`, rendered by
+/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx. Its npm
+/// dependencies come from the committed lockfile (`npm ci`).
+#[test]
+fn the_jest_example_passes_with_miniprogram_simulate() {
+    let Some(_) = ready() else { return };
+    let nginx = nginx();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/jest");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&example));
+    let out = run(Command::new("npx")
+        .args(["jest", "--ci"])
+        .env("WXDL_TEST_BASE", nginx.url(""))
+        .current_dir(&example));
+    assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+}
