@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""wxdl benchmark: W1-W8 of bench/README.md against curl, wget and aria2c in one run.
+"""wxdl benchmark: W1-W9 of bench/README.md against curl, wget and aria2c in one run.
 
 Starts nginx (HTTP/1.1; HTTPS with HTTP/2) and Caddy (HTTP/3) on loopback with certificates
 from a CA made on the spot, generates the data, runs every workload for wxdl (release build)
@@ -398,6 +398,30 @@ def main():
             for t in w5:
                 compare[(n5, t)] = "wxdl run (JS host)"
 
+            # W9: the same files through wx.downloadFile in Node (the npm package's addon).
+            node_pkg = ROOT / "crates" / "wxdl-node" / "npm"
+            w9_js = work / "w9.js"
+            w9_js.write_text(
+                f"const {{ createWx }} = require({str(node_pkg)!r});\n"
+                "const wx = createWx({ root: process.argv[2] });\n"
+                "const urls = " + repr(http_urls).replace("'", '"') + ";\n"
+                "Promise.all(urls.map((url) => wx.downloadFile({ url, "
+                "filePath: wx.env.USER_DATA_PATH + '/' + url.slice(url.lastIndexOf('/') + 1) })))\n"
+                "  .then((all) => { if (!all.every((r) => r.statusCode === 200)) process.exit(1); });\n"
+            )
+            n9 = f"W9 {small_n} x 16 KiB via Node (wx.downloadFile)"
+            w9 = {
+                "node (wxdl package)": lambda d: ["node", str(w9_js), str(d / "root")],
+                "wxdl get -i -j 10": lambda d: wx + ["-i", str(work / "urls-http.txt"), "-j", "10", "-d", str(d)],
+            }
+            if (node_pkg / "wxdl.node").exists() and shutil.which("node"):
+                bench.workload(n9, w9, verify_js, keep_outputs=True)
+                for t in w9:
+                    compare[(n9, t)] = "node (wxdl package)"
+            else:
+                print("bench: W9 skipped (no node, or the addon is not built: scripts/build-node.sh)",
+                      file=sys.stderr)
+
             n4 = f"W4 {big_mib} MiB HTTP/3"
             bench.workload(n4, w4, verify_big)
             for t in w4:
@@ -447,6 +471,8 @@ def main():
         print("Bytes fetched = the body bytes nginx sent for both requests (its access log), over the "
               "file's size (target <= 1.01). Time = the resumed run.\n")
         print(w8)
+        print("\nW9 compares a Node script calling the package's wx.downloadFile for every file with "
+              "the CLI batch (target: <= 1.3).")
         print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
               "CLI batch (target: <= 1.3). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
     finally:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks wxdl against curl, wget and aria2c (bench/README.md W1-W6) and prints a markdown
+# Benchmarks wxdl against curl, wget and aria2c (bench/README.md W1-W9) and prints a markdown
 # table: `bench/run.sh > bench/RESULTS.md`, or `bench/run.sh --quick` for a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -q -p wxdl-cli
+bash scripts/build-node.sh >/dev/null
 exec python3 bench/run.py "$@"
