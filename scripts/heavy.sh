@@ -2,6 +2,7 @@
 # The heavy runs, each bounded in size and time, separate from the default test suite:
 #   - soak: SOAK_N downloads (default 10 000) through one Client; fails if RSS, descriptors,
 #     tasks or temp files grow;
+#   - the same soak through the Node package (bench/node_soak.js): RSS must stay flat;
 #   - properties: PROPTEST_CASES cases (default 20 000) of every property test, release build;
 #   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
@@ -17,6 +18,10 @@ cases=${PROPTEST_CASES:-20000}
 
 echo "== soak: $soak_n downloads"
 timeout 600 cargo run --release --locked -q -p wxdl --example soak -- "$soak_n"
+
+echo "== Node soak: $soak_n downloads through the npm package"
+bash scripts/build-node.sh >/dev/null
+timeout 600 node --expose-gc bench/node_soak.js "$soak_n"
 
 echo "== properties: $cases cases each"
 PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties
