@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use wxdl::{
-    AbortHandle, Client, DownloadOptions, Emulation, NetworkConditions, Outcome, Policy, Resolver,
+    AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Outcome, Policy, Resolver,
     TaskFuture,
 };
 
@@ -144,45 +144,19 @@ pub fn build_client(
 
 /// The network emulation the flags ask for, if any.
 fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
-    let preset = match &args.network {
-        Some(name) => Some(NetworkConditions::preset(name).ok_or_else(|| {
-            let names: Vec<&str> = wxdl::PRESETS.iter().map(|p| p.0).collect();
-            CliError::usage(format!("--network {name:?}: one of {}", names.join(", ")))
-        })?),
-        None => None,
+    let settings = NetworkSettings {
+        network: args.network.clone(),
+        down: args.down,
+        up: args.up,
+        latency: args.latency,
+        jitter: args.jitter,
+        loss: args.loss,
+        timeline: args.network_timeline.clone(),
+        seed: args.seed,
     };
-    let custom = args.down.is_some() || args.up.is_some() || args.latency.is_some();
-    let tuned = custom || args.jitter.is_some() || args.loss.is_some();
-    let base = match (preset, tuned) {
-        (None, false) => None,
-        (p, _) => {
-            let mut c = p.unwrap_or(NetworkConditions::custom(0, 0, 0));
-            if custom {
-                let d = NetworkConditions::custom(
-                    args.down.unwrap_or(c.down_kbps),
-                    args.up.unwrap_or(c.up_kbps),
-                    args.latency.unwrap_or(c.rtt_ms),
-                );
-                c = d.jitter(c.jitter_ms).loss(c.loss);
-            }
-            if let Some(ms) = args.jitter {
-                c = c.jitter(ms);
-            }
-            if let Some(p) = args.loss {
-                c = c.loss(p);
-            }
-            Some(c)
-        }
-    };
-    let emulation = match (&args.network_timeline, base) {
-        (Some(spec), base) => Some(
-            Emulation::timeline(spec, base)
-                .map_err(|e| CliError::usage(format!("--network-timeline: {e}")))?,
-        ),
-        (None, Some(c)) => Some(Emulation::new(c)),
-        (None, None) => None,
-    };
-    Ok(emulation.map(|e| e.seed(args.seed.unwrap_or(0))))
+    settings
+        .emulation()
+        .map_err(|e| CliError::usage(format!("network emulation: {e}")))
 }
 
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).

@@ -14,7 +14,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 use serde_json::{json, Value};
-use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkConditions, Policy};
+use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy};
 
 /// A download's events: `{type: "progress" | "headers" | "success" | "fail", data}`.
 type Events = ThreadsafeFunction<Value, (), Value, Status, false>;
@@ -205,34 +205,18 @@ impl Download {
 
 /// The network emulation a config asks for (the CLI's flags, by the same names).
 fn emulation(config: &Value) -> napi::Result<Option<Emulation>> {
-    let text = |k: &str| config.get(k).and_then(Value::as_str);
+    let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
     let number = |k: &str| config.get(k).and_then(Value::as_f64);
-    let mut base = match text("network") {
-        Some(name) => Some(
-            NetworkConditions::preset(name)
-                .ok_or_else(|| error(format!("network {name:?}: not a preset")))?,
-        ),
-        None => None,
+    let whole = |k: &str| number(k).map(|v| v.max(0.0) as u32);
+    let settings = NetworkSettings {
+        network: text("network"),
+        down: whole("down"),
+        up: whole("up"),
+        latency: whole("latency"),
+        jitter: whole("jitter"),
+        loss: number("loss"),
+        timeline: text("networkTimeline"),
+        seed: number("seed").map(|s| s as u64),
     };
-    if number("down").is_some() || number("up").is_some() || number("latency").is_some() {
-        let c = base.unwrap_or(NetworkConditions::custom(0, 0, 0));
-        let pick = |k: &str, d: u32| number(k).map_or(d, |v| v.max(0.0) as u32);
-        base = Some(NetworkConditions::custom(
-            pick("down", c.down_kbps),
-            pick("up", c.up_kbps),
-            pick("latency", c.rtt_ms),
-        ));
-    }
-    if let (Some(c), Some(ms)) = (base, number("jitter")) {
-        base = Some(c.jitter(ms.max(0.0) as u32));
-    }
-    if let (Some(c), Some(p)) = (base, number("loss")) {
-        base = Some(c.loss(p));
-    }
-    let e = match (text("networkTimeline"), base) {
-        (Some(spec), base) => Some(Emulation::timeline(spec, base).map_err(error)?),
-        (None, Some(c)) => Some(Emulation::new(c)),
-        (None, None) => None,
-    };
-    Ok(e.map(|e| e.seed(number("seed").map_or(0, |s| s as u64))))
+    settings.emulation().map_err(error)
 }

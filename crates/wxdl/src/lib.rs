@@ -90,4 +90,6 @@ pub use sandbox::{
     Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, TEMP_RETENTION, USER_DATA_PATH,
 };
 pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
-pub use transport::{CaError, Emulation, NetworkConditions, Protocol, Resolver, PRESETS};
+pub use transport::{
+    CaError, Emulation, NetworkConditions, NetworkSettings, Protocol, Resolver, PRESETS,
+};

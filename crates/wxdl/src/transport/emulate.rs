@@ -182,6 +182,85 @@ impl Emulation {
     }
 }
 
+/// The network settings every face takes by the same names (the CLI's `--network`, `--down`,
+/// …; the Node package's `createWx({network, down, …})`), turned into an [`Emulation`] in one
+/// place.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkSettings {
+    /// A preset name.
+    pub network: Option<String>,
+    /// Downstream kbit/s (with `up` or `latency`: custom conditions over the preset's).
+    pub down: Option<u32>,
+    /// Upstream kbit/s.
+    pub up: Option<u32>,
+    /// Added round trip, ms.
+    pub latency: Option<u32>,
+    /// Jitter, ms.
+    pub jitter: Option<u32>,
+    /// Loss probability, 0.0–1.0.
+    pub loss: Option<f64>,
+    /// A timeline (`4g:5s,offline:3s,3g`; `custom` is the conditions the rest give).
+    pub timeline: Option<String>,
+    /// The seed of jitter and loss.
+    pub seed: Option<u64>,
+}
+
+impl NetworkSettings {
+    /// The emulation these settings ask for (`None`: none asked for), or why they are wrong.
+    ///
+    /// ```
+    /// use wxdl::NetworkSettings;
+    ///
+    /// let s = NetworkSettings { network: Some("3g".into()), jitter: Some(20), ..Default::default() };
+    /// assert!(s.emulation().unwrap().is_some());
+    /// assert!(NetworkSettings::default().emulation().unwrap().is_none());
+    /// let bad = NetworkSettings { network: Some("5g".into()), ..Default::default() };
+    /// assert!(bad.emulation().unwrap_err().contains("slow-2g"));
+    /// ```
+    pub fn emulation(&self) -> Result<Option<Emulation>, String> {
+        let preset = match &self.network {
+            Some(name) => Some(NetworkConditions::preset(name).ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+                format!(
+                    "{name:?}: not a network preset (one of {})",
+                    names.join(", ")
+                )
+            })?),
+            None => None,
+        };
+        let custom = self.down.is_some() || self.up.is_some() || self.latency.is_some();
+        let tuned = custom || self.jitter.is_some() || self.loss.is_some();
+        let base = match (preset, tuned) {
+            (None, false) => None,
+            (p, _) => {
+                let mut c = p.unwrap_or(NetworkConditions::custom(0, 0, 0));
+                if custom {
+                    c = NetworkConditions::custom(
+                        self.down.unwrap_or(c.down_kbps),
+                        self.up.unwrap_or(c.up_kbps),
+                        self.latency.unwrap_or(c.rtt_ms),
+                    )
+                    .jitter(c.jitter_ms)
+                    .loss(c.loss);
+                }
+                if let Some(ms) = self.jitter {
+                    c = c.jitter(ms);
+                }
+                if let Some(p) = self.loss {
+                    c = c.loss(p);
+                }
+                Some(c)
+            }
+        };
+        let emulation = match (&self.timeline, base) {
+            (Some(spec), base) => Some(Emulation::timeline(spec, base)?),
+            (None, Some(c)) => Some(Emulation::new(c)),
+            (None, None) => None,
+        };
+        Ok(emulation.map(|e| e.seed(self.seed.unwrap_or(0))))
+    }
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?}: a duration is like 500ms or 5s");
     if let Some(ms) = text.strip_suffix("ms") {

@@ -18,7 +18,7 @@ mod tls;
 pub(crate) use body::Body;
 pub(crate) use connect::Connector;
 pub(crate) use emulate::Link;
-pub use emulate::{Emulation, NetworkConditions, PRESETS};
+pub use emulate::{Emulation, NetworkConditions, NetworkSettings, PRESETS};
 pub(crate) use meter::{Mark, Meter};
 pub(crate) use pool::{Conn, Pool, SendError, Sender};
 pub(crate) use quic::QuicConnector;
