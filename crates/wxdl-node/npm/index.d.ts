@@ -14,6 +14,9 @@ export interface DownloadProfile {
   redirectEnd: number; fetchStart: number; domainLookUpStart: number; domainLookUpEnd: number;
   connectStart: number; SSLconnectionStart: number; SSLconnectionEnd: number; connectEnd: number;
   requestStart: number; requestEnd: number; responseStart: number; responseEnd: number;
+  domainLookupStart: number; domainLookupEnd: number;
+  /** WeChat's HttpDNS lookup: always 0 here (the system's DNS is used). */
+  httpDNSDomainLookUpStart: number; httpDNSDomainLookUpEnd: number;
   rtt: number; estimate_nettype: number; httpRttEstimate: number; transportRttEstimate: number;
   downstreamThroughputKbpsEstimate: number; throughputKbps: number; peerIP: string; port: number;
   socketReused: boolean; sendBytesCount: number; receivedBytedCount: number; protocol: string;
@@ -24,13 +27,14 @@ export interface DownloadProfile {
 export interface DownloadFileSuccessCallbackResult extends GeneralCallbackResult {
   /** The HTTP status (any status is a success, as in WeChat). */
   statusCode: number;
-  /** `wxfile://tmp_…`, when no filePath was given. */
+  /** `wxfile://tmp_…` when no filePath was given (typed as a string, as WeChat's typings do). */
   tempFilePath: string;
-  /** The filePath given, echoed. */
-  filePath?: string;
+  /** The filePath given, echoed (typed as a string, as WeChat's typings do). */
+  filePath: string;
   header?: Record<string, string>;
   dataLength: number;
-  profile?: DownloadProfile;
+  /** Present unless `enableProfile: false`. */
+  profile: DownloadProfile;
   /** [beyond] Where the file is on this machine. */
   savedPath: string;
   /** [beyond] Bytes reused from an earlier, interrupted run (`resume`). */

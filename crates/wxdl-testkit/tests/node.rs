@@ -93,7 +93,8 @@ fn npm_pack_installs_into_a_fresh_project_and_works_there() {
 }
 
 /// `examples/jest`: a custom component that downloads in `attached`, rendered by
-/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx. Its npm
+/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx; and its
+/// `types.check.ts` (official typings against the package's) through `tsc`. Its npm
 /// dependencies come from the committed lockfile (`npm ci`).
 #[test]
 fn the_jest_example_passes_with_miniprogram_simulate() {
@@ -108,4 +109,8 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
         .env("WXDL_TEST_BASE", nginx.url(""))
         .current_dir(&example));
     assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    // Code typed against miniprogram-api-typings type-checks against the package's types.
+    run(Command::new("npm")
+        .args(["run", "--silent", "typecheck"])
+        .current_dir(&example));
 }

@@ -145,6 +145,8 @@ impl Timeline {
             domain_look_up_end: dns_end,
             domain_lookup_start: dns_start,
             domain_lookup_end: dns_end,
+            http_dns_domain_look_up_start: 0.0,
+            http_dns_domain_look_up_end: 0.0,
             connect_start: or_fetch(self.conn.connect_start),
             ssl_connection_start: if facts.reused {
                 0.0
@@ -313,6 +315,12 @@ pub struct Profile {
     /// DNS end (older spelling, same value).
     #[serde(rename = "domainLookupEnd")]
     pub domain_lookup_end: f64,
+    /// WeChat's HttpDNS lookup start: always 0 (wxdl resolves with the system's DNS).
+    #[serde(rename = "httpDNSDomainLookUpStart")]
+    pub http_dns_domain_look_up_start: f64,
+    /// WeChat's HttpDNS lookup end: always 0.
+    #[serde(rename = "httpDNSDomainLookUpEnd")]
+    pub http_dns_domain_look_up_end: f64,
     /// TCP connect start.
     pub connect_start: f64,
     /// TLS handshake start (0 for plain HTTP or a reused connection).

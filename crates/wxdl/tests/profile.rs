@@ -15,7 +15,7 @@ use wxdl_testkit::{write_random, Nginx, RawServer, TestCa};
 /// contract §7's instants, in the order they must hold.
 const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
-const ALL_FIELDS: [&str; 31] = [
+const ALL_FIELDS: [&str; 33] = [
     "invokeStart",
     "queueStart",
     "queueEnd",
@@ -26,6 +26,8 @@ const ALL_FIELDS: [&str; 31] = [
     "domainLookUpEnd",
     "domainLookupStart",
     "domainLookupEnd",
+    "httpDNSDomainLookUpStart",
+    "httpDNSDomainLookUpEnd",
     "connectStart",
     "SSLconnectionStart",
     "SSLconnectionEnd",
