@@ -287,7 +287,7 @@ fn demo_runs_offline() {
     );
 }
 
-const PROFILE_FIELDS: usize = 31;
+const PROFILE_FIELDS: usize = 33;
 const ORDER: [&str; 14] = wxdl::Profile::ORDERED_INSTANTS;
 
 fn assert_profile(v: &Value, tls: bool, body: u64) {

@@ -186,7 +186,7 @@ done.then(async () => {{
     has("filePath wxfile://usr/f.bin true");
     has("stat 300000 300000");
     has("reused true hello from nginx");
-    has("profile 31 http1.1 true object");
+    has("profile 33 http1.1 true object");
     has("fsfail readFile:fail no such file or directory, open wxfile://usr/nope");
     for line in [
         "ok:success:200",

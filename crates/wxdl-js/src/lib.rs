@@ -909,7 +909,7 @@ fn start_download<'js>(
     let host = Rc::clone(host);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
-        // The profile (31 fields) crosses as JSON text that JS parses only if the script reads
+        // The profile (33 fields) crosses as JSON text that JS parses only if the script reads
         // it: building it as an object for every download was a sixth of the host's work.
         let emit_with =
             |kind: &str, v: &serde_json::Value, profile: Option<String>| match json_to_js(

@@ -252,6 +252,9 @@ impl ClientBuilder {
                 user_agent,
                 referer,
                 bucket: self.rate_limit.map(Bucket::new),
+                commits: tokio::sync::Semaphore::new(
+                    self.concurrency.max(1) * crate::engine::COMMITS_PER_SLOT,
+                ),
             }),
         })
     }

@@ -51,14 +51,16 @@ pub(crate) async fn run(
     }?;
     // Every byte is in the private file: the download has reached its end. The fsync and
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
-    // always says what is on disk.
+    // always says what is on disk. The download's slot goes to the next one once this one
+    // has a commit slot: the network work is over, and commits gather into shared sync
+    // rounds; the commit slots bound the descriptors waiting files hold.
+    let commit_slot = engine.commits.acquire().await;
+    drop(done.permit);
     done.part
         .commit()
         .await
         .map_err(|f| f.in_phase(Phase::Commit))?;
-    // The slot is freed only now: a download holds its descriptors until its file is in
-    // place, so the limit bounds what the running downloads hold, commits included.
-    drop(done.permit);
+    drop(commit_slot);
     if let Some(last) = done.last_progress {
         shared.emit_progress(last);
     }

@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// One client's durability: counts the files it is writing and runs their group rounds.
 #[derive(Debug, Default)]
@@ -32,12 +33,18 @@ pub(crate) struct Syncer {
     round_ended: Condvar,
 }
 
+/// How long a round's leader waits for more files to join before syncing, at most: a batch's
+/// files arrive a few hundred microseconds apart, and each round costs the disk a flush.
+const GATHER: Duration = Duration::from_millis(1);
+
 /// Rounds of `syncfs` on one filesystem, numbered from 1.
 #[derive(Debug, Default)]
 struct Rounds {
-    /// The last round started, and whether it is still running.
+    /// The last round started, and whether it is still running (or gathering).
     started: u64,
     running: bool,
+    /// Commits waiting for a round.
+    waiting: usize,
     /// The last round that ended.
     ended: u64,
     /// The last round that failed, and how.
@@ -99,13 +106,26 @@ impl Syncer {
                 };
             }
             if r.running {
+                r.waiting += 1;
                 rounds = self
                     .round_ended
                     .wait(rounds)
                     .unwrap_or_else(|p| p.into_inner());
+                rounds.entry(dev).or_default().waiting -= 1;
                 continue;
             }
             r.running = true;
+            // Gather: files arriving now still count on the round about to start (it is not
+            // numbered yet), until every file being written waits or the window closes.
+            let until = Instant::now() + GATHER;
+            while rounds.entry(dev).or_default().waiting + 1 < self.writing.load(Ordering::Acquire)
+                && Instant::now() < until
+            {
+                drop(rounds);
+                std::thread::sleep(Duration::from_micros(100));
+                rounds = self.lock();
+            }
+            let r = rounds.entry(dev).or_default();
             r.started += 1;
             let round = r.started;
             drop(rounds);

@@ -17,6 +17,9 @@ use crate::sandbox::Sandbox;
 use crate::storage::Storage;
 use crate::transport::{Connector, Pool, QuicConnector};
 
+/// Commits that may wait for their sync round per download slot.
+pub(crate) const COMMITS_PER_SLOT: usize = 2;
+
 /// Everything a client's downloads share. Behind an `Arc` in [`Client`](crate::Client).
 #[derive(Debug)]
 pub(crate) struct Engine {
@@ -33,4 +36,8 @@ pub(crate) struct Engine {
     pub referer: HeaderValue,
     /// **\[beyond\]** The client-wide body byte rate, shared by all its downloads.
     pub bucket: Option<Bucket>,
+    /// Commits (fsync and rename) waiting or running after their download gave its slot
+    /// back: [`COMMITS_PER_SLOT`] per concurrency slot, so a batch's files share sync rounds
+    /// while the descriptors they hold stay bounded.
+    pub commits: tokio::sync::Semaphore,
 }
