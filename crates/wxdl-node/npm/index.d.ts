@@ -132,6 +132,8 @@ export interface WxConfig {
   concurrency?: number;
   userAgent?: string;
   usrQuota?: number;
+  /** curl's `HOST:PORT:ADDR` overrides (an empty ADDR: the name does not resolve). */
+  resolve?: string[];
   /** [beyond] An emulated network: offline, slow-2g, 2g, 3g, 4g, wifi. */
   network?: string;
   down?: number; up?: number; latency?: number; jitter?: number;

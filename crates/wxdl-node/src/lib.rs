@@ -14,7 +14,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 use serde_json::{json, Value};
-use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy};
+use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy, Resolver};
 
 /// A download's events: `{type: "progress" | "headers" | "success" | "fail", data}`.
 type Events = ThreadsafeFunction<Value, (), Value, Status, false>;
@@ -32,8 +32,9 @@ pub struct Engine {
 #[napi]
 impl Engine {
     /// `config`: `{root, appid, appVersion, domains, cacert, concurrency, userAgent, usrQuota,
-    /// network, down, up, latency, jitter, loss, networkTimeline, seed}` (all optional but
-    /// `root`).
+    /// resolve, network, down, up, latency, jitter, loss, networkTimeline, seed}` (all optional
+    /// but `root`); `resolve` takes curl's `HOST:PORT:ADDR` strings (an empty ADDR: the name
+    /// does not resolve).
     #[napi(constructor)]
     pub fn new(config: Value) -> napi::Result<Engine> {
         let text = |k: &str| config.get(k).and_then(Value::as_str);
@@ -71,6 +72,19 @@ impl Engine {
             };
             b = b.add_root_certificate_pem(bytes);
         }
+        let mut resolver = Resolver::default();
+        for spec in config
+            .get("resolve")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            resolver
+                .add_curl_style(spec)
+                .map_err(|e| error(format!("resolve {spec:?}: {e}")))?;
+        }
+        b = b.resolver(resolver);
         if let Some(e) = emulation(&config)? {
             b = b.network(e);
         }

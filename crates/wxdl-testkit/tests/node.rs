@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wxdl_testkit::{write_random, Nginx};
+use wxdl_testkit::{write_random, write_sparse, Nginx, TestCa};
 
 fn package() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../wxdl-node/npm")
@@ -26,10 +26,16 @@ fn ready() -> Option<PathBuf> {
     Some(pkg)
 }
 
+/// nginx with what the package's tests ask for: a slow file, one past the 200 MiB cap
+/// (sparse), a connection closed without an answer, and HTTPS from a CA nobody trusts.
 fn nginx() -> Nginx {
-    let nginx = Nginx::start();
+    let nginx = Nginx::builder()
+        .tls(&TestCa::new())
+        .location("location = /drop { return 444; }")
+        .start();
     std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
     write_random(&nginx.root.join("slow/big.bin"), 4 << 20);
+    write_sparse(&nginx.root.join("huge.bin"), 200 * 1024 * 1024 + 1);
     nginx
 }
 
@@ -52,9 +58,10 @@ fn the_packages_node_test_suite_passes() {
         .arg("--test")
         .arg("--test-timeout=60000")
         .arg(pkg.join("test"))
-        .env("WXDL_TEST_BASE", nginx.url("")));
+        .env("WXDL_TEST_BASE", nginx.url(""))
+        .env("WXDL_TEST_HTTPS", nginx.https_url("localhost", "")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 6"), "every test ran: {out}");
+    assert!(out.contains("# pass 7"), "every test ran: {out}");
 }
 
 #[test]

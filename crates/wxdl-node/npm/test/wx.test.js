@@ -13,7 +13,7 @@ if (!base) {
   console.log('skipped: WXDL_TEST_BASE is not set (run through cargo test -p wxdl-testkit --test node)');
   process.exit(0);
 }
-const wx = createWx({});
+const wx = createWx({ resolve: ['nowhere.test:80:'] });
 const settle = (opts) => new Promise((resolve) => {
   const events = [];
   const task = wx.downloadFile({
@@ -66,6 +66,36 @@ test('failures carry WeChat errMsg and errno; an HTTP error is a success', async
   }
   const { events } = await settle({ url: `${base}/status/404` });
   assert.equal(events.find((e) => e[0] === 'success')[1].statusCode, 404);
+});
+
+test('every other failure row reachable from Node, with its errno', async () => {
+  const https = process.env.WXDL_TEST_HTTPS;
+  const fsm = wx.getFileSystemManager();
+  fsm.mkdirSync(`${wx.env.USER_DATA_PATH}/adir`);
+  const rows = [
+    [wx, { url: 'http://nowhere.test/x' }, 600001, 'downloadFile:fail dns resolve fail'],
+    [wx, { url: `${https}/hello.txt` }, 600001, 'downloadFile:fail ssl handshake fail'],
+    [wx, { url: `${base}/drop` }, 600001, 'downloadFile:fail network interrupted'],
+    [wx, { url: `${base}/loop` }, 600008, 'downloadFile:fail too many redirects'],
+    [wx, { url: `${base}/huge.bin` }, 603301, 'downloadFile:fail exceed max file size'],
+    [wx, { url: `${base}/hello.txt`, filePath: `${wx.env.USER_DATA_PATH}/missing/f` }, 1300002,
+      'downloadFile:fail no such file or directory'],
+    [wx, { url: `${base}/hello.txt`, filePath: `${wx.env.USER_DATA_PATH}/adir` }, 1301003,
+      'downloadFile:fail illegal operation on a directory'],
+    [wx, { url: `${base}/hello.txt`, filePath: `${wx.env.USER_DATA_PATH}/${'n'.repeat(256)}` }, 603300,
+      'downloadFile:fail write file fail'],
+    [createWx({ usrQuota: 10 }), { url: `${base}/hello.txt`, filePath: 'wxfile://usr/big.txt' }, 1300202,
+      'downloadFile:fail the maximum size of the file storage limit is exceeded'],
+    [createWx({ domains: ['example.com'] }), { url: 'https://127.0.0.1/x' }, null,
+      'downloadFile:fail url not in domain list'],
+  ];
+  for (const [w, opts, errno, prefix] of rows) {
+    const res = await w.downloadFile(opts).then(() => null, (e) => e);
+    assert.ok(res, `${JSON.stringify(opts)} failed`);
+    assert.ok(res.errMsg.startsWith(prefix), `${prefix}: ${res.errMsg}`);
+    if (errno !== null) assert.equal(res.errno, errno, res.errMsg);
+    else assert.equal(typeof res.errno, 'number');
+  }
 });
 
 test('the thenable rule: a promise only without callbacks; no callback after complete', async () => {
