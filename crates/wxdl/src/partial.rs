@@ -65,6 +65,8 @@ pub(crate) struct Partial {
     /// What it held when opened, if that is worth continuing for this URL.
     found: Option<Record>,
     url: String,
+    /// Published under the target's name, or removed: nothing of it to tidy on drop.
+    gone: std::sync::atomic::AtomicBool,
 }
 
 /// The partial file's name for a host target named `target`.
@@ -151,6 +153,7 @@ impl Partial {
             record_name,
             found,
             url: url.to_owned(),
+            gone: Default::default(),
         }))
     }
 
@@ -187,6 +190,7 @@ impl Partial {
     /// Removes the data and its record: what it holds must not be continued (it failed the
     /// integrity check, or passed the cap).
     pub fn abandon(&self) {
+        self.gone.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(name) = &self.private.name {
             let _ = self.home.remove_file(name);
         }
@@ -195,7 +199,19 @@ impl Partial {
 
     /// Forgets the record once the data file has been published under the target's name.
     pub fn published(&self) {
+        self.gone.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.home.remove_file(&self.record_name);
+    }
+}
+
+impl Drop for Partial {
+    /// A partial file that holds nothing (opened, then not used: the answer had no validator,
+    /// or was an error page) is not left behind.
+    fn drop(&mut self) {
+        let empty = self.private.file.metadata().is_ok_and(|m| m.len() == 0);
+        if empty && !self.gone.load(std::sync::atomic::Ordering::Relaxed) {
+            self.abandon();
+        }
     }
 }
 
@@ -291,6 +307,13 @@ mod tests {
         assert!(open(dir.path(), "http://a/f").is_none());
         drop(p);
         assert!(open(dir.path(), "http://b/f").unwrap().found().is_none());
+    }
+
+    #[test]
+    fn an_unused_partial_file_is_not_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path(), "u").unwrap());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

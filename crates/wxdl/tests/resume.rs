@@ -64,6 +64,20 @@ async fn an_aborted_download_continues_where_it_stopped() {
         "{:?}",
         others(&out_dir, "r.bin")
     );
+    // An answer without a validator cannot be continued: it is downloaded as usual, and the
+    // partial file opened for it is not left behind.
+    let echo = out_dir.join("echo.txt");
+    let plain = ok(client
+        .download(
+            DownloadOptions::new(nginx.url("/echo"))
+                .host_path(&echo)
+                .resume(true),
+        )
+        .await);
+    assert_eq!(plain.resumed_from, 0);
+    let mut left = others(&out_dir, "r.bin");
+    left.retain(|n| n != "echo.txt");
+    assert!(left.is_empty(), "{left:?}");
     // The HAR shows the ranged request.
     let request = &s.hops.last().unwrap().request_header;
     assert!(
