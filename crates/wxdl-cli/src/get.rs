@@ -1,6 +1,6 @@
 //! `wxdl get`: one URL, or a batch from a file, over one client.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::IntoFuture;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -411,10 +411,13 @@ fn plural(n: u64, noun: &str) -> String {
     }
 }
 
-/// File names for a batch: each URL's last path segment, made unique within the batch.
+/// File names for a batch: each URL's last path segment, made unique within the batch
+/// (`f.bin`, `f-1.bin`, `f-2.bin`, …). Each name remembers the next suffix to try, so a batch of
+/// 100 000 URLs ending alike costs what it costs to name them, not the square of it.
 #[derive(Default)]
 struct UniqueNames {
     used: HashSet<String>,
+    next: HashMap<String, u64>,
 }
 
 impl UniqueNames {
@@ -427,10 +430,14 @@ impl UniqueNames {
             Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
             _ => (base.clone(), String::new()),
         };
-        (1..)
-            .map(|n| format!("{stem}-{n}{ext}"))
-            .find(|candidate| self.used.insert(candidate.clone()))
-            .unwrap_or(base)
+        let next = self.next.entry(base.clone()).or_insert(1);
+        loop {
+            let candidate = format!("{stem}-{next}{ext}");
+            *next += 1;
+            if self.used.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
     }
 }
 
@@ -480,5 +487,14 @@ mod tests {
         assert_eq!(n.claim("http://h/x/.."), "index-2.html");
         assert_eq!(n.claim("http://h/noext"), "noext");
         assert_eq!(n.claim("http://h/noext"), "noext-1");
+        // A name already taken by another URL's own is skipped.
+        assert_eq!(n.claim("http://h/g-1.txt"), "g-1.txt");
+        assert_eq!(n.claim("http://h/g.txt"), "g.txt");
+        assert_eq!(n.claim("http://h/g.txt"), "g-2.txt");
+        // Many alike: each takes the next suffix (one step, not a scan from 1).
+        for _ in 0..50_000 {
+            n.claim("http://h/many.bin");
+        }
+        assert_eq!(n.claim("http://h/many.bin"), "many-50000.bin");
     }
 }
