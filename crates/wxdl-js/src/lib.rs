@@ -716,13 +716,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let h = Rc::clone(host);
     n.set(
         "networkType",
-        Function::new(ctx.clone(), move || {
-            // An emulated network says what it is; else the estimate of the real one.
-            h.client
-                .network_type()
-                .unwrap_or_else(|| network_type(h.client.network_quality().effective_type))
-                .to_string()
-        })?,
+        Function::new(ctx.clone(), move || h.client.wx_network_type().to_string())?,
     )?;
     let h = Rc::clone(host);
     n.set(
@@ -739,18 +733,6 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     )?;
 
     ctx.globals().set("__native", n)
-}
-
-/// `wx.getNetworkType`'s answer for an effective connection type.
-fn network_type(ect: wxdl::EffectiveConnectionType) -> &'static str {
-    use wxdl::EffectiveConnectionType as E;
-    match ect {
-        E::Offline => "none",
-        E::Slow2g | E::Type2g => "2g",
-        E::Type3g => "3g",
-        E::Type4g => "4g",
-        _ => "unknown",
-    }
 }
 
 fn system_info() -> serde_json::Value {

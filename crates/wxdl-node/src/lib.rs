@@ -176,15 +176,7 @@ impl Engine {
     /// What `wx.getNetworkType` answers: the emulated network's type, else the estimate's.
     #[napi]
     pub fn network_type(&self) -> String {
-        use wxdl::EffectiveConnectionType as E;
-        let estimated = match self.client.network_quality().effective_type {
-            E::Offline => "none",
-            E::Slow2g | E::Type2g => "2g",
-            E::Type3g => "3g",
-            E::Type4g => "4g",
-            _ => "unknown",
-        };
-        self.client.network_type().unwrap_or(estimated).to_owned()
+        self.client.wx_network_type().to_owned()
     }
 
     /// The emulated timeline's coming changes: `[[ms from now, type], …]`.

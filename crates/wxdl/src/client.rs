@@ -379,6 +379,13 @@ impl Client {
             .map(|l| l.now().network_type)
     }
 
+    /// What `wx.getNetworkType` answers: the emulated network's type, else the type the
+    /// network-quality estimate says (`unknown` before any download).
+    pub fn wx_network_type(&self) -> &'static str {
+        self.network_type()
+            .unwrap_or_else(|| self.network_quality().effective_type.wx_network_type())
+    }
+
     /// **\[beyond\]** When the emulated network's type changes from now on (time from now,
     /// the new type), for `wx.onNetworkStatusChange`; empty without emulation.
     pub fn network_changes(&self) -> Vec<(Duration, &'static str)> {

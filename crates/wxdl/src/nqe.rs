@@ -86,6 +86,17 @@ impl EffectiveConnectionType {
         }
     }
 
+    /// What `wx.getNetworkType` answers for this type (`none`, `2g`, `3g`, `4g`, `unknown`).
+    pub fn wx_network_type(self) -> &'static str {
+        match self {
+            EffectiveConnectionType::Offline => "none",
+            EffectiveConnectionType::Slow2g | EffectiveConnectionType::Type2g => "2g",
+            EffectiveConnectionType::Type3g => "3g",
+            EffectiveConnectionType::Type4g => "4g",
+            EffectiveConnectionType::Unknown => "unknown",
+        }
+    }
+
     /// The type for an HTTP RTT estimate.
     pub fn from_http_rtt(http_rtt_ms: Option<f64>) -> EffectiveConnectionType {
         match http_rtt_ms {

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use url::Host;
 
-use super::emulate::{Link, NetworkConditions};
+use super::emulate::Link;
 use super::emulate_tcp::Wire;
 use super::io::Stream;
 use super::meter::{Meter, Metered};
@@ -40,8 +40,8 @@ impl Connector {
             ..ConnectTimes::default()
         };
         let conditions = self.link.as_ref().map(|l| l.now());
-        if let Some(c) = conditions.filter(|c| c.offline) {
-            return Err(offline(&origin.host, c));
+        if conditions.is_some_and(|c| c.offline) {
+            return Err(offline(&origin.host));
         }
         let addrs = self.resolver.resolve(&origin.host, origin.port).await?;
         times.dns_end = Some(Instant::now());
@@ -134,7 +134,7 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fa
 
 /// What a connection attempt meets on an emulated offline link: as on a phone without a
 /// network, a name does not resolve and an address is unreachable — at once.
-fn offline(host: &Host<String>, _c: NetworkConditions) -> Fail {
+fn offline(host: &Host<String>) -> Fail {
     match host {
         Host::Domain(d) => Fail::with(
             FailReason::DnsResolveFail,
