@@ -30,15 +30,19 @@ const codec = {
   call,
 };
 
-// The options as data for the engine (callbacks stay here): what JSON can say, as the engine
-// parses every face's options from a JavaScript-style object.
+// The options as data for the engine (callbacks stay here): JSON text, what JSON can say, as
+// the engine parses every face's options from a JavaScript-style object.
 function plain(obj) {
   try {
-    return JSON.parse(JSON.stringify(obj, (k, v) => (typeof v === 'function' ? undefined : v)) || '{}');
+    return JSON.stringify(obj, (k, v) => (typeof v === 'function' ? undefined : v)) || '{}';
   } catch (e) {
-    return { url: typeof obj.url === 'string' ? obj.url : undefined };
+    return JSON.stringify({ url: typeof obj.url === 'string' ? obj.url : undefined });
   }
 }
+
+// A callback's exception must not cost the other events of its batch: it is thrown again on
+// its own, where Node surfaces any uncaught exception.
+const rethrow = (e) => process.nextTick(() => { throw e; });
 
 /**
  * A `wx` object over its own engine and sandbox.
@@ -55,9 +59,32 @@ function createWx(config = {}) {
       throw new Error(e.message);
     }
   };
+  // Every download's events arrive in batches, `[id, kind, json, profile, …]`, in order per
+  // download, the outcome last. The engine keeps Node alive while any download runs.
+  const running = new Map();
+  let nextId = 1;
+  engine.listen((batch) => {
+    for (let i = 0; i < batch.length; i += 4) {
+      const id = batch[i];
+      const kind = batch[i + 1];
+      const onEvent = running.get(id);
+      if (!onEvent) continue;
+      if (kind === 'success' || kind === 'fail') running.delete(id);
+      try {
+        onEvent(kind, JSON.parse(batch[i + 2]), batch[i + 3]);
+      } catch (e) {
+        rethrow(e);
+      }
+    }
+    if (running.size === 0) engine.hold(false);
+  });
   const downloadFile = makeDownloadFile((obj, onEvent) => {
-    const d = engine.download(plain(obj), (e) => onEvent(e.type, e.data));
-    return () => d.abort();
+    const id = nextId;
+    nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
+    if (running.size === 0) engine.hold(true);
+    running.set(id, onEvent);
+    engine.download(id, plain(obj));
+    return () => engine.abort(id);
   }, call);
   const netChange = [];
   let netWatched = false;

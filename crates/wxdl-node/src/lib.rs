@@ -3,21 +3,108 @@
 //! the engine (`DownloadOptions::from_json`), results are the engine's result objects, file
 //! operations are the JS host's confined ones (`wxdl_js::fs`): one behaviour for every face.
 //!
-//! Events reach JavaScript through one thread-safe function per download, in order, on Node's
-//! event loop; the last one is the outcome, after which the function is released (so a
-//! finished download does not keep Node alive).
+//! Events reach JavaScript through one thread-safe function per engine: the engine's threads
+//! queue them, and the first event queued since the last delivery asks Node's event loop for one
+//! call, which takes every event queued by then (many downloads' headers, progress and outcomes
+//! in one crossing). Per download the order is kept; the last event is the outcome. The function
+//! keeps Node alive only while downloads are running (`hold`).
 
 #![deny(clippy::all)]
 
-use napi::bindgen_prelude::{spawn, within_runtime_if_available};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use napi::bindgen_prelude::{spawn, within_runtime_if_available, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
+use napi::{sys, Env, Status};
 use napi_derive::napi;
 use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy, Resolver};
 
-/// A download's events: `{type: "progress" | "headers" | "success" | "fail", data}`.
-type Events = ThreadsafeFunction<Value, (), Value, Status, false>;
+/// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
+/// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
+/// profile a success's profile as JSON text (else null). Created weak (not keeping Node alive).
+type Events = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
+
+/// One queued event.
+struct Event {
+    id: u32,
+    kind: &'static str,
+    json: String,
+    profile: Option<String>,
+}
+
+/// Events waiting for Node's thread, and whether a delivery is already asked for.
+#[derive(Default)]
+struct Queue {
+    events: Vec<Event>,
+    asked: bool,
+}
+
+/// The events queue shared by the engine's threads and Node's.
+struct Sink {
+    queue: Arc<Mutex<Queue>>,
+    deliver: Events,
+}
+
+impl Sink {
+    /// Queues an event; the first since the last delivery asks for one.
+    fn push(&self, event: Event) {
+        let ask = {
+            let mut q = lock(&self.queue);
+            q.events.push(event);
+            !std::mem::replace(&mut q.asked, true)
+        };
+        if ask {
+            self.deliver.call(
+                Batch(self.queue.clone()),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }
+    }
+}
+
+/// A delivery: on Node's thread it takes every event queued by then.
+pub struct Batch(Arc<Mutex<Queue>>);
+
+impl ToNapiValue for Batch {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let events = {
+            let mut q = lock(&val.0);
+            q.asked = false;
+            std::mem::take(&mut q.events)
+        };
+        let mut flat: Vec<Field> = Vec::with_capacity(events.len() * 4);
+        for e in events {
+            flat.push(Field::Id(e.id));
+            flat.push(Field::Text(e.kind.to_owned()));
+            flat.push(Field::Text(e.json));
+            flat.push(Field::Maybe(e.profile));
+        }
+        // SAFETY: called by napi-rs on Node's thread with its `env`, as this trait requires.
+        unsafe { Vec::to_napi_value(env, flat) }
+    }
+}
+
+/// One element of a delivered batch.
+enum Field {
+    Id(u32),
+    Text(String),
+    Maybe(Option<String>),
+}
+
+impl ToNapiValue for Field {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: as for `Batch`: Node's thread, its `env`.
+        unsafe {
+            match val {
+                Field::Id(n) => u32::to_napi_value(env, n),
+                Field::Text(s) => String::to_napi_value(env, s),
+                Field::Maybe(s) => Option::to_napi_value(env, s),
+            }
+        }
+    }
+}
 
 fn error(message: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(Status::InvalidArg, message.to_string())
@@ -27,6 +114,9 @@ fn error(message: impl std::fmt::Display) -> napi::Error {
 #[napi]
 pub struct Engine {
     client: Client,
+    sink: Option<Arc<Sink>>,
+    /// Running downloads' abort handles, by the id JavaScript gave them.
+    running: Arc<Mutex<HashMap<u32, AbortHandle>>>,
 }
 
 #[napi]
@@ -89,12 +179,55 @@ impl Engine {
             b = b.network(e);
         }
         let client = within_runtime_if_available(|| b.build()).map_err(error)?;
-        Ok(Engine { client })
+        Ok(Engine {
+            client,
+            sink: None,
+            running: Arc::default(),
+        })
     }
 
-    /// Starts a download; `on_event` gets its events, the outcome last.
+    /// Sets the function that receives every download's events in batches (`[id, kind, json,
+    /// profile, …]`); once, before
+    /// the first download.
     #[napi]
-    pub fn download(&self, options: Value, on_event: Events) -> Download {
+    pub fn listen(&mut self, deliver: Events) {
+        self.sink = Some(Arc::new(Sink {
+            queue: Arc::default(),
+            deliver,
+        }));
+    }
+
+    /// Whether the event function keeps Node alive: JavaScript holds it while any download
+    /// runs, so a script does not end before its downloads do, nor wait after them.
+    #[napi]
+    pub fn hold(&self, env: Env, hold: bool) -> napi::Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        // SAFETY: on Node's thread (a #[napi] method) with its env; the function is alive
+        // (owned by `sink`).
+        let status = unsafe {
+            if hold {
+                sys::napi_ref_threadsafe_function(env.raw(), sink.deliver.raw())
+            } else {
+                sys::napi_unref_threadsafe_function(env.raw(), sink.deliver.raw())
+            }
+        };
+        match status {
+            sys::Status::napi_ok => Ok(()),
+            s => Err(napi::Error::new(Status::from(s), "hold")),
+        }
+    }
+
+    /// Starts download `id` with `options` (JSON text); its events go to the listener, the
+    /// outcome last (a bad option is a failure too, delivered after this call returns).
+    #[napi]
+    pub fn download(&self, id: u32, options: String) -> napi::Result<()> {
+        let sink = self
+            .sink
+            .clone()
+            .ok_or_else(|| error("download before listen"))?;
+        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
         let mut warnings = Vec::new();
         let parsed = DownloadOptions::from_json(&options, |w| warnings.push(w));
         for w in warnings {
@@ -103,50 +236,78 @@ impl Engine {
         let opts = match parsed {
             Ok(o) => o,
             Err(fail) => {
-                // Asynchronously, as WeChat calls fail: never before downloadFile returns.
-                spawn(async move {
-                    on_event.call(
-                        json!({"type": "fail", "data": fail.to_json()}),
-                        ThreadsafeFunctionCallMode::NonBlocking,
-                    );
+                // Queued, so delivered on a later turn of the event loop: as WeChat calls
+                // fail, never before downloadFile returns.
+                sink.push(Event {
+                    id,
+                    kind: "fail",
+                    json: fail.to_json().to_string(),
+                    profile: None,
                 });
-                return Download { abort: None };
+                return Ok(());
             }
         };
-        let on_event = std::sync::Arc::new(on_event);
-        let progress = on_event.clone();
-        let headers = on_event.clone();
+        let progress = sink.clone();
+        let headers = sink.clone();
         let opts = opts
             .on_progress_update(move |p| {
-                progress.call(
-                    json!({"type": "progress", "data": {
-                        "progress": p.progress,
-                        "totalBytesWritten": p.total_bytes_written,
-                        "totalBytesExpectedToWrite": p.total_bytes_expected_to_write,
-                    }}),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
+                progress.push(Event {
+                    id,
+                    kind: "progress",
+                    json: format!(
+                        r#"{{"progress":{},"totalBytesWritten":{},"totalBytesExpectedToWrite":{}}}"#,
+                        p.progress, p.total_bytes_written, p.total_bytes_expected_to_write
+                    ),
+                    profile: None,
+                });
             })
             .on_headers_received(move |h| {
-                headers.call(
-                    json!({"type": "headers", "data": {"header": h.header, "statusCode": h.status_code}}),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
+                headers.push(Event {
+                    id,
+                    kind: "headers",
+                    json: json!({"header": h.header, "statusCode": h.status_code}).to_string(),
+                    profile: None,
+                });
             });
         let task = within_runtime_if_available(|| self.client.download(opts));
-        let abort = task.abort_handle();
+        let running = self.running.clone();
+        lock(&running).insert(id, task.abort_handle());
         spawn(async move {
-            let event = match task.await {
+            let outcome = task.await;
+            lock(&running).remove(&id);
+            sink.push(match outcome {
                 Ok(s) => {
                     let mut data = s.to_json();
                     data["savedPath"] = json!(s.saved_path.display().to_string());
-                    json!({"type": "success", "data": data})
+                    let profile = data
+                        .as_object_mut()
+                        .and_then(|o| o.remove("profile"))
+                        .filter(|p| !p.is_null())
+                        .map(|p| p.to_string());
+                    Event {
+                        id,
+                        kind: "success",
+                        json: data.to_string(),
+                        profile,
+                    }
                 }
-                Err(f) => json!({"type": "fail", "data": f.to_json()}),
-            };
-            on_event.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+                Err(f) => Event {
+                    id,
+                    kind: "fail",
+                    json: f.to_json().to_string(),
+                    profile: None,
+                },
+            });
         });
-        Download { abort: Some(abort) }
+        Ok(())
+    }
+
+    /// Aborts download `id` (nothing once it has ended).
+    #[napi]
+    pub fn abort(&self, id: u32) {
+        if let Some(a) = lock(&self.running).get(&id) {
+            a.abort();
+        }
     }
 
     /// One file system manager operation (`wxdl_js::fs`): JSON in, JSON out; an error's
@@ -192,21 +353,9 @@ impl Engine {
     }
 }
 
-/// A started download: what `DownloadTask.abort()` reaches.
-#[napi]
-pub struct Download {
-    abort: Option<AbortHandle>,
-}
-
-#[napi]
-impl Download {
-    /// Aborts the download (nothing after it ended).
-    #[napi]
-    pub fn abort(&self) {
-        if let Some(a) = &self.abort {
-            a.abort();
-        }
-    }
+/// A lock that outlives a panic elsewhere (the map stays usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The network emulation a config asks for (the CLI's flags, by the same names).
