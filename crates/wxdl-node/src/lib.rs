@@ -187,8 +187,7 @@ impl Engine {
     }
 
     /// Sets the function that receives every download's events in batches (`[id, kind, json,
-    /// profile, …]`); once, before
-    /// the first download.
+    /// profile, …]`); once, before the first download.
     #[napi]
     pub fn listen(&mut self, deliver: Events) {
         self.sink = Some(Arc::new(Sink {
