@@ -3,6 +3,6 @@
 # table: `bench/run.sh > bench/RESULTS.md`, or `bench/run.sh --quick` for a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q -p wxdl-cli
+cargo build --release --locked -q -p wxdl-cli -p wxdl-testkit --bin wxdl --bin wxdl-h3-serve
 bash scripts/build-node.sh >/dev/null
 exec python3 bench/run.py "$@"
