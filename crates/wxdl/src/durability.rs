@@ -1,144 +1,156 @@
 //! Making finished files durable before they are renamed into place: one file alone with
 //! `fdatasync`, many at once by group commit (one `syncfs` round covers every file waiting).
 //!
-//! Imports only `error`; never storage (storage calls it).
+//! Imports nothing of the engine; never storage (storage submits to it).
 //!
 //! A batch finishing a thousand small files would otherwise force a thousand journal commits
-//! and cache flushes, one per `fdatasync`. Instead, while several files are being written,
-//! their commits share rounds: a commit whose data is written needs a `syncfs` of its
-//! filesystem that *starts* after that moment. If none is running, it runs one itself (the
-//! leader); if one is running, it waits for it to end and then joins the next round, which
-//! one of the waiters leads. Each round covers every file written before it began, so the
-//! number of syncs follows the disk's pace, not the number of files — the way databases
-//! commit transactions in groups.
+//! and cache flushes, one per `fdatasync`. Instead finished files are handed to the client's
+//! committer, one thread that works in rounds: it takes the first file waiting, gathers the
+//! files that arrive while others are still being written (for at most [`GATHER`]), makes
+//! them durable together — `fdatasync` for a file alone on its filesystem, one `syncfs` for
+//! several — and then finishes each (the rename into place) in order. The number of syncs
+//! follows the disk's pace, not the number of files, the way databases commit transactions
+//! in groups; and a round costs one thread wake-up, not one per file.
 //!
 //! The price of `syncfs` is that it also waits for other dirty data on the same filesystem,
-//! which is why a file with no company (no other file of the client being written) still
-//! syncs only itself.
+//! which is why a file alone in its round syncs only itself.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One client's durability: counts the files it is writing and runs their group rounds.
-#[derive(Debug, Default)]
-pub(crate) struct Syncer {
-    /// Files being written or committed ([`Writing`] guards alive).
-    writing: AtomicUsize,
-    /// Round bookkeeping per filesystem (device number).
-    rounds: Mutex<HashMap<u64, Rounds>>,
-    round_ended: Condvar,
-}
-
-/// How long a round's leader waits for more files to join before syncing, at most: a batch's
-/// files arrive a few hundred microseconds apart, and each round costs the disk a flush.
+/// How long a round waits for more files to join while other files are still being written,
+/// at most: a batch's files arrive a few hundred microseconds apart, and each round costs the
+/// disk a flush.
 const GATHER: Duration = Duration::from_millis(1);
 
-/// Rounds of `syncfs` on one filesystem, numbered from 1.
-#[derive(Debug, Default)]
-struct Rounds {
-    /// The last round started, and whether it is still running (or gathering).
-    started: u64,
-    running: bool,
-    /// Commits waiting for a round.
-    waiting: usize,
-    /// The last round that ended.
-    ended: u64,
-    /// The last round that failed, and how.
-    failed: Option<(u64, io::ErrorKind, String)>,
+/// A finished file waiting for a round: its data, and what to do once it is durable (or the
+/// sync failed).
+pub(crate) trait Durable: Send + 'static {
+    /// The file whose written data must be durable.
+    fn file(&self) -> &File;
+    /// Called once, on the committer's thread, with the round's outcome for this file.
+    fn synced(self: Box<Self>, result: io::Result<()>);
 }
 
-/// Counts one file being written, from its creation until it is published or dropped.
-#[derive(Debug)]
-pub(crate) struct Writing(Arc<Syncer>);
+/// One client's durability: counts the files it is writing and runs their commit rounds.
+#[derive(Default)]
+pub(crate) struct Syncer {
+    /// Files being written, not yet handed over ([`Writing`] guards alive).
+    writing: Arc<AtomicUsize>,
+    /// The committer's queue, once its thread is started.
+    committer: Mutex<Option<Sender<Box<dyn Durable>>>>,
+}
 
-impl Writing {
-    /// The client's syncer this file is counted by.
-    pub fn syncer(&self) -> &Arc<Syncer> {
-        &self.0
+impl std::fmt::Debug for Syncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syncer")
+            .field("writing", &self.writing.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
+/// Counts one file being written, from its creation until it is handed to the committer or
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct Writing(Arc<AtomicUsize>);
+
 impl Drop for Writing {
     fn drop(&mut self) {
-        self.0.writing.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Syncer {
-    /// Registers a file being written; its commits count as company for the others'.
-    pub fn writing(self: &Arc<Self>) -> Writing {
+    /// Registers a file being written: a round waits a moment for it to finish too.
+    pub fn writing(&self) -> Writing {
         self.writing.fetch_add(1, Ordering::AcqRel);
-        Writing(Arc::clone(self))
+        Writing(Arc::clone(&self.writing))
     }
 
-    /// Makes `file`'s data (all of it written already) durable. The caller holds the file's
-    /// own [`Writing`] registration: with no other file being written, it syncs alone.
-    pub fn sync(&self, file: &File) -> io::Result<()> {
-        if self.writing.load(Ordering::Acquire) <= 1 {
-            file.sync_data()
-        } else {
-            self.group_sync(file)
+    /// Hands a finished file (all its data written) to the committer; `job.synced` is called
+    /// once its round has run. Its [`Writing`] registration ends here.
+    pub fn submit(&self, writing: Writing, job: Box<dyn Durable>) {
+        drop(writing);
+        let mut committer = crate::error::lock(&self.committer);
+        let job = match &*committer {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        // The first commit (or the committer ended): start it.
+        let (tx, rx) = mpsc::channel();
+        let writing = Arc::clone(&self.writing);
+        let started = std::thread::Builder::new()
+            .name("wxdl-commit".into())
+            .spawn(move || commit_rounds(&rx, &writing));
+        match started {
+            Ok(_) => {
+                // The thread holds the receiver until every sender is gone.
+                let _ = tx.send(job);
+                *committer = Some(tx);
+            }
+            Err(e) => {
+                // No thread to be had: this file syncs alone, here.
+                drop(committer);
+                tracing::debug!("no committer thread ({e}); syncing in place");
+                let result = job.file().sync_data();
+                job.synced(result);
+            }
         }
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Rounds>> {
-        crate::error::lock(&self.rounds)
-    }
-
-    /// Waits for, or leads, a `syncfs` round that starts after this call.
-    fn group_sync(&self, file: &File) -> io::Result<()> {
-        let dev = device(file)?;
-        let mut rounds = self.lock();
-        // Any round that starts from now on covers this file's data; a running one may not.
-        let need = rounds.entry(dev).or_default().started + 1;
+/// The committer: rounds until the client (every sender) is gone.
+fn commit_rounds(rx: &Receiver<Box<dyn Durable>>, writing: &AtomicUsize) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        // Gather: files still being written may finish within the window and share the sync.
+        let until = Instant::now() + GATHER;
         loop {
-            let r = rounds.entry(dev).or_default();
-            if r.ended >= need {
-                return match &r.failed {
-                    Some((round, kind, msg)) if *round >= need => {
-                        Err(io::Error::new(*kind, msg.clone()))
-                    }
-                    _ => Ok(()),
-                };
+            jobs.extend(rx.try_iter());
+            let now = Instant::now();
+            if writing.load(Ordering::Acquire) == 0 || now >= until {
+                break;
             }
-            if r.running {
-                r.waiting += 1;
-                rounds = self
-                    .round_ended
-                    .wait(rounds)
-                    .unwrap_or_else(|p| p.into_inner());
-                rounds.entry(dev).or_default().waiting -= 1;
-                continue;
+            match rx.recv_timeout(until - now) {
+                Ok(job) => jobs.push(job),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
-            r.running = true;
-            // Gather: files arriving now still count on the round about to start (it is not
-            // numbered yet), until every file being written waits or the window closes.
-            let until = Instant::now() + GATHER;
-            while rounds.entry(dev).or_default().waiting + 1 < self.writing.load(Ordering::Acquire)
-                && Instant::now() < until
-            {
-                drop(rounds);
-                std::thread::sleep(Duration::from_micros(100));
-                rounds = self.lock();
-            }
-            let r = rounds.entry(dev).or_default();
-            r.started += 1;
-            let round = r.started;
-            drop(rounds);
-            let result = sync_filesystem(file);
-            rounds = self.lock();
-            let r = rounds.entry(dev).or_default();
-            r.running = false;
-            r.ended = round;
-            if let Err(e) = &result {
-                r.failed = Some((round, e.kind(), e.to_string()));
-            }
-            self.round_ended.notify_all();
-            return result;
+        }
+        round(jobs);
+    }
+}
+
+/// Makes every job's file durable, one sync per filesystem, then finishes them in order.
+fn round(jobs: Vec<Box<dyn Durable>>) {
+    let mut groups: Vec<(u64, Vec<Box<dyn Durable>>)> = Vec::new();
+    for job in jobs {
+        match device(job.file()) {
+            Ok(dev) => match groups.iter_mut().find(|(d, _)| *d == dev) {
+                Some((_, group)) => group.push(job),
+                None => groups.push((dev, vec![job])),
+            },
+            Err(e) => job.synced(Err(e)),
+        }
+    }
+    for (_, group) in groups {
+        let result = match group.as_slice() {
+            [one] => one.file().sync_data(),
+            [first, ..] => sync_filesystem(first.file()),
+            [] => Ok(()),
+        };
+        for job in group {
+            let outcome = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            job.synced(outcome);
         }
     }
 }
@@ -149,12 +161,17 @@ fn device(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.dev())
 }
 
+#[cfg(not(unix))]
+fn device(_file: &File) -> io::Result<u64> {
+    Ok(0)
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn sync_filesystem(file: &File) -> io::Result<()> {
     Ok(rustix::fs::syncfs(file)?)
 }
 
-/// Without `syncfs`, each file syncs itself (rounds then only order the calls).
+/// Without `syncfs`, each file syncs itself (rounds then only batch the wake-ups).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn sync_filesystem(file: &File) -> io::Result<()> {
     file.sync_data()
@@ -165,33 +182,55 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// A job that reports its outcome on a channel.
+    struct Job(File, Sender<io::Result<()>>);
+
+    impl Durable for Job {
+        fn file(&self) -> &File {
+            &self.0
+        }
+        fn synced(self: Box<Self>, result: io::Result<()>) {
+            let _ = self.1.send(result);
+        }
+    }
+
     #[test]
     fn overlapping_commits_share_rounds_and_all_succeed() {
         let dir = tempfile::tempdir().unwrap();
         let syncer = Arc::new(Syncer::default());
+        let (tx, rx) = mpsc::channel();
         let threads: Vec<_> = (0..32)
             .map(|i| {
                 let syncer = Arc::clone(&syncer);
                 let path = dir.path().join(format!("f{i}"));
                 let writing = syncer.writing();
+                let tx = tx.clone();
                 std::thread::spawn(move || {
                     let mut f = File::create(path).unwrap();
                     f.write_all(&[i as u8; 4096]).unwrap();
-                    let result = syncer.sync(&f);
-                    drop(writing);
-                    result
+                    syncer.submit(writing, Box::new(Job(f, tx)));
                 })
             })
             .collect();
+        drop(tx);
         for t in threads {
-            t.join().unwrap().unwrap();
+            t.join().unwrap();
         }
+        let outcomes: Vec<_> = rx.iter().collect();
+        assert_eq!(outcomes.len(), 32);
+        assert!(outcomes.iter().all(|r| r.is_ok()));
         assert_eq!(syncer.writing.load(Ordering::Acquire), 0);
-        let rounds = syncer.lock();
-        for r in rounds.values() {
-            assert!(!r.running);
-            assert_eq!(r.started, r.ended);
-            assert!(r.started <= 32);
-        }
+    }
+
+    #[test]
+    fn a_committer_outlives_nothing_it_serves() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Syncer::default();
+        let (tx, rx) = mpsc::channel();
+        let f = File::create(dir.path().join("f")).unwrap();
+        syncer.submit(syncer.writing(), Box::new(Job(f, tx)));
+        assert!(rx.recv().unwrap().is_ok());
+        // Dropping the syncer closes the queue: the thread's loop ends.
+        drop(syncer);
     }
 }

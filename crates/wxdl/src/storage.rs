@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::durability::{Syncer, Writing};
+use crate::durability::{Durable, Syncer, Writing};
 use crate::error::{lock, storage_io, Fail, FailReason};
 use crate::host_target::Sink;
 use crate::partial::Partial;
@@ -60,8 +60,11 @@ impl Storage {
 /// data and never touches the target.
 #[derive(Debug)]
 pub(crate) struct BodyFile {
-    /// Counts this file among the client's files being written until it is dropped.
-    writing: Writing,
+    /// Counts this file among the client's files being written until it is committed or
+    /// dropped.
+    writing: Option<Writing>,
+    /// The client's durability rounds.
+    syncer: Arc<Syncer>,
     place: Place,
     /// The target's host path, for messages.
     shown: String,
@@ -121,7 +124,8 @@ impl BodyFile {
             Sink::Through { file, .. } => Place::Through(file),
         };
         Ok(BodyFile {
-            writing: storage.syncer.writing(),
+            writing: Some(storage.syncer.writing()),
+            syncer: Arc::clone(&storage.syncer),
             place,
             shown,
             written: 0,
@@ -161,7 +165,8 @@ impl BodyFile {
             }
         }
         Ok(BodyFile {
-            writing: storage.syncer.writing(),
+            writing: Some(storage.syncer.writing()),
+            syncer: Arc::clone(&storage.syncer),
             place: Place::Partial {
                 dir: target.dir,
                 partial,
@@ -322,9 +327,9 @@ impl BodyFile {
         Ok(())
     }
 
-    /// Makes the data durable and visible: fsync, then link over the target. Runs on the
-    /// blocking pool, so many downloads can sync at once without stalling the runtime. A
-    /// straight-through sink only has its last bytes written.
+    /// Makes the data durable and visible: fsync, then link over the target. The client's
+    /// committer does both (see `durability`), so many downloads share a sync and none stalls
+    /// the runtime. A straight-through sink only has its last bytes written.
     ///
     /// Refuses to publish (`permission denied`, the private file discarded) when the target's
     /// path no longer names the directory the data was written in: something was swapped in
@@ -332,34 +337,22 @@ impl BodyFile {
     pub async fn commit(mut self) -> Result<u64, Fail> {
         self.flush()?;
         let written = self.written;
-        let shown = std::mem::take(&mut self.shown);
         let quota = self.quota.take();
-        let syncer = Arc::clone(self.writing.syncer());
-        let job = match std::mem::replace(&mut self.place, Place::Gone) {
-            Place::Private { dir, private, name } => tokio::task::spawn_blocking(move || {
-                let result = publish(&syncer, &dir, &dir, &private, &name, &shown);
-                if result.is_err() {
-                    dir.discard(&private);
-                }
-                result
-            }),
-            // A partial file that cannot be published stays, whole, as a partial.
-            Place::Partial { dir, partial, name } => tokio::task::spawn_blocking(move || {
-                publish(
-                    &syncer,
-                    &dir,
-                    &partial.home,
-                    &partial.private,
-                    &name,
-                    &shown,
-                )?;
-                partial.published();
-                Ok(())
-            }),
+        let place = match std::mem::replace(&mut self.place, Place::Gone) {
+            Place::Private { dir, private, name } => Publish::Private { dir, private, name },
+            Place::Partial { dir, partial, name } => Publish::Partial { dir, partial, name },
             Place::Through(_) => return Ok(written),
             Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
-        match job.await {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job = PublishJob {
+            place,
+            shown: std::mem::take(&mut self.shown),
+            done,
+        };
+        let writing = self.writing.take().unwrap_or_else(|| self.syncer.writing());
+        self.syncer.submit(writing, Box::new(job));
+        match outcome.await {
             Ok(Ok(())) => {
                 if let Some(q) = quota {
                     q.settle();
@@ -372,19 +365,70 @@ impl BodyFile {
     }
 }
 
-/// fsync the private file (living in `home`), check that `dir` is still where its path says,
-/// put it over `name` there.
+/// A finished body on its way into place.
+enum Publish {
+    /// A private file in the target's directory; discarded if it cannot be published.
+    Private {
+        dir: PinnedDir,
+        private: Private,
+        name: OsString,
+    },
+    /// A partial file that cannot be published stays, whole, as a partial.
+    Partial {
+        dir: PinnedDir,
+        partial: Partial,
+        name: OsString,
+    },
+}
+
+/// A commit in the committer's hands: publishes once synced and reports how it went.
+struct PublishJob {
+    place: Publish,
+    shown: String,
+    done: tokio::sync::oneshot::Sender<Result<(), Fail>>,
+}
+
+impl Durable for PublishJob {
+    fn file(&self) -> &File {
+        match &self.place {
+            Publish::Private { private, .. } => &private.file,
+            Publish::Partial { partial, .. } => &partial.private.file,
+        }
+    }
+
+    fn synced(self: Box<Self>, result: std::io::Result<()>) {
+        let PublishJob { place, shown, done } = *self;
+        let synced = result.map_err(|e| storage_io(e, &shown));
+        let outcome = match &place {
+            Publish::Private { dir, private, name } => {
+                let r = synced.and_then(|()| publish(dir, dir, private, name, &shown));
+                if r.is_err() {
+                    dir.discard(private);
+                }
+                r
+            }
+            Publish::Partial { dir, partial, name } => {
+                let r = synced
+                    .and_then(|()| publish(dir, &partial.home, &partial.private, name, &shown));
+                if r.is_ok() {
+                    partial.published();
+                }
+                r
+            }
+        };
+        let _ = done.send(outcome);
+    }
+}
+
+/// Checks that `dir` is still where its path says and puts the private file (living in
+/// `home`, its data durable) over `name` there.
 fn publish(
-    syncer: &Syncer,
     dir: &PinnedDir,
     home: &PinnedDir,
     private: &Private,
     name: &OsString,
     shown: &str,
 ) -> Result<(), Fail> {
-    syncer
-        .sync(&private.file)
-        .map_err(|e| storage_io(e, shown))?;
     match dir.is_at(dir.path()) {
         Ok(true) => {}
         Ok(false) => {
