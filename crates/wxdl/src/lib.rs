@@ -56,6 +56,7 @@ mod pinned;
 mod policy;
 mod profile;
 mod progress;
+mod publish;
 mod queue;
 mod quic_fallback;
 mod quota;

@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::durability::{Durable, Syncer, Writing};
+use crate::durability::{Syncer, Writing};
 use crate::error::{lock, storage_io, Fail, FailReason};
 use crate::host_target::Sink;
 use crate::partial::Partial;
 use crate::pinned::{PinnedDir, Private, Target};
+use crate::publish::{Publish, PublishJob};
 use crate::quota::Reservation;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
@@ -345,11 +346,7 @@ impl BodyFile {
             Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
         let (done, outcome) = tokio::sync::oneshot::channel();
-        let job = PublishJob {
-            place,
-            shown: std::mem::take(&mut self.shown),
-            done,
-        };
+        let job = PublishJob::new(place, std::mem::take(&mut self.shown), done);
         let writing = self.writing.take().unwrap_or_else(|| self.syncer.writing());
         self.syncer.submit(writing, Box::new(job));
         match outcome.await {
@@ -363,84 +360,6 @@ impl BodyFile {
             Err(_) => Err(Fail::with(FailReason::WriteFileFail, "commit task failed")),
         }
     }
-}
-
-/// A finished body on its way into place.
-enum Publish {
-    /// A private file in the target's directory; discarded if it cannot be published.
-    Private {
-        dir: PinnedDir,
-        private: Private,
-        name: OsString,
-    },
-    /// A partial file that cannot be published stays, whole, as a partial.
-    Partial {
-        dir: PinnedDir,
-        partial: Partial,
-        name: OsString,
-    },
-}
-
-/// A commit in the committer's hands: publishes once synced and reports how it went.
-struct PublishJob {
-    place: Publish,
-    shown: String,
-    done: tokio::sync::oneshot::Sender<Result<(), Fail>>,
-}
-
-impl Durable for PublishJob {
-    fn file(&self) -> &File {
-        match &self.place {
-            Publish::Private { private, .. } => &private.file,
-            Publish::Partial { partial, .. } => &partial.private.file,
-        }
-    }
-
-    fn synced(self: Box<Self>, result: std::io::Result<()>) {
-        let PublishJob { place, shown, done } = *self;
-        let synced = result.map_err(|e| storage_io(e, &shown));
-        let outcome = match &place {
-            Publish::Private { dir, private, name } => {
-                let r = synced.and_then(|()| publish(dir, dir, private, name, &shown));
-                if r.is_err() {
-                    dir.discard(private);
-                }
-                r
-            }
-            Publish::Partial { dir, partial, name } => {
-                let r = synced
-                    .and_then(|()| publish(dir, &partial.home, &partial.private, name, &shown));
-                if r.is_ok() {
-                    partial.published();
-                }
-                r
-            }
-        };
-        let _ = done.send(outcome);
-    }
-}
-
-/// Checks that `dir` is still where its path says and puts the private file (living in
-/// `home`, its data durable) over `name` there.
-fn publish(
-    dir: &PinnedDir,
-    home: &PinnedDir,
-    private: &Private,
-    name: &OsString,
-    shown: &str,
-) -> Result<(), Fail> {
-    match dir.is_at(dir.path()) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(Fail::with(
-                FailReason::PermissionDenied,
-                format_args!("{shown}: its directory was replaced during the download"),
-            ))
-        }
-        Err(e) => return Err(storage_io(e, shown)),
-    }
-    dir.publish_from(home, private, name)
-        .map_err(|e| storage_io(e, shown))
 }
 
 /// Asks the kernel to start writing `len` bytes at `offset` to disk, without waiting.

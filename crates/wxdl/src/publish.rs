@@ -1,0 +1,103 @@
+//! A finished body's way into place, as a job for the client's committer (`durability`): once
+//! its data is durable, check that the target's directory is still where its path says, then
+//! rename the private file over the target; a private file that cannot be published is
+//! discarded, a partial one stays for the next run.
+//!
+//! Imports `durability`, `pinned`, `partial` and `error`.
+
+use std::ffi::OsString;
+use std::fs::File;
+
+use crate::durability::Durable;
+use crate::error::{storage_io, Fail, FailReason};
+use crate::partial::Partial;
+use crate::pinned::{PinnedDir, Private};
+
+/// A finished body on its way into place.
+pub(crate) enum Publish {
+    /// A private file in the target's directory; discarded if it cannot be published.
+    Private {
+        dir: PinnedDir,
+        private: Private,
+        name: OsString,
+    },
+    /// A partial file that cannot be published stays, whole, as a partial.
+    Partial {
+        dir: PinnedDir,
+        partial: Partial,
+        name: OsString,
+    },
+}
+
+/// A commit in the committer's hands: publishes once synced and reports how it went.
+pub(crate) struct PublishJob {
+    place: Publish,
+    shown: String,
+    done: tokio::sync::oneshot::Sender<Result<(), Fail>>,
+}
+
+impl PublishJob {
+    /// A job for `place`, reporting on `done`; `shown` names the target in messages.
+    pub fn new(
+        place: Publish,
+        shown: String,
+        done: tokio::sync::oneshot::Sender<Result<(), Fail>>,
+    ) -> PublishJob {
+        PublishJob { place, shown, done }
+    }
+}
+
+impl Durable for PublishJob {
+    fn file(&self) -> &File {
+        match &self.place {
+            Publish::Private { private, .. } => &private.file,
+            Publish::Partial { partial, .. } => &partial.private.file,
+        }
+    }
+
+    fn synced(self: Box<Self>, result: std::io::Result<()>) {
+        let PublishJob { place, shown, done } = *self;
+        let synced = result.map_err(|e| storage_io(e, &shown));
+        let outcome = match &place {
+            Publish::Private { dir, private, name } => {
+                let r = synced.and_then(|()| publish(dir, dir, private, name, &shown));
+                if r.is_err() {
+                    dir.discard(private);
+                }
+                r
+            }
+            Publish::Partial { dir, partial, name } => {
+                let r = synced
+                    .and_then(|()| publish(dir, &partial.home, &partial.private, name, &shown));
+                if r.is_ok() {
+                    partial.published();
+                }
+                r
+            }
+        };
+        let _ = done.send(outcome);
+    }
+}
+
+/// Checks that `dir` is still where its path says and puts the private file (living in
+/// `home`, its data durable) over `name` there.
+fn publish(
+    dir: &PinnedDir,
+    home: &PinnedDir,
+    private: &Private,
+    name: &OsString,
+    shown: &str,
+) -> Result<(), Fail> {
+    match dir.is_at(dir.path()) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Fail::with(
+                FailReason::PermissionDenied,
+                format_args!("{shown}: its directory was replaced during the download"),
+            ))
+        }
+        Err(e) => return Err(storage_io(e, shown)),
+    }
+    dir.publish_from(home, private, name)
+        .map_err(|e| storage_io(e, shown))
+}
