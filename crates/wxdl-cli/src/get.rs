@@ -342,10 +342,11 @@ impl Run<'_> {
                 match urls.next() {
                     Some(Ok(url)) => {
                         let line = view.line(&url);
-                        let feed = line.clone();
-                        let opts = options(args, &url)?
-                            .host_path(dir.join(names.claim(&url)))
-                            .on_progress_update(move |p| feed.update(p));
+                        let mut opts = options(args, &url)?.host_path(dir.join(names.claim(&url)));
+                        if view.is_live() {
+                            let feed = line.clone();
+                            opts = opts.on_progress_update(move |p| feed.update(p));
+                        }
                         let task = client.download(opts);
                         started.push_back(Started {
                             url,

@@ -31,14 +31,16 @@ pub fn byte_bar(quiet: bool) -> ProgressBar {
 pub struct BatchView {
     multi: MultiProgress,
     overall: ProgressBar,
+    live: bool,
 }
 
 impl BatchView {
     pub fn new(quiet: bool, total: u64) -> BatchView {
-        let target = if quiet || !std::io::stderr().is_terminal() {
-            ProgressDrawTarget::hidden()
-        } else {
+        let live = !quiet && std::io::stderr().is_terminal();
+        let target = if live {
             ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
         };
         let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::new(total));
@@ -47,7 +49,17 @@ impl BatchView {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        BatchView { multi, overall }
+        BatchView {
+            multi,
+            overall,
+            live,
+        }
+    }
+
+    /// Whether the view is drawn: a hidden view needs no per-download lines (nor the progress
+    /// events that would feed them).
+    pub fn is_live(&self) -> bool {
+        self.live
     }
 
     /// The overall bar (one step per finished download).

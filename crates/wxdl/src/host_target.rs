@@ -43,11 +43,18 @@ pub(crate) fn check_host_target(path: &Path) -> Result<Sink, Fail> {
 /// [`check_host_target`] with the reasons as I/O errors: `IsADirectory` for a directory,
 /// `NotFound` for a missing parent.
 fn host_sink(path: &Path) -> io::Result<Sink> {
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => follow_link(path)?,
-        _ => path.to_path_buf(),
+    // One `lstat` answers for a path that is not a link (most are); a link is followed to
+    // its end and that is looked at.
+    let (path, meta) = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let end = follow_link(path)?;
+            let meta = std::fs::metadata(&end).ok();
+            (end, meta)
+        }
+        Ok(m) => (path.to_path_buf(), Some(m)),
+        Err(_) => (path.to_path_buf(), None),
     };
-    if let Ok(meta) = std::fs::metadata(&path) {
+    if let Some(meta) = meta {
         if meta.is_dir() {
             return Err(io::Error::new(io::ErrorKind::IsADirectory, "a directory"));
         }
@@ -69,14 +76,14 @@ fn host_sink(path: &Path) -> io::Result<Sink> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    if !std::fs::metadata(parent)?.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "parent is not a directory",
-        ));
-    }
     let name = name.to_os_string();
-    let dir = PinnedDir::open(parent)?;
+    let dir = PinnedDir::open(parent).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOTDIR) {
+            io::Error::new(io::ErrorKind::NotFound, "parent is not a directory")
+        } else {
+            e
+        }
+    })?;
     Ok(Sink::Replace(Target { dir, name }))
 }
 
