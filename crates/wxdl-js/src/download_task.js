@@ -1,7 +1,9 @@
-// wx.downloadFile's task over one native start, `start(options, onEvent) -> abort` where
-// onEvent(kind, value, profileJson?) gets "progress", "headers", then "success" or "fail":
-// callbacks, the DownloadTask's listeners, the thenable rule and WeChat's header spelling.
-// Shared by the JS host (`wxdl run`) and the Node package.
+// wx.downloadFile's task over one native start, `start(options, onEvent) -> {abort, want}`
+// where onEvent(kind, value, profileJson?) gets "progress", "headers", then "success" or
+// "fail", and want(events) tells the engine the task now listens to progress (1) or headers
+// (2) events (it may skip building the others): callbacks, the DownloadTask's listeners, the
+// thenable rule and WeChat's header spelling. Shared by the JS host (`wxdl run`) and the Node
+// package.
 (function (root) {
   'use strict';
   function makeDownloadFile(start, call) {
@@ -42,7 +44,7 @@
     // is made only when a thenable task is used as one.
     class DownloadTask {
       #obj;
-      #abort = null;
+      #control = null;
       #ended = false;
       #progress = [];
       #headers = [];
@@ -52,10 +54,16 @@
 
       constructor(obj) { this.#obj = obj; }
 
-      abort() { if (this.#abort && !this.#ended) this.#abort(); }
-      onProgressUpdate(fn) { if (typeof fn === 'function') this.#progress.push(fn); }
+      abort() { if (this.#control && !this.#ended) this.#control.abort(); }
+      onProgressUpdate(fn) {
+        if (typeof fn !== 'function') return;
+        if (this.#progress.push(fn) === 1 && this.#control) this.#control.want(1);
+      }
       offProgressUpdate(fn) { this.#progress = fn ? this.#progress.filter((f) => f !== fn) : []; }
-      onHeadersReceived(fn) { if (typeof fn === 'function') this.#headers.push(fn); }
+      onHeadersReceived(fn) {
+        if (typeof fn !== 'function') return;
+        if (this.#headers.push(fn) === 1 && this.#control) this.#control.want(2);
+      }
       offHeadersReceived(fn) { this.#headers = fn ? this.#headers.filter((f) => f !== fn) : []; }
       static Thenable = class DownloadTask extends this {
         then(a, b) { return this.#thenable().then(a, b); }
@@ -99,7 +107,7 @@
         const callback = typeof obj.success === 'function' || typeof obj.fail === 'function'
           || typeof obj.complete === 'function';
         const task = callback ? new DownloadTask(obj) : new DownloadTask.Thenable(obj);
-        task.#abort = start(obj, (kind, v, profile) => task.#event(kind, v, profile));
+        task.#control = start(obj, (kind, v, profile) => task.#event(kind, v, profile));
         return task;
       }
     }

@@ -24,6 +24,8 @@ use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
@@ -65,6 +67,18 @@ impl From<rquickjs::Error> for ScriptError {
     }
 }
 
+/// A running download: how to abort it, and which of its events the script listens to.
+struct Running {
+    abort: AbortHandle,
+    /// [`WANT_PROGRESS`] | [`WANT_HEADERS`], set when the task gets its first listener.
+    wants: Arc<AtomicU8>,
+}
+
+/// The task has an `onProgressUpdate` listener.
+const WANT_PROGRESS: u8 = 1;
+/// The task has an `onHeadersReceived` listener.
+const WANT_HEADERS: u8 = 2;
+
 /// What the natives share: the engine client, live timers and downloads, and the first fatal
 /// error (after which everything pending is cancelled so the runtime can wind down).
 struct Host {
@@ -78,7 +92,7 @@ struct Host {
     app_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
-    downloads: RefCell<HashMap<u32, AbortHandle>>,
+    downloads: RefCell<HashMap<u32, Running>>,
     fatal: RefCell<Option<String>>,
     /// Uncaught exceptions so far (each printed when it happened; the run went on).
     uncaught: Cell<usize>,
@@ -115,7 +129,7 @@ impl Host {
         for (_, t) in self.timers.borrow_mut().drain() {
             t.notify_one();
         }
-        for (_, d) in self.downloads.borrow_mut().drain() {
+        for (_, Running { abort: d, .. }) in self.downloads.borrow_mut().drain() {
             d.abort();
         }
     }
@@ -138,7 +152,7 @@ impl Host {
         for (_, t) in self.timers.borrow_mut().drain() {
             t.notify_one();
         }
-        for d in self.downloads.borrow().values() {
+        for d in self.downloads.borrow().values().map(|r| &r.abort) {
             d.abort();
         }
     }
@@ -580,7 +594,17 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         "abort",
         Function::new(ctx.clone(), move |id: u32| {
             if let Some(d) = h.downloads.borrow().get(&id) {
-                d.abort();
+                d.abort.abort();
+            }
+        })?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "want",
+        Function::new(ctx.clone(), move |id: u32, events: u8| {
+            if let Some(d) = h.downloads.borrow().get(&id) {
+                d.wants.fetch_or(events, Ordering::Relaxed);
             }
         })?,
     )?;
@@ -653,7 +677,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                 ctx.spawn(async move {
                     tokio::time::sleep(BACKGROUND_GRACE).await;
                     if host.background.get() && host.stay.get() == stay {
-                        for d in host.downloads.borrow().values() {
+                        for d in host.downloads.borrow().values().map(|r| &r.abort) {
                             d.interrupt();
                         }
                     }
@@ -870,14 +894,21 @@ fn start_download<'js>(
 ) -> u32 {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tx2 = tx.clone();
+    // Events nobody listens to are not built: most scripts register no listener.
+    let wants = Arc::new(AtomicU8::new(0));
+    let (w1, w2) = (Arc::clone(&wants), Arc::clone(&wants));
     let opts = opts
         .on_progress_update(move |p| {
-            let _ = tx.send(Update::Progress(
-                serde_json::to_value(p).unwrap_or_default(),
-            ));
+            if w1.load(Ordering::Relaxed) & WANT_PROGRESS != 0 {
+                let _ = tx.send(Update::Progress(
+                    serde_json::to_value(p).unwrap_or_default(),
+                ));
+            }
         })
         .on_headers_received(move |h| {
-            let _ = tx2.send(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
+            if w2.load(Ordering::Relaxed) & WANT_HEADERS != 0 {
+                let _ = tx2.send(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
+            }
         });
     let task = host.client.download(opts);
     if host.interrupted.get() {
@@ -887,7 +918,13 @@ fn start_download<'js>(
         task.abort_handle().interrupt();
     }
     let id = host.id();
-    host.downloads.borrow_mut().insert(id, task.abort_handle());
+    host.downloads.borrow_mut().insert(
+        id,
+        Running {
+            abort: task.abort_handle(),
+            wants,
+        },
+    );
     let host = Rc::clone(host);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {

@@ -46,7 +46,7 @@
   // ---- wx.downloadFile ---------------------------------------------------------------------
   const downloadFile = makeDownloadFile((obj, onEvent) => {
     const id = N.download(obj, onEvent);
-    return () => N.abort(id);
+    return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
   }, call);
 
   // ---- wx.getFileSystemManager -------------------------------------------------------------

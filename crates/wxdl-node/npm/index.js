@@ -84,7 +84,8 @@ function createWx(config = {}) {
     if (running.size === 0) engine.hold(true);
     running.set(id, onEvent);
     engine.download(id, plain(obj));
-    return () => engine.abort(id);
+    // Events cross in batches whatever the task listens to; the task drops unheard ones.
+    return { abort: () => engine.abort(id), want: () => {} };
   }, call);
   const netChange = [];
   let netWatched = false;
