@@ -1,9 +1,9 @@
 // wx.downloadFile's task over one native start, `start(options, onEvent) -> {abort, want}`
-// where onEvent(kind, value, profileJson?) gets "progress", "headers", then "success" or
-// "fail", and want(events) tells the engine the task now listens to progress (1) or headers
-// (2) events (it may skip building the others): callbacks, the DownloadTask's listeners, the
-// thenable rule and WeChat's header spelling. Shared by the JS host (`wxdl run`) and the Node
-// package.
+// where onEvent(kind, value or its JSON text, profileJson?) gets "progress", "headers", then
+// "success" or "fail", and want(events) tells the engine the task now listens to progress (1)
+// or headers (2) events (it may skip building the others): callbacks, the DownloadTask's
+// listeners, the thenable rule and WeChat's header spelling. Shared by the JS host
+// (`wxdl run`) and the Node package.
 (function (root) {
   'use strict';
   function makeDownloadFile(start, call) {
@@ -94,10 +94,23 @@
         if (this.#promise) this.#resolve();
       }
 
+      // `v` is the event's value, or its JSON text (parsed only when someone listens).
       #event(kind, v, profile) {
-        if (kind === 'progress') this.#progress.slice().forEach((f) => call(f, v));
-        else if (kind === 'headers') this.#headers.slice().forEach((f) => call(f, withCaseless(v)));
-        else this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(v), profile) : v);
+        const value = () => (typeof v === 'string' ? JSON.parse(v) : v);
+        if (kind === 'progress') {
+          if (this.#progress.length) {
+            const p = value();
+            this.#progress.slice().forEach((f) => call(f, p));
+          }
+        } else if (kind === 'headers') {
+          if (this.#headers.length) {
+            const h = withCaseless(value());
+            this.#headers.slice().forEach((f) => call(f, h));
+          }
+        } else {
+          const res = value();
+          this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(res), profile) : res);
+        }
       }
 
       // Starts the download; the engine parses and checks the options (WeChat's rules and

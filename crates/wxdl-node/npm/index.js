@@ -71,7 +71,7 @@ function createWx(config = {}) {
       if (!onEvent) continue;
       if (kind === 'success' || kind === 'fail') running.delete(id);
       try {
-        onEvent(kind, JSON.parse(batch[i + 2]), batch[i + 3]);
+        onEvent(kind, batch[i + 2], batch[i + 3]);
       } catch (e) {
         rethrow(e);
       }
