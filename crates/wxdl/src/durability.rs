@@ -32,6 +32,10 @@ const GATHER: Duration = Duration::from_millis(1);
 pub(crate) trait Durable: Send + 'static {
     /// The file whose written data must be durable.
     fn file(&self) -> &File;
+    /// The device the file is on (files of one device share a `syncfs`).
+    fn device(&self) -> io::Result<u64> {
+        device(self.file())
+    }
     /// Called once, on the committer's thread, with the round's outcome for this file.
     fn synced(self: Box<Self>, result: io::Result<()>);
 }
@@ -131,7 +135,7 @@ fn commit_rounds(rx: &Receiver<Box<dyn Durable>>, writing: &AtomicUsize) {
 fn round(jobs: Vec<Box<dyn Durable>>) {
     let mut groups: Vec<(u64, Vec<Box<dyn Durable>>)> = Vec::new();
     for job in jobs {
-        match device(job.file()) {
+        match job.device() {
             Ok(dev) => match groups.iter_mut().find(|(d, _)| *d == dev) {
                 Some((_, group)) => group.push(job),
                 None => groups.push((dev, vec![job])),

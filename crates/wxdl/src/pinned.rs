@@ -67,6 +67,8 @@ pub(crate) struct PinnedDir {
     fd: OwnedFd,
     /// The path it was opened at, for messages and for the "still there" check.
     path: PathBuf,
+    /// Its device and inode numbers, read once at open.
+    id: (u64, u64),
 }
 
 impl PinnedDir {
@@ -77,9 +79,11 @@ impl PinnedDir {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        let st = rustix::fs::fstat(&fd)?;
         Ok(PinnedDir {
             fd,
             path: path.to_path_buf(),
+            id: (st.st_dev, st.st_ino),
         })
     }
 
@@ -119,20 +123,19 @@ impl PinnedDir {
         Ok(PinnedDir {
             fd: self.fd.try_clone()?,
             path: self.path.clone(),
+            id: self.id,
         })
     }
 
     /// The directory's identity: device and inode numbers.
-    pub fn id(&self) -> io::Result<(u64, u64)> {
-        let st = rustix::fs::fstat(&self.fd)?;
-        Ok((st.st_dev, st.st_ino))
+    pub fn id(&self) -> (u64, u64) {
+        self.id
     }
 
     /// Whether `path` still names this directory (same device and inode).
     pub fn is_at(&self, path: &Path) -> io::Result<bool> {
-        let here = rustix::fs::fstat(&self.fd)?;
         Ok(match rustix::fs::stat(path) {
-            Ok(there) => here.st_dev == there.st_dev && here.st_ino == there.st_ino,
+            Ok(there) => (there.st_dev, there.st_ino) == self.id,
             Err(_) => false,
         })
     }

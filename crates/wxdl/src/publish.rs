@@ -55,6 +55,14 @@ impl Durable for PublishJob {
         }
     }
 
+    fn device(&self) -> std::io::Result<u64> {
+        // The directory the file lives in was looked at when it was opened: no stat per file.
+        Ok(match &self.place {
+            Publish::Private { dir, .. } => dir.id().0,
+            Publish::Partial { partial, .. } => partial.home.id().0,
+        })
+    }
+
     fn synced(self: Box<Self>, result: std::io::Result<()>) {
         let PublishJob { place, shown, done } = *self;
         let synced = result.map_err(|e| storage_io(e, &shown));

@@ -44,7 +44,7 @@ pub(crate) struct Storage {
 impl Storage {
     /// Removes crash leftovers from `dir` the first time this client writes there.
     fn sweep_once(&self, dir: &PinnedDir) {
-        let Ok(id) = dir.id() else { return };
+        let id = dir.id();
         let first = lock(&self.swept).insert(id);
         if first {
             match dir.sweep_leftovers() {
