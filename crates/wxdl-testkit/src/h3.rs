@@ -101,6 +101,16 @@ impl Drop for H3Server {
     }
 }
 
+/// A 200 response head for a body of `len` bytes of `application/octet-stream`.
+pub fn octet_stream_head(len: u64) -> http::Response<()> {
+    http::Response::builder()
+        .status(200)
+        .header("content-length", len)
+        .header("content-type", "application/octet-stream")
+        .body(())
+        .expect("response head")
+}
+
 async fn serve_connection(conn: quinn::Connection, behavior: H3Behavior) {
     let Ok(mut h3c) =
         h3::server::Connection::<_, Bytes>::new(h3_quinn::Connection::new(conn)).await
@@ -118,13 +128,11 @@ async fn serve_connection(conn: quinn::Connection, behavior: H3Behavior) {
                     (len, Some(sent))
                 }
             };
-            let head = http::Response::builder()
-                .status(200)
-                .header("content-length", len)
-                .header("content-type", "application/octet-stream")
-                .body(())
-                .expect("response head");
-            if stream.send_response(head).await.is_err() {
+            if stream
+                .send_response(octet_stream_head(len as u64))
+                .await
+                .is_err()
+            {
                 return;
             }
             let limit = stop_at.unwrap_or(len);

@@ -13,18 +13,22 @@ use crate::error::{storage_io, Fail, FailReason};
 use crate::partial::Partial;
 use crate::pinned::{PinnedDir, Private};
 
-/// A finished body on its way into place.
+/// A download's own file, and how it goes into place once finished.
+#[derive(Debug)]
 pub(crate) enum Publish {
-    /// A private file in the target's directory; discarded if it cannot be published.
+    /// A private file in the target's pinned directory, published over `name`; discarded if
+    /// it cannot be.
     Private {
         dir: PinnedDir,
         private: Private,
         name: OsString,
     },
-    /// A partial file that cannot be published stays, whole, as a partial.
+    /// A resumable partial file, published over `name` in `dir`; kept on failure (whole, as
+    /// a partial).
     Partial {
         dir: PinnedDir,
-        partial: Partial,
+        /// Boxed: its record makes it several times the size of the other variant.
+        partial: Box<Partial>,
         name: OsString,
     },
 }
@@ -34,6 +38,16 @@ pub(crate) struct PublishJob {
     place: Publish,
     shown: String,
     done: tokio::sync::oneshot::Sender<Result<(), Fail>>,
+}
+
+impl Publish {
+    /// The file the body is written to.
+    pub fn file(&self) -> &File {
+        match self {
+            Publish::Private { private, .. } => &private.file,
+            Publish::Partial { partial, .. } => &partial.private.file,
+        }
+    }
 }
 
 impl PublishJob {
@@ -49,10 +63,7 @@ impl PublishJob {
 
 impl Durable for PublishJob {
     fn file(&self) -> &File {
-        match &self.place {
-            Publish::Private { private, .. } => &private.file,
-            Publish::Partial { partial, .. } => &partial.private.file,
-        }
+        self.place.file()
     }
 
     fn device(&self) -> std::io::Result<u64> {

@@ -7,7 +7,6 @@
 //! policy.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IoSlice, Seek, Write};
 use std::sync::{Arc, Mutex};
@@ -18,7 +17,7 @@ use crate::durability::{Syncer, Writing};
 use crate::error::{lock, storage_io, Fail, FailReason};
 use crate::host_target::Sink;
 use crate::partial::Partial;
-use crate::pinned::{PinnedDir, Private, Target};
+use crate::pinned::{PinnedDir, Target};
 use crate::publish::{Publish, PublishJob};
 use crate::quota::Reservation;
 
@@ -81,18 +80,9 @@ pub(crate) struct BodyFile {
 /// Where the bytes go and how they become visible.
 #[derive(Debug)]
 enum Place {
-    /// A private file in the target's pinned directory, published over `name` at commit.
-    Private {
-        dir: PinnedDir,
-        private: Private,
-        name: OsString,
-    },
-    /// A resumable partial file (kept on failure), published over `name` in `dir` at commit.
-    Partial {
-        dir: PinnedDir,
-        partial: Partial,
-        name: OsString,
-    },
+    /// A file of the download's own (private or partial), published over the target at
+    /// commit.
+    Own(Publish),
     /// A device, FIFO or open stream: written in place, nothing to publish.
     Through(Arc<File>),
     /// Committed or discarded.
@@ -116,11 +106,11 @@ impl BodyFile {
                     .dir
                     .create_private()
                     .map_err(|e| storage_io(e, &shown))?;
-                Place::Private {
+                Place::Own(Publish::Private {
                     dir: target.dir,
                     private,
                     name: target.name,
-                }
+                })
             }
             Sink::Through { file, .. } => Place::Through(file),
         };
@@ -168,11 +158,11 @@ impl BodyFile {
         Ok(BodyFile {
             writing: Some(storage.syncer.writing()),
             syncer: Arc::clone(&storage.syncer),
-            place: Place::Partial {
+            place: Place::Own(Publish::Partial {
                 dir: target.dir,
-                partial,
+                partial: Box::new(partial),
                 name: target.name,
-            },
+            }),
             shown,
             written: held,
             writeback_from: held,
@@ -189,10 +179,10 @@ impl BodyFile {
         self.pending.clear();
         self.pending_len = 0;
         let restarted = match &mut self.place {
-            Place::Private { private, .. } => {
+            Place::Own(Publish::Private { private, .. }) => {
                 private.file.set_len(0).and_then(|()| private.file.rewind())
             }
-            Place::Partial { partial, .. } => partial.start_over(),
+            Place::Own(Publish::Partial { partial, .. }) => partial.start_over(),
             // Bytes passed straight through cannot be taken back.
             Place::Through(_) | Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
@@ -208,7 +198,7 @@ impl BodyFile {
     /// The resumable partial file being written, if this body goes to one.
     pub fn partial(&self) -> Option<&Partial> {
         match &self.place {
-            Place::Partial { partial, .. } => Some(partial),
+            Place::Own(Publish::Partial { partial, .. }) => Some(partial),
             _ => None,
         }
     }
@@ -218,7 +208,9 @@ impl BodyFile {
     pub fn abandon(mut self) {
         self.pending.clear();
         self.pending_len = 0;
-        if let Place::Partial { partial, .. } = std::mem::replace(&mut self.place, Place::Gone) {
+        if let Place::Own(Publish::Partial { partial, .. }) =
+            std::mem::replace(&mut self.place, Place::Gone)
+        {
             partial.abandon();
         }
     }
@@ -228,7 +220,9 @@ impl BodyFile {
     /// partial file, a device) or already has bytes.
     pub fn positional(&mut self, len: u64) -> Option<&File> {
         match &self.place {
-            Place::Private { private, .. } if self.written == 0 && self.pending.is_empty() => {
+            Place::Own(Publish::Private { private, .. })
+                if self.written == 0 && self.pending.is_empty() =>
+            {
                 private.file.set_len(len).ok()?;
                 Some(&private.file)
             }
@@ -239,8 +233,7 @@ impl BodyFile {
     /// The file being written, when it is a file of this download's own.
     pub fn file(&self) -> Option<&File> {
         match &self.place {
-            Place::Private { private, .. } => Some(&private.file),
-            Place::Partial { partial, .. } => Some(&partial.private.file),
+            Place::Own(publish) => Some(publish.file()),
             _ => None,
         }
     }
@@ -258,7 +251,7 @@ impl BodyFile {
 
     /// Whether the bytes written can be kept and continued (not passed straight through).
     pub fn can_continue(&self) -> bool {
-        matches!(self.place, Place::Private { .. } | Place::Partial { .. })
+        matches!(self.place, Place::Own(_))
     }
 
     /// Bytes accepted so far.
@@ -296,8 +289,7 @@ impl BodyFile {
             return Ok(());
         }
         let (mut file, private) = match &self.place {
-            Place::Private { private, .. } => (&private.file, true),
-            Place::Partial { partial, .. } => (&partial.private.file, true),
+            Place::Own(publish) => (publish.file(), true),
             Place::Through(file) => (&**file, false),
             Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
@@ -340,8 +332,7 @@ impl BodyFile {
         let written = self.written;
         let quota = self.quota.take();
         let place = match std::mem::replace(&mut self.place, Place::Gone) {
-            Place::Private { dir, private, name } => Publish::Private { dir, private, name },
-            Place::Partial { dir, partial, name } => Publish::Partial { dir, partial, name },
+            Place::Own(publish) => publish,
             Place::Through(_) => return Ok(written),
             Place::Gone => return Err(Fail::new(FailReason::WriteFileFail)),
         };
@@ -383,9 +374,9 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 impl Drop for BodyFile {
     fn drop(&mut self) {
         match &self.place {
-            Place::Private { dir, private, .. } => dir.discard(private),
+            Place::Own(Publish::Private { dir, private, .. }) => dir.discard(private),
             // What arrived is kept for the next try; a failed write only loses the tail.
-            Place::Partial { .. } => {
+            Place::Own(Publish::Partial { .. }) => {
                 let _ = self.flush();
             }
             Place::Through(_) | Place::Gone => {}

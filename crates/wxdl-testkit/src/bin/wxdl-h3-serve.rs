@@ -12,6 +12,7 @@ use bytes::BytesMut;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::AsyncReadExt;
+use wxdl_testkit::h3::octet_stream_head;
 
 /// The bytes read from a file and handed to QUIC at a time.
 const CHUNK: usize = 256 * 1024;
@@ -88,13 +89,7 @@ async fn serve(conn: quinn::Connection, root: Arc<PathBuf>) {
                 }
                 return;
             };
-            let head = http::Response::builder()
-                .status(200)
-                .header("content-length", len)
-                .header("content-type", "application/octet-stream")
-                .body(())
-                .expect("response head");
-            if stream.send_response(head).await.is_err() {
+            if stream.send_response(octet_stream_head(len)).await.is_err() {
                 return;
             }
             let mut buf = BytesMut::with_capacity(CHUNK);
