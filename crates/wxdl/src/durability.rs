@@ -18,9 +18,10 @@
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::error::lock;
 
 /// How long a round waits for more files to join while other files are still being written,
 /// at most: a batch's files arrive a few hundred microseconds apart, and each round costs the
@@ -45,8 +46,28 @@ pub(crate) trait Durable: Send + 'static {
 pub(crate) struct Syncer {
     /// Files being written, not yet handed over ([`Writing`] guards alive).
     writing: Arc<AtomicUsize>,
-    /// The committer's queue, once its thread is started.
-    committer: Mutex<Option<Sender<Box<dyn Durable>>>>,
+    /// What the committer thread works on.
+    queue: Arc<Queue>,
+}
+
+/// The files handed over and not yet taken into a round. The committer is woken only when it
+/// waits for a first file or when the last file being written arrives (the round can close):
+/// the files that join a gathering round in between cost it no wake-up each.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: Vec<Box<dyn Durable>>,
+    /// The committer thread runs.
+    started: bool,
+    /// It sleeps until a first file arrives.
+    idle: bool,
+    /// The client is gone: finish what is queued, then stop.
+    closed: bool,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -79,55 +100,68 @@ impl Syncer {
     /// once its round has run. Its [`Writing`] registration ends here.
     pub fn submit(&self, writing: Writing, job: Box<dyn Durable>) {
         drop(writing);
-        let mut committer = crate::error::lock(&self.committer);
-        let job = match &*committer {
-            Some(tx) => match tx.send(job) {
-                Ok(()) => return,
-                Err(mpsc::SendError(job)) => job,
-            },
-            None => job,
-        };
-        // The first commit (or the committer ended): start it.
-        let (tx, rx) = mpsc::channel();
-        let writing = Arc::clone(&self.writing);
-        let started = std::thread::Builder::new()
-            .name("wxdl-commit".into())
-            .spawn(move || commit_rounds(&rx, &writing));
-        match started {
-            Ok(_) => {
-                // The thread holds the receiver until every sender is gone.
-                let _ = tx.send(job);
-                *committer = Some(tx);
-            }
-            Err(e) => {
+        let mut q = lock(&self.queue.state);
+        if !q.started {
+            let queue = Arc::clone(&self.queue);
+            let writing = Arc::clone(&self.writing);
+            let started = std::thread::Builder::new()
+                .name("wxdl-commit".into())
+                .spawn(move || commit_rounds(&queue, &writing));
+            if let Err(e) = started {
                 // No thread to be had: this file syncs alone, here.
-                drop(committer);
+                drop(q);
                 tracing::debug!("no committer thread ({e}); syncing in place");
                 let result = job.file().sync_data();
                 job.synced(result);
+                return;
             }
+            q.started = true;
+        }
+        q.jobs.push(job);
+        let wake = q.idle || self.writing.load(Ordering::Acquire) == 0;
+        drop(q);
+        if wake {
+            self.queue.wake.notify_one();
         }
     }
 }
 
-/// The committer: rounds until the client (every sender) is gone.
-fn commit_rounds(rx: &Receiver<Box<dyn Durable>>, writing: &AtomicUsize) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        // Gather: files still being written may finish within the window and share the sync.
-        let until = Instant::now() + GATHER;
-        loop {
-            jobs.extend(rx.try_iter());
-            let now = Instant::now();
-            if writing.load(Ordering::Acquire) == 0 || now >= until {
-                break;
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        lock(&self.queue.state).closed = true;
+        self.queue.wake.notify_one();
+    }
+}
+
+/// The committer: rounds until the client is gone and nothing is queued.
+fn commit_rounds(queue: &Queue, writing: &AtomicUsize) {
+    let wait = |q| queue.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+    let mut q = lock(&queue.state);
+    loop {
+        while q.jobs.is_empty() {
+            if q.closed {
+                return;
             }
-            match rx.recv_timeout(until - now) {
-                Ok(job) => jobs.push(job),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
+            q.idle = true;
+            q = wait(q);
         }
+        q.idle = false;
+        // Gather: files still being written may finish within the window and share the sync;
+        // the last of them wakes this wait early.
+        let until = Instant::now() + GATHER;
+        while writing.load(Ordering::Acquire) > 0 && !q.closed {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            q = queue
+                .wake
+                .wait_timeout(q, left)
+                .map_or_else(|p| p.into_inner().0, |(q, _)| q);
+        }
+        let jobs = std::mem::take(&mut q.jobs);
+        drop(q);
         round(jobs);
+        q = lock(&queue.state);
     }
 }
 
@@ -185,6 +219,7 @@ fn sync_filesystem(file: &File) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::sync::mpsc::{self, Sender};
 
     /// A job that reports its outcome on a channel.
     struct Job(File, Sender<io::Result<()>>);
@@ -235,6 +270,15 @@ mod tests {
         syncer.submit(syncer.writing(), Box::new(Job(f, tx)));
         assert!(rx.recv().unwrap().is_ok());
         // Dropping the syncer closes the queue: the thread's loop ends.
+        let queue = Arc::clone(&syncer.queue);
         drop(syncer);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&queue) > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the committer thread did not end"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
