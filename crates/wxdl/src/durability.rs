@@ -1,7 +1,7 @@
 //! Making finished files durable before they are renamed into place: one file alone with
 //! `fdatasync`, many at once by group commit (one `syncfs` round covers every file waiting).
 //!
-//! Imports nothing of the engine; never storage (storage submits to it).
+//! Imports only `error`; never storage (storage submits to it).
 //!
 //! A batch finishing a thousand small files would otherwise force a thousand journal commits
 //! and cache flushes, one per `fdatasync`. Instead finished files are handed to the client's
@@ -112,7 +112,7 @@ impl Syncer {
                 drop(q);
                 tracing::debug!("no committer thread ({e}); syncing in place");
                 let result = job.file().sync_data();
-                job.synced(result);
+                finish(job, result);
                 return;
             }
             q.started = true;
@@ -174,7 +174,7 @@ fn round(jobs: Vec<Box<dyn Durable>>) {
                 Some((_, group)) => group.push(job),
                 None => groups.push((dev, vec![job])),
             },
-            Err(e) => job.synced(Err(e)),
+            Err(e) => finish(job, Err(e)),
         }
     }
     for (_, group) in groups {
@@ -188,8 +188,17 @@ fn round(jobs: Vec<Box<dyn Durable>>) {
                 Ok(()) => Ok(()),
                 Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
             };
-            job.synced(outcome);
+            finish(job, outcome);
         }
+    }
+}
+
+/// Finishes one job. One that panics must not stop the committer (every later commit would
+/// wait for it) nor cost the others of its round: its download fails, the rest go on.
+fn finish(job: Box<dyn Durable>, result: io::Result<()>) {
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.synced(result)));
+    if finished.is_err() {
+        tracing::error!("finishing a commit panicked; its file was not published");
     }
 }
 
@@ -259,6 +268,31 @@ mod tests {
         assert_eq!(outcomes.len(), 32);
         assert!(outcomes.iter().all(|r| r.is_ok()));
         assert_eq!(syncer.writing.load(Ordering::Acquire), 0);
+    }
+
+    /// A job whose finishing panics.
+    struct Panics(File);
+
+    impl Durable for Panics {
+        fn file(&self) -> &File {
+            &self.0
+        }
+        fn synced(self: Box<Self>, _: io::Result<()>) {
+            panic!("a job that panics (expected by the test)");
+        }
+    }
+
+    #[test]
+    fn a_panicking_job_does_not_stop_later_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Syncer::default();
+        let f = File::create(dir.path().join("p")).unwrap();
+        syncer.submit(syncer.writing(), Box::new(Panics(f)));
+        let (tx, rx) = mpsc::channel();
+        let f = File::create(dir.path().join("f")).unwrap();
+        syncer.submit(syncer.writing(), Box::new(Job(f, tx)));
+        let outcome = rx.recv_timeout(Duration::from_secs(10));
+        assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
     }
 
     #[test]
