@@ -56,10 +56,14 @@ impl Sink {
             !std::mem::replace(&mut q.asked, true)
         };
         if ask {
-            self.deliver.call(
+            let status = self.deliver.call(
                 Batch(self.queue.clone()),
                 ThreadsafeFunctionCallMode::NonBlocking,
             );
+            if status != Status::Ok {
+                // Not delivered (Node is closing): the next event asks again.
+                lock(&self.queue).asked = false;
+            }
         }
     }
 }
@@ -77,7 +81,7 @@ impl ToNapiValue for Batch {
         let mut flat: Vec<Field> = Vec::with_capacity(events.len() * 4);
         for e in events {
             flat.push(Field::Id(e.id));
-            flat.push(Field::Text(e.kind.to_owned()));
+            flat.push(Field::Kind(e.kind));
             flat.push(Field::Text(e.json));
             flat.push(Field::Maybe(e.profile));
         }
@@ -89,6 +93,7 @@ impl ToNapiValue for Batch {
 /// One element of a delivered batch.
 enum Field {
     Id(u32),
+    Kind(&'static str),
     Text(String),
     Maybe(Option<String>),
 }
@@ -99,6 +104,7 @@ impl ToNapiValue for Field {
         unsafe {
             match val {
                 Field::Id(n) => u32::to_napi_value(env, n),
+                Field::Kind(s) => <&str>::to_napi_value(env, s),
                 Field::Text(s) => String::to_napi_value(env, s),
                 Field::Maybe(s) => Option::to_napi_value(env, s),
             }
