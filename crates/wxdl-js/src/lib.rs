@@ -745,15 +745,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let h = Rc::clone(host);
     n.set(
         "networkChanges",
-        Function::new(ctx.clone(), move || {
-            let changes: Vec<(u64, &str)> = h
-                .client
-                .network_changes()
-                .into_iter()
-                .map(|(after, kind)| (after.as_millis() as u64, kind))
-                .collect();
-            serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into())
-        })?,
+        Function::new(ctx.clone(), move || network_changes(&h.client).to_string())?,
     )?;
 
     ctx.globals().set("__native", n)
@@ -776,6 +768,17 @@ fn system_info() -> serde_json::Value {
         "statusBarHeight": 20,
         "wxdlVersion": env!("CARGO_PKG_VERSION"),
     })
+}
+
+/// What `wx.onNetworkStatusChange` is told in advance: the emulated timeline's coming changes
+/// as `[[ms from now, network type], …]` (empty without emulation). For every JS face.
+pub fn network_changes(client: &Client) -> serde_json::Value {
+    let changes: Vec<(u64, &str)> = client
+        .network_changes()
+        .into_iter()
+        .map(|(after, kind)| (after.as_millis() as u64, kind))
+        .collect();
+    serde_json::json!(changes)
 }
 
 /// A plain JS value (what JSON can hold) as JSON; functions and other non-JSON values become

@@ -153,13 +153,16 @@ impl Engine {
             let names: Vec<&str> = domains.iter().filter_map(Value::as_str).collect();
             b = b.policy(Policy::strict(names).map_err(error)?);
         }
-        for pem in config
-            .get("cacert")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        // The strings of an array option (none when absent or not an array).
+        let strings = |k: &str| {
+            config
+                .get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+        };
+        for pem in strings("cacert") {
             // PEM text, or the path of a PEM file.
             let bytes = if pem.contains("-----BEGIN") {
                 pem.as_bytes().to_vec()
@@ -169,13 +172,7 @@ impl Engine {
             b = b.add_root_certificate_pem(bytes);
         }
         let mut resolver = Resolver::default();
-        for spec in config
-            .get("resolve")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for spec in strings("resolve") {
             resolver
                 .add_curl_style(spec)
                 .map_err(|e| error(format!("resolve {spec:?}: {e}")))?;
@@ -348,13 +345,7 @@ impl Engine {
     /// The emulated timeline's coming changes: `[[ms from now, type], …]`.
     #[napi]
     pub fn network_changes(&self) -> Value {
-        let changes: Vec<(u64, &str)> = self
-            .client
-            .network_changes()
-            .into_iter()
-            .map(|(after, kind)| (after.as_millis() as u64, kind))
-            .collect();
-        json!(changes)
+        wxdl_js::network_changes(&self.client)
     }
 }
 

@@ -10,17 +10,21 @@ use wxdl::{DownloadOptions, EffectiveConnectionType, Emulation, FailReason, Netw
 use wxdl_testkit::engine::{fail, ok, Env};
 use wxdl_testkit::{sha256_file, write_random, H3Behavior, H3Server, Nginx, TestCa};
 
+/// A client of `env` whose every connection goes through one emulated `link`.
+fn over(env: &Env, link: NetworkConditions) -> wxdl::Client {
+    env.builder(&[])
+        .network(Emulation::new(link))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_megabyte_at_2000_kbps_and_200_ms_takes_what_the_link_allows() {
     let nginx = Nginx::start();
     let sha = write_random(&nginx.root.join("m.bin"), 1 << 20);
     let env = Env::new();
     let link = NetworkConditions::custom(2000, 500, 200);
-    let client = env
-        .builder(&[])
-        .network(Emulation::new(link))
-        .build()
-        .unwrap();
+    let client = over(&env, link);
     let start = Instant::now();
     let s = ok(client
         .download(DownloadOptions::new(nginx.url("/m.bin")))
@@ -99,11 +103,7 @@ async fn the_estimator_sees_3g_and_two_downloads_share_the_link() {
     write_random(&nginx.root.join("half.bin"), 250_000);
     let env = Env::new();
     let g3 = NetworkConditions::preset("3g").unwrap();
-    let client = env
-        .builder(&[])
-        .network(Emulation::new(g3))
-        .build()
-        .unwrap();
+    let client = over(&env, g3);
     for _ in 0..3 {
         ok(client
             .download(DownloadOptions::new(nginx.url("/small.bin")))
@@ -115,11 +115,7 @@ async fn the_estimator_sees_3g_and_two_downloads_share_the_link() {
 
     // Two bodies of 250 kB at 4000 kbit/s on one link: together about 1 s, not 0.5.
     let link = NetworkConditions::custom(4000, 0, 20);
-    let client = env
-        .builder(&[])
-        .network(Emulation::new(link))
-        .build()
-        .unwrap();
+    let client = over(&env, link);
     let start = Instant::now();
     let url = nginx.url("/half.bin");
     let (a, b) = tokio::join!(
