@@ -11,6 +11,8 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+// Node's own timers: a test environment (jsdom under Jest) may lack setImmediate or fake it.
+const timers = require('timers');
 const native = require('./wxdl.node');
 const makeDownloadFile = require('./download_task.js');
 const makeFileSystemManager = require('./fs_manager.js');
@@ -19,7 +21,7 @@ const makeFileSystemManager = require('./fs_manager.js');
 const call = (fn, arg) => {
   if (typeof fn === 'function') fn(arg);
 };
-const later = (f) => setImmediate(f);
+const later = (f) => timers.setImmediate(f);
 
 const codec = {
   b64ToBuffer: (s) => {
@@ -63,6 +65,14 @@ function createWx(config = {}) {
   // download, the outcome last. The engine keeps Node alive while any download runs.
   const running = new Map();
   let nextId = 1;
+  // Downloads started in this turn of the event loop: until it ends a listener may still be
+  // added, so they send every event; then only what their tasks listen to (`want`).
+  let unsettled = [];
+  const settle = () => {
+    const ids = unsettled;
+    unsettled = [];
+    engine.settle(ids);
+  };
   engine.listen((batch) => {
     for (let i = 0; i < batch.length; i += 4) {
       const id = batch[i];
@@ -84,8 +94,8 @@ function createWx(config = {}) {
     if (running.size === 0) engine.hold(true);
     running.set(id, onEvent);
     engine.download(id, plain(obj));
-    // Events cross in batches whatever the task listens to; the task drops unheard ones.
-    return { abort: () => engine.abort(id), want: () => {} };
+    if (unsettled.push(id) === 1) timers.setImmediate(settle);
+    return { abort: () => engine.abort(id), want: (events) => engine.want(id, events) };
   }, call);
   const netChange = [];
   let netWatched = false;

@@ -12,6 +12,7 @@
 #![deny(clippy::all)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::{spawn, within_runtime_if_available, ToNapiValue};
@@ -121,9 +122,30 @@ fn error(message: impl std::fmt::Display) -> napi::Error {
 pub struct Engine {
     client: Client,
     sink: Option<Arc<Sink>>,
-    /// Running downloads' abort handles, by the id JavaScript gave them.
-    running: Arc<Mutex<HashMap<u32, AbortHandle>>>,
+    /// Running downloads, by the id JavaScript gave them.
+    running: Arc<Mutex<HashMap<u32, Running>>>,
 }
+
+/// A running download: how to abort it, and which of its events its task listens to.
+struct Running {
+    abort: AbortHandle,
+    /// [`WANT_PROGRESS`] | [`WANT_HEADERS`], set by `want` when the task gets a listener, and
+    /// [`UNDECIDED`] until `settle`.
+    wants: Arc<AtomicU8>,
+}
+
+/// Whether an event of kind `want` is sent for a download whose wants are `wants`.
+fn wanted(wants: &AtomicU8, want: u8) -> bool {
+    wants.load(Ordering::Relaxed) & (want | UNDECIDED) != 0
+}
+
+/// The task has an `onProgressUpdate` listener.
+const WANT_PROGRESS: u8 = 1;
+/// The task has an `onHeadersReceived` listener.
+const WANT_HEADERS: u8 = 2;
+/// The turn of Node's event loop that started the download is not over: a listener may still
+/// be added in it, and must hear every event (the engine's threads may already be sending).
+const UNDECIDED: u8 = 4;
 
 #[napi]
 impl Engine {
@@ -249,10 +271,16 @@ impl Engine {
                 return Ok(());
             }
         };
-        let progress = sink.clone();
-        let headers = sink.clone();
+        // Events no listener hears are not built nor sent once the task's listeners are known
+        // (`settle`): most tasks have none.
+        let wants = Arc::new(AtomicU8::new(UNDECIDED));
+        let (progress, progress_wanted) = (sink.clone(), wants.clone());
+        let (headers, headers_wanted) = (sink.clone(), wants.clone());
         let opts = opts
             .on_progress_update(move |p| {
+                if !wanted(&progress_wanted, WANT_PROGRESS) {
+                    return;
+                }
                 progress.push(Event {
                     id,
                     kind: "progress",
@@ -264,6 +292,9 @@ impl Engine {
                 });
             })
             .on_headers_received(move |h| {
+                if !wanted(&headers_wanted, WANT_HEADERS) {
+                    return;
+                }
                 headers.push(Event {
                     id,
                     kind: "headers",
@@ -273,7 +304,13 @@ impl Engine {
             });
         let task = within_runtime_if_available(|| self.client.download(opts));
         let running = self.running.clone();
-        lock(&running).insert(id, task.abort_handle());
+        lock(&running).insert(
+            id,
+            Running {
+                abort: task.abort_handle(),
+                wants,
+            },
+        );
         spawn(async move {
             let outcome = task.await;
             lock(&running).remove(&id);
@@ -307,8 +344,29 @@ impl Engine {
     /// Aborts download `id` (nothing once it has ended).
     #[napi]
     pub fn abort(&self, id: u32) {
-        if let Some(a) = lock(&self.running).get(&id) {
-            a.abort();
+        if let Some(r) = lock(&self.running).get(&id) {
+            r.abort.abort();
+        }
+    }
+
+    /// Download `id`'s task now listens to `events`: 1 progress, 2 headers (bits).
+    #[napi]
+    pub fn want(&self, id: u32, events: u32) {
+        if let Some(r) = lock(&self.running).get(&id) {
+            r.wants.fetch_or(
+                events as u8 & (WANT_PROGRESS | WANT_HEADERS),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The turn that started downloads `ids` is over: from now on they send only the events
+    /// their tasks listen to (a listener added later hears the events after it).
+    #[napi]
+    pub fn settle(&self, ids: Vec<u32>) {
+        let running = lock(&self.running);
+        for r in ids.iter().filter_map(|id| running.get(id)) {
+            r.wants.fetch_and(!UNDECIDED, Ordering::Relaxed);
         }
     }
 

@@ -137,6 +137,21 @@ test('at most `concurrency` at once, admitted first in first out', async () => {
   assert.deepEqual(order, [0, 1, 2, 3, 4]);
 });
 
+test('a listener added later in the calling turn hears every event, however long the turn', async () => {
+  // The engine runs on its own threads: this download ends while the turn is still busy, and
+  // its headers and progress must still reach listeners the turn adds afterwards.
+  const events = [];
+  const done = new Promise((resolve) => {
+    const task = wx.downloadFile({ url: `${base}/hello.txt`, complete: resolve });
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* a busy turn */ }
+    task.onHeadersReceived(() => events.push('headers'));
+    task.onProgressUpdate((p) => events.push(`progress ${p.progress}`));
+  });
+  await done;
+  assert.deepEqual([events[0], events[events.length - 1]], ['headers', 'progress 100']);
+});
+
 test('an exception in a callback is an uncaught exception, as Node surfaces any', () => {
   const script = `
     const { createWx } = require(${JSON.stringify(path.resolve(__dirname, '..'))});
