@@ -11,6 +11,7 @@ use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
 use crate::bucket::Bucket;
+use crate::download::Request;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::nqe::{Estimates, Estimator, EstimatorState};
@@ -347,16 +348,13 @@ impl Client {
             options.on_progress_update.clone(),
             options.on_headers_received.clone(),
         );
-        let inner = Arc::clone(&self.inner);
-        let task_shared = Arc::clone(&shared);
-        // Boxed: the download's state machine is several KiB, and tokio moves a task's future
-        // and output by value (spawn, completion); a pointer is cheaper to move than the state.
-        let work = Box::pin(async move {
-            let outcome =
-                crate::download::run(&inner, options, &task_shared, ticket, timeline).await;
-            task_shared.finish();
-            outcome
-        });
+        let request = Box::new(Request { options, timeline });
+        let work = crate::download::task(
+            Arc::clone(&self.inner),
+            request,
+            Arc::clone(&shared),
+            ticket,
+        );
         match self.home.handle() {
             Some(runtime) => DownloadTask::new(shared, runtime.spawn(work)),
             None => DownloadTask::failed(

@@ -5,6 +5,7 @@
 //!
 //! The top of the engine: imports the policies and parts it assembles; only `client` imports it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{ACCEPT_ENCODING, RANGE};
@@ -29,17 +30,43 @@ use crate::task::{Outcome, Success, TaskShared};
 use crate::transfer::{self, Limits};
 use crate::tries::{attempt_hop, Ask, Tries};
 
+/// What a download was asked, kept on the heap while it waits in line.
+pub(crate) struct Request {
+    pub options: DownloadOptions,
+    pub timeline: Timeline,
+}
+
+/// A task's whole life on the runtime: [`run`], then the listeners are let go.
+pub(crate) async fn task(
+    engine: Arc<Engine>,
+    request: Box<Request>,
+    shared: Arc<TaskShared>,
+    ticket: Ticket,
+) -> Outcome {
+    let outcome = run(&engine, request, &shared, ticket).await;
+    shared.finish();
+    outcome
+}
+
 /// Runs a task to its outcome: validation first (no I/O), then the download under the abort
 /// signal and the whole-download deadline (queued time included).
+///
+/// A download waiting in line is a few hundred bytes (its request and its validated options
+/// are boxed); the state of the transfer (about 11 KiB) and of the commit are allocated once
+/// it is admitted, so a batch of thousands queued at once costs little memory.
 pub(crate) async fn run(
     engine: &Engine,
-    options: DownloadOptions,
+    request: Box<Request>,
     shared: &TaskShared,
     ticket: Ticket,
-    mut timeline: Timeline,
 ) -> Outcome {
-    let valid = options.validate().map_err(|f| f.in_phase(Phase::Options))?;
-    let deadline = timeline.invoked() + valid.timeout;
+    let valid = Box::new(
+        request
+            .options
+            .validate()
+            .map_err(|f| f.in_phase(Phase::Options))?,
+    );
+    let deadline = request.timeline.invoked() + valid.timeout;
     let timeout_ms = valid.timeout.as_millis();
     let done = tokio::select! {
         biased;
@@ -47,7 +74,12 @@ pub(crate) async fn run(
         _ = tokio::time::sleep_until(deadline.into()) => {
             Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
         }
-        r = download(engine, &options, valid, shared, ticket, &mut timeline) => r,
+        r = async {
+            let permit = ticket.admitted().await.ok_or_else(|| {
+                Fail::with(FailReason::Abort, "client closed").in_phase(Phase::Queue)
+            })?;
+            Box::pin(download(engine, request, valid, shared, permit)).await
+        } => r,
     }?;
     // Every byte is in the private file: the download has reached its end. The fsync and
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
@@ -56,8 +88,7 @@ pub(crate) async fn run(
     // rounds; the commit slots bound the descriptors waiting files hold.
     let commit_slot = engine.commits.acquire().await;
     drop(done.permit);
-    done.part
-        .commit()
+    Box::pin(done.part.commit())
         .await
         .map_err(|f| f.in_phase(Phase::Commit))?;
     drop(commit_slot);
@@ -79,16 +110,16 @@ struct Downloaded {
 
 async fn download(
     engine: &Engine,
-    options: &DownloadOptions,
-    valid: Validated,
+    mut request: Box<Request>,
+    valid: Box<Validated>,
     shared: &TaskShared,
-    ticket: Ticket,
-    timeline: &mut Timeline,
-) -> Result<Downloaded, Fail> {
-    let permit = ticket
-        .admitted()
-        .await
-        .ok_or_else(|| Fail::with(FailReason::Abort, "client closed").in_phase(Phase::Queue))?;
+    permit: Permit,
+) -> Result<Box<Downloaded>, Fail> {
+    let Request {
+        ref options,
+        ref mut timeline,
+    } = *request;
+    let valid = *valid;
     timeline.queue_end = Some(Instant::now());
     // Checked (and its directory pinned) once admitted: a queued download holds no
     // descriptor, so a batch of any length needs only those of the running ones.
@@ -333,7 +364,7 @@ async fn download(
     };
     let mut hops = tries.hops;
     hops.push(exchange.hop(record, &facts, timeline));
-    Ok(Downloaded {
+    Ok(Box::new(Downloaded {
         success: Success {
             status_code: b.status,
             temp_file_path: b.temp_file_path,
@@ -348,5 +379,23 @@ async fn download(
         last_progress: b.ticker.finish(written),
         part: b.part,
         permit,
-    })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `f` returns, without calling it.
+    fn returned_size<A, B, C, D, R>(_f: fn(A, B, C, D) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    #[test]
+    fn a_queued_download_is_small() {
+        // Thousands may be queued at once (a script's Promise.all): the transfer's state
+        // (about 11 KiB) must not be part of a task until it is admitted.
+        let size = returned_size(task);
+        assert!(size <= 1024, "a task's future is {size} bytes");
+    }
 }
