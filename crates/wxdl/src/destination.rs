@@ -17,13 +17,14 @@ use crate::options::DownloadOptions;
 use crate::partial::{self, Partial};
 use crate::pinned::{PinnedDir, Target};
 use crate::quota::Reservation;
+use crate::sandbox::UserTarget;
 
 /// Where the body goes, checked before any network I/O.
 pub(crate) enum Destination {
     /// A new `wxfile://tmp_…` file, named once the response type is known.
     Temp,
     /// A `wxfile://usr/…` path (echoed back) and where it lives on the host.
-    User { file_path: String, host: Target },
+    User { file_path: String, host: UserTarget },
     /// An ordinary host path (CLI `-o`) or an open stream.
     Host(Sink),
 }
@@ -108,11 +109,9 @@ impl Destination {
             }
             Destination::User { file_path, host } => {
                 // Room for the announced length now; more is taken as bytes arrive past it.
-                let guard = engine
-                    .sandbox
-                    .reserve(&host.path(), expected.unwrap_or(0))?;
+                let guard = engine.sandbox.reserve_for(&host, expected.unwrap_or(0))?;
                 Opened {
-                    target: Sink::Replace(host),
+                    target: Sink::Replace(host.target),
                     temp_file_path: None,
                     file_path: Some(file_path),
                     quota: Some(guard),

@@ -90,6 +90,12 @@ impl Quota {
         let replaced = std::fs::symlink_metadata(target)
             .map(|m| if m.is_file() { m.len() } else { 0 })
             .unwrap_or(0);
+        self.reserve_replacing(replaced, bytes)
+    }
+
+    /// [`Quota::reserve`] for a target already looked at: it replaces a file of `replaced`
+    /// bytes (0: none).
+    pub fn reserve_replacing(&self, replaced: u64, bytes: u64) -> Result<Reservation, Fail> {
         let mut r = Reservation {
             ledger: Arc::clone(&self.ledger),
             usr: self.usr.clone(),

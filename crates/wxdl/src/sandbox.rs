@@ -6,6 +6,8 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Fail, FailReason};
+use rustix::fs::{AtFlags, FileType};
+
 use crate::pinned::{PinnedDir, Target};
 use crate::quota::{Quota, Reservation};
 
@@ -144,7 +146,7 @@ impl Sandbox {
     /// or a target symlink that does (`permission denied`), a missing parent (`no such file or
     /// directory`), an existing directory (`illegal operation on a directory`). The approved
     /// parent directory is pinned: later swaps of path components cannot redirect the write.
-    pub(crate) fn check_user_target(&self, file_path: &str) -> Result<Target, Fail> {
+    pub(crate) fn check_user_target(&self, file_path: &str) -> Result<UserTarget, Fail> {
         let lexical = self.resolve(file_path)?;
         if lexical == self.usr {
             return Err(Fail::with(
@@ -175,31 +177,45 @@ impl Sandbox {
         if !parent_canon.starts_with(&self.usr_canon) {
             return Err(denied(file_path, "leads outside the sandbox"));
         }
-        let target = parent_canon.join(&name);
-        match std::fs::symlink_metadata(&target) {
+        // Looked at in the pinned directory (no second walk of the path).
+        match rustix::fs::statat(dir.fd(), name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
             // A symlink inside the sandbox is followed: the file it names is replaced.
-            Ok(meta) if meta.file_type().is_symlink() => match target.canonicalize() {
-                Ok(dest) if !dest.starts_with(&self.usr_canon) => {
-                    Err(denied(file_path, "symlink leads outside the sandbox"))
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                match parent_canon.join(&name).canonicalize() {
+                    Ok(dest) if !dest.starts_with(&self.usr_canon) => {
+                        Err(denied(file_path, "symlink leads outside the sandbox"))
+                    }
+                    Ok(dest) => {
+                        let replaced = match std::fs::metadata(&dest) {
+                            Ok(m) => kind(m.is_dir(), m.is_file(), m.len(), file_path)?,
+                            Err(_) => 0,
+                        };
+                        let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
+                            return Err(denied(file_path, "no file name"));
+                        };
+                        let dir = PinnedDir::open(parent).map_err(|e| store_err(e, file_path))?;
+                        let name = name.to_owned();
+                        Ok(UserTarget {
+                            target: Target { dir, name },
+                            replaced,
+                        })
+                    }
+                    Err(_) => Err(denied(file_path, "dangling symlink")),
                 }
-                Ok(dest) => {
-                    check_kind(&dest, file_path)?;
-                    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
-                        return Err(denied(file_path, "no file name"));
-                    };
-                    let dir = PinnedDir::open(parent).map_err(|e| store_err(e, file_path))?;
-                    Ok(Target {
-                        dir,
-                        name: name.to_owned(),
-                    })
-                }
-                Err(_) => Err(denied(file_path, "dangling symlink")),
-            },
-            Ok(_) => {
-                check_kind(&target, file_path)?;
-                Ok(Target { dir, name })
             }
-            Err(_) => Ok(Target { dir, name }),
+            Ok(st) => {
+                let t = FileType::from_raw_mode(st.st_mode);
+                let (is_dir, is_file) = (t == FileType::Directory, t == FileType::RegularFile);
+                let replaced = kind(is_dir, is_file, st.st_size as u64, file_path)?;
+                Ok(UserTarget {
+                    target: Target { dir, name },
+                    replaced,
+                })
+            }
+            Err(_) => Ok(UserTarget {
+                target: Target { dir, name },
+                replaced: 0,
+            }),
         }
     }
 
@@ -291,6 +307,19 @@ impl Sandbox {
     pub fn reserve(&self, target: &Path, bytes: u64) -> Result<Reservation, Fail> {
         self.quota.reserve(target, bytes)
     }
+
+    /// [`Sandbox::reserve`] for a checked target ([`UserTarget::replaced`]).
+    pub(crate) fn reserve_for(&self, target: &UserTarget, bytes: u64) -> Result<Reservation, Fail> {
+        self.quota.reserve_replacing(target.replaced, bytes)
+    }
+}
+
+/// A checked `wxfile://usr/…` destination.
+#[derive(Debug)]
+pub(crate) struct UserTarget {
+    pub target: Target,
+    /// The bytes of the regular file there now, which the download replaces (0: none).
+    pub replaced: u64,
 }
 
 /// What [`Sandbox::clean`] removed.
@@ -309,14 +338,18 @@ pub struct Cleaned {
 
 /// An existing target must be a regular file: a directory is its own row, anything else (a
 /// FIFO, a device, a socket) is refused.
-fn check_kind(host: &Path, file_path: &str) -> Result<(), Fail> {
-    match std::fs::metadata(host) {
-        Ok(m) if m.is_dir() => Err(Fail::with(
+/// An existing target's kind: the bytes of the regular file it is (to be replaced); a
+/// directory or anything but a regular file is refused.
+fn kind(is_dir: bool, is_file: bool, len: u64, file_path: &str) -> Result<u64, Fail> {
+    if is_dir {
+        Err(Fail::with(
             FailReason::IllegalOperationOnDirectory,
             file_path,
-        )),
-        Ok(m) if !m.is_file() => Err(denied(file_path, "not a regular file")),
-        _ => Ok(()),
+        ))
+    } else if !is_file {
+        Err(denied(file_path, "not a regular file"))
+    } else {
+        Ok(len)
     }
 }
 
@@ -431,7 +464,7 @@ mod tests {
         std::fs::write(s.usr_dir().join("sub/real"), b"x").unwrap();
         std::os::unix::fs::symlink("sub/real", s.usr_dir().join("inner")).unwrap();
         let t = s.check_user_target("wxfile://usr/inner").unwrap();
-        assert_eq!(t.name, "real");
+        assert_eq!((t.target.name.to_str(), t.replaced), (Some("real"), 1));
         // Not a regular file: refused, never replaced.
         let fifo = s.usr_dir().join("fifo");
         rustix::fs::mknodat(
