@@ -10,31 +10,39 @@
     // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
     // names are case-insensitive). WeChat hands over the server's spelling, so Mini Program code
     // reads `res.header['Content-Type']`: lookups here ignore case, keys stay as they are.
-    const caseless = (header) => new Proxy(header, {
+    // One handler for every header object (a result costs one Proxy, not four closures).
+    const caselessHandler = {
       get: (t, k) => (typeof k === 'string' && !(k in t) ? t[k.toLowerCase()] : t[k]),
       has: (t, k) => (k in t) || (typeof k === 'string' && k.toLowerCase() in t),
       getOwnPropertyDescriptor: (t, k) => Object.getOwnPropertyDescriptor(t, k)
         || (typeof k === 'string' ? Object.getOwnPropertyDescriptor(t, k.toLowerCase()) : undefined),
-    });
+    };
+    const caseless = (header) => new Proxy(header, caselessHandler);
     const withCaseless = (v) => {
       if (v && v.header && typeof v.header === 'object') v.header = caseless(v.header);
       return v;
     };
 
     // The profile comes as JSON text and becomes an object the first time it is read (then a
-    // plain data property): most scripts never look at it, and building it costs.
+    // plain data property): most scripts never look at it, and building it costs. The text
+    // waits beside the result (one accessor for every result, no closure per result).
+    const profileJson = new WeakMap();
+    const settle = (o, value) => Object.defineProperty(o, 'profile', {
+      value, writable: true, enumerable: true, configurable: true,
+    });
+    const lazyProfile = {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const json = profileJson.get(this);
+        return json === undefined ? undefined : settle(this, JSON.parse(json)).profile;
+      },
+      set(x) { settle(this, x); },
+    };
     const withProfile = (v, json) => {
       if (typeof json !== 'string') return v;
-      const settle = (o, value) => Object.defineProperty(o, 'profile', {
-        value, writable: true, enumerable: true, configurable: true,
-      });
-      Object.defineProperty(v, 'profile', {
-        configurable: true,
-        enumerable: true,
-        get() { return settle(this, JSON.parse(json)).profile; },
-        set(x) { settle(this, x); },
-      });
-      return v;
+      profileJson.set(v, json);
+      return Object.defineProperty(v, 'profile', lazyProfile);
     };
 
     // The task: methods on the prototype, state in private fields. A call that passes none of

@@ -15,6 +15,7 @@
 
 mod audio;
 pub mod fs;
+mod inbox;
 mod journal;
 mod modules;
 mod storage;
@@ -24,14 +25,15 @@ use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Value};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use wxdl::{AbortHandle, Client, DownloadOptions};
+
+use inbox::{Inbox, Update, WANT_HEADERS, WANT_PROGRESS};
 
 /// The download task and the file system manager (shared with the Node package), then the
 /// rest of the surface.
@@ -67,17 +69,11 @@ impl From<rquickjs::Error> for ScriptError {
     }
 }
 
-/// A running download: how to abort it, and which of its events the script listens to.
+/// A running download: how to abort it, and its events on their way to the script.
 struct Running {
     abort: AbortHandle,
-    /// [`WANT_PROGRESS`] | [`WANT_HEADERS`], set when the task gets its first listener.
-    wants: Arc<AtomicU8>,
+    inbox: Arc<Inbox>,
 }
-
-/// The task has an `onProgressUpdate` listener.
-const WANT_PROGRESS: u8 = 1;
-/// The task has an `onHeadersReceived` listener.
-const WANT_HEADERS: u8 = 2;
 
 /// What the natives share: the engine client, live timers and downloads, and the first fatal
 /// error (after which everything pending is cancelled so the runtime can wind down).
@@ -604,7 +600,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         "want",
         Function::new(ctx.clone(), move |id: u32, events: u8| {
             if let Some(d) = h.downloads.borrow().get(&id) {
-                d.wants.fetch_or(events, Ordering::Relaxed);
+                d.inbox.want(events);
             }
         })?,
     )?;
@@ -853,11 +849,6 @@ fn fail_soon<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, fail: wxdl::Fail, on_event: F
     });
 }
 
-enum Update {
-    Progress(serde_json::Value),
-    Headers(serde_json::Value),
-}
-
 /// A JSON value as a JS value, built directly (what `JSON.parse` of its text would give,
 /// without printing and tokenizing it: results carry a profile of fractional epoch times).
 fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
@@ -895,22 +886,20 @@ fn start_download<'js>(
     opts: DownloadOptions,
     on_event: Function<'js>,
 ) -> u32 {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let tx2 = tx.clone();
     // Events nobody listens to are not built: most scripts register no listener.
-    let wants = Arc::new(AtomicU8::new(0));
-    let (w1, w2) = (Arc::clone(&wants), Arc::clone(&wants));
+    let inbox = Arc::new(Inbox::default());
+    let (progress, headers) = (Arc::clone(&inbox), Arc::clone(&inbox));
     let opts = opts
         .on_progress_update(move |p| {
-            if w1.load(Ordering::Relaxed) & WANT_PROGRESS != 0 {
-                let _ = tx.send(Update::Progress(
+            if progress.wants(WANT_PROGRESS) {
+                progress.push(Update::Progress(
                     serde_json::to_value(p).unwrap_or_default(),
                 ));
             }
         })
         .on_headers_received(move |h| {
-            if w2.load(Ordering::Relaxed) & WANT_HEADERS != 0 {
-                let _ = tx2.send(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
+            if headers.wants(WANT_HEADERS) {
+                headers.push(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
             }
         });
     let task = host.client.download(opts);
@@ -925,7 +914,7 @@ fn start_download<'js>(
         id,
         Running {
             abort: task.abort_handle(),
-            wants,
+            inbox: Arc::clone(&inbox),
         },
     );
     let host = Rc::clone(host);
@@ -951,11 +940,15 @@ fn start_download<'js>(
         let result = loop {
             tokio::select! {
                 biased;
-                Some(u) = rx.recv() => deliver(u),
+                () = inbox.ready() => {
+                    while let Some(u) = inbox.take() {
+                        deliver(u);
+                    }
+                }
                 r = &mut outcome => break r,
             }
         };
-        while let Ok(u) = rx.try_recv() {
+        while let Some(u) = inbox.take() {
             deliver(u);
         }
         host.downloads.borrow_mut().remove(&id);
