@@ -232,7 +232,10 @@ class Bench:
         """
         self.workloads += 1
         base = self.out / f"o{self.workloads}"
-        for r in range(self.rounds):
+        # The many-small-files runs take a tenth of a second each, where this VM's jitter is
+        # largest: twice the rounds, for steadier medians at little cost.
+        rounds = self.rounds * 2 if keep_outputs else self.rounds
+        for r in range(rounds):
             order = list(tools.items())
             # Alternate the order each round so no tool always runs first (warm caches).
             if r % 2:
@@ -543,7 +546,7 @@ def main():
         print(f"# wxdl benchmark ({'quick' if args.quick else 'full'})\n")
         print(f"Machine: {platform.node()}, {platform.system()} {platform.release()}, "
               f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-              f"{rounds} rounds, tools alternating; every output verified by size and sha256 (W2 writes to /dev/null: nothing to verify).\n")
+              f"{rounds} rounds ({rounds * 2} for the small-file workloads W3, W5, W9), tools alternating; every output verified by size and sha256 (W2 writes to /dev/null: nothing to verify).\n")
         print(f"Data: big.bin {big_size} bytes, small/ {small_n} x 16 KiB. "
               "Ratio = wxdl median / tool median (< 1 means wxdl is faster); for W4 the ratio is "
               "against wxdl over HTTP/3 (target: h3 from the quinn server >= 0.8 x wxdl's h2 throughput, "
