@@ -88,6 +88,7 @@ pub(crate) async fn run(
     // rounds; the commit slots bound the descriptors waiting files hold.
     let commit_slot = engine.commits.acquire().await;
     drop(done.permit);
+    // Boxed: the commit's state would otherwise be part of every queued download's.
     Box::pin(done.part.commit())
         .await
         .map_err(|f| f.in_phase(Phase::Commit))?;
