@@ -6,7 +6,9 @@
 //! Imports the sandbox, `host_target`, `partial`, `pinned`, `quota`, `disposition`, `mime` and
 //! `error`; only `download` imports it.
 
+use std::io;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::header::CONTENT_TYPE;
 
@@ -18,6 +20,9 @@ use crate::partial::{self, Partial};
 use crate::pinned::{PinnedDir, Target};
 use crate::quota::Reservation;
 use crate::sandbox::UserTarget;
+
+/// How often a locked partial file is asked for again.
+const LOCKED_POLL: Duration = Duration::from_millis(2);
 
 /// Where the body goes, checked before any network I/O.
 pub(crate) enum Destination {
@@ -134,22 +139,39 @@ impl Destination {
     /// **\[beyond\]** The partial file a resumable download of `url` to this destination
     /// uses: beside a host file, in the sandbox's `tmp` for sandbox paths. `None` where a body
     /// cannot be kept (a device or stream, a name the response chooses) or when another
-    /// download holds it; a file system error there only means the download does not resume.
-    pub fn partial(&self, engine: &Engine, url: &str, named_by_response: bool) -> Option<Partial> {
-        let tmp = || PinnedDir::open(engine.sandbox.tmp_dir());
-        let (home, name) = match self {
+    /// holder keeps it locked past [`partial::LOCKED_PATIENCE`]; a file system error there only
+    /// means the download does not resume.
+    pub async fn partial(
+        &self,
+        engine: &Engine,
+        url: &str,
+        named_by_response: bool,
+    ) -> Option<Partial> {
+        let name = match self {
             Destination::Host(Sink::Replace(t)) if !named_by_response => {
-                (t.dir.try_clone(), partial::name_beside(&t.name))
+                partial::name_beside(&t.name)
             }
             Destination::Host(_) => return None,
-            Destination::User { file_path, .. } => (tmp(), partial::name_for(url, file_path)),
-            Destination::Temp => (tmp(), partial::name_for(url, "")),
+            Destination::User { file_path, .. } => partial::name_for(url, file_path),
+            Destination::Temp => partial::name_for(url, ""),
         };
-        match home.and_then(|home| Partial::open(home, name, url)) {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::debug!("no partial file for {url}: {e}");
-                None
+        let home = || match self {
+            Destination::Host(Sink::Replace(t)) => t.dir.try_clone(),
+            _ => PinnedDir::open(engine.sandbox.tmp_dir()),
+        };
+        let give_up = Instant::now() + partial::LOCKED_PATIENCE;
+        loop {
+            match home().and_then(|home| Partial::open(home, name.clone(), url)) {
+                Ok(found) => return found,
+                // Held by another download, or for a moment by a child process of ours
+                // between fork and exec: asked again shortly.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < give_up => {
+                    tokio::time::sleep(LOCKED_POLL).await;
+                }
+                Err(e) => {
+                    tracing::debug!("no partial file for {url}: {e}");
+                    return None;
+                }
             }
         }
     }

@@ -130,10 +130,10 @@ async fn download(
     });
     // A caller's own `Range` is its business: the engine then neither keeps nor continues.
     let resume = options.resume && !valid.header.contains_key(RANGE);
-    let mut partial = dest
-        .as_ref()
-        .filter(|_| resume)
-        .and_then(|d| d.partial(engine, &options.url, naming.is_some()));
+    let mut partial = match dest.as_ref().filter(|_| resume) {
+        Some(d) => d.partial(engine, &options.url, naming.is_some()).await,
+        None => None,
+    };
     // The bytes already held (on disk, or from an earlier try), to continue from.
     let mut held = partial.as_ref().and_then(|p| p.found()).map(|r| Held {
         bytes: r.bytes,

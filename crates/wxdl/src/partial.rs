@@ -7,7 +7,9 @@
 //! when the name is long), and `.wxdl-partial-<16 hex of the URL and path>` in the sandbox's
 //! `tmp` for sandbox destinations; the record is the same name plus `.json`. A partial file is
 //! locked (`flock`) while a download uses it, so two downloads never write one: the second
-//! downloads without resuming. One not changed for [`PARTIAL_RETENTION`] is not continued, and
+//! waits a moment ([`LOCKED_PATIENCE`]), then downloads without resuming. The moment matters
+//! in a process that starts others: between `fork` and `exec` a child holds every descriptor
+//! of its parent, and with them its locks. One not changed for [`PARTIAL_RETENTION`] is not continued, and
 //! [`clean_partials`] removes it.
 //!
 //! The bytes held are the file's length: writes are appended in order, so after any stop —
@@ -25,6 +27,10 @@ use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
 use sha2::{Digest, Sha256};
 
 use crate::pinned::{PinnedDir, Private};
+
+/// How long a download waits for a partial file another holder has locked, at most, before it
+/// goes without resuming.
+pub(crate) const LOCKED_PATIENCE: Duration = Duration::from_millis(50);
 
 /// How long a partial file may sit unchanged and still be continued: 7 days.
 pub const PARTIAL_RETENTION: Duration = Duration::from_secs(7 * 86_400);
@@ -111,8 +117,9 @@ fn record_name(data: &OsStr) -> OsString {
 
 impl Partial {
     /// Opens (creating it if needed) the partial file `name` in `home` for a download of `url`,
-    /// locked. `Ok(None)` when another download holds it, or when the name is taken by
-    /// something that is not a plain file of its own: that download goes without resuming.
+    /// locked. `Ok(None)` when the name is taken by something that is not a plain file of its
+    /// own: that download goes without resuming. An error of kind `WouldBlock` when another
+    /// holder has it locked now.
     pub fn open(home: PinnedDir, name: OsString, url: &str) -> io::Result<Option<Partial>> {
         let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(home.fd(), &name, flags, Mode::from(0o644)) {
@@ -125,8 +132,12 @@ impl Partial {
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_nlink != 1 {
             return Ok(None);
         }
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            return Ok(None);
+        if let Err(e) = rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            return Err(if e == rustix::io::Errno::WOULDBLOCK {
+                io::ErrorKind::WouldBlock.into()
+            } else {
+                e.into()
+            });
         }
         let mut file = std::fs::File::from(fd);
         let held = file.seek(SeekFrom::End(0))?;
@@ -276,9 +287,13 @@ pub(crate) fn clean_partials(dir: &Path, cutoff: SystemTime) -> io::Result<Remov
 mod tests {
     use super::*;
 
+    /// `None` also when it is locked.
     fn open(dir: &Path, url: &str) -> Option<Partial> {
         let home = PinnedDir::open(dir).unwrap();
-        Partial::open(home, name_beside(OsStr::new("f.bin")), url).unwrap()
+        match Partial::open(home, name_beside(OsStr::new("f.bin")), url) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            opened => opened.unwrap(),
+        }
     }
 
     fn record(url: &str, expected: Option<u64>) -> Record {

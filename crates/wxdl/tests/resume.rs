@@ -144,6 +144,44 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_locked_for_a_moment_is_still_continued() {
+    // A process that starts others lends every descriptor, and with it the partial file's
+    // lock, to each child between fork and exec. Held so here (another open of the file,
+    // locked, let go after 20 ms): the download waits for it and continues the body.
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("l.bin");
+    let data = body(6, 200_000);
+    let server = Ranged::start(Script {
+        cut_next: Some(70_000),
+        ..Script::new("\"l\"", data.clone())
+    })
+    .await;
+    let opts = || {
+        DownloadOptions::new(server.url("/l"))
+            .host_path(&target)
+            .resume(true)
+    };
+    fail(
+        client.download(opts()).await,
+        FailReason::NetworkInterrupted,
+    );
+    let partial = std::fs::File::open(env.dir.path().join(".l.bin.wxdl-partial")).unwrap();
+    rustix::fs::flock(&partial, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        drop(partial);
+    });
+    let s = ok(client.download(opts()).await);
+    holder.join().unwrap();
+    assert_eq!(s.resumed_from, 70_000);
+    assert_eq!(std::fs::read(&target).unwrap(), *data);
+    assert!(others(env.dir.path(), "l.bin")
+        .iter()
+        .all(|n| n == "sandbox"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_the_server_cannot_satisfy_asks_for_the_whole_body() {
     let env = Env::new();
     let client = env.client(&[]);
