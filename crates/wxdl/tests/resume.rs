@@ -3,12 +3,57 @@
 //! with `retry`, a cut body is continued by the next try. Against nginx and a staged server
 //! whose answers (ETag, cuts, range support) a test controls.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wxdl::{DownloadOptions, FailReason};
 use wxdl_testkit::engine::{fail, ok, started_streaming, Env};
 use wxdl_testkit::ranged::{pattern as body, Ranged, Script};
 use wxdl_testkit::{sha256_file, sha256_hex, write_random, Nginx};
+
+/// A fresh directory and client, and a staged server of `/<name>` (`data`, `ETag: etag`)
+/// whose first answer stopped after `cut` body bytes: the first resumable download of it to
+/// `<name>.bin` has failed, its partial file holds those bytes.
+struct CutOnce {
+    env: Env,
+    client: wxdl::Client,
+    target: PathBuf,
+    server: Ranged,
+    path: String,
+}
+
+impl CutOnce {
+    async fn start(name: &str, etag: &str, data: &Arc<Vec<u8>>, cut: usize) -> CutOnce {
+        let env = Env::new();
+        let client = env.client(&[]);
+        let target = env.dir.path().join(format!("{name}.bin"));
+        let server = Ranged::start(Script {
+            cut_next: Some(cut),
+            ..Script::new(etag, data.clone())
+        })
+        .await;
+        let staged = CutOnce {
+            env,
+            client,
+            target,
+            server,
+            path: format!("/{name}"),
+        };
+        fail(
+            staged.client.download(staged.opts()).await,
+            FailReason::NetworkInterrupted,
+        );
+        staged
+    }
+
+    /// A resumable download of the file to the target.
+    fn opts(&self) -> DownloadOptions {
+        DownloadOptions::new(self.server.url(&self.path))
+            .host_path(&self.target)
+            .resume(true)
+    }
+}
 
 /// The directory's entries other than `keep`.
 fn others(dir: &std::path::Path, keep: &str) -> Vec<String> {
@@ -90,24 +135,16 @@ async fn an_aborted_download_continues_where_it_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_file_or_a_server_without_ranges_starts_over() {
-    let env = Env::new();
-    let client = env.client(&[]);
-    let target = env.dir.path().join("v.bin");
     let (v1, v2) = (body(1, 200_000), body(2, 200_000));
-    let server = Ranged::start(Script {
-        cut_next: Some(80_000),
-        ..Script::new("\"v1\"", v1.clone())
-    })
-    .await;
-    let opts = || {
-        DownloadOptions::new(server.url("/v"))
-            .host_path(&target)
-            .resume(true)
-    };
-    fail(
-        client.download(opts()).await,
-        FailReason::NetworkInterrupted,
-    );
+    let staged = CutOnce::start("v", "\"v1\"", &v1, 80_000).await;
+    let CutOnce {
+        env,
+        client,
+        target,
+        server,
+        ..
+    } = &staged;
+    let opts = || staged.opts();
     let partial = env.dir.path().join(".v.bin.wxdl-partial");
     assert_eq!(std::fs::metadata(&partial).unwrap().len(), 80_000);
     // The file changed on the server: If-Range fails, the whole new version comes.
@@ -118,7 +155,7 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
     }
     let s = ok(client.download(opts()).await);
     assert_eq!(s.resumed_from, 0);
-    assert_eq!(std::fs::read(&target).unwrap(), *v2, "never spliced");
+    assert_eq!(std::fs::read(target).unwrap(), *v2, "never spliced");
     let last = server.script().heads.last().unwrap().to_ascii_lowercase();
     assert!(
         last.contains("range: bytes=80000-") && last.contains("if-range: \"v1\""),
@@ -139,7 +176,7 @@ async fn a_changed_file_or_a_server_without_ranges_starts_over() {
     );
     let s = ok(client.download(opts()).await);
     assert_eq!(s.resumed_from, 0);
-    assert_eq!(std::fs::read(&target).unwrap(), *v1);
+    assert_eq!(std::fs::read(target).unwrap(), *v1);
     assert!(!partial.exists());
 }
 
@@ -148,61 +185,30 @@ async fn a_partial_locked_for_a_moment_is_still_continued() {
     // A process that starts others lends every descriptor, and with it the partial file's
     // lock, to each child between fork and exec. Held so here (another open of the file,
     // locked, let go after 20 ms): the download waits for it and continues the body.
-    let env = Env::new();
-    let client = env.client(&[]);
-    let target = env.dir.path().join("l.bin");
     let data = body(6, 200_000);
-    let server = Ranged::start(Script {
-        cut_next: Some(70_000),
-        ..Script::new("\"l\"", data.clone())
-    })
-    .await;
-    let opts = || {
-        DownloadOptions::new(server.url("/l"))
-            .host_path(&target)
-            .resume(true)
-    };
-    fail(
-        client.download(opts()).await,
-        FailReason::NetworkInterrupted,
-    );
-    let partial = std::fs::File::open(env.dir.path().join(".l.bin.wxdl-partial")).unwrap();
+    let staged = CutOnce::start("l", "\"l\"", &data, 70_000).await;
+    let dir = staged.env.dir.path();
+    let partial = std::fs::File::open(dir.join(".l.bin.wxdl-partial")).unwrap();
     rustix::fs::flock(&partial, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let holder = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(20));
         drop(partial);
     });
-    let s = ok(client.download(opts()).await);
+    let s = ok(staged.client.download(staged.opts()).await);
     holder.join().unwrap();
     assert_eq!(s.resumed_from, 70_000);
-    assert_eq!(std::fs::read(&target).unwrap(), *data);
-    assert!(others(env.dir.path(), "l.bin")
-        .iter()
-        .all(|n| n == "sandbox"));
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+    assert!(others(dir, "l.bin").iter().all(|n| n == "sandbox"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_the_server_cannot_satisfy_asks_for_the_whole_body() {
-    let env = Env::new();
-    let client = env.client(&[]);
-    let target = env.dir.path().join("u.bin");
     let data = body(3, 100_000);
-    let server = Ranged::start(Script {
-        cut_next: Some(10_000),
-        ..Script::new("\"u\"", data.clone())
-    })
-    .await;
-    let opts = DownloadOptions::new(server.url("/u"))
-        .host_path(&target)
-        .resume(true);
-    fail(
-        client.download(opts.clone()).await,
-        FailReason::NetworkInterrupted,
-    );
-    server.script().unsatisfiable = true;
-    let s = ok(client.download(opts).await);
+    let staged = CutOnce::start("u", "\"u\"", &data, 10_000).await;
+    staged.server.script().unsatisfiable = true;
+    let s = ok(staged.client.download(staged.opts()).await);
     assert_eq!(s.status_code, 200);
-    assert_eq!(std::fs::read(&target).unwrap(), *data);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
     let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
     assert_eq!(statuses, [416, 200]);
 }
