@@ -5,7 +5,9 @@
 // fails when RSS at the end exceeds RSS at the second sample by more than 50 % + 20 MiB (a
 // leak grows with N).
 //
-//   node bench/node_soak.js [N]      (needs scripts/build-node.sh first)
+//   node --expose-gc --max-semi-space-size=1 bench/node_soak.js [N]
+//                                    (needs scripts/build-node.sh first; the semispace cap
+//                                    keeps V8's young-generation sizing out of the RSS)
 const http = require('http');
 const path = require('path');
 const { createWx } = require(path.join(__dirname, '../crates/wxdl-node/npm'));
