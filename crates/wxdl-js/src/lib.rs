@@ -33,7 +33,9 @@ use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Val
 use tokio::sync::Notify;
 use wxdl::{AbortHandle, Client, DownloadOptions};
 
-use inbox::{Inbox, Update, WANT_HEADERS, WANT_PROGRESS};
+use inbox::{Inbox, Update};
+/// The bits a download task's `want(events)` passes (shared with the Node package).
+pub use inbox::{WANT_HEADERS, WANT_PROGRESS};
 
 /// The download task and the file system manager (shared with the Node package), then the
 /// rest of the surface.

@@ -21,6 +21,7 @@ use napi::{sys, Env, Status};
 use napi_derive::napi;
 use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy, Resolver};
+use wxdl_js::{WANT_HEADERS, WANT_PROGRESS};
 
 /// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
 /// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
@@ -139,10 +140,6 @@ fn wanted(wants: &AtomicU8, want: u8) -> bool {
     wants.load(Ordering::Relaxed) & (want | UNDECIDED) != 0
 }
 
-/// The task has an `onProgressUpdate` listener.
-const WANT_PROGRESS: u8 = 1;
-/// The task has an `onHeadersReceived` listener.
-const WANT_HEADERS: u8 = 2;
 /// The turn of Node's event loop that started the download is not over: a listener may still
 /// be added in it, and must hear every event (the engine's threads may already be sending).
 const UNDECIDED: u8 = 4;

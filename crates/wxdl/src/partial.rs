@@ -9,8 +9,8 @@
 //! locked (`flock`) while a download uses it, so two downloads never write one: the second
 //! waits a moment ([`LOCKED_PATIENCE`]), then downloads without resuming. The moment matters
 //! in a process that starts others: between `fork` and `exec` a child holds every descriptor
-//! of its parent, and with them its locks. One not changed for [`PARTIAL_RETENTION`] is not continued, and
-//! [`clean_partials`] removes it.
+//! of its parent, and with them its locks. One not changed for [`PARTIAL_RETENTION`] is not
+//! continued, and [`clean_partials`] removes it.
 //!
 //! The bytes held are the file's length: writes are appended in order, so after any stop —
 //! abort, timeout, `SIGINT`, even `SIGKILL` — the file holds a prefix of the body.

@@ -5,9 +5,9 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Fail, FailReason};
 use rustix::fs::{AtFlags, FileType};
 
+use crate::error::{Fail, FailReason};
 use crate::pinned::{PinnedDir, Target};
 use crate::quota::{Quota, Reservation};
 
@@ -337,9 +337,7 @@ pub struct Cleaned {
 }
 
 /// An existing target must be a regular file: a directory is its own row, anything else (a
-/// FIFO, a device, a socket) is refused.
-/// An existing target's kind: the bytes of the regular file it is (to be replaced); a
-/// directory or anything but a regular file is refused.
+/// FIFO, a device, a socket) is refused. Ok: the bytes of the file it replaces.
 fn kind(is_dir: bool, is_file: bool, len: u64, file_path: &str) -> Result<u64, Fail> {
     if is_dir {
         Err(Fail::with(
