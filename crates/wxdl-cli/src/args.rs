@@ -254,7 +254,7 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Size of the generated file in bytes.
-    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, env = "WXDL_DEMO_SIZE", default_value_t = 64 * 1024 * 1024)]
     pub size: u64,
 
     /// Print the result as JSON.
