@@ -158,7 +158,7 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
     }
 }
 
-fn reason_phrase(code: u16) -> &'static str {
+pub fn reason_phrase(code: u16) -> &'static str {
     http_reason(code).unwrap_or("")
 }
 
@@ -206,7 +206,7 @@ pub fn verbose(success: &wxdl::Success) -> String {
 }
 
 /// The path and query of a URL, as a request line names them.
-fn url_target(url: &str) -> &str {
+pub fn url_target(url: &str) -> &str {
     let after = url.split_once("://").map_or(url, |(_, r)| r);
     match after.find('/') {
         Some(i) => &after[i..],

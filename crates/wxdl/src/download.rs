@@ -81,6 +81,11 @@ pub(crate) async fn run(
             Box::pin(download(engine, request, valid, shared, permit)).await
         } => r,
     }?;
+    // A stop that came while the last of the body was handled (in the same poll: a listener
+    // of the headers event may abort) still counts: nothing is put in place.
+    if let Some(fail) = shared.stop.stopped_now() {
+        return Err(fail);
+    }
     // Every byte is in the private file: the download has reached its end. The fsync and
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
     // always says what is on disk. The download's slot goes to the next one once this one
@@ -155,6 +160,7 @@ async fn download(
         retry: options.retry_policy(),
     };
     let mut tries = Tries::default();
+    tries.trace = timeline.trace.clone();
     let mut body: Option<Body> = None;
     let mut asked_whole_again = false;
     let limits = Limits {

@@ -121,6 +121,15 @@ impl Stop {
     /// Completes when the task is stopped, with the failure it ends with.
     pub async fn stopped(&self) -> Fail {
         self.token.cancelled().await;
+        self.failure()
+    }
+
+    /// The failure the task ends with if it was stopped already, without waiting.
+    pub fn stopped_now(&self) -> Option<Fail> {
+        self.token.is_cancelled().then(|| self.failure())
+    }
+
+    fn failure(&self) -> Fail {
         if self.interrupted.load(Ordering::Acquire) {
             Fail::new(FailReason::Interrupted)
         } else {

@@ -15,7 +15,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, REFERER};
 use url::Url;
 
 use crate::error::{Fail, FailReason};
-use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn};
+use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
 use crate::integrity::Integrity;
 use crate::retry::Retry;
 
@@ -105,6 +105,7 @@ pub struct DownloadOptions {
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
     pub(crate) on_headers_received: Option<HeadersFn>,
+    pub(crate) on_trace: Option<TraceFn>,
 }
 
 impl std::fmt::Debug for DownloadOptions {
@@ -324,6 +325,15 @@ impl DownloadOptions {
         f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
     ) -> Self {
         self.on_headers_received = Some(Arc::new(f));
+        self
+    }
+
+    /// **\[beyond\]** Registers a [`Trace`] callback: each request head as it is sent, each
+    /// response head as it arrives (redirects, retried answers and a continued download's
+    /// `206` included), each retry with its reason and wait. Called on the download's task:
+    /// keep it short.
+    pub fn on_trace(mut self, f: impl Fn(&Trace) + Send + Sync + 'static) -> Self {
+        self.on_trace = Some(Arc::new(f));
         self
     }
 
