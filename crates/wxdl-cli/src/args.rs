@@ -13,15 +13,20 @@ Examples:
   wxdl get URL -H 'Authorization: Bearer t' --timeout 5000
   wxdl get https://localhost:8443/f --cacert ca.pem  trust a private CA
   wxdl get -i urls.txt -j 10 -d out/ --json          batch: one JSON line per URL
+  wxdl get -sLf --compressed URL -o a.json           curl habits: quiet, fail on 4xx/5xx, gzip
+  wxdl get -C - URL -o big.iso                       continue where the file ends
   wxdl run app.js                                    run Mini Program code calling wx.downloadFile
   wxdl demo                                          serve and download a file on 127.0.0.1
+  wxdl completions bash > ~/.local/share/bash-completion/completions/wxdl
+  wxdl man > ~/.local/share/man/man1/wxdl.1          the man page (then: man wxdl)
 
 Exit status:
   0      success with an HTTP 2xx or 3xx status
   2      bad command line
   3      batch: at least one download failed or got an HTTP error
-  4      success with an HTTP 4xx status (the body is saved)
-  5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved)
+  4      success with an HTTP 4xx status (the body is saved; with -f, nothing is)
+  5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved; with -f,
+         nothing is)
   6      wxdl run: the script threw an uncaught exception or left a rejection unhandled
   10-28  failure, one code per reason:
          10 url is null or nil        11 invalid url              12 invalid header
@@ -226,7 +231,7 @@ pub struct GetArgs {
     /// beside the target and continue it next time (Range + If-Range); a changed file starts
     /// over. With --retry, a retry continues a cut body. Partial files expire after 7 days.
     /// `-C -` reads as curl's: continue where the file ends.
-    #[arg(short = 'C', long = "continue", alias = "continue-at", help_heading = REQUEST)]
+    #[arg(short = 'C', long = "continue", visible_alias = "continue-at", help_heading = REQUEST)]
     pub resume: bool,
 
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset

@@ -68,6 +68,46 @@ fn get_help_opens_with_output_then_request_then_batch() {
     assert!(at("\nTuning:") < at("--split"));
 }
 
+/// `get --help` and docs/cli.md say the same: every option the help shows is in the page, and
+/// every `--option` the page names is in the help (the README links the page).
+#[test]
+fn get_help_and_docs_name_the_same_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = cli::ok(&bare(dir.path(), &["get", "--help"]));
+    let page = include_str!("../../../docs/cli.md");
+    let readme = include_str!("../../../README.md");
+    assert!(readme.contains("docs/cli.md"));
+    let longs = |text: &str| -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w[2..].starts_with(|c: char| c.is_ascii_lowercase()))
+            .map(|w| w.trim_end_matches('-').to_owned())
+            .collect()
+    };
+    let (in_help, in_page) = (longs(&help), longs(page));
+    // Examples and exit-status notes in the help name other commands' flags too; the option
+    // lines are what must match.
+    let option_lines: String = help
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for flag in longs(&option_lines) {
+        assert!(in_page.contains(&flag), "docs/cli.md lacks {flag}");
+    }
+    // The page's option rows (not its notes on curl's flags) name only options that exist.
+    let rows: String = page
+        .lines()
+        .filter(|l| l.starts_with("| `") || l.starts_with("`--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for flag in longs(&rows) {
+        assert!(
+            in_help.contains(&flag),
+            "docs/cli.md names {flag}, which get --help lacks"
+        );
+    }
+}
+
 /// Flags wxdl lacks name the nearest wxdl flag; `wxdl URL` suggests `wxdl get URL`; malformed
 /// digests are usage errors before any connection; ignored combinations are refused.
 #[test]
