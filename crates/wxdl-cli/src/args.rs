@@ -112,8 +112,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "METHOD")]
     pub call: Option<String>,
 
-    /// Serve this directory on 127.0.0.1:PORT for the run (e.g. examples/static:8000), so
-    /// scripts download for real with no other server.
+    /// Serve this directory on 127.0.0.1:PORT for the run (e.g. examples/static:8000; PORT 0
+    /// picks a free one), so scripts download for real with no other server; the script reads
+    /// the origin (the first one's) as `wxdl.serveOrigin`.
     #[arg(long, value_name = "DIR:PORT")]
     pub serve: Vec<String>,
 
