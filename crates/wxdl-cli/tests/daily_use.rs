@@ -423,3 +423,53 @@ fn batch_names_scheme_less_urls_by_their_path() {
     assert_eq!(std::fs::read_to_string(into.join("a.txt")).unwrap(), "a\n");
     assert!(!into.join("index.html").exists());
 }
+
+/// `--http3` against a server without QUIC: the first run tries QUIC once (its Initial packets
+/// reach the UDP port, nobody answers, it falls back to TCP after the handshake bound) and
+/// remembers it; the next run goes straight to TCP (not one datagram).
+#[test]
+fn http3_without_quic_is_tried_once_then_remembered_across_runs() {
+    let ca = TestCa::new();
+    let nginx = Nginx::builder().tls(&ca).start();
+    // Nothing speaks QUIC here: a silent UDP socket on the HTTPS port counts what arrives.
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", nginx.https_port)).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let datagrams = || {
+        let mut buf = [0u8; 2048];
+        std::iter::from_fn(|| udp.recv(&mut buf).ok())
+            .take(10_000)
+            .count()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca.cert_pem()).unwrap();
+    let url = nginx.https_url("localhost", "/hello.txt");
+    let resolve = format!("localhost:{}:127.0.0.1", nginx.https_port);
+    let args = [
+        url.as_str(),
+        "--http3",
+        "--resolve",
+        &resolve,
+        "--cacert",
+        ca_pem.to_str().unwrap(),
+        "--json",
+    ];
+    let o = wxdl(&root, &args);
+    cli::ok(&o);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["profile"]["protocol"],
+        "http1.1"
+    );
+    assert!(datagrams() > 0, "the first run did not try QUIC");
+    let state = std::fs::read_to_string(root.with_file_name("data").join("alt-svc.json")).unwrap();
+    assert!(
+        state.contains("quic_failed") || state.contains("quicFailed"),
+        "{state}"
+    );
+    for _ in 0..2 {
+        let o = wxdl(&root, &args);
+        cli::ok(&o);
+        assert_eq!(datagrams(), 0, "a later run tried QUIC again");
+    }
+}
