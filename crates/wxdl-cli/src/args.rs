@@ -237,7 +237,7 @@ pub struct GetArgs {
 
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
     /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After;
-    /// each retry is told on stderr.
+    /// each retry is told on stderr (unless -q).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = REQUEST)]
     pub retry: u32,
 
