@@ -352,12 +352,14 @@ impl Run<'_> {
             render::reason_phrase(status)
         );
         if args.json {
-            let mut v = serde_json::json!({
-                "errMsg": format!("downloadFile:fail HTTP {status} (--fail)"),
-                "statusCode": status,
-            });
-            if let (Some(obj), Some(url)) = (v.as_object_mut(), url) {
-                obj.insert("url".into(), url.into());
+            // The engine's own result (the abort the gate caused), with the status that
+            // caused it: faces never word an errMsg themselves.
+            let mut v = render::outcome_json(outcome);
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("statusCode".into(), status.into());
+                if let Some(url) = url {
+                    obj.insert("url".into(), url.into());
+                }
             }
             if args.output.as_deref() == Some(Path::new("-")) {
                 eprintln!("{v}");
