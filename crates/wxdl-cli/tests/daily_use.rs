@@ -391,7 +391,7 @@ fn certificate_errors_name_the_fix_and_insecure_warns() {
     );
     assert_eq!(o.status.code(), Some(19));
     assert!(
-        stderr(&o).contains("CA certificate (CA:TRUE)"),
+        stderr(&o).contains("is a CA certificate, not a server certificate"),
         "{}",
         stderr(&o)
     );

@@ -132,13 +132,22 @@ fn issuer_is_subject(der: &[u8]) -> bool {
 
 /// The refusal of a self-signed certificate nobody listed: a sentence that names the fix.
 #[derive(Debug)]
-pub(crate) struct SelfSigned;
+pub(crate) struct SelfSigned {
+    /// Flagged `CA:TRUE` too (as `openssl req -x509` makes them).
+    pub ca_flagged: bool,
+}
 
 impl std::fmt::Display for SelfSigned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            "the server's certificate is a self-signed certificate (no authority vouches for \
-             it); if you trust it, pass that certificate with --cacert FILE",
+        let kind = if self.ca_flagged {
+            " (a CA certificate, CA:TRUE, as openssl req -x509 makes them)"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "the server's certificate is a self-signed certificate{kind}: no authority vouches \
+             for it; if you trust it, pass that certificate with --cacert FILE"
         )
     }
 }
@@ -180,10 +189,13 @@ impl ServerCertVerifier for ListedCertVerifier {
             // A self-signed certificate reads as an unknown issuer, or (flagged `CA:TRUE`, as
             // `openssl req -x509` makes them) as a CA used as an end entity.
             Err(Error::InvalidCertificate(
-                CertificateError::UnknownIssuer | CertificateError::Other(_),
-            )) if issuer_is_subject(end_entity.as_ref()) => Err(Error::InvalidCertificate(
-                CertificateError::Other(OtherError(Arc::new(SelfSigned))),
-            )),
+                refusal @ (CertificateError::UnknownIssuer | CertificateError::Other(_)),
+            )) if issuer_is_subject(end_entity.as_ref()) => {
+                let ca_flagged = matches!(refusal, CertificateError::Other(_));
+                Err(Error::InvalidCertificate(CertificateError::Other(
+                    OtherError(Arc::new(SelfSigned { ca_flagged })),
+                )))
+            }
             Err(refusal) => Err(refusal),
         }
     }

@@ -173,8 +173,8 @@ pub(crate) fn handshake_sentence(err: &std::io::Error) -> String {
             CertificateError::BadSignature => "the certificate's signature is not valid".into(),
             CertificateError::BadEncoding => "the certificate could not be read".into(),
             other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
-                "the server presents a CA certificate (CA:TRUE) as its own: a server needs a \
-                 certificate the CA issued for it, not the CA's"
+                "the certificate is a CA certificate, not a server certificate (CA:TRUE): a \
+                 server needs a certificate the CA issued for it, not the CA's own"
                     .into()
             }
             other => format!("the certificate was refused ({other:?})"),
