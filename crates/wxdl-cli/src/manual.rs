@@ -32,7 +32,6 @@ pub fn man_page() -> u8 {
             let sub = sub.clone().bin_name(format!("wxdl {name}"));
             let sub_man = clap_mangen::Man::new(sub);
             sub_man.render_description_section(&mut page)?;
-            writeln!(page, ".SS SYNOPSIS")?;
             sub_man.render_synopsis_section(&mut page)?;
             sub_man.render_options_section(&mut page)?;
             sub_man.render_extra_section(&mut page)?;
@@ -43,8 +42,10 @@ pub fn man_page() -> u8 {
         eprintln!("wxdl man: {e}");
         return exit::INTERNAL;
     }
+    // roff reads its input as Latin-1 on many systems: the help's ellipses go as dots.
+    let page = String::from_utf8_lossy(&page).replace('…', "...");
     let mut out = std::io::stdout().lock();
-    flushed(out.write_all(&page).and_then(|()| out.flush()))
+    flushed(out.write_all(page.as_bytes()).and_then(|()| out.flush()))
 }
 
 /// Exit status of writing to stdout: a closed pipe (`| head`) is not an error worth a message.

@@ -40,6 +40,18 @@ fn completions_and_man_page() {
     let bash = cli::ok(&bare(dir.path(), &["completions", "bash"]));
     assert!(bash.contains("get") && bash.contains("complete"), "{bash}");
     assert!(bash.contains("--output"));
+    // Installed as the README says, bash loads it and completes wxdl with it.
+    let installed = dir.path().join("wxdl.bash");
+    std::fs::write(&installed, &bash).unwrap();
+    let loaded = cli::bounded({
+        let mut c = Command::new("bash");
+        c.arg("-c").arg(format!(
+            "source {} && complete -p wxdl",
+            installed.display()
+        ));
+        c
+    });
+    assert!(cli::ok(&loaded).contains("wxdl"), "{}", stderr(&loaded));
     for shell in ["zsh", "fish", "powershell"] {
         let script = cli::ok(&bare(dir.path(), &["completions", shell]));
         assert!(script.contains("remote-name"), "{shell}: {script}");
@@ -48,6 +60,7 @@ fn completions_and_man_page() {
     assert!(man.contains(".TH wxdl 1"), "{man}");
     assert!(man.contains(r"\-\-output"), "the man page lists --output");
     assert!(man.contains("WXDL GET") && man.contains("WXDL RUN"));
+    assert!(man.is_ascii(), "roff input is best plain ASCII");
     refused(&bare(dir.path(), &["completions", "tcsh"]), &["tcsh"]);
 }
 
