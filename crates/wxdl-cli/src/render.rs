@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use wxdl::{Outcome, Progress};
+use wxdl_wx::download;
 
 /// A byte progress bar on stderr when it is a terminal and not quiet; hidden otherwise.
 pub fn byte_bar(quiet: bool) -> ProgressBar {
@@ -127,12 +128,9 @@ pub fn update_bar(bar: &ProgressBar, p: &Progress) {
     bar.set_position(p.total_bytes_written);
 }
 
-/// The Mini Program result object of an outcome.
+/// The Mini Program result object of an outcome (the wx layer's).
 pub fn outcome_json(outcome: &Outcome) -> Value {
-    match outcome {
-        Ok(s) => s.to_json(),
-        Err(f) => f.to_json(),
-    }
+    download::result(outcome)
 }
 
 /// A one-line human summary of an outcome (`label` names the URL in batches).
@@ -154,7 +152,11 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
                 s.data_length
             )
         }
-        Err(f) => format!("{prefix}{f} (errno {})", f.errno()),
+        Err(f) => format!(
+            "{prefix}{} (errno {})",
+            download::API.describe(f),
+            f.errno()
+        ),
     }
 }
 

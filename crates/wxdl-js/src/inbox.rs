@@ -7,11 +7,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
-
-/// The task has an `onProgressUpdate` listener.
-pub const WANT_PROGRESS: u8 = 1;
-/// The task has an `onHeadersReceived` listener.
-pub const WANT_HEADERS: u8 = 2;
+#[cfg(doc)]
+use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
 
 /// One event for the script.
 pub enum Update {

@@ -14,36 +14,36 @@
 //! ```
 
 mod audio;
-pub mod fs;
 mod inbox;
 mod journal;
 mod modules;
-mod storage;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Value};
 use tokio::sync::Notify;
 use wxdl::{AbortHandle, Client, DownloadOptions};
+use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
+use wxdl_wx::{download, fs, network, storage};
 
 use inbox::{Inbox, Update};
-/// The bits a download task's `want(events)` passes (shared with the Node package).
-pub use inbox::{WANT_HEADERS, WANT_PROGRESS};
 
-/// The download task and the file system manager (shared with the Node package), then the
-/// rest of the surface.
-const PRELUDE: &str = concat!(
-    include_str!("download_task.js"),
-    include_str!("fs_manager.js"),
-    include_str!("prelude.js")
-);
+/// The download task and the file system manager (the wx layer's, shared with the Node
+/// package), then the rest of the surface.
+static PRELUDE: LazyLock<String> = LazyLock::new(|| {
+    let mut js = String::new();
+    for (_, source) in wxdl_wx::js::FILES {
+        js.push_str(source);
+    }
+    js + include_str!("prelude.js")
+});
 
 /// Bytes allocated between two runs of QuickJS's cycle collector.
 const JS_GC_THRESHOLD: usize = 8 << 20;
@@ -387,7 +387,7 @@ pub async fn run_file_until(
         let mut opts = EvalOptions::default();
         opts.global = true;
         opts.filename = Some("wxdl:prelude.js".into());
-        ctx.eval_with_options::<(), _>(PRELUDE, opts)
+        ctx.eval_with_options::<(), _>(PRELUDE.as_str(), opts)
             .map_err(|e| caught(&ctx, e))?;
         if esm {
             let promise = Module::import(&ctx, entry).map_err(|e| caught(&ctx, e))?;
@@ -578,8 +578,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                   options: Value<'js>,
                   on_event: Function<'js>|
                   -> rquickjs::Result<u32> {
-                let parsed =
-                    DownloadOptions::from_json(&option_fields(&options), |w| eprintln!("{w}"));
+                let parsed = download::options(&option_fields(&options), |w| eprintln!("{w}"));
                 Ok(match parsed {
                     Ok(opts) => {
                         start_download(&ctx, &h, with_app_timeout(opts, h.app_timeout), on_event)
@@ -744,12 +743,16 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let h = Rc::clone(host);
     n.set(
         "networkType",
-        Function::new(ctx.clone(), move || h.client.wx_network_type().to_string())?,
+        Function::new(ctx.clone(), move || {
+            network::network_type(&h.client).to_string()
+        })?,
     )?;
     let h = Rc::clone(host);
     n.set(
         "networkChanges",
-        Function::new(ctx.clone(), move || network_changes(&h.client).to_string())?,
+        Function::new(ctx.clone(), move || {
+            network::network_changes(&h.client).to_string()
+        })?,
     )?;
 
     ctx.globals().set("__native", n)
@@ -772,17 +775,6 @@ fn system_info() -> serde_json::Value {
         "statusBarHeight": 20,
         "wxdlVersion": env!("CARGO_PKG_VERSION"),
     })
-}
-
-/// What `wx.onNetworkStatusChange` is told in advance: the emulated timeline's coming changes
-/// as `[[ms from now, network type], …]` (empty without emulation). For every JS face.
-pub fn network_changes(client: &Client) -> serde_json::Value {
-    let changes: Vec<(u64, &str)> = client
-        .network_changes()
-        .into_iter()
-        .map(|(after, kind)| (after.as_millis() as u64, kind))
-        .collect();
-    serde_json::json!(changes)
 }
 
 /// A plain JS value (what JSON can hold) as JSON; functions and other non-JSON values become
@@ -826,7 +818,7 @@ fn option_fields(options: &Value<'_>) -> serde_json::Value {
         return serde_json::Value::Null;
     };
     let mut m = serde_json::Map::new();
-    for name in DownloadOptions::JSON_FIELDS {
+    for name in download::OPTION_FIELDS {
         if let Ok(v) = o.get::<_, Value>(name) {
             m.insert(name.to_owned(), js_to_json(&v));
         }
@@ -848,7 +840,7 @@ fn fail_soon<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, fail: wxdl::Fail, on_event: F
     let host = Rc::clone(host);
     let task_ctx = ctx.clone();
     ctx.spawn(async move {
-        match json_to_js(&task_ctx, &fail.to_json()) {
+        match json_to_js(&task_ctx, &download::API.fail_result(&fail)) {
             Ok(v) => invoke(&task_ctx, &host, &on_event, ("fail", v, None::<String>)),
             Err(e) => host.die(format!(
                 "wx.downloadFile: cannot build the fail result: {e}"
@@ -971,9 +963,9 @@ fn start_download<'js>(
                     .profile
                     .take()
                     .and_then(|p| serde_json::to_string(&p).ok());
-                emit_with("success", &s.to_json(), profile)
+                emit_with("success", &download::success(&s), profile)
             }
-            Err(f) => emit("fail", &f.to_json()),
+            Err(f) => emit("fail", &download::API.fail_result(&f)),
         }
     });
     id

@@ -1,7 +1,7 @@
 //! The wxdl engine as a Node.js addon: the npm package `wxdl` (`npm/`) builds its `wx` object
-//! over these few natives, as the JS host's prelude does over its own. Options are parsed by
-//! the engine (`DownloadOptions::from_json`), results are the engine's result objects, file
-//! operations are the JS host's confined ones (`wxdl_js::fs`): one behaviour for every face.
+//! over these few natives, as the JS host's prelude does over its own. Options, result objects,
+//! file operations and the shared JavaScript are the wx layer's (`wxdl_wx`), as the JS host's
+//! are: one behaviour for every face.
 //!
 //! Events reach JavaScript through one thread-safe function per engine: the engine's threads
 //! queue them, and the first event queued since the last delivery asks Node's event loop for one
@@ -20,8 +20,9 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 use serde_json::{json, Value};
-use wxdl::{AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Policy, Resolver};
-use wxdl_js::{WANT_HEADERS, WANT_PROGRESS};
+use wxdl::{AbortHandle, Client, Emulation, NetworkSettings, Policy, Resolver};
+use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
+use wxdl_wx::{download, fs, network};
 
 /// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
 /// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
@@ -250,7 +251,7 @@ impl Engine {
             .ok_or_else(|| error("download before listen"))?;
         let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
         let mut warnings = Vec::new();
-        let parsed = DownloadOptions::from_json(&options, |w| warnings.push(w));
+        let parsed = download::options(&options, |w| warnings.push(w));
         for w in warnings {
             eprintln!("wx.downloadFile: {w}");
         }
@@ -262,7 +263,7 @@ impl Engine {
                 sink.push(Event {
                     id,
                     kind: "fail",
-                    json: fail.to_json().to_string(),
+                    json: download::API.fail_result(&fail).to_string(),
                     profile: None,
                 });
                 return Ok(());
@@ -313,7 +314,7 @@ impl Engine {
             lock(&running).remove(&id);
             sink.push(match outcome {
                 Ok(s) => {
-                    let mut data = s.to_json();
+                    let mut data = download::success(&s);
                     data["savedPath"] = json!(s.saved_path.display().to_string());
                     let profile = data
                         .as_object_mut()
@@ -330,7 +331,7 @@ impl Engine {
                 Err(f) => Event {
                     id,
                     kind: "fail",
-                    json: f.to_json().to_string(),
+                    json: download::API.fail_result(&f).to_string(),
                     profile: None,
                 },
             });
@@ -367,11 +368,11 @@ impl Engine {
         }
     }
 
-    /// One file system manager operation (`wxdl_js::fs`): JSON in, JSON out; an error's
+    /// One file system manager operation (`wxdl_wx::fs`): JSON in, JSON out; an error's
     /// message is WeChat's text after `<op>:fail `.
     #[napi]
     pub fn fs(&self, op: String, args: String) -> napi::Result<String> {
-        wxdl_js::fs::call(self.client.sandbox(), &op, &args)
+        fs::call(self.client.sandbox(), &op, &args)
             .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
     }
 
@@ -382,7 +383,7 @@ impl Engine {
             .sandbox()
             .resolve(&wxfile)
             .map(|p| p.display().to_string())
-            .map_err(|f| error(f.err_msg()))
+            .map_err(|f| error(download::API.err_msg(&f)))
     }
 
     /// The sandbox's root directory.
@@ -394,14 +395,25 @@ impl Engine {
     /// What `wx.getNetworkType` answers: the emulated network's type, else the estimate's.
     #[napi]
     pub fn network_type(&self) -> String {
-        self.client.wx_network_type().to_owned()
+        network::network_type(&self.client).to_owned()
     }
 
     /// The emulated timeline's coming changes: `[[ms from now, type], …]`.
     #[napi]
     pub fn network_changes(&self) -> Value {
-        wxdl_js::network_changes(&self.client)
+        network::network_changes(&self.client)
     }
+}
+
+/// The JavaScript the package shares with the JS host (`wxdl_wx::js`): `{file name: source}`.
+/// `scripts/build-node.sh` writes each file beside the addon, so the package's JS is the very
+/// JS this addon was built with.
+#[napi]
+pub fn shared_js() -> HashMap<String, String> {
+    wxdl_wx::js::FILES
+        .iter()
+        .map(|(name, source)| ((*name).to_owned(), (*source).to_owned()))
+        .collect()
 }
 
 /// A lock that outlives a panic elsewhere (the map stays usable).

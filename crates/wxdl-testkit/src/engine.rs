@@ -81,7 +81,7 @@ pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 pub fn ok(outcome: Outcome) -> Success {
     match outcome {
         Ok(s) => s,
-        Err(f) => panic!("expected success, got {}", f.err_msg()),
+        Err(f) => panic!("expected success, got {f}"),
     }
 }
 
@@ -90,10 +90,8 @@ pub fn fail(outcome: Outcome, reason: FailReason) -> Fail {
     match outcome {
         Ok(s) => panic!("expected {reason:?}, got success {}", s.status_code),
         Err(f) => {
-            assert_eq!(f.reason, reason, "{}", f.err_msg());
-            assert!(f
-                .err_msg()
-                .starts_with(&format!("downloadFile:fail {}", reason.reason())));
+            assert_eq!(f.reason, reason, "{f}");
+            assert!(f.message().starts_with(reason.reason()));
             assert_eq!(f.errno(), reason.errno());
             f
         }

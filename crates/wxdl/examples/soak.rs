@@ -176,8 +176,7 @@ async fn soak(count: usize, server: &RawServer) -> i32 {
                                 | FailReason::Timeout
                                 | FailReason::NetworkInterrupted
                         ),
-                        "unexpected failure: {}",
-                        f.err_msg()
+                        "unexpected failure: {f}"
                     );
                 }
             }

@@ -1,4 +1,5 @@
-//! Failure reasons: every way a download can fail, mapped in this one place to WeChat's `errMsg` and `errno`.
+//! Failure reasons: every way a download can fail, with WeChat's reason text and `errno` as data
+//! (the wx layer, `wxdl-wx`, puts the API's `errMsg` prefix in front).
 //!
 //! A leaf: imports nothing of the engine; everything may import it.
 
@@ -86,7 +87,7 @@ impl FailReason {
             .unwrap_or(FailReason::ALL.len())
     }
 
-    /// The reason text that follows `downloadFile:fail ` in `errMsg`.
+    /// The reason text that follows `<api>:fail ` in WeChat's `errMsg`.
     pub fn reason(self) -> &'static str {
         match self {
             FailReason::UrlNull => "url is null or nil",
@@ -140,8 +141,8 @@ impl FailReason {
         }
     }
 
-    /// Whether `errMsg` is exactly `downloadFile:fail <reason>` with nothing appended: Mini
-    /// Program code compares `abort` and `timeout` with `===`.
+    /// Whether [`Fail::message`] is exactly the reason with nothing appended: Mini Program
+    /// code compares `errMsg`s of `abort` and `timeout` with `===`.
     pub fn is_exact(self) -> bool {
         matches!(self, FailReason::Abort | FailReason::Timeout)
     }
@@ -181,9 +182,10 @@ pub enum Phase {
 
 /// A failed download: the [`FailReason`] plus an optional detail (host, OS error, …).
 ///
-/// `err_msg()` renders WeChat's `downloadFile:fail <reason>`, with `: <detail>` appended except
-/// for the exact rows ([`FailReason::is_exact`]); the reason text always stays byte-for-byte as
-/// in the table. `Display` always shows the detail, for people.
+/// [`Fail::message`] renders what WeChat's `errMsg` says after `<api>:fail `: the reason, with
+/// `: <detail>` appended except for the exact rows ([`FailReason::is_exact`]); the reason text
+/// always stays byte-for-byte as in the table. `Display` always shows the detail, for people.
+/// The wx layer (`wxdl-wx`) adds the API's prefix and builds the result objects.
 ///
 /// Inside the engine a failure also keeps the [`Phase`] it happened in and the error that
 /// caused it ([`std::error::Error::source`]: the OS, TLS or HTTP error), for people and logs;
@@ -249,34 +251,32 @@ impl Fail {
         self.reason.errno()
     }
 
-    /// WeChat's `errMsg`: `downloadFile:fail <reason>[: <detail>]`, the detail left out for
-    /// the exact rows.
+    /// What WeChat's `errMsg` says after `<api>:fail `: `<reason>[: <detail>]`, the detail
+    /// left out for the exact rows.
     ///
     /// ```
     /// use wxdl::{Fail, FailReason};
     /// let fail = Fail::with(FailReason::ConnectFail, "127.0.0.1:9: connection refused");
-    /// assert_eq!(fail.err_msg(), "downloadFile:fail connect fail: 127.0.0.1:9: connection refused");
+    /// assert_eq!(fail.message(), "connect fail: 127.0.0.1:9: connection refused");
     /// assert_eq!(fail.errno(), 600001);
     /// let timeout = Fail::with(FailReason::Timeout, "5000 ms");
-    /// assert_eq!(timeout.err_msg(), "downloadFile:fail timeout");
-    /// assert_eq!(timeout.to_string(), "downloadFile:fail timeout: 5000 ms");
+    /// assert_eq!(timeout.message(), "timeout");
+    /// assert_eq!(timeout.to_string(), "timeout: 5000 ms");
     /// ```
-    pub fn err_msg(&self) -> String {
+    pub fn message(&self) -> String {
         match &self.detail {
-            Some(d) if !self.reason.is_exact() => {
-                format!("downloadFile:fail {}: {}", self.reason.reason(), d)
-            }
-            _ => format!("downloadFile:fail {}", self.reason.reason()),
+            Some(d) if !self.reason.is_exact() => format!("{}: {}", self.reason.reason(), d),
+            _ => self.reason.reason().to_owned(),
         }
     }
 }
 
 impl fmt::Display for Fail {
-    /// The `errMsg` with the detail always shown (for logs and people).
+    /// The reason with the detail always shown (for logs and people).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.detail {
-            Some(d) => write!(f, "downloadFile:fail {}: {}", self.reason.reason(), d),
-            None => write!(f, "downloadFile:fail {}", self.reason.reason()),
+            Some(d) => write!(f, "{}: {}", self.reason.reason(), d),
+            None => f.write_str(self.reason.reason()),
         }
     }
 }
@@ -363,16 +363,16 @@ mod tests {
     #[test]
     fn abort_and_timeout_are_exact() {
         for reason in FailReason::ALL {
-            let msg = Fail::with(reason, "detail").err_msg();
+            let msg = Fail::with(reason, "detail").message();
             assert_eq!(msg.ends_with(": detail"), !reason.is_exact(), "{msg}");
         }
     }
 
     #[test]
-    fn err_msg_without_detail() {
+    fn message_without_detail() {
         assert_eq!(
-            Fail::new(FailReason::UrlNull).err_msg(),
-            "downloadFile:fail url is null or nil"
+            Fail::new(FailReason::UrlNull).message(),
+            "url is null or nil"
         );
     }
 }

@@ -3,7 +3,8 @@
 //! A [`Client`] downloads URLs into a `wxfile://` [`Sandbox`] (or a host path), one
 //! [`DownloadTask`] per call, with progress and headers events, abort, a whole-download timeout,
 //! a size cap, and an outcome that is either a [`Success`] for *any* HTTP status or a [`Fail`]
-//! carrying one row of WeChat's failure table ([`FailReason`]).
+//! carrying one row of WeChat's failure table ([`FailReason`]). The engine knows no wx API name:
+//! the wx layer (crate `wxdl-wx`) parses JS-style options and builds `errMsg`s and result objects.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,7 +17,7 @@
 //! );
 //! task.on_progress_update(|p| eprintln!("{}% of {}", p.progress, p.total_bytes_expected_to_write));
 //! let ok = task.await?;
-//! assert_eq!(ok.to_json()["errMsg"], "downloadFile:ok");
+//! println!("{} bytes in {:?}", ok.data_length, ok.saved_path);
 //! # Ok(()) }
 //! ```
 //!

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -45,44 +44,6 @@ pub struct Success {
 
 /// What a task ends with.
 pub type Outcome = Result<Success, Fail>;
-
-impl Success {
-    /// The Mini Program `success` result object.
-    ///
-    /// `{errMsg: "downloadFile:ok", statusCode, tempFilePath | filePath, header, dataLength, profile?}`
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "errMsg": "downloadFile:ok",
-            "statusCode": self.status_code,
-        });
-        let obj = v.as_object_mut().expect("object literal");
-        if let Some(p) = &self.temp_file_path {
-            obj.insert("tempFilePath".into(), json!(p));
-        }
-        if let Some(p) = &self.file_path {
-            obj.insert("filePath".into(), json!(p));
-        }
-        obj.insert("header".into(), json!(self.header));
-        obj.insert("dataLength".into(), json!(self.data_length));
-        if self.resumed_from > 0 {
-            obj.insert("resumedFrom".into(), json!(self.resumed_from));
-        }
-        if let Some(p) = &self.profile {
-            obj.insert(
-                "profile".into(),
-                serde_json::to_value(p).unwrap_or(Value::Null),
-            );
-        }
-        v
-    }
-}
-
-impl Fail {
-    /// The Mini Program `fail` result object: `{errMsg, errno}`.
-    pub fn to_json(&self) -> Value {
-        json!({ "errMsg": self.err_msg(), "errno": self.errno() })
-    }
-}
 
 /// Identifies a registered listener, for the `off…` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,7 +188,7 @@ impl TaskShared {
 /// task.on_progress_update(|p| eprintln!("{}%", p.progress));
 /// match task.await {
 ///     Ok(ok) => println!("{} -> {:?}", ok.status_code, ok.temp_file_path),
-///     Err(fail) => eprintln!("{} ({})", fail.err_msg(), fail.errno()),
+///     Err(fail) => eprintln!("{} ({})", fail.message(), fail.errno()),
 /// }
 /// # }
 /// ```

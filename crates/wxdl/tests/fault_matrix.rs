@@ -204,7 +204,7 @@ async fn refused_certificate(ca: &TestCa, cert: wxdl_testkit::ca::ServerCert, wh
     let opts = DownloadOptions::new(nginx.https_url("wxdl.test", "/hello.txt"));
     both_fail(&env, &client, opts.clone(), FailReason::SslHandshakeFail).await;
     let f = fail(client.download(opts).await, FailReason::SslHandshakeFail);
-    assert!(f.err_msg().contains(why), "{}", f.err_msg());
+    assert!(f.message().contains(why), "{f}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +254,7 @@ async fn tls_self_signed_certificate_given_as_cacert() {
         stranger.download(DownloadOptions::new(url.clone())).await,
         FailReason::SslHandshakeFail,
     );
-    assert!(f.err_msg().contains("CA certificate"), "{}", f.err_msg());
+    assert!(f.message().contains("CA certificate"), "{f}");
     // The certificate given, asked for under a name it does not carry.
     let other = nginx.https_url("other.test", "/hello.txt");
     let client = env
@@ -267,7 +267,7 @@ async fn tls_self_signed_certificate_given_as_cacert() {
         client.download(DownloadOptions::new(other)).await,
         FailReason::SslHandshakeFail,
     );
-    assert!(f.err_msg().contains("another host name"), "{}", f.err_msg());
+    assert!(f.message().contains("another host name"), "{f}");
     // The certificate given, but out of date.
     let old = self_signed_server_cert(&names, true);
     let pem = old.cert_pem.clone();
@@ -285,7 +285,7 @@ async fn tls_self_signed_certificate_given_as_cacert() {
             .await,
         FailReason::SslHandshakeFail,
     );
-    assert!(f.err_msg().contains("has expired"), "{}", f.err_msg());
+    assert!(f.message().contains("has expired"), "{f}");
 }
 
 /// Mounts a small tmpfs (root only); `None` with the reason printed when it cannot.
@@ -397,7 +397,7 @@ async fn two_hundred_downloads_aborted_at_random_instants() {
                 done += 1;
             }
             Err(f) => {
-                assert_eq!(f.reason, FailReason::Abort, "{}", f.err_msg());
+                assert_eq!(f.reason, FailReason::Abort, "{f}");
                 aborted += 1;
             }
         }
@@ -518,7 +518,7 @@ async fn a_symlink_swapped_in_after_the_check_gets_nothing() {
         std::os::unix::fs::symlink(&outside, &dir).unwrap();
         go.add_permits(1);
         let f = fail(task.await, FailReason::PermissionDenied);
-        assert!(f.err_msg().contains("replaced"), "{}", f.err_msg());
+        assert!(f.message().contains("replaced"), "{f}");
 
         let mut outside_files = Vec::new();
         common::walk(&outside, &mut outside_files);

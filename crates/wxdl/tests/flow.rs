@@ -44,7 +44,7 @@ async fn integrity_is_checked_before_anything_is_in_place() {
         FailReason::IntegrityCheckFail,
     );
     assert_eq!(f.errno(), 603901);
-    assert!(f.err_msg().contains(&sha), "{}", f.err_msg());
+    assert!(f.message().contains(&sha), "{f}");
     assert_eq!(std::fs::read(&kept).unwrap(), b"precious");
     assert_no_partial(env.dir.path());
     // A value that is no SHA-256 at all fails before any I/O.
@@ -79,7 +79,7 @@ async fn a_stalled_body_times_out_and_a_limited_one_is_paced() {
             .await,
         FailReason::Timeout,
     );
-    assert_eq!(f.err_msg(), "downloadFile:fail timeout");
+    assert_eq!(f.message(), "timeout");
     assert!(
         start.elapsed() < Duration::from_secs(10),
         "{:?}",

@@ -92,11 +92,13 @@ async fn use_high_performance_mode_is_accepted_and_reported() {
     let env = Env::new();
     let client = env.client(&[]);
     for on in [true, false] {
-        let json =
-            serde_json::json!({"url": nginx.url("/hello.txt"), "useHighPerformanceMode": on});
-        let opts = DownloadOptions::from_json(&json, |_| {}).unwrap();
+        let opts = DownloadOptions::new(nginx.url("/hello.txt")).use_high_performance_mode(on);
         let s = ok(client.download(opts).await);
-        assert_eq!(s.to_json()["profile"]["usingHighPerformanceMode"], on);
-        assert_eq!(s.profile.unwrap().using_high_performance_mode, on);
+        let profile = s.profile.unwrap();
+        assert_eq!(
+            serde_json::to_value(&profile).unwrap()["usingHighPerformanceMode"],
+            on
+        );
+        assert_eq!(profile.using_high_performance_mode, on);
     }
 }

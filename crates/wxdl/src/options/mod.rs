@@ -1,10 +1,8 @@
-//! Download options (contract §1) and their validation, which runs before any I/O; `json` parses
-//! them from a JavaScript-style object for every face that has one.
+//! Download options (contract §1) and their validation, which runs before any I/O. (The wx
+//! layer, `wxdl-wx`, builds them from a JavaScript-style object for every face that has one.)
 //!
 //! Imports `events`, `integrity`, `retry` (their types) and `error`; never the transport or
 //! the download.
-
-mod json;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -30,8 +28,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
 
 /// What one `downloadFile` call asks for.
 ///
-/// Build it with [`DownloadOptions::new`] and the chained setters (or from a JS-style object
-/// with [`DownloadOptions::from_json`]); nothing is checked until the
+/// Build it with [`DownloadOptions::new`] and the chained setters (the wx layer, `wxdl-wx`,
+/// builds it from a JS-style object); nothing is checked until the
 /// [`Client`](crate::Client) starts the download, and a bad value then fails the task with the
 /// right [`FailReason`] before any network I/O. [`DownloadOptions::check`] runs those checks
 /// on their own.
@@ -201,6 +199,13 @@ impl DownloadOptions {
     /// Allows HTTP/3.
     pub fn enable_quic(mut self, on: bool) -> Self {
         self.enable_quic = on;
+        self
+    }
+
+    /// Reports `usingHighPerformanceMode` in the profile (WeChat's option; the download itself
+    /// is the same).
+    pub fn use_high_performance_mode(mut self, on: bool) -> Self {
+        self.use_high_performance_mode = on;
         self
     }
 

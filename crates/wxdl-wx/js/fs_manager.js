@@ -1,5 +1,5 @@
 // wx.getFileSystemManager() over one native call, `fsCall(op, args) -> result` (the engine's
-// confined file operations, wxdl_js::fs), shared by the JS host (`wxdl run`) and the Node
+// confined file operations, wxdl_wx::fs), shared by the JS host (`wxdl run`) and the Node
 // package: each operation in its sync form (returns or throws `<op>Sync:fail …`) and its
 // callback form (success/fail/complete, called later through `later`).
 (function (root) {

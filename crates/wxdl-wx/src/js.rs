@@ -1,0 +1,15 @@
+//! The JavaScript both JS faces run, from this one source: the QuickJS host puts it before its
+//! prelude, the Node package gets it from its addon (`sharedJs()`, written out by
+//! `scripts/build-node.sh`).
+
+/// `wx.downloadFile`'s task over one native start (callbacks, listeners, the thenable rule).
+pub const DOWNLOAD_TASK_JS: &str = include_str!("../js/download_task.js");
+
+/// `wx.getFileSystemManager()` over one native call ([`crate::fs`]).
+pub const FS_MANAGER_JS: &str = include_str!("../js/fs_manager.js");
+
+/// Every shared file: `(file name, source)`, in the order a prelude loads them.
+pub const FILES: [(&str, &str); 2] = [
+    ("download_task.js", DOWNLOAD_TASK_JS),
+    ("fs_manager.js", FS_MANAGER_JS),
+];

@@ -1,0 +1,30 @@
+//! wxdl's wx layer: what is WeChat-shaped and shared by every face (the `wxdl` CLI, the QuickJS
+//! host, the Node addon), over the API-neutral engine (`wxdl`).
+//!
+//! - [`api`]: the API names and the `errMsg` / `fail` result they put on an engine failure;
+//! - [`download`]: `wx.downloadFile`'s options (from a JS-style object, WeChat's checks and
+//!   words) and its `success` result;
+//! - [`events`]: the task's event protocol (which events a listener wants);
+//! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
+//! - [`storage`]: `wx.setStorage` and friends;
+//! - [`network`]: what `wx.onNetworkStatusChange` is told;
+//! - [`js`]: the JavaScript both JS faces run (download task, file system manager).
+//!
+//! ```
+//! use wxdl::{Fail, FailReason};
+//! use wxdl_wx::api::Api;
+//!
+//! let fail = Fail::with(FailReason::Timeout, "5000 ms");
+//! assert_eq!(Api::DownloadFile.err_msg(&fail), "downloadFile:fail timeout");
+//! assert_eq!(Api::DownloadFile.fail_result(&fail)["errno"], 5);
+//! ```
+
+pub mod api;
+pub mod download;
+pub mod events;
+pub mod fs;
+pub mod js;
+pub mod network;
+pub mod storage;
+
+pub use api::Api;
