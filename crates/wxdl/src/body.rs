@@ -115,8 +115,15 @@ impl Fresh<'_> {
         let validator = resume::validator(headers).filter(|_| codings.is_identity());
         let (part, resumed_from) = match (partial, target) {
             // Kept only for what can be continued: a validator, nothing decoded.
-            (Some(partial), Sink::Replace(target)) if validator.is_some() => {
+            (Some(mut partial), Sink::Replace(target)) if validator.is_some() => {
                 let resumed_from = continues.map_or(0, |_| partial.found().map_or(0, |r| r.bytes));
+                if resumed_from == 0 {
+                    // A body from its first byte starts from an empty file: whatever the
+                    // partial held (another URL's, too old, unreadable record) is not kept.
+                    partial
+                        .start_over()
+                        .map_err(|e| store(storage_io(e, &shown)))?;
+                }
                 partial
                     .describe(&Record {
                         url: partial.url().to_owned(),

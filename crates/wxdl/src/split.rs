@@ -5,8 +5,10 @@
 //! The first answer decides: a `200` with a length of at least two segments, `Accept-Ranges:
 //! bytes`, a validator and no content-coding is split; anything else streams as one. The first
 //! answer's own body fills the first segment (then its connection is let go); every other
-//! segment asks for `Range: bytes=a-b` with `If-Range`, and must get exactly that `206` — a
-//! `200` there means the file changed, and the download fails rather than mix versions. A
+//! segment asks for `Range: bytes=a-b` with `If-Range`, and must get exactly that `206` (the
+//! same validator, that range of the same length, no multipart framing: `resume`'s check) — a
+//! `200` or any other `206` there means the file changed, and the download fails rather than
+//! mix versions. A
 //! segment cut short is asked again from its first missing byte, alone. The cap and quota were
 //! settled on the announced length; progress counts every segment's bytes; the integrity check
 //! reads the file back once at the end.
@@ -88,6 +90,21 @@ pub(crate) fn plan(n: u32, status: u16, headers: &HeaderMap, identity: bool) -> 
     })
 }
 
+/// Why a segment's request brought no body to write.
+enum Missed {
+    /// A failed try: the segment may be asked again.
+    Again(Fail),
+    /// A `206` that is not the range asked of the same file (another version, another range,
+    /// multipart framing): asking again would not help, the download fails.
+    Refused(Fail),
+}
+
+impl From<Fail> for Missed {
+    fn from(f: Fail) -> Missed {
+        Missed::Again(f)
+    }
+}
+
 /// What every segment shares.
 pub(crate) struct Split<'a> {
     pub engine: &'a Engine,
@@ -153,7 +170,8 @@ impl Split<'_> {
                         }
                         drained
                     }
-                    Err(f) => Err(f),
+                    Err(Missed::Again(f)) => Err(f),
+                    Err(Missed::Refused(f)) => return Err(f.in_phase(Phase::Response)),
                 },
             };
             let fail = match drained {
@@ -184,7 +202,7 @@ impl Split<'_> {
         at: u64,
         end: u64,
         hops: &mut Vec<Hop>,
-    ) -> Result<(BodyReader, Conn), Fail> {
+    ) -> Result<(BodyReader, Conn), Missed> {
         let mut headers = self.headers.clone();
         let range = format!("bytes={at}-{}", end - 1);
         headers.insert(RANGE, HeaderValue::from_str(&range).expect("ASCII range"));
@@ -204,13 +222,16 @@ impl Split<'_> {
             exchange,
         } = followed?.answer;
         let status = response.status().as_u16();
-        let fits = status == 206
-            && response
-                .headers()
-                .get(http::header::CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(resume::content_range)
-                .is_some_and(|r| r.start == at && r.end + 1 == end && r.total == Some(plan.total));
+        let want = resume::Want {
+            validator: &plan.validator,
+            start: at,
+            end: Some(end - 1),
+            total: Some(plan.total),
+        };
+        let fits = match status {
+            206 => resume::partial_content(response.headers(), &want).map(|_| ()),
+            _ => Ok(()),
+        };
         let facts = exchange.facts(&conn, end - at);
         let record = HopRecord {
             url: self.ask.url,
@@ -220,12 +241,18 @@ impl Split<'_> {
             first: false,
         };
         hops.push(exchange.hop(record, &facts, &timeline));
-        if !fits {
+        if let Err(why) = fits {
+            return Err(Missed::Refused(Fail::with(
+                FailReason::NetworkInterrupted,
+                format_args!("a range request for {range} got a 206 that is not it ({why}): the file changed, nothing is mixed"),
+            )));
+        }
+        if status != 206 {
             // A 200 here is the whole file again: it changed since the first answer.
-            return Err(Fail::with(
+            return Err(Missed::Again(Fail::with(
                 FailReason::NetworkInterrupted,
                 format_args!("a range request for {range} got HTTP {status}: the file changed"),
-            ));
+            )));
         }
         let codings = Codings::of(response.headers(), false)?;
         let reader = BodyReader::open(response.into_body(), codings).await?;
