@@ -128,13 +128,29 @@ async fn leftovers_of_a_crash_are_removed_by_the_next_download_there() {
     let client = env.client(&[]);
     let usr = client.sandbox().usr_dir().to_path_buf();
     // What a SIGKILL between creating and publishing a private file under its fallback name
-    // would leave.
+    // would leave: the name, and the mark only wxdl writes.
     let leftover = usr.join(".wxdl-00112233445566ff.tmp");
     std::fs::write(&leftover, vec![7u8; 4096]).unwrap();
+    rustix::fs::setxattr(
+        &leftover,
+        "user.wxdl.private",
+        b"1",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    // A file the user (or a script) named like one, without the mark: theirs (issue 23 §5).
+    let users = usr.join(".wxdl-0011223344556677.tmp");
+    std::fs::write(&users, b"mine").unwrap();
     ok(client
         .download(DownloadOptions::new(nginx.url("/f.bin")).file_path("wxfile://usr/f.bin"))
         .await);
     assert!(!leftover.exists(), "the leftover was not swept");
+    assert_eq!(
+        std::fs::read(&users).unwrap(),
+        b"mine",
+        "a user's file was swept"
+    );
+    std::fs::remove_file(&users).unwrap();
     assert_no_partial(&usr);
 }
 
