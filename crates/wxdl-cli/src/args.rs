@@ -142,6 +142,11 @@ pub struct GetArgs {
     #[arg(long, requires = "remote_header_name")]
     pub clobber: bool,
 
+    /// Let a 204 No Content replace an existing file with its empty body (by default the file
+    /// is kept, as it always is after a 304 to your own If-None-Match/If-Modified-Since).
+    #[arg(long = "save-empty")]
+    pub save_empty: bool,
+
     /// Show each request and response head and the connection on stderr (like curl -v).
     #[arg(short = 'v', long)]
     pub verbose: bool,

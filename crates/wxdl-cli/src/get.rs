@@ -195,6 +195,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
         .retry(args.retry)
         .retry_http(args.retry_http)
         .resume(args.resume)
+        .save_empty(args.save_empty)
         .split(args.split.unwrap_or(1));
     if let Some(ms) = args.retry_delay {
         opts = opts.retry_delay(Duration::from_millis(ms));

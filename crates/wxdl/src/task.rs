@@ -37,6 +37,10 @@ pub struct Success {
     /// **\[beyond\]** Bytes of the file an earlier, interrupted run had kept (`resume`) and
     /// that were not fetched again; 0 when nothing was continued.
     pub resumed_from: u64,
+    /// **\[beyond\]** The target was left as it was: a `304` to the caller's own conditional
+    /// request, or a `204` over an existing file without
+    /// [`save_empty`](crate::DownloadOptions::save_empty). `dataLength` is then 0.
+    pub unchanged: bool,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
     /// **\[beyond\]** Every request of this download, redirects first (for HAR export).
@@ -66,6 +70,9 @@ impl Success {
         obj.insert("dataLength".into(), json!(self.data_length));
         if self.resumed_from > 0 {
             obj.insert("resumedFrom".into(), json!(self.resumed_from));
+        }
+        if self.unchanged {
+            obj.insert("unchanged".into(), json!(true));
         }
         if let Some(p) = &self.profile {
             obj.insert(

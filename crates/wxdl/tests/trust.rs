@@ -243,3 +243,52 @@ async fn one_usr_quota_binds_concurrent_downloads() {
     assert!(client.sandbox().usr_usage() <= quota);
     assert_no_partial(client.sandbox().usr_dir());
 }
+
+/// Issue 23 §6: a `304` to the caller's own conditional request keeps the target (success,
+/// statusCode 304, `unchanged`); a `204` leaves an existing target alone unless the caller
+/// asked for the empty body (`save_empty`); a target that does not exist is created empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_modified_and_no_content_keep_an_existing_target() {
+    use wxdl_testkit::ranged::{pattern, Ranged, Script};
+    let env = Env::new();
+    let client = env.client(&[]);
+    let server = Ranged::start(Script::new("\"e\"", pattern(1, 1000))).await;
+    let target = env.dir.path().join("t.bin");
+    std::fs::write(&target, b"my current copy").unwrap();
+    let conditional = DownloadOptions::new(server.url("/t"))
+        .host_path(&target)
+        .header("If-None-Match", "\"e\"");
+    let s = ok(client.download(conditional.clone()).await);
+    assert_eq!((s.status_code, s.data_length, s.unchanged), (304, 0, true));
+    assert_eq!(std::fs::read(&target).unwrap(), b"my current copy");
+    assert_eq!(s.to_json()["unchanged"], true);
+    // In the sandbox too (`wxfile://usr/…`).
+    let usr = client.sandbox().usr_dir().join("u.bin");
+    std::fs::write(&usr, b"usr copy").unwrap();
+    let s = ok(client
+        .download(
+            DownloadOptions::new(server.url("/t"))
+                .file_path("wxfile://usr/u.bin")
+                .header("If-Modified-Since", "x")
+                .header("If-None-Match", "\"e\""),
+        )
+        .await);
+    assert!(s.unchanged);
+    assert_eq!(std::fs::read(&usr).unwrap(), b"usr copy");
+
+    server.script().no_content = true;
+    let plain = DownloadOptions::new(server.url("/t")).host_path(&target);
+    let s = ok(client.download(plain.clone()).await);
+    assert_eq!((s.status_code, s.unchanged), (204, true));
+    assert_eq!(std::fs::read(&target).unwrap(), b"my current copy");
+    let s = ok(client.download(plain.save_empty(true)).await);
+    assert_eq!((s.status_code, s.unchanged), (204, false));
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+    let fresh = env.dir.path().join("new.bin");
+    let s = ok(client
+        .download(DownloadOptions::new(server.url("/t")).host_path(&fresh))
+        .await);
+    assert!(!s.unchanged);
+    assert_eq!(std::fs::read(&fresh).unwrap(), b"");
+    assert_no_partial(env.dir.path());
+}

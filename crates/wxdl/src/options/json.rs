@@ -12,7 +12,7 @@ use crate::error::{Fail, FailReason};
 impl DownloadOptions {
     /// The option names [`DownloadOptions::from_json`] reads; anything else in the object
     /// (callbacks, strays) is ignored.
-    pub const JSON_FIELDS: [&'static str; 16] = [
+    pub const JSON_FIELDS: [&'static str; 17] = [
         "url",
         "header",
         "timeout",
@@ -29,6 +29,7 @@ impl DownloadOptions {
         "retryHttp",
         "resume",
         "split",
+        "saveEmpty",
     ];
 
     /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong
@@ -144,6 +145,7 @@ impl DownloadOptions {
         }
         opts.retry_http = flag("retryHttp") == Some(true);
         opts.resume = flag("resume") == Some(true);
+        opts.save_empty = flag("saveEmpty") == Some(true);
         if let Some(n) = field("split").and_then(Value::as_f64).filter(|n| *n >= 2.0) {
             opts.split = n.min(16.0) as u32;
         }
@@ -344,6 +346,9 @@ mod tests {
         let o = parse(json!({"url": "http://h/", "resume": true, "split": 4})).unwrap();
         assert!(o.resume);
         assert_eq!(o.split, 4);
+        assert!(!o.save_empty);
+        let o = parse(json!({"url": "http://h/", "saveEmpty": true})).unwrap();
+        assert!(o.save_empty);
         let o = parse(json!({"url": "http://h/", "resume": 1, "split": 99})).unwrap();
         assert!(!o.resume, "only true turns it on");
         assert_eq!(o.split, 16, "at most 16");
