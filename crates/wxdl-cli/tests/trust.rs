@@ -140,3 +140,44 @@ fn not_modified_and_no_content_keep_the_file_and_say_so() {
     cli::ok(&wxdl(&root, &[&url, "-o", o, "--save-empty"]));
     assert_eq!(std::fs::read(&out).unwrap(), b"");
 }
+
+/// The JS host (`wxdl run`): `resume: true, retry: 2` against a server that changes the file
+/// and ignores `If-Range` gets the new version whole; `split: 4` against such a server fails
+/// and leaves nothing.
+#[test]
+fn a_script_never_gets_two_versions_spliced() {
+    let (v1, v2) = (pattern(5, 2 << 20), pattern(6, 2 << 20));
+    let resumed = staged(Script {
+        cut_next: Some(600_000),
+        ignore_if_range: true,
+        then: Some(("\"v2\"".into(), v2.clone())),
+        ..Script::new("\"v1\"", v1.clone())
+    });
+    let split = staged(Script {
+        ignore_if_range: true,
+        then: Some(("\"v2\"".into(), v2.clone())),
+        ..Script::new("\"v1\"", v1.clone())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"const usr = wx.env.USER_DATA_PATH;
+wx.downloadFile({{ url: '{}', filePath: usr + '/r.bin', resume: true, retry: 2, retryDelay: 10,
+  success: (r) => console.log('resumed', r.statusCode, r.dataLength),
+  fail: (e) => console.log('resumed fail', e.errMsg) }});
+wx.downloadFile({{ url: '{}', filePath: usr + '/s.bin', split: 4,
+  success: (r) => console.log('split', r.statusCode),
+  fail: (e) => console.log('split fail', e.errMsg) }});
+"#,
+        resumed.server.url("/r"),
+        split.server.url("/s")
+    );
+    let path = dir.path().join("splice.js");
+    std::fs::write(&path, script).unwrap();
+    let data = dir.path().join(".wxdl-data");
+    let out = cli::ok(&cli::bounded(cli::run(BIN, &path, &data, &[])));
+    assert!(out.contains("resumed 200 2097152"), "{out}");
+    assert!(out.contains("split fail downloadFile:fail"), "{out}");
+    let usr = data.join("sandbox/usr");
+    assert!(std::fs::read(usr.join("r.bin")).unwrap() == *v2, "spliced");
+    assert!(!usr.join("s.bin").exists());
+}
