@@ -292,3 +292,37 @@ async fn not_modified_and_no_content_keep_an_existing_target() {
     assert_eq!(std::fs::read(&fresh).unwrap(), b"");
     assert_no_partial(env.dir.path());
 }
+
+/// Issue 23 §7: a caller's `Host` (kept with the policy off, curl's testing idiom) named the
+/// first origin: a hop to another origin sends that origin's own `Host`, as it drops
+/// `Authorization` and `Cookie`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_host_does_not_cross_origins() {
+    use wxdl_testkit::ranged::{pattern, Ranged, Script};
+    let env = Env::new();
+    let client = env.client(&[]);
+    let second = Ranged::start(Script::new("\"h\"", pattern(2, 100))).await;
+    let to = second.url("/there");
+    let first = RawServer::start(move |mut s, _| {
+        let to = to.clone();
+        async move {
+            wxdl_testkit::raw::read_head(&mut s).await;
+            let answer = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+        }
+    })
+    .await;
+    ok(client
+        .download(
+            DownloadOptions::new(first.url("/here"))
+                .header("Host", "first.example")
+                .header("Cookie", "a=1"),
+        )
+        .await);
+    let head = second.script().heads[0].to_ascii_lowercase();
+    assert!(!head.contains("first.example"), "{head}");
+    assert!(!head.contains("cookie"), "{head}");
+    assert!(head.contains("host: 127.0.0.1:"), "{head}");
+}
