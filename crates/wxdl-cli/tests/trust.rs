@@ -181,3 +181,83 @@ wx.downloadFile({{ url: '{}', filePath: usr + '/s.bin', split: 4,
     assert!(std::fs::read(usr.join("r.bin")).unwrap() == *v2, "spliced");
     assert!(!usr.join("s.bin").exists());
 }
+
+/// `-o /dev/stdout` is `-o -`: the body goes through descriptor 1 — a pipe, or a file the
+/// shell opened for appending (kept, written after what it held; never replaced).
+#[test]
+fn output_to_dev_stdout_writes_through_descriptor_one() {
+    let data = pattern(7, 100_000);
+    let s = staged(Script::new("\"o\"", data.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let url = s.server.url("/o");
+    let o = wxdl(&root, &[&url, "-o", "/dev/stdout"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout == *data, "the body on the pipe, and nothing else");
+
+    let log = dir.path().join("log");
+    std::fs::write(&log, b"before\n").unwrap();
+    let appended = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut cmd = cli::get(BIN, &root, &[&url, "-o", "/dev/stdout"]);
+    cmd.stdout(appended).stderr(std::process::Stdio::piped());
+    let o = cli::finish(cmd.spawn().unwrap());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut want = b"before\n".to_vec();
+    want.extend_from_slice(&data);
+    assert!(
+        std::fs::read(&log).unwrap() == want,
+        "appended through fd 1"
+    );
+}
+
+/// `-O -J`: a server-suggested name that starts with `.` (`.bash_profile`) or `-` (`-rf`) is
+/// refused (exit 22, nothing created); the user may still pass such a name with `-o`.
+#[test]
+fn remote_header_names_never_start_with_a_dot_or_a_dash() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(wxdl_testkit::RawServer::start(|mut s, _| async move {
+        use tokio::io::AsyncWriteExt;
+        let head = wxdl_testkit::raw::read_head(&mut s).await;
+        let name = if head.starts_with("GET /dot") {
+            ".bash_profile"
+        } else {
+            "-rf"
+        };
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"
+        );
+        let _ = s.write_all(answer.as_bytes()).await;
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let root = dir.path().join("sandbox");
+    let get = |args: &[&str]| {
+        let mut c = cli::get(BIN, &root, args);
+        c.current_dir(&work);
+        cli::bounded(c)
+    };
+    for path in ["/dot", "/dash"] {
+        let o = get(&["-O", "-J", &server.url(path)]);
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(22), "{said}");
+        assert!(said.contains("starts with '.' or '-'"), "{said}");
+    }
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
+    cli::ok(&get(&[&server.url("/dot"), "-o", ".bash_profile"]));
+    assert_eq!(std::fs::read(work.join(".bash_profile")).unwrap(), b"body");
+}
