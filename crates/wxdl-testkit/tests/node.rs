@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wxdl_testkit::{write_random, write_sparse, Nginx, TestCa};
+use wxdl_testkit::ranged::{pattern, Ranged, Script};
+use wxdl_testkit::{sha256_hex, write_random, write_sparse, Nginx, TestCa};
 
 fn package() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../wxdl-node/npm")
@@ -54,14 +55,34 @@ fn run(cmd: &mut Command) -> String {
 fn the_packages_node_test_suite_passes() {
     let Some(pkg) = ready() else { return };
     let nginx = nginx();
+    // Servers whose file changes under a download and that ignore If-Range (issue 23 §1):
+    // one cuts the first answer (resume + retry), one serves the split.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (v1, v2) = (pattern(1, 2 << 20), pattern(2, 2 << 20));
+    let changing = |cut: Option<usize>| {
+        rt.block_on(Ranged::start(Script {
+            cut_next: cut,
+            ignore_if_range: true,
+            then: Some(("\"v2\"".into(), v2.clone())),
+            ..Script::new("\"v1\"", v1.clone())
+        }))
+    };
+    let (resumed, split) = (changing(Some(600_000)), changing(None));
     let out = run(Command::new("node")
         .arg("--test")
         .arg("--test-timeout=60000")
         .arg(pkg.join("test"))
         .env("WXDL_TEST_BASE", nginx.url(""))
-        .env("WXDL_TEST_HTTPS", nginx.https_url("localhost", "")));
+        .env("WXDL_TEST_HTTPS", nginx.https_url("localhost", ""))
+        .env("WXDL_TEST_CHANGING_RESUME", resumed.url(""))
+        .env("WXDL_TEST_CHANGING_SPLIT", split.url(""))
+        .env("WXDL_TEST_V2_SHA", sha256_hex(&v2)));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 8"), "every test ran: {out}");
+    assert!(out.contains("# pass 9"), "every test ran: {out}");
 }
 
 #[test]
