@@ -190,7 +190,8 @@ impl PinnedDir {
 
     /// Puts a finished private file in place as `target`, atomically replacing what was there
     /// (readers see the old file or the new one). A regular file it replaces passes on its
-    /// permission bits. `file` must be the private file's descriptor (still open: its lock
+    /// permission bits, and its owner and group where the process may set them; its other hard
+    /// links keep the old content (a new file is renamed over the name). `file` must be the private file's descriptor (still open: its lock
     /// keeps a sweep off the name it is linked under for a moment).
     pub fn publish(&self, private: &Private, target: &OsStr) -> io::Result<()> {
         self.publish_from(self, private, target)
@@ -206,6 +207,14 @@ impl PinnedDir {
     ) -> io::Result<()> {
         if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
+                // Its owner and group too, where the process may give them (root; a group of
+                // the user's own): else the new file is the process's. Before the bits, as a
+                // change of owner clears set-user-ID.
+                let _ = rustix::fs::fchown(
+                    &private.file,
+                    Some(rustix::fs::Uid::from_raw(old.st_uid)),
+                    Some(rustix::fs::Gid::from_raw(old.st_gid)),
+                );
                 let bits = Mode::from_raw_mode(old.st_mode & 0o7777);
                 rustix::fs::fchmod(&private.file, bits)?;
             }
@@ -423,6 +432,28 @@ mod tests {
         dir.publish(&p, OsStr::new("secret")).unwrap();
         let meta = std::fs::metadata(&target).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn publishing_keeps_the_replaced_files_owner_where_it_may() {
+        use std::os::unix::fs::MetadataExt;
+        let base = tempfile::tempdir().unwrap();
+        let target = base.path().join("owned");
+        std::fs::write(&target, b"old").unwrap();
+        // As root: any owner (nobody's ids); otherwise the process's own (nothing to change).
+        let mine = std::fs::metadata(&target).unwrap();
+        let (uid, gid) = if mine.uid() == 0 {
+            (65534, 65534)
+        } else {
+            (mine.uid(), mine.gid())
+        };
+        std::os::unix::fs::chown(&target, Some(uid), Some(gid)).unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = write_private(&dir, b"new");
+        dir.publish(&p, OsStr::new("owned")).unwrap();
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
     }
 
