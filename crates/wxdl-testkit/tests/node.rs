@@ -40,6 +40,39 @@ fn nginx() -> Nginx {
     nginx
 }
 
+/// The `wxdl-…` directories in `dir`.
+fn sandboxes_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("wxdl-"))
+        .collect()
+}
+
+/// `createWx()` without `root` makes a sandbox under the temp directory: gone when the process
+/// exits, whether its event loop drained or it called `process.exit()`; a `root` the caller
+/// gave stays.
+#[test]
+fn a_default_sandbox_is_removed_when_the_process_exits() {
+    let Some(pkg) = ready() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let kept = tmp.path().join("kept");
+    for script in [
+        "createWx()",
+        "createWx(); process.exit(0)",
+        "createWx({ root: process.argv[1] })",
+    ] {
+        let script = format!("const {{ createWx }} = require('.'); {script};");
+        run(Command::new("node")
+            .args(["-e", &script])
+            .arg(&kept)
+            .env("TMPDIR", tmp.path())
+            .current_dir(&pkg));
+    }
+    assert_eq!(sandboxes_in(tmp.path()), Vec::<String>::new());
+    assert!(kept.is_dir(), "a root the caller gave is theirs");
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("start");
     let text = format!(
@@ -132,11 +165,20 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--silent"])
         .current_dir(&example));
+    // The system's temp directory of the run is the test's own: the sandbox Jest's setup made
+    // for the test file must be gone when Jest has exited.
+    let tmp = tempfile::tempdir().unwrap();
     let out = run(Command::new("npx")
         .args(["jest", "--ci"])
         .env("WXDL_TEST_BASE", nginx.url(""))
+        .env("TMPDIR", tmp.path())
         .current_dir(&example));
     assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    assert_eq!(
+        sandboxes_in(tmp.path()),
+        Vec::<String>::new(),
+        "Jest's sandbox is left"
+    );
     // Code typed against miniprogram-api-typings type-checks against the package's types.
     run(Command::new("npm")
         .args(["run", "--silent", "typecheck"])
