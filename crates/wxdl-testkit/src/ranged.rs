@@ -27,6 +27,9 @@ pub struct Script {
     pub multipart: bool,
     /// A `206`'s `Content-Range` says `*` for the complete length.
     pub star_total: bool,
+    /// A `206` is sent chunked (no `Content-Length`) with this many bytes more than its
+    /// `Content-Range` says.
+    pub overlong: Option<usize>,
     /// A `200` carries no `Content-Length` (its end is the connection's close).
     pub no_length: bool,
     /// Every answer is `204 No Content`.
@@ -60,6 +63,7 @@ impl Script {
             ignore_if_range: false,
             multipart: false,
             star_total: false,
+            overlong: None,
             no_length: false,
             no_content: false,
             body,
@@ -221,6 +225,19 @@ fn answer_now(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
             payload.extend_from_slice(&body[a..=b]);
             if sc.multipart {
                 payload.extend_from_slice(b"\r\n--WXDLSEP--\r\n");
+            }
+            if let Some(extra) = sc.overlong {
+                payload.extend(std::iter::repeat_n(b'#', extra));
+                out.extend_from_slice(
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\n{validators}{accept}Content-Range: bytes {a}-{b}/{total}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+                        payload.len()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&payload);
+                out.extend_from_slice(b"\r\n0\r\n\r\n");
+                return (out, cut.or(sc.cut_ranged.take()));
             }
             out.extend_from_slice(
                 format!(

@@ -161,14 +161,33 @@ impl Split<'_> {
         let mut retried = 0;
         loop {
             let drained = match first.take() {
-                Some(reader) => self.drain(reader, &mut at, end, counted).await,
+                Some(reader) => self
+                    .drain(reader, &mut at, end, counted, false)
+                    .await
+                    .map(drop),
                 None => match self.fetch(plan, at, end, &mut hops).await {
                     Ok((mut reader, conn)) => {
-                        let drained = self.drain(&mut reader, &mut at, end, counted).await;
+                        let drained = self.drain(&mut reader, &mut at, end, counted, true).await;
+                        // The body ends where its Content-Range does: a byte past it means it
+                        // is not that range (what was written of it is in its own segment).
+                        let past = match drained {
+                            Ok(true) => true,
+                            Ok(false) if at == end => {
+                                matches!(next_chunk(&mut reader, self.stall).await, Ok(Some(_)))
+                            }
+                            _ => false,
+                        };
+                        if past {
+                            return Err(Fail::with(
+                                FailReason::NetworkInterrupted,
+                                format_args!("segment {start}-{end}: the 206 is longer than its Content-Range: the file changed, nothing is mixed"),
+                            )
+                            .in_phase(Phase::Body));
+                        }
                         if drained.is_ok() && reader.finished_cleanly() {
                             self.engine.pool.checkin(conn).await;
                         }
-                        drained
+                        drained.map(drop)
                     }
                     Err(Missed::Again(f)) => Err(f),
                     Err(Missed::Refused(f)) => return Err(f.in_phase(Phase::Response)),
@@ -259,19 +278,23 @@ impl Split<'_> {
         Ok((reader, conn))
     }
 
-    /// Writes what `reader` delivers at `*at` onwards, up to `end`.
+    /// Writes what `reader` delivers at `*at` onwards, up to `end`. With `exact` (a body that
+    /// is this range alone) `Ok(true)` says it went on past `end` (the rest is not written).
     async fn drain(
         &self,
         reader: &mut BodyReader,
         at: &mut u64,
         end: u64,
         counted: &Counted<'_>,
-    ) -> Result<(), Fail> {
+        exact: bool,
+    ) -> Result<bool, Fail> {
+        let mut past = false;
         while *at < end {
             let Some(chunk) = next_chunk(reader, self.stall).await? else {
-                return Ok(());
+                return Ok(false);
             };
             let take = chunk.len().min((end - *at) as usize);
+            past = exact && take < chunk.len();
             self.file
                 .write_all_at(&chunk[..take], *at)
                 .map_err(|e| storage_io(e, self.shown).in_phase(Phase::Store))?;
@@ -285,7 +308,7 @@ impl Split<'_> {
                 self.shared.emit_progress(p);
             }
         }
-        Ok(())
+        Ok(past)
     }
 }
 
