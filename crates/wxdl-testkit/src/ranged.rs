@@ -41,6 +41,8 @@ pub struct Script {
     pub cut_next: Option<usize>,
     /// The next `206` answer stops after this many body bytes.
     pub cut_ranged: Option<usize>,
+    /// The next `200` answer not already cut by `cut_next` stops after this many body bytes.
+    pub cut_whole: Option<usize>,
     /// Whether `Range` is honoured at all (and `Accept-Ranges: bytes` sent).
     pub ranges: bool,
     /// Whether a range request is refused with 416.
@@ -69,6 +71,7 @@ impl Script {
             body,
             cut_next: None,
             cut_ranged: None,
+            cut_whole: None,
             ranges: true,
             unsatisfiable: false,
             then: None,
@@ -260,6 +263,7 @@ fn answer_now(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
                     .as_bytes(),
             );
             out.extend_from_slice(&body);
+            let cut = cut.or_else(|| sc.cut_whole.take());
             (out, cut)
         }
     }

@@ -1,6 +1,6 @@
 //! Soak of "two versions are never spliced": N downloads with `resume` (and `retry`) and with
 //! `split` against an in-process server whose file changes every few requests (three versions
-//! of one length, each its own `ETag`), that cuts some answers mid-body, and that — on half the
+//! of different lengths, each its own `ETag`), that cuts some answers mid-body, and that — on half the
 //! paths — ignores `If-Range` (a `206` of whatever version it serves now). Downloads reuse four
 //! targets, so held partials meet changed files across runs too. Every committed file must be
 //! one whole version; it fails (exit 1) at the first that is not, or when a kind of download
@@ -18,7 +18,8 @@ use wxdl_testkit::ranged::pattern;
 use wxdl_testkit::raw::read_head;
 use wxdl_testkit::{sha256_file, sha256_hex, RawServer};
 
-/// Each version's length: enough for a split in two segments and more.
+/// The first version's length (enough for a split in two segments and more); each next one is
+/// 100 000 bytes longer.
 const LEN: usize = 3 << 20;
 /// The file changes after every this many requests.
 const CHANGE_EVERY: u64 = 3;
@@ -34,7 +35,11 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(400);
-    let versions: Arc<Vec<Arc<Vec<u8>>>> = Arc::new((0..3).map(|v| pattern(v, LEN)).collect());
+    let versions: Arc<Vec<Arc<Vec<u8>>>> = Arc::new(
+        (0..3u8)
+            .map(|v| pattern(v, LEN + usize::from(v) * 100_000))
+            .collect(),
+    );
     let shas: Vec<String> = versions.iter().map(|b| sha256_hex(b)).collect();
     let server_rt = tokio::runtime::Runtime::new().expect("server runtime");
     let server = server_rt.block_on(serve(versions));
@@ -55,6 +60,7 @@ async fn serve(versions: Arc<Vec<Arc<Vec<u8>>>>) -> RawServer {
             let n = requests.fetch_add(1, Ordering::Relaxed);
             let v = ((n / CHANGE_EVERY) % 3) as usize;
             let (body, etag) = (&versions[v], format!("\"v{v}\""));
+            let len = body.len();
             let header = |name: &str| {
                 head.lines()
                     .find_map(|l| l.strip_prefix(name).map(|x| x.trim().to_owned()))
@@ -64,20 +70,20 @@ async fn serve(versions: Arc<Vec<Arc<Vec<u8>>>>) -> RawServer {
             let range = header("range:").and_then(|r| {
                 let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
                 let a: usize = a.parse().ok()?;
-                let b: usize = if b.is_empty() { LEN - 1 } else { b.parse().ok()? };
-                (a <= b && b < LEN).then_some((a, b))
+                let b: usize = if b.is_empty() { len - 1 } else { b.parse().ok()? };
+                (a <= b && b < len).then_some((a, b))
             });
             let (head, part) = match range.filter(|_| holds) {
                 Some((a, b)) => (
                     format!(
-                        "HTTP/1.1 206 Partial Content\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\nContent-Range: bytes {a}-{b}/{LEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        "HTTP/1.1 206 Partial Content\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\nContent-Range: bytes {a}-{b}/{len}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         b - a + 1
                     ),
                     &body[a..=b],
                 ),
                 None => (
                     format!(
-                        "HTTP/1.1 200 OK\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\nContent-Length: {LEN}\r\nConnection: close\r\n\r\n"
+                        "HTTP/1.1 200 OK\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
                     ),
                     &body[..],
                 ),
@@ -118,7 +124,8 @@ async fn soak(count: usize, server: &RawServer, shas: &[String]) -> i32 {
         match client.download(opts).await {
             Ok(s) => {
                 let sha = sha256_file(&target);
-                if s.data_length != LEN as u64 || !shas.contains(&sha) {
+                let whole = shas.iter().position(|v| *v == sha);
+                if whole.is_none_or(|v| s.data_length != (LEN + v * 100_000) as u64) {
                     eprintln!(
                         "download {i} ({}): committed {} bytes that are no one version (sha256 {sha})",
                         KINDS[kind], s.data_length

@@ -219,6 +219,12 @@ async fn download(
                 restart(&mut body, &mut partial, Some(answer.response.headers()))?;
                 None
             }
+            // The whole body asked for again (no range) after a 206 that could not be used: the
+            // body started over takes this answer's length and validator.
+            None if body.is_some() => {
+                restart(&mut body, &mut partial, Some(answer.response.headers()))?;
+                None
+            }
             // Any other answer is stored as WeChat stores it; a partial file stays as it was.
             Some(Reply::Other | Reply::Unusable) => {
                 partial = None;

@@ -356,8 +356,10 @@ async fn a_206_of_another_version_starts_over_instead_of_splicing() {
     assert_eq!(statuses, [206, 200]);
 
     // Within one download: the body is cut, the file changes, the retry's 206 is the new
-    // version's. With a date as the validator (no ETag) the same.
-    for dated in [false, true] {
+    // version's. With a date as the validator (no ETag) the same; and with a new version of
+    // another length (the body started over takes the new answer's length and validator).
+    let v3 = body(17, 250_000);
+    for (dated, v2) in [(false, &v2), (true, &v2), (false, &v3)] {
         let env = Env::new();
         let client = env.client(&[]);
         let target = env.dir.path().join("r.bin");
@@ -392,7 +394,7 @@ async fn a_206_of_another_version_starts_over_instead_of_splicing() {
                     .retry_delay(Duration::from_millis(10)),
             )
             .await);
-        assert!(std::fs::read(&target).unwrap() == *v2, "dated: {dated}");
+        assert!(std::fs::read(&target).unwrap() == **v2, "dated: {dated}");
         let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
         assert_eq!(statuses, [200, 206, 200], "dated: {dated}");
     }
@@ -518,4 +520,53 @@ async fn a_fifo_planted_as_the_record_never_hangs() {
     );
     ok(outcome);
     assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+}
+
+/// A body started over within one download (its retry's 206 was another version's) and then
+/// cut again: the partial's record names the version its bytes are of, so a later run never
+/// continues them under the old validator — here the server is back on the old version and
+/// honours If-Range, which would append the old version's rest to the new one's prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_started_over_is_recorded_under_its_new_version() {
+    let (v1, v2) = (body(18, 300_000), body(19, 250_000));
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("w.bin");
+    let server = Ranged::start(Script {
+        cut_next: Some(100_000),
+        cut_whole: Some(50_000),
+        ignore_if_range: true,
+        then: Some(("\"w2\"".into(), v2.clone())),
+        ..Script::new("\"w1\"", v1.clone())
+    })
+    .await;
+    let opts = || {
+        DownloadOptions::new(server.url("/w"))
+            .host_path(&target)
+            .resume(true)
+            .retry(1)
+            .retry_delay(Duration::from_millis(10))
+    };
+    // 200 v1 cut; 206 of v2 (refused); 200 v2 cut, no retry left.
+    fail(
+        client.download(opts()).await,
+        FailReason::NetworkInterrupted,
+    );
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.dir.path().join(".w.bin.wxdl-partial.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["validator"], "\"w2\"", "{record}");
+    assert_eq!(record["expectedLength"], 250_000, "{record}");
+    {
+        let mut s = server.script();
+        s.etag = "\"w1\"".into();
+        s.body = v1.clone();
+        s.ignore_if_range = false;
+    }
+    ok(client.download(opts()).await);
+    assert!(
+        std::fs::read(&target).unwrap() == *v1,
+        "two versions spliced"
+    );
 }
