@@ -173,6 +173,11 @@ pub struct GetArgs {
     #[arg(long, help_heading = OUTPUT)]
     pub clobber: bool,
 
+    /// Let a 204 No Content replace an existing file with its empty body (by default the file
+    /// is kept, as it always is after a 304 to your own If-None-Match/If-Modified-Since).
+    #[arg(long = "save-empty", help_heading = OUTPUT)]
+    pub save_empty: bool,
+
     /// Store at a sandbox user path (wxfile://usr/…), as the filePath option does.
     #[arg(long = "file-path", value_name = "WXFILE", help_heading = OUTPUT)]
     pub file_path: Option<String>,

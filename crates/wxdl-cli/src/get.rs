@@ -200,6 +200,15 @@ fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
         .map_err(|e| CliError::usage(format!("network emulation: {e}")))
 }
 
+/// Whether `-o PATH` means this process's stdout: `-`, or a name of descriptor 1
+/// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`). The body is then written through to the
+/// descriptor — a pipe, a terminal, or a file the shell opened (appended to, never replaced).
+fn is_stdout(path: &Path) -> bool {
+    ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+        .iter()
+        .any(|s| path.as_os_str() == *s)
+}
+
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).
 fn with_scheme(url: &str) -> String {
     let url = url.trim();
@@ -244,6 +253,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
         .retry(args.retry)
         .retry_http(args.retry_http)
         .resume(args.resume)
+        .save_empty(args.save_empty)
         .split(args.split.unwrap_or(1));
     if let Some(ms) = args.retry_delay {
         opts = opts.retry_delay(Duration::from_millis(ms));
@@ -265,7 +275,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     }
     if let Some(out) = &args.output {
         opts = opts.host_path(out.clone());
-        if out.as_os_str() == "-" {
+        if is_stdout(out) {
             let stdout = std::io::stdout()
                 .as_fd()
                 .try_clone_to_owned()
@@ -375,7 +385,7 @@ impl Run<'_> {
     fn report(&mut self, outcome: &Outcome, url: Option<&str>) {
         let args = self.args;
         // With `-o -` the body owns stdout: what would be printed there goes to stderr.
-        let body_on_stdout = args.output.as_deref() == Some(Path::new("-"));
+        let body_on_stdout = args.output.as_deref().is_some_and(is_stdout);
         let say = |line: &str| {
             if body_on_stdout {
                 eprintln!("{line}");

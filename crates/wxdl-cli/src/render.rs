@@ -144,6 +144,14 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
                 .or(s.file_path.as_deref())
                 .map(|p| format!("{p} = "))
                 .unwrap_or_default();
+            if s.unchanged {
+                return format!(
+                    "{prefix}{} {} -> {wx}{} (unchanged: the file was kept as it was)",
+                    s.status_code,
+                    reason_phrase(s.status_code),
+                    s.saved_path.display(),
+                );
+            }
             format!(
                 "{prefix}{} {} -> {wx}{} ({} bytes)",
                 s.status_code,

@@ -36,6 +36,10 @@ pub struct Success {
     /// **\[beyond\]** Bytes of the file an earlier, interrupted run had kept (`resume`) and
     /// that were not fetched again; 0 when nothing was continued.
     pub resumed_from: u64,
+    /// **\[beyond\]** The target was left as it was: a `304` to the caller's own conditional
+    /// request, or a `204` over an existing file without
+    /// [`save_empty`](crate::DownloadOptions::save_empty). `dataLength` is then 0.
+    pub unchanged: bool,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
     /// **\[beyond\]** Every request of this download, redirects first (for HAR export).

@@ -99,6 +99,8 @@ pub struct DownloadOptions {
     pub(crate) resume: bool,
     /// **\[beyond\]** Fetch one large body as this many ranged requests at once.
     pub(crate) split: u32,
+    /// **\[beyond\]** A `204` replaces an existing target with its empty body.
+    pub(crate) save_empty: bool,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
@@ -131,6 +133,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("retry_http", &self.retry_http)
             .field("resume", &self.resume)
             .field("split", &self.split)
+            .field("save_empty", &self.save_empty)
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +292,16 @@ impl DownloadOptions {
     /// [`retry`]: DownloadOptions::retry
     pub fn resume(mut self, on: bool) -> Self {
         self.resume = on;
+        self
+    }
+
+    /// **\[beyond\]** Lets a `204 No Content` replace an existing target with its empty body.
+    /// Off by default: a `204` over a file that exists leaves it as it was (the success says
+    /// so with [`Success::unchanged`](crate::Success::unchanged)), as a `304` to the caller's
+    /// own conditional request (`If-None-Match`, `If-Modified-Since`) always does. A target
+    /// that does not exist is created empty either way.
+    pub fn save_empty(mut self, on: bool) -> Self {
+        self.save_empty = on;
         self
     }
 
