@@ -308,7 +308,7 @@ impl Run<'_> {
         let opts = watch.attach(opts, bar.clone());
         let gate = FailGate::default();
         let opts = match args.fail {
-            true => gate.arm(opts, args.retry_http),
+            true => gate.arm(opts),
             false => opts,
         };
         let task = client.download(opts);
@@ -331,8 +331,8 @@ impl Run<'_> {
     }
 
     /// `-f`: an HTTP error status leaves no file. The gate aborted the download on the final
-    /// answer's head (`gated`), or — for a status `--retry-http` retried to the end — the saved
-    /// file is removed now. Reports it and returns the status; `None` when `-f` had no say.
+    /// answer's head (`gated`); should a body have been saved all the same (the abort came
+    /// too late), the saved file is removed now. Reports it and returns the status; `None` when `-f` had no say.
     fn refused(&mut self, outcome: &Outcome, gated: Option<u16>, url: Option<&str>) -> Option<u16> {
         let args = self.args;
         let status = match (gated, outcome) {
@@ -463,7 +463,7 @@ impl Run<'_> {
                         let opts = watch.attach(opts, view.overall().clone());
                         let gate = FailGate::default();
                         let opts = match args.fail {
-                            true => gate.arm(opts, args.retry_http),
+                            true => gate.arm(opts),
                             false => opts,
                         };
                         let task = client.download(opts);
