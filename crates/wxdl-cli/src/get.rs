@@ -51,8 +51,9 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     warn_owned_headers(&args);
     let concurrency = if args.input.is_some() { args.jobs() } else { 1 };
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
-    // A batch's --limit-rate is the whole batch's bandwidth (shared by its downloads).
-    let shared_rate = args.limit_rate.filter(|_| args.input.is_some());
+    // --limit-rate is the client's: the socket reads of all its downloads (a batch's whole
+    // bandwidth; one download's, split or not) are held to it.
+    let shared_rate = args.limit_rate;
     let client = build_client(&args.client, &data_dir, concurrency, shared_rate)?;
     let mut run = Run {
         args: &args,
@@ -78,7 +79,7 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
 fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
     let batch = args.input.is_some();
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
-    let refusals: [(bool, &str); 12] = [
+    let refusals: [(bool, &str); 11] = [
         (args.head, "-I/--head: wxdl get downloads bodies; a HEAD request comes with `wxdl request` (not there yet). `wxdl get -v URL -o /dev/null` shows the response head"),
         (args.dir.is_some() && !batch, "-d DIR is where a batch (-i URLS_FILE) saves its files; for one URL, use -o DIR/NAME"),
         (args.jobs.is_some() && !batch, "-j N is how many downloads of a batch (-i URLS_FILE) run at once; one URL is one download"),
@@ -86,7 +87,6 @@ fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
         (args.clobber && !args.remote_header_name, "--clobber lets -O -J replace a file of the name the server suggested; -o FILE and -O always replace their file"),
         (args.resume && to_stdout, "-C keeps a partial file beside its target to continue it; stdout (-o -) has none: give -o FILE"),
         (args.resume && args.split.is_some_and(|n| n > 1), "-C and --split do not go together: a split download is not continued; choose one"),
-        (args.split.is_some_and(|n| n > 1) && args.limit_rate.is_some() && !batch, "--split and --limit-rate do not go together: a split download would not be held to the rate; choose one"),
         (args.retry == 0 && args.retry_delay.is_some(), "--retry-delay sets the wait between retries; it needs --retry N"),
         (args.retry == 0 && args.retry_http, "--retry-http adds HTTP 408, 429 and 5xx to what is retried; it needs --retry N"),
         (batch && (args.sha256.is_some() || args.integrity.is_some()), "--sha256/--integrity check one file; a batch's files cannot all have one digest"),
@@ -261,9 +261,6 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     if let Some(ms) = args.stall_timeout {
         opts = opts.stall_timeout(Duration::from_millis(ms));
     }
-    if let Some(rate) = args.limit_rate.filter(|_| args.input.is_none()) {
-        opts = opts.rate_limit(rate);
-    }
     if let Some(fp) = &args.file_path {
         opts = opts.file_path(fp.clone());
     }
@@ -318,7 +315,7 @@ impl Run<'_> {
         let opts = watch.attach(opts, bar.clone());
         let gate = FailGate::default();
         let opts = match args.fail {
-            true => gate.arm(opts, args.retry_http),
+            true => gate.arm(opts),
             false => opts,
         };
         let task = client.download(opts);
@@ -341,8 +338,8 @@ impl Run<'_> {
     }
 
     /// `-f`: an HTTP error status leaves no file. The gate aborted the download on the final
-    /// answer's head (`gated`), or — for a status `--retry-http` retried to the end — the saved
-    /// file is removed now. Reports it and returns the status; `None` when `-f` had no say.
+    /// answer's head (`gated`); should a body have been saved all the same (the abort came
+    /// too late), the saved file is removed now. Reports it and returns the status; `None` when `-f` had no say.
     fn refused(&mut self, outcome: &Outcome, gated: Option<u16>, url: Option<&str>) -> Option<u16> {
         let args = self.args;
         let status = match (gated, outcome) {
@@ -473,7 +470,7 @@ impl Run<'_> {
                         let opts = watch.attach(opts, view.overall().clone());
                         let gate = FailGate::default();
                         let opts = match args.fail {
-                            true => gate.arm(opts, args.retry_http),
+                            true => gate.arm(opts),
                             false => opts,
                         };
                         let task = client.download(opts);

@@ -112,15 +112,14 @@ pub struct FailGate {
 }
 
 impl FailGate {
-    /// `opts` with the gate on its headers event. With `--retry-http`, statuses that are
-    /// retried (408, 429, 5xx) pass: the last answer is judged after the download.
-    pub fn arm(&self, opts: DownloadOptions, retry_http: bool) -> DownloadOptions {
+    /// `opts` with the gate on its headers event. The engine emits it once, for the final
+    /// answer (after any `--retry-http` retries), so an error status there is the last word:
+    /// the download is aborted before its body can replace an existing file.
+    pub fn arm(&self, opts: DownloadOptions) -> DownloadOptions {
         let gate = self.clone();
         opts.on_headers_received(move |h| {
-            let code = h.status_code;
-            let retried = retry_http && (code == 408 || code == 429 || code >= 500);
-            if code >= 400 && !retried {
-                gate.status.store(code, Ordering::Relaxed);
+            if h.status_code >= 400 {
+                gate.status.store(h.status_code, Ordering::Relaxed);
                 if let Some(abort) = gate.abort.get() {
                     abort.abort();
                 }

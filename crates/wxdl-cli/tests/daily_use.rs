@@ -225,6 +225,31 @@ fn curl_habits_work_against_nginx() {
         stderr(&o)
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello from nginx\n");
+    // ... also when --retry-http retried a 5xx that stayed a 5xx to the end: the existing
+    // file's bytes are unchanged (the last 503 was never published over it).
+    let before = std::fs::read(&out).unwrap();
+    let o = wxdl(
+        &root,
+        &[
+            "-f",
+            "--retry",
+            "2",
+            "--retry-http",
+            "--retry-delay",
+            "10",
+            &nginx.url("/busy"),
+            "-o",
+            out_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("retry 2 of 2 in"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("HTTP 503 Service Unavailable: nothing saved"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before, "-f replaced the file");
     let fresh = dir.path().join("fresh.txt");
     let o = wxdl(
         &root,

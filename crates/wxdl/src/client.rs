@@ -246,6 +246,7 @@ impl ClientBuilder {
         );
         let referer =
             HeaderValue::from_str(&referer).map_err(|_| BuildError::Header("appid or version"))?;
+        let bucket = self.rate_limit.map(|r| Arc::new(Bucket::new(r)));
         Ok(Client {
             home: Arc::new(Home {
                 built_in: tokio::runtime::Handle::try_current().ok(),
@@ -260,6 +261,7 @@ impl ClientBuilder {
                     resolver: self.resolver,
                     tls,
                     link: link.clone(),
+                    bucket: bucket.clone(),
                 },
                 queue: Queue::new(self.concurrency),
                 policy: self.policy,
@@ -271,7 +273,7 @@ impl ClientBuilder {
                 storage: Storage::default(),
                 user_agent,
                 referer,
-                bucket: self.rate_limit.map(Bucket::new),
+                bucket: bucket.clone(),
                 commits: tokio::sync::Semaphore::new(
                     self.concurrency.max(1) * crate::engine::COMMITS_PER_SLOT,
                 ),

@@ -171,7 +171,7 @@ async fn download(
     let limits = Limits {
         stall: options.stall_timeout,
         rate: options.rate_limit,
-        bucket: engine.bucket.as_ref(),
+        bucket: None,
     };
     // One round per response that may carry the body: the first, a fresh ask when a
     // continuation cannot be used, and — with resume — one per retry of a cut body.
@@ -297,6 +297,11 @@ async fn download(
                 }
             }
             None => {
+                let quic = conn.info.protocol == crate::transport::Protocol::Quic;
+                let limits = Limits {
+                    bucket: engine.bucket.as_deref().filter(|_| quic),
+                    ..limits
+                };
                 transfer::stream(
                     &mut reader,
                     &mut b.part,

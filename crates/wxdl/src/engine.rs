@@ -35,7 +35,7 @@ pub(crate) struct Engine {
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
     /// **\[beyond\]** The client-wide body byte rate, shared by all its downloads.
-    pub bucket: Option<Bucket>,
+    pub bucket: Option<std::sync::Arc<Bucket>>,
     /// Commits (fsync and rename) waiting or running after their download gave its slot
     /// back: [`COMMITS_PER_SLOT`] per concurrency slot, so a batch's files share sync rounds
     /// while the descriptors they hold stay bounded.

@@ -299,9 +299,6 @@ impl Split<'_> {
                 .write_all_at(&chunk[..take], *at)
                 .map_err(|e| storage_io(e, self.shown).in_phase(Phase::Store))?;
             *at += take as u64;
-            if let Some(bucket) = &self.engine.bucket {
-                bucket.take(take as u64).await;
-            }
             let done = counted.done.fetch_add(take as u64, Ordering::Relaxed) + take as u64;
             let due = lock(&counted.ticker).advance(done);
             if let Some(p) = due {

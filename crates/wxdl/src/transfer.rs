@@ -22,7 +22,8 @@ pub(crate) struct Limits<'a> {
     pub stall: Option<Duration>,
     /// At most this many bytes per second.
     pub rate: Option<u64>,
-    /// The client's shared rate, if it has one.
+    /// The client's shared rate, to pace the body by, for HTTP/3 (over TCP the socket reads
+    /// are gated by it, see `transport::emulate_tcp`).
     pub bucket: Option<&'a Bucket>,
 }
 

@@ -15,6 +15,7 @@ use super::io::Stream;
 use super::meter::{Meter, Metered};
 use super::tls::handshake_sentence;
 use super::{ConnInfo, ConnectTimes, Origin, Protocol, Resolver, Trust};
+use crate::bucket::Bucket;
 use crate::error::{Fail, FailReason, Phase};
 
 /// Makes new connections for the pool.
@@ -24,6 +25,8 @@ pub(crate) struct Connector {
     pub tls: Arc<Trust>,
     /// **\[beyond\]** The emulated link every connection goes through, if any.
     pub link: Option<Arc<Link>>,
+    /// **\[beyond\]** The client's rate limit: every TCP read asks it first.
+    pub bucket: Option<Arc<Bucket>>,
 }
 
 impl Connector {
@@ -54,7 +57,7 @@ impl Connector {
             // The SYN and SYN-ACK: one round trip.
             tokio::time::sleep(Duration::from_millis(u64::from(c.rtt_ms))).await;
         }
-        let tcp = Wire::new(tcp, self.link.clone());
+        let tcp = Wire::new(tcp, self.link.clone(), self.bucket.clone());
         let mut protocol = Protocol::Http11;
         let stream = if origin.https {
             times.ssl_start = Some(Instant::now());

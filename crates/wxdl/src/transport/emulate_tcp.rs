@@ -1,9 +1,11 @@
 //! A TCP byte stream through the client's emulated link (see `emulate`): each chunk read off
 //! the socket is held until the link delivers it (read ahead up to a bound, so the round trip
 //! is paid once, not per chunk), and writes wait for the upstream to take them. Without a link
-//! it is the socket itself.
+//! it is the socket itself. With the client's rate limit, every read off the socket first asks
+//! the shared `bucket` how much it may read, so the socket is read at the rate, not the body
+//! paced after the fact (the kernel's receive buffer then fills and TCP pushes back).
 //!
-//! Imports `emulate` only.
+//! Imports `emulate` and `bucket` only.
 
 use std::future::Future;
 use std::io;
@@ -15,6 +17,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::emulate::Link;
+use crate::bucket::{Bucket, Grant};
 
 /// The most bytes read ahead of the reader while they wait for their delivery time.
 const READ_AHEAD: usize = 4 << 20;
@@ -32,10 +35,65 @@ pub(crate) struct Wire<S> {
     eof: bool,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
     write_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    gate: Gate,
+}
+
+/// The rate limit on socket reads: the bucket, a timer for when it has nothing to give, and
+/// a buffer to read a granted amount into.
+#[derive(Debug, Default)]
+struct Gate {
+    bucket: Option<Arc<Bucket>>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    scratch: Vec<u8>,
+}
+
+impl Gate {
+    /// Reads from `inner` into `buf` no more than the bucket grants (straight through without
+    /// a bucket); `Pending` with a timer set while it grants nothing.
+    fn poll_read<S: AsyncRead + Unpin>(
+        &mut self,
+        inner: &mut S,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(bucket) = &self.bucket else {
+            return Pin::new(inner).poll_read(cx, buf);
+        };
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        match bucket.grant(buf.remaining(), Instant::now()) {
+            Grant::WaitUntil(at) => {
+                let timer = self
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at.into())));
+                timer.as_mut().reset(at.into());
+                if timer.as_mut().poll(cx).is_ready() {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            Grant::Read(n, at) if n >= buf.remaining() => {
+                let before = buf.filled().len();
+                let res = Pin::new(inner).poll_read(cx, buf);
+                bucket.settle(n, at, buf.filled().len() - before);
+                res
+            }
+            Grant::Read(n, at) => {
+                self.scratch.resize(n, 0);
+                let mut part = ReadBuf::new(&mut self.scratch[..n]);
+                let res = Pin::new(inner).poll_read(cx, &mut part);
+                let got = part.filled().len();
+                buf.put_slice(part.filled());
+                bucket.settle(n, at, got);
+                res
+            }
+        }
+    }
 }
 
 impl<S> Wire<S> {
-    pub fn new(inner: S, link: Option<Arc<Link>>) -> Wire<S> {
+    pub fn new(inner: S, link: Option<Arc<Link>>, bucket: Option<Arc<Bucket>>) -> Wire<S> {
         Wire {
             inner,
             link,
@@ -44,6 +102,10 @@ impl<S> Wire<S> {
             eof: false,
             timer: None,
             write_timer: None,
+            gate: Gate {
+                bucket,
+                ..Gate::default()
+            },
         }
     }
 }
@@ -56,13 +118,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let Some(link) = this.link.clone() else {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
+            return this.gate.poll_read(&mut this.inner, cx, buf);
         };
         // Read ahead what the socket has, stamping each chunk with its delivery time.
         while !this.eof && this.queued < READ_AHEAD {
             let mut chunk = vec![0u8; READ_CHUNK];
             let mut rb = ReadBuf::new(&mut chunk);
-            match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
+            match this.gate.poll_read(&mut this.inner, cx, &mut rb) {
                 Poll::Ready(Ok(())) => {
                     let n = rb.filled().len();
                     if n == 0 {
