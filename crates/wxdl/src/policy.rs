@@ -174,9 +174,21 @@ fn is_own_address(ip: IpAddr) -> bool {
     own_addresses().contains(&ip)
 }
 
-/// The addresses of this machine's interfaces (`getifaddrs`).
-#[cfg(unix)]
+/// The addresses of this machine's interfaces (none known off Unix).
 fn own_addresses() -> Vec<IpAddr> {
+    #[cfg(unix)]
+    {
+        interface_addresses()
+    }
+    #[cfg(not(unix))]
+    {
+        Vec::new()
+    }
+}
+
+/// The addresses of this machine's interfaces, from `getifaddrs`.
+#[cfg(unix)]
+fn interface_addresses() -> Vec<IpAddr> {
     let mut out = Vec::new();
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list it allocates, which is walked read-only
@@ -209,11 +221,6 @@ fn own_addresses() -> Vec<IpAddr> {
         libc::freeifaddrs(head);
     }
     out
-}
-
-#[cfg(not(unix))]
-fn own_addresses() -> Vec<IpAddr> {
-    Vec::new()
 }
 
 /// Lowercase and without a trailing dot (the `url` crate has already applied IDNA).
