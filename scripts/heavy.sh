@@ -8,7 +8,10 @@
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
 #     whatever is missing;
 #   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
-#     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped).
+#     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped);
+#   - mutation testing (scripts/mutants.sh --changed) of the lines this change touched in the
+#     modules that keep the contract's promises, within MUTANTS_BUDGET seconds (default 300);
+#     compared with MUTANTS_BASE, else the branch point from main, else the previous commit.
 # CI runs it with smaller bounds: SOAK_N=2000 PROPTEST_CASES=5000 bash scripts/heavy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +38,16 @@ timeout 600 bash bench/run.sh --quick
 
 echo "== emulation against tc netem"
 timeout 600 python3 bench/netem.py --size "${NETEM_SIZE:-262144}" --presets wifi,4g,3g
+
+echo "== mutants on the lines this change touched"
+base=${MUTANTS_BASE:-}
+if [ -z "$base" ] && git rev-parse --verify -q main >/dev/null; then
+  base=$(git merge-base HEAD main)
+  [ "$base" = "$(git rev-parse HEAD)" ] && base=""
+fi
+[ -z "$base" ] && base=$(git rev-parse --verify -q HEAD~1 || true)
+if [ -z "$base" ]; then
+  echo "mutants: skipped: no revision to compare with (set MUTANTS_BASE)"
+else
+  MUTANTS_BUDGET=${MUTANTS_BUDGET:-300} bash scripts/mutants.sh --changed "$base"
+fi
