@@ -7,7 +7,7 @@
 #   bash scripts/mutants.sh --changed BASE  only the mutants on lines changed since BASE, in the
 #                                           modules of the table a change touched (CI, heavy.sh)
 #
-# Bounds: MUTANTS_TEST_TIMEOUT seconds per test run of one mutant (default 120),
+# Bounds: MUTANTS_TEST_TIMEOUT seconds per test run of one mutant (default 60),
 # MUTANTS_MODULE_BUDGET seconds per module (default 3600), MUTANTS_BUDGET seconds for the whole
 # run (default 6 h; heavy.sh gives the --changed mode a few minutes). One mutant at a time
 # (in place, so -j 1): the machine's other work keeps its cores.
@@ -15,9 +15,9 @@
 # whose tests run past the per-run bound (a hang) counts as caught; one that does not build
 # (unviable) is not counted. The run fails when a mutant survived or the tests fail unmutated.
 #
-# cargo-mutants runs in place in a scratch copy of the tree (`$CARGO_TARGET_DIR/mutants/src`, or
-# MUTANTS_SCRATCH), never in this one; the build shares CARGO_TARGET_DIR, so the dependencies
-# already built are reused. Results: `$CARGO_TARGET_DIR/mutants/out/<module>/mutants.out/`
+# cargo-mutants runs in place in a scratch copy of the tree (`$CARGO_TARGET_DIR/mutants/src`),
+# never in this one, building into `$CARGO_TARGET_DIR/mutants/target` (first a copy of the
+# tree's debug builds). Results: `$CARGO_TARGET_DIR/mutants/out/<module>/mutants.out/`
 # (caught.txt, missed.txt, timeout.txt, unviable.txt), and a table on stdout in the form
 # bench/MUTANTS.md keeps. When cargo-mutants is missing it is installed
 # (`cargo install --locked cargo-mutants`); when that fails the run is skipped with the reason.
@@ -88,12 +88,21 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
   fi
 fi
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
-case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR=$repo/$CARGO_TARGET_DIR ;; esac
-work=$CARGO_TARGET_DIR/mutants
-scratch=${MUTANTS_SCRATCH:-$work/src}
+main_target=${CARGO_TARGET_DIR:-$repo/target}
+case "$main_target" in /*) ;; *) main_target=$repo/$main_target ;; esac
+work=$main_target/mutants
+scratch=$work/src
 out=$work/out
-test_timeout=${MUTANTS_TEST_TIMEOUT:-120}
+# The scratch tree builds into a target dir of its own: cargo names a workspace crate's build by
+# its path inside the workspace, so a scratch sharing the tree's target dir would swap mutated
+# builds in for the tree's own. It starts as a copy of the tree's debug builds (times kept, so
+# the dependencies are fresh) and stays warm from one run to the next.
+export CARGO_TARGET_DIR=$work/target
+if [ ! -d "$CARGO_TARGET_DIR/debug" ] && [ -d "$main_target/debug" ]; then
+  mkdir -p "$CARGO_TARGET_DIR"
+  cp -a --reflink=auto "$main_target/debug" "$CARGO_TARGET_DIR/debug"
+fi
+test_timeout=${MUTANTS_TEST_TIMEOUT:-60}
 module_budget=${MUTANTS_MODULE_BUDGET:-3600}
 deadline=$(($(date +%s) + ${MUTANTS_BUDGET:-21600}))
 mkdir -p "$out"
