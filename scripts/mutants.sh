@@ -36,7 +36,7 @@ declare -A TESTS=(
   [pinned]="lib lifecycle faults flow"
   [publish]="lib flow faults resume nginx surface"
   [sandbox]="lib flow faults nginx properties"
-  [split]="lib split faults http_edges"
+  [split]="lib split split_short faults http_edges"
   [integrity]="lib flow resume split"
   [progress]="lib progress faults nginx split surface"
 )
