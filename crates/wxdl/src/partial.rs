@@ -458,4 +458,20 @@ mod tests {
             "a record is read only from its own file"
         );
     }
+
+    #[test]
+    fn clean_keeps_a_partial_changed_since_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let a_day_ago = SystemTime::now() - Duration::from_secs(86_400);
+        let removed = clean_partials(dir.path(), a_day_ago).unwrap();
+        assert_eq!(removed, Removed::default());
+        assert_eq!(
+            open(dir.path(), "u").unwrap().found().map(|r| r.bytes),
+            Some(3)
+        );
+    }
 }
