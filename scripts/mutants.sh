@@ -6,6 +6,8 @@
 #   bash scripts/mutants.sh policy redirect those modules
 #   bash scripts/mutants.sh --changed BASE  only the mutants on lines changed since BASE, in the
 #                                           modules of the table a change touched (CI, heavy.sh)
+#   bash scripts/mutants.sh --missed [m...] only the mutants the last full run of each module
+#                                           missed (after new tests: are they caught now?)
 #
 # Bounds: MUTANTS_TEST_TIMEOUT seconds per test run of one mutant (default 60),
 # MUTANTS_MODULE_BUDGET seconds per module (default 3600), MUTANTS_BUDGET seconds for the whole
@@ -43,12 +45,17 @@ declare -A TESTS=(
 ORDER=(policy disposition redirect resume partial quota pinned publish sandbox split integrity progress)
 
 changed_base=""
+missed_only=0
 modules=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --changed)
       changed_base=${2:?--changed needs a base revision}
       shift 2
+      ;;
+    --missed)
+      missed_only=1
+      shift
       ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d'
@@ -144,17 +151,29 @@ for m in "${modules[@]}"; do
   done
   sync_copy
   extra=()
+  name=$m
   if [ -n "$changed_base" ]; then
     git diff "$changed_base" -- "crates/wxdl/src/$m.rs" >"$work/$m.diff"
     extra+=(--in-diff "$work/$m.diff")
+  elif [ "$missed_only" = 1 ]; then
+    # By name without line:col (tests added since may have moved lines), regex-escaped.
+    name=$m.missed
+    list=$out/$m/mutants.out/missed.txt
+    if [ "$(count "$list")" -eq 0 ]; then
+      rows+=("| $m (missed) | nothing missed in the last full run | | | | |")
+      continue
+    fi
+    while IFS= read -r line; do
+      extra+=(-F "$(printf '%s' "${line#*: }" | sed 's/[][\\.^$*+?(){}|/]/\\&/g')")
+    done <"$list"
   fi
-  echo "== $m: tests ${TESTS[$m]}; budget ${budget}s"
-  rm -rf "${out:?}/$m"
+  echo "== $name: tests ${TESTS[$m]}; budget ${budget}s"
+  rm -rf "${out:?}/$name"
   status=0
   (cd "$scratch" && timeout --kill-after=30 "$budget" cargo mutants --in-place --no-shuffle \
     --timeout "$test_timeout" --build-timeout 600 \
-    -f "crates/wxdl/src/$m.rs" "${extra[@]}" "${args[@]}" -o "$out/$m") || status=$?
-  dir=$out/$m/mutants.out
+    -f "crates/wxdl/src/$m.rs" "${extra[@]}" "${args[@]}" -o "$out/$name") || status=$?
+  dir=$out/$name/mutants.out
   caught=$(count "$dir/caught.txt")
   missed=$(count "$dir/missed.txt")
   timeouts=$(count "$dir/timeout.txt")
@@ -174,9 +193,9 @@ for m in "${modules[@]}"; do
       broken=1
       ;;
   esac
-  rows+=("| $m | $((caught + timeouts)) / $viable | $pct | $missed | $timeouts | $unviable |$note")
+  rows+=("| $name | $((caught + timeouts)) / $viable | $pct | $missed | $timeouts | $unviable |$note")
   if [ "$missed" -gt 0 ]; then
-    echo "-- $m: missed"
+    echo "-- $name: missed"
     cat "$dir/missed.txt"
   fi
 done
@@ -189,6 +208,7 @@ printf '%s\n' "${rows[@]}"
 # mutants are excluded, with their reasons, in .cargo/mutants.toml).
 total_missed=0
 for m in "${modules[@]}"; do
+  [ "$missed_only" = 1 ] && m=$m.missed
   total_missed=$((total_missed + $(count "$out/$m/mutants.out/missed.txt")))
 done
 [ "$total_missed" -eq 0 ] && [ "$broken" -eq 0 ]
