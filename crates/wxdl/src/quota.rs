@@ -237,4 +237,20 @@ mod tests {
         q.reserve(&dir.path().join("g"), 300).unwrap().settle();
         assert!(q.reserve(&dir.path().join("h"), 1).is_err());
     }
+
+    #[test]
+    fn a_walk_is_trusted_for_its_ttl_and_then_walked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.stored(dir.path()), 100);
+        std::fs::write(dir.path().join("b"), vec![0u8; 50]).unwrap();
+        ledger.stored = Some((100, Instant::now()));
+        assert_eq!(ledger.stored(dir.path()), 100, "a fresh walk is trusted");
+        let old = Instant::now()
+            .checked_sub(USAGE_TTL + Duration::from_secs(1))
+            .unwrap();
+        ledger.stored = Some((100, old));
+        assert_eq!(ledger.stored(dir.path()), 150, "an old one is walked again");
+    }
 }
