@@ -253,4 +253,23 @@ mod tests {
         ledger.stored = Some((100, old));
         assert_eq!(ledger.stored(dir.path()), 150, "an old one is walked again");
     }
+
+    #[test]
+    fn limit_usage_and_forgetting_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = Quota::new(dir.path(), 200);
+        assert_eq!(quota.limit(), 200);
+        std::fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
+        assert_eq!(quota.usage(), 100);
+        drop(quota.reserve(&dir.path().join("x"), 30).unwrap());
+        // Written outside the ledger: the walk of 100 bytes is trusted until forgotten.
+        std::fs::write(dir.path().join("b"), vec![0u8; 80]).unwrap();
+        assert_eq!(quota.usage(), 180);
+        assert!(quota.reserve(&dir.path().join("x"), 30).is_ok());
+        quota.invalidate();
+        assert!(
+            quota.reserve(&dir.path().join("x"), 30).is_err(),
+            "180 + 30 > 200"
+        );
+    }
 }
