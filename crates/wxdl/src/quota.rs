@@ -272,4 +272,15 @@ mod tests {
             "180 + 30 > 200"
         );
     }
+
+    #[test]
+    fn a_writer_that_starts_over_counts_from_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = Quota::new(dir.path(), 150);
+        let mut room = quota.reserve(&dir.path().join("f"), 100).unwrap();
+        assert!(room.take(80));
+        room.restart();
+        assert!(room.take(100), "the new body's 100 bytes, not 180");
+        assert!(!room.take(51), "151 > 150");
+    }
 }
