@@ -283,4 +283,21 @@ mod tests {
         assert!(room.take(100), "the new body's 100 bytes, not 180");
         assert!(!room.take(51), "151 > 150");
     }
+
+    #[test]
+    fn files_in_subdirectories_count_down_to_the_depth_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), vec![0u8; 70]).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 70, "a subdirectory's files count");
+        // The walk reads directories down to depth 64 (the top is 0), not below.
+        let mut deep = dir.path().join("d");
+        for _ in 1..64 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(deep.join("d")).unwrap();
+        std::fs::write(deep.join("at64"), vec![0u8; 5]).unwrap();
+        std::fs::write(deep.join("d/at65"), vec![0u8; 1000]).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 75);
+    }
 }
