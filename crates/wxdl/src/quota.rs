@@ -285,11 +285,14 @@ mod tests {
     }
 
     #[test]
-    fn files_in_subdirectories_count_down_to_the_depth_bound() {
+    fn files_in_subdirectories_count_down_to_the_depth_bound_links_do_not() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
         std::fs::write(dir.path().join("a/b/f"), vec![0u8; 70]).unwrap();
         assert_eq!(dir_size(dir.path(), 0), 70, "a subdirectory's files count");
+        // A link is not followed, nor counted (its own size is the length of its target).
+        std::os::unix::fs::symlink("/a/target/of/some/length", dir.path().join("l")).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 70, "links do not count");
         // The walk reads directories down to depth 64 (the top is 0), not below.
         let mut deep = dir.path().join("d");
         for _ in 1..64 {
