@@ -11,7 +11,11 @@
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
 #     whatever is missing;
 #   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
-#     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped).
+#     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped);
+#   - mutation testing (scripts/mutants.sh --changed) of the lines this change touched in the
+#     modules that keep the contract's promises, within MUTANTS_BUDGET seconds (default 300);
+#     compared with MUTANTS_BASE, else the branch point from main, else the previous commit;
+#     survivors are reported (MUTANTS_STRICT=1 makes them fail the run).
 # CI runs it with smaller bounds: SOAK_N=2000 VERSIONS_N=100 PROPTEST_CASES=5000 bash scripts/heavy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +46,22 @@ timeout 600 bash bench/run.sh --quick
 
 echo "== emulation against tc netem"
 timeout 600 python3 bench/netem.py --size "${NETEM_SIZE:-262144}" --presets wifi,4g,3g
+
+echo "== mutants on the lines this change touched"
+base=${MUTANTS_BASE:-}
+if [ -z "$base" ] && git rev-parse --verify -q main >/dev/null; then
+  base=$(git merge-base HEAD main)
+  [ "$base" = "$(git rev-parse HEAD)" ] && base=""
+fi
+[ -z "$base" ] && base=$(git rev-parse --verify -q HEAD~1 || true)
+if [ -z "$base" ]; then
+  echo "mutants: skipped: no revision to compare with (set MUTANTS_BASE)"
+else
+  # A report, not a gate, unless MUTANTS_STRICT=1: a survivor on a changed line is for the
+  # author to kill or explain (bench/MUTANTS.md, .cargo/mutants.toml), and a budget cut leaves
+  # the rest of the change unjudged.
+  if ! MUTANTS_BUDGET=${MUTANTS_BUDGET:-300} bash scripts/mutants.sh --changed "$base"; then
+    echo "mutants: survivors on the changed lines (listed above)"
+    [ "${MUTANTS_STRICT:-0}" = 1 ] && exit 1
+  fi
+fi

@@ -101,4 +101,34 @@ mod tests {
         assert_eq!(name("inline"), None);
         assert_eq!(name("attachment; filename*=ISO-8859-1''x.txt"), None);
     }
+
+    #[test]
+    fn nothing_usable_is_no_name() {
+        for bad in [
+            "", ".", "..", "/", "\\", " ", "  \t ", "a/", "a/..", "a\\.", "\u{7}", " . ",
+        ] {
+            assert_eq!(safe(bad), None, "{bad:?}");
+        }
+        assert_eq!(safe(" x\u{1}y ").as_deref(), Some("xy"));
+        assert_eq!(safe("...").as_deref(), Some("..."));
+        assert_eq!(safe(".hidden").as_deref(), Some(".hidden"));
+        assert_eq!(name("attachment; filename=\"\""), None);
+        assert_eq!(name("attachment; filename=\" \""), None);
+        assert_eq!(name("attachment; filename=/"), None);
+    }
+
+    #[test]
+    fn long_names_are_cut_to_255_bytes_at_a_char_boundary() {
+        let ascii = "a".repeat(300);
+        assert_eq!(safe(&ascii).unwrap(), "a".repeat(255));
+        assert_eq!(safe(&"b".repeat(255)).unwrap(), "b".repeat(255));
+        // "你" is 3 bytes: 255 is 85 of them exactly; one byte more ("x" first) cuts a char.
+        let wide = "你".repeat(100);
+        assert_eq!(safe(&wide).unwrap(), "你".repeat(85));
+        let odd = format!("x{}", "你".repeat(100));
+        let cut = safe(&odd).unwrap();
+        assert_eq!(cut, format!("x{}", "你".repeat(84)));
+        assert_eq!(cut.len(), 253);
+        assert_eq!(safe(&"c".repeat(256)).unwrap().len(), 255);
+    }
 }

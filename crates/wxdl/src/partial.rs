@@ -402,4 +402,84 @@ mod tests {
         assert_eq!((removed.files, removed.bytes), (1, 3));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
+
+    #[test]
+    fn a_partial_is_continued_for_seven_days_after_its_last_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let data = dir.path().join(".f.bin.wxdl-partial");
+        let day = Duration::from_secs(86_400);
+        for (age, continued) in [(2, true), (6, true), (8, false)] {
+            let file = std::fs::File::options().write(true).open(&data).unwrap();
+            file.set_modified(SystemTime::now() - day * age).unwrap();
+            drop(file);
+            let p = open(dir.path(), "u").unwrap();
+            assert_eq!(p.found().is_some(), continued, "{age} days old");
+        }
+    }
+
+    #[test]
+    fn a_users_dot_files_are_not_partials_and_are_never_cleaned() {
+        for name in [".profile", ".a.mp4", ".wxdl-partial.txt", "x.wxdl-partial"] {
+            assert!(!is_partial_name(name.as_bytes()), "{name}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for name in [".profile", ".notes.json"] {
+            std::fs::write(dir.path().join(name), b"mine").unwrap();
+        }
+        let future = SystemTime::now() + PARTIAL_RETENTION * 2;
+        let removed = clean_partials(dir.path(), future).unwrap();
+        assert_eq!(removed.files, 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_record_of_a_long_signed_url_is_read_back() {
+        // CDN URLs carry signatures and tokens: a record of several KiB is still one of ours.
+        let url = format!("https://cdn.example/f.bin?sig={}", "a".repeat(6000));
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), &url).unwrap();
+        p.describe(&record(&url, None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let p = open(dir.path(), &url).unwrap();
+        assert_eq!(p.found().map(|r| r.bytes), Some(3));
+    }
+
+    #[test]
+    fn a_record_that_is_a_link_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let record = dir.path().join(".f.bin.wxdl-partial.json");
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::rename(&record, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &record).unwrap();
+        let p = open(dir.path(), "u").unwrap();
+        assert!(
+            p.found().is_none(),
+            "a record is read only from its own file"
+        );
+    }
+
+    #[test]
+    fn clean_keeps_a_partial_changed_since_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let a_day_ago = SystemTime::now() - Duration::from_secs(86_400);
+        let removed = clean_partials(dir.path(), a_day_ago).unwrap();
+        assert_eq!(removed, Removed::default());
+        assert_eq!(
+            open(dir.path(), "u").unwrap().found().map(|r| r.bytes),
+            Some(3)
+        );
+    }
 }

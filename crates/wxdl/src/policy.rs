@@ -121,11 +121,7 @@ impl Policy {
             _ => None,
         };
         if let Some(ip) = ip {
-            return match is_lan(ip) {
-                true if is_own_address(ip) => refuse("this machine's own address"),
-                true => Ok(()),
-                false => refuse("IP address not allowed (only LAN addresses are)"),
-            };
+            return ip_rule(ip, is_own_address).or_else(refuse);
         }
         if url.scheme() != "https" {
             return refuse("https only");
@@ -151,6 +147,16 @@ impl Policy {
     }
 }
 
+/// The rule for an IP-literal host: a LAN address is allowed unless `is_own` says this machine
+/// has it; any other address is refused. `Err` carries why.
+fn ip_rule(ip: IpAddr, is_own: impl FnOnce(IpAddr) -> bool) -> Result<(), &'static str> {
+    match is_lan(ip) {
+        true if is_own(ip) => Err("this machine's own address"),
+        true => Ok(()),
+        false => Err("IP address not allowed (only LAN addresses are)"),
+    }
+}
+
 /// Whether `ip` is a LAN address: private IPv4 (10/8, 172.16/12, 192.168/16) or IPv6
 /// unique-local (fc00::/7). Loopback, link-local, unspecified and multicast never are.
 fn is_lan(ip: IpAddr) -> bool {
@@ -168,9 +174,21 @@ fn is_own_address(ip: IpAddr) -> bool {
     own_addresses().contains(&ip)
 }
 
-/// The addresses of this machine's interfaces (`getifaddrs`).
-#[cfg(unix)]
+/// The addresses of this machine's interfaces (none known off Unix).
 fn own_addresses() -> Vec<IpAddr> {
+    #[cfg(unix)]
+    {
+        interface_addresses()
+    }
+    #[cfg(not(unix))]
+    {
+        Vec::new()
+    }
+}
+
+/// The addresses of this machine's interfaces, from `getifaddrs`.
+#[cfg(unix)]
+fn interface_addresses() -> Vec<IpAddr> {
     let mut out = Vec::new();
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list it allocates, which is walked read-only
@@ -203,11 +221,6 @@ fn own_addresses() -> Vec<IpAddr> {
         libc::freeifaddrs(head);
     }
     out
-}
-
-#[cfg(not(unix))]
-fn own_addresses() -> Vec<IpAddr> {
-    Vec::new()
 }
 
 /// Lowercase and without a trailing dot (the `url` crate has already applied IDNA).
@@ -265,18 +278,19 @@ mod tests {
         assert!(!ok("https://127.0.0.1/x"));
         // LAN addresses need no entry (WeChat's LAN communication), on any port or scheme;
         // loopback, link-local, unspecified, multicast and public literals stay refused.
-        for lan in [
-            "https://192.168.3.7/x",
-            "http://10.1.2.3:8080/x",
-            "https://172.16.0.9/x",
-            "https://[fd12:3456::1]/x",
+        // (Each is checked unless this machine owns it: compared as addresses, not as text.)
+        let own = own_addresses();
+        for (lan, ip) in [
+            ("https://192.168.3.7/x", "192.168.3.7"),
+            ("http://10.1.2.3:8080/x", "10.1.2.3"),
+            ("https://172.16.0.9/x", "172.16.0.9"),
+            ("https://[fd12:3456::1]/x", "fd12:3456::1"),
+            ("https://[fc00::9]:8443/x", "fc00::9"),
+            ("https://[::ffff:192.168.3.7]/x", "::ffff:192.168.3.7"),
         ] {
-            if !own_addresses()
-                .iter()
-                .any(|ip| lan.contains(&ip.to_string()))
-            {
-                assert!(ok(lan), "{lan}");
-            }
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!own.contains(&ip), "a test address this machine owns: {ip}");
+            assert!(ok(lan), "{lan}");
         }
         for not_lan in [
             "https://169.254.1.1/x",
@@ -287,6 +301,10 @@ mod tests {
             "https://[fe80::1]/x",
             "https://[ff02::1]/x",
             "https://[::]/x",
+            "https://[fe00::1]/x",
+            "https://[2001:db8::1]/x",
+            "https://[::ffff:8.8.8.8]/x",
+            "https://[::ffff:127.0.0.1]/x",
         ] {
             assert!(!ok(not_lan), "{not_lan}");
         }
@@ -311,5 +329,127 @@ mod tests {
             p.check_str("https://evil.example/").unwrap_err().reason,
             FailReason::UrlNotInDomainList
         );
+    }
+
+    #[test]
+    fn localhost_is_refused_even_when_listed() {
+        let p = Policy::strict(["localhost", "a.localhost", "a.example"]).unwrap();
+        for u in [
+            "https://localhost/x",
+            "https://LOCALHOST./x",
+            "https://a.localhost/x",
+        ] {
+            assert!(p.check_str(u).is_err(), "{u}");
+        }
+        assert!(p.check_str("https://a.example/x").is_ok());
+    }
+
+    #[test]
+    fn any_userinfo_is_refused_on_a_listed_host() {
+        let p = strict();
+        assert!(p.check_str("https://a.example/x").is_ok());
+        for u in [
+            "https://user@a.example/x",
+            "https://:pw@a.example/x",
+            "https://user:pw@a.example/x",
+            "https://user:@b.example:8080/x",
+        ] {
+            assert!(p.check_str(u).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn a_lan_address_is_refused_when_it_is_this_machines() {
+        let ula: IpAddr = "fd00::2".parse().unwrap();
+        let v4: IpAddr = "192.168.1.20".parse().unwrap();
+        for ip in [ula, v4] {
+            assert_eq!(ip_rule(ip, |_| false), Ok(()), "{ip}: LAN, not ours");
+            assert!(ip_rule(ip, |a| a == ip).is_err(), "{ip}: ours");
+        }
+        let public: IpAddr = "8.8.8.8".parse().unwrap();
+        assert!(ip_rule(public, |_| false).is_err());
+        assert!(ip_rule(public, |_| true).is_err());
+        // The machine's own answer is asked about the address in the URL.
+        let mut asked = None;
+        let _ = ip_rule(v4, |a| {
+            asked = Some(a);
+            false
+        });
+        assert_eq!(asked, Some(v4));
+    }
+
+    /// Addresses the kernel reports another way than `getifaddrs`: `/proc/net/if_inet6`,
+    /// `ip -o addr`, and the source address a UDP socket connected outwards is given.
+    fn kernel_addresses() -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = Vec::new();
+        if let Ok(text) = std::fs::read_to_string("/proc/net/if_inet6") {
+            for line in text.lines() {
+                let hex = line.split_whitespace().next().unwrap_or("");
+                if let Ok(n) = u128::from_str_radix(hex, 16) {
+                    out.push(IpAddr::V6(std::net::Ipv6Addr::from(n)));
+                }
+            }
+        }
+        if let Ok(o) = std::process::Command::new("ip")
+            .args(["-o", "addr"])
+            .output()
+        {
+            let text = String::from_utf8_lossy(&o.stdout);
+            for line in text.lines() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                for pair in words.windows(2) {
+                    if pair[0] == "inet" || pair[0] == "inet6" {
+                        let addr = pair[1].split('/').next().unwrap_or("");
+                        if let Ok(ip) = addr.parse() {
+                            out.push(ip);
+                        }
+                    }
+                }
+            }
+        }
+        // connect() on UDP sends nothing: it only asks the kernel for a route and a source.
+        for (bind, peer) in [("0.0.0.0:0", "192.0.2.200:9"), ("[::]:0", "[fd00::200]:9")] {
+            if let Ok(s) = std::net::UdpSocket::bind(bind) {
+                if s.connect(peer).is_ok() {
+                    if let Ok(local) = s.local_addr() {
+                        out.push(local.ip());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn own_addresses_are_the_kernels() {
+        let own = own_addresses();
+        let v4_loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(own.contains(&v4_loopback), "{own:?}");
+        // ::1 is ours whenever a socket can be bound to it (IPv6 enabled on lo).
+        let v6_loopback: IpAddr = "::1".parse().unwrap();
+        if std::net::UdpSocket::bind("[::1]:0").is_ok() {
+            assert!(own.contains(&v6_loopback), "{own:?}");
+        }
+        let kernel = kernel_addresses();
+        assert!(kernel.contains(&v4_loopback), "{kernel:?}");
+        for ip in &kernel {
+            if ip.is_unspecified() {
+                continue;
+            }
+            assert!(own.contains(ip), "{ip} from the kernel, not in {own:?}");
+        }
+        // Strict mode refuses every one of them, LAN or not.
+        let p = strict();
+        for ip in kernel.iter().chain(&own) {
+            let url = match ip {
+                IpAddr::V4(v4) => format!("https://{v4}/x"),
+                IpAddr::V6(v6) => format!("https://[{v6}]/x"),
+            };
+            if url.contains('%') {
+                continue;
+            }
+            assert!(p.check_str(&url).is_err(), "{url}");
+            assert!(is_own_address(*ip), "{ip}");
+        }
     }
 }

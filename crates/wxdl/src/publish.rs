@@ -120,3 +120,28 @@ fn publish(
     dir.publish_from(home, private, name)
         .map_err(|e| storage_io(e, shown))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// The committer groups a round's files by device (one `syncfs` each): a job must name the
+    /// device its file is really on, or a file on another file system is never synced.
+    #[test]
+    fn a_job_names_the_device_its_file_is_on() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let private = dir.create_private().unwrap();
+        let dev = private.file.metadata().unwrap().dev();
+        assert_eq!(dev, std::fs::metadata(base.path()).unwrap().dev());
+        let (done, _report) = tokio::sync::oneshot::channel();
+        let place = Publish::Private {
+            dir,
+            private,
+            name: "f".into(),
+        };
+        let job = PublishJob::new(place, "f".into(), done);
+        assert_eq!(job.device().unwrap(), dev);
+    }
+}

@@ -237,4 +237,70 @@ mod tests {
         q.reserve(&dir.path().join("g"), 300).unwrap().settle();
         assert!(q.reserve(&dir.path().join("h"), 1).is_err());
     }
+
+    #[test]
+    fn a_walk_is_trusted_for_its_ttl_and_then_walked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.stored(dir.path()), 100);
+        std::fs::write(dir.path().join("b"), vec![0u8; 50]).unwrap();
+        ledger.stored = Some((100, Instant::now()));
+        assert_eq!(ledger.stored(dir.path()), 100, "a fresh walk is trusted");
+        let old = Instant::now()
+            .checked_sub(USAGE_TTL + Duration::from_secs(1))
+            .unwrap();
+        ledger.stored = Some((100, old));
+        assert_eq!(ledger.stored(dir.path()), 150, "an old one is walked again");
+    }
+
+    #[test]
+    fn limit_usage_and_forgetting_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = Quota::new(dir.path(), 200);
+        assert_eq!(quota.limit(), 200);
+        std::fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
+        assert_eq!(quota.usage(), 100);
+        drop(quota.reserve(&dir.path().join("x"), 30).unwrap());
+        // Written outside the ledger: the walk of 100 bytes is trusted until forgotten.
+        std::fs::write(dir.path().join("b"), vec![0u8; 80]).unwrap();
+        assert_eq!(quota.usage(), 180);
+        assert!(quota.reserve(&dir.path().join("x"), 30).is_ok());
+        quota.invalidate();
+        assert!(
+            quota.reserve(&dir.path().join("x"), 30).is_err(),
+            "180 + 30 > 200"
+        );
+    }
+
+    #[test]
+    fn a_writer_that_starts_over_counts_from_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = Quota::new(dir.path(), 150);
+        let mut room = quota.reserve(&dir.path().join("f"), 100).unwrap();
+        assert!(room.take(80));
+        room.restart();
+        assert!(room.take(100), "the new body's 100 bytes, not 180");
+        assert!(!room.take(51), "151 > 150");
+    }
+
+    #[test]
+    fn files_in_subdirectories_count_down_to_the_depth_bound_links_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), vec![0u8; 70]).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 70, "a subdirectory's files count");
+        // A link is not followed, nor counted (its own size is the length of its target).
+        std::os::unix::fs::symlink("/a/target/of/some/length", dir.path().join("l")).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 70, "links do not count");
+        // The walk reads directories down to depth 64 (the top is 0), not below.
+        let mut deep = dir.path().join("d");
+        for _ in 1..64 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(deep.join("d")).unwrap();
+        std::fs::write(deep.join("at64"), vec![0u8; 5]).unwrap();
+        std::fs::write(deep.join("d/at65"), vec![0u8; 1000]).unwrap();
+        assert_eq!(dir_size(dir.path(), 0), 75);
+    }
 }

@@ -356,4 +356,22 @@ mod tests {
         ]);
         assert!(plan(8, 200, &tiny, true).is_none());
     }
+
+    #[test]
+    fn two_ways_is_a_split_one_is_not() {
+        let ok = head(&[
+            ("content-length", "10485760"),
+            ("accept-ranges", "bytes"),
+            ("etag", "\"x\""),
+        ]);
+        let two = plan(2, 200, &ok, true).unwrap();
+        assert_eq!(two.segments, [(0, 5_242_880), (5_242_880, 10_485_760)]);
+        assert!(plan(1, 200, &ok, true).is_none());
+        assert!(plan(0, 200, &ok, true).is_none());
+        assert_eq!(
+            plan(99, 200, &ok, true).unwrap().segments.len(),
+            10,
+            "1 MiB each"
+        );
+    }
 }
