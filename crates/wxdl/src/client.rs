@@ -10,7 +10,6 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::altsvc::{AltSvc, AltSvcEntry};
-use crate::bucket::Bucket;
 use crate::download::Request;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
@@ -23,6 +22,7 @@ use crate::queue::Queue;
 use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::storage::Storage;
 use crate::task::{DownloadTask, TaskShared};
+use crate::transport::bucket::Bucket;
 use crate::transport::{
     CaError, Connector, Emulation, Link, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
 };

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use crate::altsvc::AltSvc;
-use crate::bucket::Bucket;
 use crate::nqe::Estimator;
 use crate::policy::Policy;
 use crate::queue::Queue;
 use crate::sandbox::Sandbox;
 use crate::storage::Storage;
+use crate::transport::bucket::Bucket;
 use crate::transport::{Connector, Pool, QuicConnector};
 
 /// Commits that may wait for their sync round per download slot.

@@ -36,7 +36,6 @@ compile_error!(
 mod altsvc;
 mod attempt;
 mod body;
-mod bucket;
 mod client;
 mod decode;
 mod destination;

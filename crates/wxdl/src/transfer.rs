@@ -7,13 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::bucket::Bucket;
 use crate::decode::BodyReader;
 use crate::error::{Fail, FailReason, Phase};
 use crate::integrity::Check;
 use crate::progress::ProgressTicker;
 use crate::storage::BodyFile;
 use crate::task::TaskShared;
+use crate::transport::bucket::Bucket;
 
 /// How a body may flow.
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,8 +15,8 @@ use super::io::Stream;
 use super::meter::{Meter, Metered};
 use super::tls::handshake_sentence;
 use super::{ConnInfo, ConnectTimes, Origin, Protocol, Resolver, Trust};
-use crate::bucket::Bucket;
 use crate::error::{Fail, FailReason, Phase};
+use crate::transport::bucket::Bucket;
 
 /// Makes new connections for the pool.
 #[derive(Debug, Clone)]

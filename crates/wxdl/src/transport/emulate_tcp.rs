@@ -17,7 +17,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::emulate::Link;
-use crate::bucket::{Bucket, Grant};
+use crate::transport::bucket::{Bucket, Grant};
 
 /// The most bytes read ahead of the reader while they wait for their delivery time.
 const READ_AHEAD: usize = 4 << 20;

@@ -3,6 +3,7 @@
 //! nothing above it but the failure table (`error`); the profile is assembled by its callers.
 
 mod body;
+pub(crate) mod bucket;
 mod connect;
 mod emulate;
 mod emulate_tcp;
