@@ -142,6 +142,8 @@ export interface WxConfig {
   /** e.g. '4g:5s,offline:3s,3g'. */
   networkTimeline?: string;
   seed?: number;
+  /** As app.json's: the timeout in ms of a `downloadFile` that gives none. */
+  networkTimeout?: { downloadFile?: number };
 }
 
 export function createWx(config?: WxConfig): Wx;

@@ -61,7 +61,7 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_BASE", nginx.url(""))
         .env("WXDL_TEST_HTTPS", nginx.https_url("localhost", "")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 8"), "every test ran: {out}");
+    assert!(out.contains("# pass 9"), "every test ran: {out}");
 }
 
 #[test]

@@ -68,6 +68,15 @@ test('failures carry WeChat errMsg and errno; an HTTP error is a success', async
   assert.equal(events.find((e) => e[0] === 'success')[1].statusCode, 404);
 });
 
+test("createWx's networkTimeout is app.json's: the timeout of a download that gives none", async () => {
+  const timed = createWx({ networkTimeout: { downloadFile: 200 } });
+  const r = await new Promise((resolve) => {
+    timed.downloadFile({ url: `${base}/slow/big.bin`, success: resolve, fail: resolve });
+  });
+  assert.equal(r.errMsg, 'downloadFile:fail timeout');
+  assert.equal(r.errno, 5);
+});
+
 test('every other failure row reachable from Node, with its errno', async () => {
   const https = process.env.WXDL_TEST_HTTPS;
   const fsm = wx.getFileSystemManager();
