@@ -1,6 +1,6 @@
 // Promise style: the DownloadTask is thenable, so `await wx.downloadFile({url})` works.
-// Usage: wxdl run --serve examples/static:8000 examples/promise.js
-const base = 'http://127.0.0.1:8000'
+// Usage: wxdl run --serve examples/static:8000 examples/promise.js (any port: wxdl.serveOrigin)
+const base = (typeof wxdl !== 'undefined' && wxdl.serveOrigin) || 'http://127.0.0.1:8000'
 
 async function main () {
   const fs = wx.getFileSystemManager()
@@ -17,4 +17,6 @@ async function main () {
   }
 }
 
-main()
+main().catch((err) => {
+  console.error('promise.js:', err.errMsg || err, '- is the server up? (wxdl run --serve examples/static:PORT …)')
+})

@@ -3,21 +3,28 @@
 #   - soak: SOAK_N downloads (default 10 000) through one Client; fails if RSS, descriptors,
 #     tasks or temp files grow;
 #   - the same soak through the Node package (bench/node_soak.js): RSS must stay flat;
+#   - versions soak: VERSIONS_N downloads (default 400, 3 MiB each) with resume (+ retry) and
+#     split against a server whose file changes every 3 requests, that cuts bodies and on half
+#     the paths ignores If-Range; every committed file must be one whole version;
 #   - properties: PROPTEST_CASES cases (default 20 000) of every property test, release build;
 #   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
 #     whatever is missing;
 #   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
 #     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped).
-# CI runs it with smaller bounds: SOAK_N=2000 PROPTEST_CASES=5000 bash scripts/heavy.sh
+# CI runs it with smaller bounds: SOAK_N=2000 VERSIONS_N=100 PROPTEST_CASES=5000 bash scripts/heavy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 soak_n=${SOAK_N:-10000}
+versions_n=${VERSIONS_N:-400}
 cases=${PROPTEST_CASES:-20000}
 
 echo "== soak: $soak_n downloads"
 timeout 600 cargo run --release --locked -q -p wxdl --example soak -- "$soak_n"
+
+echo "== versions soak: $versions_n resumed and split downloads of a file that keeps changing"
+timeout 600 cargo run --release --locked -q -p wxdl --example soak_versions -- "$versions_n"
 
 echo "== Node soak: $soak_n downloads through the npm package"
 bash scripts/build-node.sh >/dev/null

@@ -27,6 +27,10 @@ fi
 # node test drives them against nginx).
 bash scripts/build-node.sh
 
+# The addon is built: the Node package's tests and the Jest example (examples/jest, which
+# `npm ci` installs from its lockfile) must run here, not skip.
+export WXDL_REQUIRE_NODE=1
+
 # Every test binary runs (no fail-fast); cargo's own output is kept, then one total line.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

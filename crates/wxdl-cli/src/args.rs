@@ -1,4 +1,4 @@
-//! Command-line arguments (clap): `wxdl get` and `wxdl demo`.
+//! Command-line arguments (clap): `wxdl get`, `run`, `demo`, `clean`, `completions`, `man`.
 
 use std::path::PathBuf;
 
@@ -13,15 +13,20 @@ Examples:
   wxdl get URL -H 'Authorization: Bearer t' --timeout 5000
   wxdl get https://localhost:8443/f --cacert ca.pem  trust a private CA
   wxdl get -i urls.txt -j 10 -d out/ --json          batch: one JSON line per URL
+  wxdl get -sLf --compressed URL -o a.json           curl habits: quiet, fail on 4xx/5xx, gzip
+  wxdl get -C - URL -o big.iso                       continue where the file ends
   wxdl run app.js                                    run Mini Program code calling wx.downloadFile
   wxdl demo                                          serve and download a file on 127.0.0.1
+  wxdl completions bash > ~/.local/share/bash-completion/completions/wxdl
+  wxdl man > ~/.local/share/man/man1/wxdl.1          the man page (then: man wxdl)
 
 Exit status:
   0      success with an HTTP 2xx or 3xx status
   2      bad command line
   3      batch: at least one download failed or got an HTTP error
-  4      success with an HTTP 4xx status (the body is saved)
-  5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved)
+  4      success with an HTTP 4xx status (the body is saved; with -f, nothing is)
+  5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved; with -f,
+         nothing is)
   6      wxdl run: the script threw an uncaught exception or left a rejection unhandled
   10-28  failure, one code per reason:
          10 url is null or nil        11 invalid url              12 invalid header
@@ -55,6 +60,25 @@ pub enum Command {
     Demo(DemoArgs),
     /// Remove temp files past their retention and leftovers of downloads that died.
     Clean(CleanArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print wxdl's man page (roff) on stdout, e.g. `wxdl man > ~/.local/share/man/man1/wxdl.1`.
+    Man,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash        wxdl completions bash > ~/.local/share/bash-completion/completions/wxdl
+  zsh         wxdl completions zsh > ~/.zfunc/_wxdl   (with fpath+=~/.zfunc before compinit)
+  fish        wxdl completions fish > ~/.config/fish/completions/wxdl.fish
+  powershell  wxdl completions powershell >> $PROFILE";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -88,8 +112,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "METHOD")]
     pub call: Option<String>,
 
-    /// Serve this directory on 127.0.0.1:PORT for the run (e.g. examples/static:8000), so
-    /// scripts download for real with no other server.
+    /// Serve this directory on 127.0.0.1:PORT for the run (e.g. examples/static:8000; PORT 0
+    /// picks a free one), so scripts download for real with no other server; the script reads
+    /// the origin (the first one's) as `wxdl.serveOrigin`.
     #[arg(long, value_name = "DIR:PORT")]
     pub serve: Vec<String>,
 
@@ -114,11 +139,17 @@ pub struct RunArgs {
     pub client: ClientArgs,
 }
 
+/// Help headings of `wxdl get`, in the order `--help` shows them: what people use first,
+/// the tuning knobs last.
+pub const OUTPUT: &str = "Output";
+pub const REQUEST: &str = "Request";
+pub const BATCH: &str = "Batch";
+pub const SANDBOX: &str = "Sandbox and policy";
+pub const TUNING: &str = "Tuning";
+pub const EMULATION: &str = "Network emulation";
+
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    #[command(flatten)]
-    pub client: ClientArgs,
-
     /// The URL to download (http:// or https://; without a scheme, http:// as in curl).
     #[arg(required_unless_present = "input", conflicts_with = "input")]
     pub url: Option<String>,
@@ -126,135 +157,173 @@ pub struct GetArgs {
     /// Write to this local file instead of the sandbox: atomically (a private file, fsync,
     /// rename over FILE; a symlink's target is replaced). A device or FIFO is written straight
     /// through; '-' is stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["input", "file_path"])]
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with_all = ["input", "file_path"], help_heading = OUTPUT)]
     pub output: Option<PathBuf>,
 
     /// Write to a local file named after the URL's last path segment (like curl -O).
-    #[arg(short = 'O', long = "remote-name", conflicts_with_all = ["output", "input", "file_path"])]
+    #[arg(short = 'O', long = "remote-name", conflicts_with_all = ["output", "input", "file_path"], help_heading = OUTPUT)]
     pub remote_name: bool,
 
     /// With -O: name the file after the server's Content-Disposition instead (made safe: one
     /// name, no path separators or control characters), never replacing a file unless --clobber.
-    #[arg(short = 'J', long = "remote-header-name", requires = "remote_name")]
+    #[arg(short = 'J', long = "remote-header-name", help_heading = OUTPUT)]
     pub remote_header_name: bool,
 
     /// With -J: replace a file of the name the server suggested.
-    #[arg(long, requires = "remote_header_name")]
+    #[arg(long, help_heading = OUTPUT)]
     pub clobber: bool,
 
-    /// Show each request and response head and the connection on stderr (like curl -v).
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
+    /// Let a 204 No Content replace an existing file with its empty body (by default the file
+    /// is kept, as it always is after a 304 to your own If-None-Match/If-Modified-Since).
+    #[arg(long = "save-empty", help_heading = OUTPUT)]
+    pub save_empty: bool,
 
     /// Store at a sandbox user path (wxfile://usr/…), as the filePath option does.
-    #[arg(long = "file-path", value_name = "WXFILE")]
+    #[arg(long = "file-path", value_name = "WXFILE", help_heading = OUTPUT)]
     pub file_path: Option<String>,
 
-    /// Extra request header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
-
-    /// Whole-download timeout in milliseconds (default 60000).
-    #[arg(long, value_name = "MS")]
-    pub timeout: Option<u64>,
+    /// On an HTTP error status (400 and above) keep no file and exit non-zero (4 or 5), like
+    /// curl -f; without it the error page is saved, as wx.downloadFile does.
+    #[arg(short = 'f', long = "fail", help_heading = OUTPUT)]
+    pub fail: bool,
 
     /// Print the Mini Program result object as JSON on stdout.
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub json: bool,
 
-    /// No progress bar and no human-readable result.
-    #[arg(short, long)]
+    /// No progress bar and no human-readable result (errors are still shown).
+    #[arg(short, long, visible_short_alias = 's', visible_alias = "silent", help_heading = OUTPUT)]
     pub quiet: bool,
 
+    /// Show each request head as it is sent and each response head as it arrives, and the
+    /// connection, on stderr (like curl -v).
+    #[arg(short = 'v', long, help_heading = OUTPUT)]
+    pub verbose: bool,
+
     /// Print the timing waterfall after the result (on stderr with --json).
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub profile: bool,
 
     /// Write every request of the run, redirects included, as an HTTP Archive (HAR 1.2).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub har: Option<PathBuf>,
 
-    /// Size cap in bytes (default 209715200, i.e. 200 MiB).
-    #[arg(long = "max-bytes", value_name = "BYTES")]
+    /// Leave the profile out of the result.
+    #[arg(long = "no-profile", conflicts_with_all = ["profile", "har"], help_heading = OUTPUT)]
+    pub no_profile: bool,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER", help_heading = REQUEST)]
+    pub headers: Vec<String>,
+
+    /// Whole-download timeout in milliseconds (default 60000).
+    #[arg(long, value_name = "MS", help_heading = REQUEST)]
+    pub timeout: Option<u64>,
+
+    /// Size cap (default 200M, i.e. 209715200 bytes; suffixes K, M, G: 1024-based).
+    #[arg(long = "max-bytes", value_name = "SIZE", value_parser = parse_max_bytes, help_heading = REQUEST)]
     pub max_bytes: Option<u64>,
 
     /// Check the body's SHA-256 (64 hex digits) before it is put in place; a mismatch fails
     /// with 'integrity check fail' and leaves nothing.
-    #[arg(long, value_name = "HEX", conflicts_with = "integrity")]
+    #[arg(long, value_name = "HEX", conflicts_with = "integrity", value_parser = parse_sha256, help_heading = REQUEST)]
     pub sha256: Option<String>,
 
     /// Check the body against a Subresource Integrity value (`sha256-<base64>`).
-    #[arg(long, value_name = "SRI")]
+    #[arg(long, value_name = "SRI", value_parser = parse_integrity, help_heading = REQUEST)]
     pub integrity: Option<String>,
 
     /// Keep the data of an interrupted download (failure, Ctrl-C, kill) in a hidden partial file
     /// beside the target and continue it next time (Range + If-Range); a changed file starts
     /// over. With --retry, a retry continues a cut body. Partial files expire after 7 days.
-    #[arg(short = 'C', long = "continue")]
+    /// `-C -` reads as curl's: continue where the file ends.
+    #[arg(short = 'C', long = "continue", visible_alias = "continue-at", help_heading = REQUEST)]
     pub resume: bool,
 
-    /// Fetch one large file as N ranged requests at once (N connections over HTTP/1.1, N
-    /// streams over h2), like aria2c -x N -s N; only when the server allows ranges.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub split: Option<u32>,
-
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
-    /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After;
+    /// each retry is told on stderr (unless -q).
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = REQUEST)]
     pub retry: u32,
 
     /// The base delay of --retry's backoff in ms: retry n waits up to base x 2^n (default 1000).
-    #[arg(long = "retry-delay", value_name = "MS")]
+    #[arg(long = "retry-delay", value_name = "MS", help_heading = REQUEST)]
     pub retry_delay: Option<u64>,
 
     /// With --retry, also retry on HTTP 408, 429 and 5xx answers.
-    #[arg(long = "retry-http")]
+    #[arg(long = "retry-http", help_heading = REQUEST)]
     pub retry_http: bool,
 
-    /// Fail with 'timeout' when no body byte arrives for this long, in ms.
-    #[arg(long = "stall-timeout", value_name = "MS")]
-    pub stall_timeout: Option<u64>,
+    /// Ask for a compressed body (Accept-Encoding: gzip, deflate, br, zstd) and store it
+    /// decoded, like curl --compressed.
+    #[arg(long, help_heading = REQUEST)]
+    pub compressed: bool,
 
-    /// Receive at most this many bytes per second (suffixes K, M, G: 1024-based), like curl; in
-    /// a batch (-i), for the whole batch together.
-    #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_rate)]
-    pub limit_rate: Option<u64>,
+    /// Accepted for curl's sake: redirects are always followed (up to 10, as WeChat does).
+    #[arg(short = 'L', long, help_heading = REQUEST)]
+    pub location: bool,
+
+    /// A HEAD request comes with `wxdl request` (not there yet): wxdl get downloads bodies;
+    /// `wxdl get -v URL -o /dev/null` shows the response head.
+    #[arg(short = 'I', long, help_heading = REQUEST)]
+    pub head: bool,
 
     /// Allow HTTP/2 (offered in TLS ALPN; never cleartext h2c), like enableHttp2.
-    #[arg(long)]
+    #[arg(long, help_heading = REQUEST)]
     pub http2: bool,
 
     /// Try HTTP/3 over QUIC first (enableQuic plus a hint that the server speaks it); falls back
-    /// to TCP when QUIC fails before the response. Without this flag, QUIC is never used.
-    #[arg(long)]
+    /// to TCP when QUIC fails before the response, and remembers an origin without QUIC for a
+    /// while. Without this flag, QUIC is never used.
+    #[arg(long, help_heading = REQUEST)]
     pub http3: bool,
 
     /// Allow HTTP/3 over QUIC where the server advertised it (Alt-Svc), like enableQuic.
-    #[arg(long = "quic")]
+    #[arg(long = "quic", help_heading = REQUEST)]
     pub quic: bool,
 
-    /// Leave the profile out of the result.
-    #[arg(long = "no-profile", conflicts_with_all = ["profile", "har"])]
-    pub no_profile: bool,
-
     /// Batch: read URLs from this file, one per line ('#' comments and blank lines skipped).
-    #[arg(short = 'i', long = "input", value_name = "URLS_FILE")]
+    #[arg(short = 'i', long = "input", value_name = "URLS_FILE", help_heading = BATCH)]
     pub input: Option<PathBuf>,
 
-    /// Batch: downloads that run at once.
-    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
-    pub jobs: usize,
+    /// Batch: downloads that run at once (default 10).
+    #[arg(short = 'j', long = "jobs", value_name = "N", help_heading = BATCH)]
+    pub jobs: Option<usize>,
 
     /// Batch: directory to save into, each file under its URL's name, created when missing
     /// (default: current dir).
-    #[arg(short = 'd', long = "dir", value_name = "DIR", requires = "input")]
+    #[arg(short = 'd', long = "dir", value_name = "DIR", help_heading = BATCH)]
     pub dir: Option<PathBuf>,
+
+    /// Fetch one large file as N ranged requests at once (N connections over HTTP/1.1, N
+    /// streams over h2), like aria2c -x N -s N; only when the server allows ranges.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16), help_heading = TUNING)]
+    pub split: Option<u32>,
+
+    /// Receive at most this many bytes per second (suffixes K, M, G: 1024-based), like curl; in
+    /// a batch (-i), for the whole batch together.
+    #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_rate, help_heading = TUNING)]
+    pub limit_rate: Option<u64>,
+
+    /// Fail with 'timeout' when no body byte arrives for this long, in ms.
+    #[arg(long = "stall-timeout", value_name = "MS", help_heading = TUNING)]
+    pub stall_timeout: Option<u64>,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+impl GetArgs {
+    /// Batch downloads that run at once.
+    pub fn jobs(&self) -> usize {
+        self.jobs.unwrap_or(10).max(1)
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Size of the generated file in bytes.
-    #[arg(long, env = "WXDL_DEMO_SIZE", default_value_t = 64 * 1024 * 1024)]
+    /// Size of the generated file (suffixes K, M, G: 1024-based).
+    #[arg(long, env = "WXDL_DEMO_SIZE", default_value = "64M", value_parser = parse_size)]
     pub size: u64,
 
     /// Print the result as JSON.
@@ -269,78 +338,83 @@ pub struct DemoArgs {
 /// How the client is set up: sandbox, state, trust, resolution, identity, policy.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
-    /// How long a QUIC handshake may take before falling back to TCP, in ms (default 1000).
-    #[arg(long = "quic-handshake-timeout", value_name = "MS")]
-    pub quic_handshake_timeout: Option<u64>,
-
     /// Trust the CA certificates in this PEM file (repeatable), besides the system roots; a
     /// server's own self-signed certificate given here is accepted too, as curl does.
-    #[arg(long = "cacert", value_name = "PEM")]
+    #[arg(long = "cacert", value_name = "PEM", help_heading = REQUEST)]
     pub cacert: Vec<PathBuf>,
 
+    /// Accept any server certificate (expired, self-signed, another host's), with a warning on
+    /// every use; refused under the strict policy (--domain). Prefer --cacert FILE.
+    #[arg(short = 'k', long, help_heading = REQUEST)]
+    pub insecure: bool,
+
     /// User-Agent to send.
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
+    #[arg(short = 'A', long = "user-agent", value_name = "UA", help_heading = REQUEST)]
     pub user_agent: Option<String>,
 
     /// Sandbox root directory (default: DATA_DIR/sandbox).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = SANDBOX)]
     pub root: Option<PathBuf>,
 
     /// Where wxdl keeps its state between runs (default: $WXDL_DATA_DIR, else wxdl under your
     /// data directory).
-    #[arg(long = "data-dir", value_name = "DATA_DIR")]
+    #[arg(long = "data-dir", value_name = "DATA_DIR", help_heading = SANDBOX)]
     pub data_dir: Option<PathBuf>,
 
     /// Resolve HOST:PORT to ADDR instead of asking DNS, like curl (repeatable).
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    #[arg(long, value_name = "HOST:PORT:ADDR", help_heading = REQUEST)]
     pub resolve: Vec<String>,
 
     /// Strict policy (WeChat production rules) with this download domain (repeatable).
-    #[arg(long = "domain", value_name = "DOMAIN")]
+    #[arg(long = "domain", value_name = "DOMAIN", help_heading = SANDBOX)]
     pub domains: Vec<String>,
 
     /// Mini Program appid used in the Referer (default: `wxdl run` reads project.config.json,
     /// else touristappid).
-    #[arg(long)]
+    #[arg(long, help_heading = SANDBOX)]
     pub appid: Option<String>,
 
     /// Mini Program version used in the Referer: devtools (default), 0 for develop and trial
     /// builds, or a release number.
-    #[arg(long = "app-version", value_name = "VERSION")]
+    #[arg(long = "app-version", value_name = "VERSION", help_heading = SANDBOX)]
     pub app_version: Option<String>,
+
+    /// How long a QUIC handshake may take before falling back to TCP, in ms (default 1000).
+    #[arg(long = "quic-handshake-timeout", value_name = "MS", help_heading = TUNING)]
+    pub quic_handshake_timeout: Option<u64>,
 
     /// Emulate a network under every connection: offline, slow-2g, 2g, 3g, 4g or wifi (the
     /// figures are in docs/network.md).
-    #[arg(long, value_name = "PRESET")]
+    #[arg(long, value_name = "PRESET", help_heading = EMULATION)]
     pub network: Option<String>,
 
     /// Emulated downstream bandwidth in kbit/s (over --network's, if given).
-    #[arg(long, value_name = "KBPS")]
+    #[arg(long, value_name = "KBPS", help_heading = EMULATION)]
     pub down: Option<u32>,
 
     /// Emulated upstream bandwidth in kbit/s.
-    #[arg(long, value_name = "KBPS")]
+    #[arg(long, value_name = "KBPS", help_heading = EMULATION)]
     pub up: Option<u32>,
 
     /// Emulated added round-trip time in ms.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", help_heading = EMULATION)]
     pub latency: Option<u32>,
 
     /// Emulated jitter: up to this many ms more per delivery.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", help_heading = EMULATION)]
     pub jitter: Option<u32>,
 
     /// Emulated loss, a percentage of TCP segments or QUIC datagrams (e.g. 1%).
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, help_heading = EMULATION)]
     pub loss: Option<f64>,
 
     /// Emulated conditions over time, e.g. '4g:5s,offline:3s,3g' (`custom` is the conditions
     /// the other network flags give).
-    #[arg(long = "network-timeline", value_name = "SPEC")]
+    #[arg(long = "network-timeline", value_name = "SPEC", help_heading = EMULATION)]
     pub network_timeline: Option<String>,
 
     /// Seed of the emulation's jitter and loss, so a run reproduces (default 0).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = EMULATION)]
     pub seed: Option<u64>,
 }
 
@@ -357,9 +431,18 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A rate like curl's `--limit-rate`: bytes per second, with an optional K, M or G (1024-based).
-fn parse_rate(text: &str) -> Result<u64, String> {
+/// A size as curl reads one (`--limit-rate 100k`, `--max-filesize 10M`): a number with an
+/// optional K, M or G (1024-based), optionally followed by `B` or `iB` (`10MiB`, `64KB`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix("ib"))
+        .or_else(|| {
+            t.strip_suffix(['B', 'b'])
+                .filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic()))
+        })
+        .unwrap_or(t);
     let (digits, unit) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
         _ => (t, 'B'),
@@ -373,11 +456,65 @@ fn parse_rate(text: &str) -> Result<u64, String> {
     };
     let n: f64 = digits
         .parse()
-        .map_err(|_| format!("{text:?}: expected a number of bytes per second"))?;
-    if n < 1.0 / scale as f64 || !n.is_finite() {
-        return Err(format!("{text:?}: must be at least 1 byte per second"));
+        .map_err(|_| format!("{text:?}: expected a number with an optional K, M or G"))?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!(
+            "{text:?}: expected a number with an optional K, M or G"
+        ));
     }
-    Ok((n * scale as f64) as u64)
+    let bytes = n * scale as f64;
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("{text:?}: too large"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A rate like curl's `--limit-rate`: bytes per second, with the suffixes of [`parse_size`].
+fn parse_rate(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!("{text:?}: must be at least 1 byte per second")),
+        n => Ok(n),
+    }
+}
+
+/// `--max-bytes`: a size of at least one byte.
+fn parse_max_bytes(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!("{text:?}: must be at least 1 byte")),
+        n => Ok(n),
+    }
+}
+
+/// `--sha256`: exactly 64 hex digits, checked before any network.
+fn parse_sha256(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(t.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a SHA-256: 64 hex digits expected (got {} characters); \
+             an SRI value goes with --integrity",
+            t.chars().count()
+        ))
+    }
+}
+
+/// `--integrity`: `sha256-` and the base64 of 32 bytes, checked before any network.
+fn parse_integrity(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let valid = t.starts_with("sha256-")
+        && wxdl::DownloadOptions::new("http://127.0.0.1/")
+            .integrity(t)
+            .check()
+            .is_ok();
+    if valid {
+        Ok(t.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a Subresource Integrity value: `sha256-` and the base64 of the \
+             32-byte digest expected (hex digits go with --sha256)"
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -392,5 +529,24 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("3T").is_err());
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("64KB"), Ok(64 << 10));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_max_bytes("0").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn digests_are_checked_as_typed() {
+        let hex = "ab".repeat(32);
+        assert_eq!(parse_sha256(&hex), Ok(hex.clone()));
+        assert!(parse_sha256(&hex[1..]).is_err());
+        assert!(parse_sha256(&"zz".repeat(32)).is_err());
+        let sri = "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+        assert!(parse_integrity(sri).is_ok());
+        assert!(parse_integrity("sha256-abc").is_err());
+        assert!(parse_integrity(&hex).is_err());
     }
 }

@@ -22,12 +22,17 @@ pub const FAIL_BASE: u8 = 10;
 /// The exit status for one download's outcome.
 pub fn for_outcome(outcome: &Outcome) -> u8 {
     match outcome {
-        Ok(s) => match s.status_code {
-            200..=399 => OK,
-            400..=499 => HTTP_4XX,
-            _ => HTTP_OTHER,
-        },
+        Ok(s) => for_http_status(s.status_code),
         Err(f) => for_reason(f.reason),
+    }
+}
+
+/// The exit status for an HTTP status (`-f` refusals use it too: 4 or 5).
+pub fn for_http_status(status: u16) -> u8 {
+    match status {
+        200..=399 => OK,
+        400..=499 => HTTP_4XX,
+        _ => HTTP_OTHER,
     }
 }
 

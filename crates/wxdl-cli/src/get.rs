@@ -20,6 +20,7 @@ use crate::render;
 use crate::signals::{self, Interrupt};
 use crate::state;
 use crate::urls::{self, UrlLines};
+use crate::watch::{FailGate, Watch};
 use crate::waterfall;
 
 /// A command-line problem, reported with exit status 2 (or 1 for environment problems).
@@ -46,8 +47,9 @@ impl CliError {
 
 /// Runs `wxdl get` and returns the exit status.
 pub async fn run(args: GetArgs) -> Result<u8, CliError> {
+    refuse_ignored(&args)?;
     warn_owned_headers(&args);
-    let concurrency = if args.input.is_some() { args.jobs } else { 1 };
+    let concurrency = if args.input.is_some() { args.jobs() } else { 1 };
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     // A batch's --limit-rate is the whole batch's bandwidth (shared by its downloads).
     let shared_rate = args.limit_rate.filter(|_| args.input.is_some());
@@ -69,6 +71,31 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
             .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
     }
     Ok(code)
+}
+
+/// Refuses, with a sentence, flags that would be ignored or cannot work together, before any
+/// network: a command that does less than it says is worse than one that says no.
+fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
+    let batch = args.input.is_some();
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    let refusals: [(bool, &str); 12] = [
+        (args.head, "-I/--head: wxdl get downloads bodies; a HEAD request comes with `wxdl request` (not there yet). `wxdl get -v URL -o /dev/null` shows the response head"),
+        (args.dir.is_some() && !batch, "-d DIR is where a batch (-i URLS_FILE) saves its files; for one URL, use -o DIR/NAME"),
+        (args.jobs.is_some() && !batch, "-j N is how many downloads of a batch (-i URLS_FILE) run at once; one URL is one download"),
+        (args.remote_header_name && !args.remote_name, "-J names the file after the server's Content-Disposition and goes with -O (-O -J)"),
+        (args.clobber && !args.remote_header_name, "--clobber lets -O -J replace a file of the name the server suggested; -o FILE and -O always replace their file"),
+        (args.resume && to_stdout, "-C keeps a partial file beside its target to continue it; stdout (-o -) has none: give -o FILE"),
+        (args.resume && args.split.is_some_and(|n| n > 1), "-C and --split do not go together: a split download is not continued; choose one"),
+        (args.split.is_some_and(|n| n > 1) && args.limit_rate.is_some() && !batch, "--split and --limit-rate do not go together: a split download would not be held to the rate; choose one"),
+        (args.retry == 0 && args.retry_delay.is_some(), "--retry-delay sets the wait between retries; it needs --retry N"),
+        (args.retry == 0 && args.retry_http, "--retry-http adds HTTP 408, 429 and 5xx to what is retried; it needs --retry N"),
+        (batch && (args.sha256.is_some() || args.integrity.is_some()), "--sha256/--integrity check one file; a batch's files cannot all have one digest"),
+        (args.client.insecure && !args.client.domains.is_empty(), "-k/--insecure is refused under the strict policy (--domain), which checks every certificate as WeChat does; trust a private CA with --cacert FILE"),
+    ];
+    match refusals.iter().find(|(refused, _)| *refused) {
+        Some((_, sentence)) => Err(CliError::usage(*sentence)),
+        None => Ok(()),
+    }
 }
 
 /// Says once which `-H` headers the engine drops (it sets them itself), as curl users expect
@@ -123,6 +150,19 @@ pub fn build_client(
     if let Some(ua) = &args.user_agent {
         builder = builder.user_agent(ua.clone());
     }
+    if args.insecure {
+        if !args.domains.is_empty() {
+            return Err(CliError::usage(
+                "-k/--insecure is refused under the strict policy (--domain); trust a private \
+                 CA with --cacert FILE",
+            ));
+        }
+        eprintln!(
+            "wxdl: warning: -k/--insecure: server certificates are not checked; anyone on the \
+             path can read and change this download (trust a private CA with --cacert FILE)"
+        );
+        builder = builder.danger_accept_invalid_certs(true);
+    }
     if !args.domains.is_empty() {
         let policy = Policy::strict(&args.domains).map_err(|e| CliError::usage(e.to_string()))?;
         builder = builder.policy(policy);
@@ -160,6 +200,15 @@ fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
         .map_err(|e| CliError::usage(format!("network emulation: {e}")))
 }
 
+/// Whether `-o PATH` means this process's stdout: `-`, or a name of descriptor 1
+/// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`). The body is then written through to the
+/// descriptor — a pipe, a terminal, or a file the shell opened (appended to, never replaced).
+fn is_stdout(path: &Path) -> bool {
+    ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+        .iter()
+        .any(|s| path.as_os_str() == *s)
+}
+
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).
 fn with_scheme(url: &str) -> String {
     let url = url.trim();
@@ -182,6 +231,15 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
             .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
         opts = opts.header(name.trim(), value.trim_start());
     }
+    let asked_coding = args.headers.iter().any(|h| {
+        h.split(':')
+            .next()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("accept-encoding"))
+    });
+    if args.compressed && !asked_coding {
+        // The engine decodes whatever it was asked for with Accept-Encoding (decode.rs).
+        opts = opts.header("Accept-Encoding", "gzip, deflate, br, zstd");
+    }
     if let Some(ms) = args.timeout {
         opts = opts.timeout(Duration::from_millis(ms));
     }
@@ -195,6 +253,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
         .retry(args.retry)
         .retry_http(args.retry_http)
         .resume(args.resume)
+        .save_empty(args.save_empty)
         .split(args.split.unwrap_or(1));
     if let Some(ms) = args.retry_delay {
         opts = opts.retry_delay(Duration::from_millis(ms));
@@ -216,7 +275,7 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
     }
     if let Some(out) = &args.output {
         opts = opts.host_path(out.clone());
-        if out.as_os_str() == "-" {
+        if is_stdout(out) {
             let stdout = std::io::stdout()
                 .as_fd()
                 .try_clone_to_owned()
@@ -238,6 +297,7 @@ struct Run<'a> {
 /// and its outcome to come.
 struct Started {
     url: String,
+    gate: FailGate,
     abort: AbortHandle,
     line: render::Line,
     outcome: TaskFuture,
@@ -250,8 +310,20 @@ impl Run<'_> {
         let bar = render::byte_bar(args.quiet);
         let b = bar.clone();
         let opts = options(args, url)?.on_progress_update(move |p| render::update_bar(&b, p));
+        let watch = Watch {
+            heads: args.verbose,
+            retries: args.retry > 0 && !args.quiet,
+            label: None,
+        };
+        let opts = watch.attach(opts, bar.clone());
+        let gate = FailGate::default();
+        let opts = match args.fail {
+            true => gate.arm(opts, args.retry_http),
+            false => opts,
+        };
         let task = client.download(opts);
         let abort = task.abort_handle();
+        gate.bind(abort.clone());
         let mut outcome = task.into_future();
         let outcome = tokio::select! {
             o = &mut outcome => o,
@@ -261,15 +333,59 @@ impl Run<'_> {
             }
         };
         bar.finish_and_clear();
+        if let Some(status) = self.refused(&outcome, gate.refused(), None) {
+            return Ok(exit::for_http_status(status));
+        }
         self.report(&outcome, None);
         Ok(exit::for_outcome(&outcome))
+    }
+
+    /// `-f`: an HTTP error status leaves no file. The gate aborted the download on the final
+    /// answer's head (`gated`), or — for a status `--retry-http` retried to the end — the saved
+    /// file is removed now. Reports it and returns the status; `None` when `-f` had no say.
+    fn refused(&mut self, outcome: &Outcome, gated: Option<u16>, url: Option<&str>) -> Option<u16> {
+        let args = self.args;
+        let status = match (gated, outcome) {
+            (Some(code), Err(_)) => code,
+            (_, Ok(s)) if args.fail && s.status_code >= 400 => {
+                // Only a regular file is removed (never a device given with -o).
+                if std::fs::symlink_metadata(&s.saved_path).is_ok_and(|m| m.is_file()) {
+                    let _ = std::fs::remove_file(&s.saved_path);
+                }
+                s.status_code
+            }
+            _ => return None,
+        };
+        let label = url.map(|u| format!("{u}: ")).unwrap_or_default();
+        let sentence = format!(
+            "{label}HTTP {status} {}: nothing saved (-f/--fail)",
+            render::reason_phrase(status)
+        );
+        if args.json {
+            // The engine's own result (the abort the gate caused), with the status that
+            // caused it: faces never word an errMsg themselves.
+            let mut v = render::outcome_json(outcome);
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("statusCode".into(), status.into());
+                if let Some(url) = url {
+                    obj.insert("url".into(), url.into());
+                }
+            }
+            if args.output.as_deref() == Some(Path::new("-")) {
+                eprintln!("{v}");
+            } else {
+                println!("{v}");
+            }
+        }
+        eprintln!("wxdl: {sentence}");
+        Some(status)
     }
 
     /// Prints one outcome (result line or JSON, then the waterfall) and adds it to the HAR.
     fn report(&mut self, outcome: &Outcome, url: Option<&str>) {
         let args = self.args;
         // With `-o -` the body owns stdout: what would be printed there goes to stderr.
-        let body_on_stdout = args.output.as_deref() == Some(Path::new("-"));
+        let body_on_stdout = args.output.as_deref().is_some_and(is_stdout);
         let say = |line: &str| {
             if body_on_stdout {
                 eprintln!("{line}");
@@ -300,7 +416,8 @@ impl Run<'_> {
             }
         }
         let Ok(success) = outcome else { return };
-        if args.verbose {
+        // A single download's heads were shown live (watch.rs); a batch's come with its result.
+        if args.verbose && url.is_some() {
             eprint!("{}", render::verbose(success));
         }
         if let Some(har) = &mut self.har {
@@ -324,7 +441,7 @@ impl Run<'_> {
         let file = std::fs::File::open(list)
             .map_err(|e| CliError::usage(format!("-i {}: {e}", list.display())))?;
         let mut urls = UrlLines::new(file);
-        let window = args.jobs.max(1).saturating_mul(4).max(64);
+        let window = args.jobs().saturating_mul(4).max(64);
         let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
         std::fs::create_dir_all(&dir)
             .map_err(|e| CliError::usage(format!("-d {}: cannot create it: {e}", dir.display())))?;
@@ -342,14 +459,28 @@ impl Run<'_> {
                 match urls.next() {
                     Some(Ok(url)) => {
                         let line = view.line(&url);
-                        let mut opts = options(args, &url)?.host_path(dir.join(names.claim(&url)));
+                        let mut opts = options(args, &url)?
+                            .host_path(dir.join(names.claim(&with_scheme(&url))));
                         if view.is_live() {
                             let feed = line.clone();
                             opts = opts.on_progress_update(move |p| feed.update(p));
                         }
+                        let watch = Watch {
+                            heads: false,
+                            retries: args.retry > 0 && !args.quiet,
+                            label: Some(url.clone()),
+                        };
+                        let opts = watch.attach(opts, view.overall().clone());
+                        let gate = FailGate::default();
+                        let opts = match args.fail {
+                            true => gate.arm(opts, args.retry_http),
+                            false => opts,
+                        };
                         let task = client.download(opts);
+                        gate.bind(task.abort_handle());
                         started.push_back(Started {
                             url,
+                            gate,
                             abort: task.abort_handle(),
                             line,
                             outcome: task.into_future(),
@@ -372,6 +503,14 @@ impl Run<'_> {
             };
             next.line.done();
             view.overall().inc(1);
+            let gated = next.gate.refused();
+            if view
+                .suspend(|| self.refused(&outcome, gated, Some(&next.url)))
+                .is_some()
+            {
+                http_err += 1;
+                continue;
+            }
             match &outcome {
                 Ok(s) if (200..400).contains(&s.status_code) => ok += 1,
                 Ok(_) => http_err += 1,

@@ -5,13 +5,16 @@ mod clean;
 mod demo;
 mod exit;
 mod get;
+mod habits;
 mod har;
+mod manual;
 mod render;
 mod run;
 mod serve;
 mod signals;
 mod state;
 mod urls;
+mod watch;
 mod waterfall;
 
 use std::process::ExitCode;
@@ -21,7 +24,20 @@ use clap::Parser;
 use args::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match habits::normalize(argv.clone()).map(Cli::try_parse_from) {
+        Ok(Ok(cli)) => cli,
+        Ok(Err(e)) => return ExitCode::from(habits::explain(e, &argv)),
+        Err(sentence) => {
+            eprintln!("wxdl: {sentence}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    match cli.command {
+        Command::Completions(a) => return ExitCode::from(manual::completions(a.shell)),
+        Command::Man => return ExitCode::from(manual::man_page()),
+        _ => {}
+    }
     // One thread drives every download (the blocking pool takes fsync and rename). Measured
     // with bench/run.sh: a multi-threaded runtime bought no throughput on one 200 MiB stream
     // (TLS included) and cost ~30 % wall time on 1000 small files in cross-thread wakeups.
@@ -41,6 +57,7 @@ fn main() -> ExitCode {
             Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Clean(a) => clean::run(a),
+            Command::Completions(_) | Command::Man => Ok(exit::OK),
         }
     });
     match result {

@@ -144,6 +144,14 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
                 .or(s.file_path.as_deref())
                 .map(|p| format!("{p} = "))
                 .unwrap_or_default();
+            if s.unchanged {
+                return format!(
+                    "{prefix}{} {} -> {wx}{} (unchanged: the file was kept as it was)",
+                    s.status_code,
+                    reason_phrase(s.status_code),
+                    s.saved_path.display(),
+                );
+            }
             format!(
                 "{prefix}{} {} -> {wx}{} ({} bytes)",
                 s.status_code,
@@ -160,7 +168,7 @@ pub fn human_line(outcome: &Outcome, label: Option<&str>) -> String {
     }
 }
 
-fn reason_phrase(code: u16) -> &'static str {
+pub fn reason_phrase(code: u16) -> &'static str {
     http_reason(code).unwrap_or("")
 }
 
@@ -208,7 +216,7 @@ pub fn verbose(success: &wxdl::Success) -> String {
 }
 
 /// The path and query of a URL, as a request line names them.
-fn url_target(url: &str) -> &str {
+pub fn url_target(url: &str) -> &str {
     let after = url.split_once("://").map_or(url, |(_, r)| r);
     match after.find('/') {
         Some(i) => &after[i..],

@@ -18,8 +18,9 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
             args.script.display()
         )));
     }
+    let mut served = Vec::new();
     for spec in &args.serve {
-        crate::serve::start(spec).await?;
+        served.push(crate::serve::start(spec).await?);
     }
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     // The project's own identity, unless the command line names one.
@@ -37,6 +38,8 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         call: args.call.clone(),
         hide_at: args.hide_at.map(Duration::from_millis),
         show_at: args.show_at.map(Duration::from_millis),
+        // The first --serve's origin, with the port actually bound (PORT 0 picks a free one).
+        serve_origin: served.first().map(|addr| format!("http://{addr}")),
     };
     let result = wxdl_js::run_file_until(&args.script, client.clone(), &page, async move {
         signalled.wait().await;

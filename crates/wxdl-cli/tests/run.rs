@@ -993,7 +993,9 @@ wx.onNetworkStatusChange((r) => console.log('change', r.isConnected, r.networkTy
     );
 }
 
-/// Every `wxdl run` line of the README runs offline, as shipped (its --serve gives the data).
+/// Every `wxdl run` line of the README runs offline, as shipped (its --serve gives the data),
+/// on any port: each runs on another free port (and on 0, a port the OS picks), the examples
+/// reading the origin as `wxdl.serveOrigin`.
 #[test]
 fn the_readmes_examples_run_as_shipped() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -1004,7 +1006,15 @@ fn the_readmes_examples_run_as_shipped() {
         .collect();
     assert_eq!(lines.len(), 4, "the README's example lines");
     let data = tempfile::tempdir().unwrap();
-    for line in lines {
+    let runs = lines.iter().enumerate().map(|(n, line)| {
+        let port = match n % 2 {
+            0 => wxdl_testkit::free_port().to_string(),
+            _ => "0".to_owned(),
+        };
+        line.replace("examples/static:8000", &format!("examples/static:{port}"))
+    });
+    for line in runs {
+        assert!(!line.contains(":8000"), "{line}");
         let command = line.split('#').next().unwrap().trim();
         let args: Vec<&str> = command.split_whitespace().skip(1).collect();
         let mut cmd = std::process::Command::new(BIN);

@@ -65,9 +65,21 @@ impl Journal {
     }
 }
 
+/// Opens a journal to read it: without waiting (a FIFO planted under a journal's name would
+/// block a plain `open` for ever) and only when it is a regular file.
+fn open_journal(path: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
 /// Removes the temp files a journal lists (plain names inside `tmp` only).
 fn remove_listed(journal: &Path, tmp: &Path) {
-    let Ok(file) = File::open(journal) else {
+    let Some(file) = open_journal(journal) else {
         return;
     };
     for name in BufReader::new(file).lines().map_while(Result::ok) {
@@ -88,7 +100,7 @@ fn sweep_orphans(runs: &Path, tmp: &Path) {
         if path.extension().and_then(|e| e.to_str()) != Some("journal") {
             continue;
         }
-        let Ok(file) = File::open(&path) else {
+        let Some(file) = open_journal(&path) else {
             continue;
         };
         if rustix::fs::flock(file.as_fd(), FlockOperation::NonBlockingLockExclusive).is_err() {
@@ -136,5 +148,51 @@ mod tests {
         assert!(!tmp.join("tmp_a").exists());
         other.finish();
         assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_fifo_planted_as_a_journal_is_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        let runs = dir.path().join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        let fifo = runs.join("1-1.journal");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        // A regression blocks in open(): after 20 s a watchdog keeps giving the FIFO a writer
+        // (for at most 20 s more), so the test fails instead of hanging.
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            use std::os::unix::fs::OpenOptionsExt;
+            let step = std::time::Duration::from_millis(50);
+            if wait
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .is_ok()
+            {
+                return false;
+            }
+            for _ in 0..400 {
+                if wait.try_recv().is_ok() {
+                    break;
+                }
+                let writer = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&fifo);
+                std::thread::sleep(step);
+                drop(writer);
+            }
+            true
+        });
+        let run = Journal::start(dir.path(), &tmp, false).unwrap();
+        let _ = done.send(());
+        assert!(!watchdog.join().unwrap(), "the run blocked on the FIFO");
+        run.finish();
     }
 }

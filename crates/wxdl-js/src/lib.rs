@@ -296,6 +296,9 @@ pub struct RunOptions {
     pub hide_at: Option<Duration>,
     /// When it comes back.
     pub show_at: Option<Duration>,
+    /// The origin the run serves test data from (`wxdl run --serve DIR:PORT`), given to the
+    /// script as `wxdl.serveOrigin` (e.g. `http://127.0.0.1:8000`), so it runs on any port.
+    pub serve_origin: Option<String>,
 }
 
 /// How long an interrupted script may go on delivering its downloads' `abort` results before
@@ -378,6 +381,9 @@ pub async fn run_file_until(
     let page = page.clone();
     ctx.with(move |ctx| -> Result<(), ScriptError> {
         install(&ctx, &setup_host)?;
+        if let Some(origin) = &page.serve_origin {
+            ctx.globals().set("__wxdl_serve_origin", origin.as_str())?;
+        }
         let mut opts = EvalOptions::default();
         opts.global = true;
         opts.filename = Some("wxdl:prelude.js".into());

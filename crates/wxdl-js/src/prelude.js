@@ -98,7 +98,14 @@
     if (current) call(hide ? current.onHide : current.onShow, undefined);
   };
   g.__wxdl_lifecycle = setHidden;
-  g.wxdl = Object.freeze({ hide: () => setHidden(true), show: () => setHidden(false) });
+  // `wxdl.serveOrigin`: the origin `wxdl run --serve DIR:PORT` serves (undefined without it).
+  const serveOrigin = g.__wxdl_serve_origin;
+  delete g.__wxdl_serve_origin;
+  g.wxdl = Object.freeze({
+    hide: () => setHidden(true),
+    show: () => setHidden(false),
+    serveOrigin,
+  });
   // An asynchronous wx API: success or fail then complete, after the call returns; with no
   // callback it returns a Promise (the APIs below have WeChat's Promise style).
   const asyncApi = (name, obj, work) => {

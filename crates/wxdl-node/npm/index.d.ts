@@ -39,6 +39,8 @@ export interface DownloadFileSuccessCallbackResult extends GeneralCallbackResult
   savedPath: string;
   /** [beyond] Bytes reused from an earlier, interrupted run (`resume`). */
   resumedFrom?: number;
+  /** [beyond] The target was kept as it was (a 304 to your conditional request, a 204). */
+  unchanged?: boolean;
 }
 
 export interface DownloadFileOption {
@@ -64,6 +66,8 @@ export interface DownloadFileOption {
   resume?: boolean;
   /** [beyond] Fetch a large body as this many ranged requests at once (at most 16). */
   split?: number;
+  /** [beyond] Let a 204 replace an existing file with its empty body (kept by default). */
+  saveEmpty?: boolean;
   success?: (res: DownloadFileSuccessCallbackResult) => void;
   fail?: (res: GeneralCallbackResult) => void;
   complete?: (res: GeneralCallbackResult) => void;

@@ -51,8 +51,10 @@ const rethrow = (e) => process.nextTick(() => { throw e; });
  * @param {import('./index').WxConfig} [config]
  */
 function createWx(config = {}) {
+  // A root made here is this process's alone: removed when it exits (by the engine, at the C
+  // library's exit, which Jest's per-file copy of `process` cannot stop from happening).
   const root = config.root || fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-'));
-  const engine = new native.Engine({ ...config, root });
+  const engine = new native.Engine({ ...config, root, removeRootAtExit: !config.root });
   const fsCall = (op, args) => {
     try {
       return JSON.parse(engine.fs(op, JSON.stringify(args)));

@@ -1,14 +1,14 @@
 'use strict';
-// Jest setup: `setupFiles: ['wxdl/jest']` gives every test file a real `wx` (global.wx) over
-// a fresh sandbox of its own, removed when the test file's worker is done with it.
+// Jest setup: `setupFiles: ['wxdl/jest']` (or `setupFilesAfterEnv`) gives every test file a
+// real `wx` (global.wx) over a fresh sandbox of its own under the system's temp directory. The
+// sandbox is removed when the worker process exits (by the engine: Jest gives each test file a
+// copy of `process` whose 'exit' event never fires), and at once after the file's tests when
+// the setup runs where `afterAll` exists (`setupFilesAfterEnv`).
 const fs = require('fs');
-const os = require('os');
-const path = require('path');
 const { createWx } = require('./index.js');
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-jest-'));
-global.wx = createWx({ root });
-process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+global.wx = createWx();
 if (typeof afterAll === 'function') {
+  const { root } = global.wx.wxdl;
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 }

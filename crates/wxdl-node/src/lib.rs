@@ -144,6 +144,39 @@ fn wanted(wants: &AtomicU8, want: u8) -> bool {
     wants.load(Ordering::Relaxed) & (want | UNDECIDED) != 0
 }
 
+/// Sandbox roots made for this process alone (`createWx()` without `root`, the Jest setup's
+/// one per test file), removed when it exits.
+static REMOVED_AT_EXIT: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+extern "C" fn remove_roots() {
+    let roots = REMOVED_AT_EXIT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for root in roots.iter() {
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
+
+/// Removes `root` when the process exits: at C `exit()`, which ends Node however it ends
+/// (the event loop drained, `process.exit()`, a Jest worker told to stop) — where JavaScript's
+/// `'exit'` event cannot be relied on (Jest gives each test file a copy of `process`, whose
+/// events never fire). Not after `SIGKILL`.
+fn remove_at_exit(root: &str) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    unsafe extern "C" {
+        fn atexit(f: extern "C" fn()) -> std::ffi::c_int;
+    }
+    // SAFETY: `remove_roots` is a plain function for the process's whole life, and is safe to
+    // run at exit (it takes a lock no exit path holds and removes files).
+    REGISTERED.call_once(|| unsafe {
+        atexit(remove_roots);
+    });
+    REMOVED_AT_EXIT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(root.into());
+}
+
 /// The turn of Node's event loop that started the download is not over: a listener may still
 /// be added in it, and must hear every event (the engine's threads may already be sending).
 const UNDECIDED: u8 = 4;
@@ -152,13 +185,18 @@ const UNDECIDED: u8 = 4;
 impl Engine {
     /// `config`: `{root, appid, appVersion, domains, cacert, concurrency, userAgent, usrQuota,
     /// resolve, network, down, up, latency, jitter, loss, networkTimeline, seed,
-    /// networkTimeout}` (all optional but `root`; `wxdl_wx::config::ClientConfig`).
+    /// networkTimeout}` (all optional but `root`; `wxdl_wx::config::ClientConfig`); `resolve`
+    /// takes curl's `HOST:PORT:ADDR` strings (an empty ADDR: the name does not resolve).
+    /// `removeRootAtExit: true` removes the root when the process exits.
     #[napi(constructor)]
     pub fn new(config: Value) -> napi::Result<Engine> {
-        let config = ClientConfig::from_json(&config);
-        if config.root.is_none() {
+        let Some(root) = config.get("root").and_then(Value::as_str) else {
             return Err(error("createWx: root is required"));
+        };
+        if config.get("removeRootAtExit") == Some(&Value::Bool(true)) {
+            remove_at_exit(root);
         }
+        let config = ClientConfig::from_json(&config);
         let b = config.builder().map_err(error)?;
         let client = within_runtime_if_available(|| b.build()).map_err(error)?;
         Ok(Engine {

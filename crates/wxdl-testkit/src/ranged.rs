@@ -1,7 +1,10 @@
 //! A staged HTTP/1.1 server for range requests whose behaviour a test changes as it goes: the
-//! representation (body and `ETag`), whether ranges are honoured, refused with 416 or ignored,
-//! and cuts (the next answer, or the next ranged answer, stops after so many body bytes). Every
-//! request head is recorded.
+//! representation (body, `ETag`, `Last-Modified`), whether ranges are honoured, refused with
+//! 416 or ignored, whether `If-Range` is ignored (a `206` of whatever is served now), how a
+//! `206` is framed (`multipart/byteranges`, a `*` complete-length), whether a `200` says its
+//! length, conditional requests (`If-None-Match` answered `304`), `204`, and cuts (the next
+//! answer, or the next ranged answer, stops after so many body bytes). Every request head is
+//! recorded.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -12,8 +15,25 @@ use crate::raw::{read_head, RawServer};
 /// What the server serves and how; change it between requests through [`Ranged::script`].
 #[derive(Debug, Clone)]
 pub struct Script {
-    /// The strong `ETag` (with quotes), the `If-Range` that must match.
+    /// The strong `ETag` (with quotes), the `If-Range` that must match; empty: no `ETag`.
     pub etag: String,
+    /// A `Last-Modified` date to send; with no `ETag` it is the `If-Range` that must match.
+    pub last_modified: Option<String>,
+    /// `If-Range` is ignored: a range is answered from what is served now, whatever its
+    /// version (a server that does not implement `If-Range`).
+    pub ignore_if_range: bool,
+    /// A `206` is sent as `multipart/byteranges` (one part, with its framing), with a
+    /// top-level `Content-Range` that fits.
+    pub multipart: bool,
+    /// A `206`'s `Content-Range` says `*` for the complete length.
+    pub star_total: bool,
+    /// A `206` is sent chunked (no `Content-Length`) with this many bytes more than its
+    /// `Content-Range` says.
+    pub overlong: Option<usize>,
+    /// A `200` carries no `Content-Length` (its end is the connection's close).
+    pub no_length: bool,
+    /// Every answer is `204 No Content`.
+    pub no_content: bool,
     /// The representation.
     pub body: Arc<Vec<u8>>,
     /// The next answer of any kind stops after this many body bytes (then the connection
@@ -21,6 +41,8 @@ pub struct Script {
     pub cut_next: Option<usize>,
     /// The next `206` answer stops after this many body bytes.
     pub cut_ranged: Option<usize>,
+    /// The next `200` answer not already cut by `cut_next` stops after this many body bytes.
+    pub cut_whole: Option<usize>,
     /// Whether `Range` is honoured at all (and `Accept-Ranges: bytes` sent).
     pub ranges: bool,
     /// Whether a range request is refused with 416.
@@ -28,6 +50,8 @@ pub struct Script {
     /// Once the next answer is written, the representation becomes this one (`ETag`, body):
     /// the file changes on the server mid-download.
     pub then: Option<(String, Arc<Vec<u8>>)>,
+    /// With `then`: the new version's `Last-Modified`.
+    pub then_last_modified: Option<String>,
     /// Every request head received.
     pub heads: Vec<String>,
 }
@@ -37,12 +61,21 @@ impl Script {
     pub fn new(etag: &str, body: Arc<Vec<u8>>) -> Script {
         Script {
             etag: etag.into(),
+            last_modified: None,
+            ignore_if_range: false,
+            multipart: false,
+            star_total: false,
+            overlong: None,
+            no_length: false,
+            no_content: false,
             body,
             cut_next: None,
             cut_ranged: None,
+            cut_whole: None,
             ranges: true,
             unsatisfiable: false,
             then: None,
+            then_last_modified: None,
             heads: Vec::new(),
         }
     }
@@ -106,6 +139,9 @@ fn answer(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
     if let Some((etag, body)) = sc.then.take() {
         sc.etag = etag;
         sc.body = body;
+        if let Some(date) = sc.then_last_modified.take() {
+            sc.last_modified = Some(date);
+        }
     }
     answer
 }
@@ -131,15 +167,43 @@ fn answer_now(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
         };
         (a <= b).then_some((a, b))
     });
-    let validator_holds = header("if-range:").is_none_or(|v| v == sc.etag.to_ascii_lowercase());
+    let current = if sc.etag.is_empty() {
+        sc.last_modified.clone().unwrap_or_default()
+    } else {
+        sc.etag.clone()
+    };
+    let validator_holds =
+        sc.ignore_if_range || header("if-range:").is_none_or(|v| v == current.to_ascii_lowercase());
     let accept = if sc.ranges {
         "Accept-Ranges: bytes\r\n"
     } else {
         ""
     };
+    let mut validators = String::new();
+    if !sc.etag.is_empty() {
+        validators += &format!("ETag: {}\r\n", sc.etag);
+    }
+    if let Some(date) = &sc.last_modified {
+        validators += &format!("Last-Modified: {date}\r\n");
+    }
     let mut out = Vec::new();
     let ranged = sc.ranges && header("range:").is_some();
     let cut = sc.cut_next.take();
+    if sc.no_content {
+        out.extend_from_slice(
+            format!("HTTP/1.1 204 No Content\r\n{validators}Connection: close\r\n\r\n").as_bytes(),
+        );
+        return (out, cut);
+    }
+    let not_modified = !sc.etag.is_empty()
+        && header("if-none-match:").is_some_and(|v| v == sc.etag.to_ascii_lowercase());
+    if not_modified {
+        out.extend_from_slice(
+            format!("HTTP/1.1 304 Not Modified\r\n{validators}Connection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        return (out, cut);
+    }
     if ranged && sc.unsatisfiable {
         out.extend_from_slice(
             format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -148,26 +212,58 @@ fn answer_now(sc: &mut Script, head: &str) -> (Vec<u8>, Option<usize>) {
     }
     match range {
         Some((a, b)) if ranged && validator_holds => {
+            let total = if sc.star_total {
+                "*".to_owned()
+            } else {
+                len.to_string()
+            };
+            let mut payload = Vec::new();
+            let mut kind = String::new();
+            if sc.multipart {
+                kind = "Content-Type: multipart/byteranges; boundary=WXDLSEP\r\n".into();
+                payload.extend_from_slice(
+                    format!("--WXDLSEP\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes {a}-{b}/{total}\r\n\r\n").as_bytes(),
+                );
+            }
+            payload.extend_from_slice(&body[a..=b]);
+            if sc.multipart {
+                payload.extend_from_slice(b"\r\n--WXDLSEP--\r\n");
+            }
+            if let Some(extra) = sc.overlong {
+                payload.extend(std::iter::repeat_n(b'#', extra));
+                out.extend_from_slice(
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\n{validators}{accept}Content-Range: bytes {a}-{b}/{total}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+                        payload.len()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&payload);
+                out.extend_from_slice(b"\r\n0\r\n\r\n");
+                return (out, cut.or(sc.cut_ranged.take()));
+            }
             out.extend_from_slice(
                 format!(
-                    "HTTP/1.1 206 Partial Content\r\nETag: {}\r\n{accept}Content-Range: bytes {a}-{b}/{len}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    sc.etag,
-                    b - a + 1
+                    "HTTP/1.1 206 Partial Content\r\n{validators}{accept}{kind}Content-Range: bytes {a}-{b}/{total}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    payload.len()
                 )
                 .as_bytes(),
             );
-            out.extend_from_slice(&body[a..=b]);
+            out.extend_from_slice(&payload);
             (out, cut.or(sc.cut_ranged.take()))
         }
         _ => {
+            let length = if sc.no_length {
+                String::new()
+            } else {
+                format!("Content-Length: {len}\r\n")
+            };
             out.extend_from_slice(
-                format!(
-                    "HTTP/1.1 200 OK\r\nETag: {}\r\n{accept}Content-Length: {len}\r\nConnection: close\r\n\r\n",
-                    sc.etag
-                )
-                .as_bytes(),
+                format!("HTTP/1.1 200 OK\r\n{validators}{accept}{length}Connection: close\r\n\r\n")
+                    .as_bytes(),
             );
             out.extend_from_slice(&body);
+            let cut = cut.or_else(|| sc.cut_whole.take());
             (out, cut)
         }
     }

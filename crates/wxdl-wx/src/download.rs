@@ -14,7 +14,7 @@ pub const API: Api = Api::DownloadFile;
 
 /// The option names [`options`] reads; anything else in the object (callbacks, strays) is
 /// ignored.
-pub const OPTION_FIELDS: [&str; 16] = [
+pub const OPTION_FIELDS: [&str; 17] = [
     "url",
     "header",
     "timeout",
@@ -31,6 +31,7 @@ pub const OPTION_FIELDS: [&str; 16] = [
     "retryHttp",
     "resume",
     "split",
+    "saveEmpty",
 ];
 
 /// Parses a `downloadFile` options object with WeChat's semantics. A value of the wrong type
@@ -150,7 +151,8 @@ pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOption
     }
     opts = opts
         .retry_http(flag("retryHttp") == Some(true))
-        .resume(flag("resume") == Some(true));
+        .resume(flag("resume") == Some(true))
+        .save_empty(flag("saveEmpty") == Some(true));
     if let Some(n) = field("split").and_then(Value::as_f64).filter(|n| *n >= 2.0) {
         opts = opts.split(n.min(16.0) as u32);
     }
@@ -176,6 +178,9 @@ pub fn success(s: &Success) -> Value {
     obj.insert("dataLength".into(), json!(s.data_length));
     if s.resumed_from > 0 {
         obj.insert("resumedFrom".into(), json!(s.resumed_from));
+    }
+    if s.unchanged {
+        obj.insert("unchanged".into(), json!(true));
     }
     if let Some(p) = &s.profile {
         obj.insert(
@@ -396,6 +401,9 @@ mod tests {
     fn beyond_options_resume_and_split() {
         let o = parse(json!({"url": "http://h/", "resume": true, "split": 4})).unwrap();
         assert!(has(&o, "resume: true") && has(&o, "split: 4"));
+        assert!(has(&o, "save_empty: false"));
+        let o = parse(json!({"url": "http://h/", "saveEmpty": true})).unwrap();
+        assert!(has(&o, "save_empty: true"));
         let o = parse(json!({"url": "http://h/", "resume": 1, "split": 99})).unwrap();
         assert!(has(&o, "resume: false"), "only true turns it on");
         assert!(has(&o, "split: 16"), "at most 16");

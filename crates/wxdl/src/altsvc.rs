@@ -1,11 +1,13 @@
 //! What a client learned about HTTP/3: `Alt-Svc: h3=…` advertisements (RFC 7838) with their
-//! lifetimes, and origins where QUIC recently failed (so the next download goes straight to TCP).
+//! lifetimes, and origins where QUIC failed (so the next download goes straight to TCP, in this
+//! run and — the marks are saved with the advertisements — in the next ones), for as long as an
+//! advertisement would last: its own expiry, at most RFC 7838's default of 24 hours.
 //!
 //! Imports `transport` (origins), `nqe` (clock) and `error`; never a download policy.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -16,8 +18,8 @@ use crate::transport::Origin;
 
 /// `ma` when an advertisement names none (RFC 7838 §3.1: 24 hours).
 const DEFAULT_MAX_AGE_S: f64 = 86_400.0;
-/// How long a QUIC failure keeps an origin on TCP.
-pub(crate) const QUIC_BROKEN_FOR: Duration = Duration::from_secs(300);
+/// How long a QUIC failure keeps an origin on TCP at most: an advertisement's default lifetime.
+pub(crate) const QUIC_BROKEN_FOR: Duration = Duration::from_secs(DEFAULT_MAX_AGE_S as u64);
 
 /// One learned advertisement, in the form the CLI persists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,12 +30,17 @@ pub struct AltSvcEntry {
     pub h3_port: u16,
     /// When it expires (epoch ms).
     pub expires_ms: f64,
+    /// Not an advertisement but a failure: QUIC to `h3_port` failed, so the origin goes
+    /// straight to TCP until `expires_ms`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quic_failed: bool,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct AltSvc {
     h3: Mutex<HashMap<String, AltSvcEntry>>,
-    broken: Mutex<HashMap<String, Instant>>,
+    /// Origins where QUIC failed, with the port tried and when the mark expires.
+    broken: Mutex<HashMap<String, AltSvcEntry>>,
 }
 
 fn key(origin: &Origin) -> String {
@@ -43,22 +50,26 @@ fn key(origin: &Origin) -> String {
 impl AltSvc {
     pub fn from_entries(entries: &[AltSvcEntry]) -> AltSvc {
         let now = now_ms();
-        let map = entries
-            .iter()
-            .filter(|e| e.expires_ms > now)
-            .map(|e| (e.origin.clone(), e.clone()))
-            .collect();
+        let live = |failed: bool| {
+            entries
+                .iter()
+                .filter(|e| e.expires_ms > now && e.quic_failed == failed)
+                .map(|e| (e.origin.clone(), e.clone()))
+                .collect()
+        };
         AltSvc {
-            h3: Mutex::new(map),
-            broken: Mutex::default(),
+            h3: Mutex::new(live(false)),
+            broken: Mutex::new(live(true)),
         }
     }
 
-    /// The live advertisements.
+    /// The live advertisements and failure marks, to be saved.
     pub fn entries(&self) -> Vec<AltSvcEntry> {
         let now = now_ms();
-        lock(&self.h3)
-            .values()
+        let h3 = lock(&self.h3);
+        let broken = lock(&self.broken);
+        h3.values()
+            .chain(broken.values())
             .filter(|e| e.expires_ms > now)
             .cloned()
             .collect()
@@ -71,11 +82,11 @@ impl AltSvc {
         (e.expires_ms > now_ms()).then_some(e.h3_port)
     }
 
-    /// Whether QUIC failed for `origin` recently.
+    /// Whether QUIC failed for `origin` and the mark has not expired.
     pub fn is_broken(&self, origin: &Origin) -> bool {
         let mut map = lock(&self.broken);
         match map.get(&key(origin)) {
-            Some(until) if *until > Instant::now() => true,
+            Some(mark) if mark.expires_ms > now_ms() => true,
             Some(_) => {
                 map.remove(&key(origin));
                 false
@@ -84,9 +95,20 @@ impl AltSvc {
         }
     }
 
-    /// Records a QUIC failure for `origin`.
-    pub fn mark_broken(&self, origin: &Origin) {
-        lock(&self.broken).insert(key(origin), Instant::now() + QUIC_BROKEN_FOR);
+    /// Records a QUIC failure to `port` for `origin`: it stays on TCP as long as its
+    /// advertisement would have lasted, at most [`QUIC_BROKEN_FOR`].
+    pub fn mark_broken(&self, origin: &Origin, port: u16) {
+        let cap = now_ms() + QUIC_BROKEN_FOR.as_secs_f64() * 1000.0;
+        let expires_ms = lock(&self.h3)
+            .get(&key(origin))
+            .map_or(cap, |advert| advert.expires_ms.min(cap));
+        let mark = AltSvcEntry {
+            origin: key(origin),
+            h3_port: port,
+            expires_ms,
+            quic_failed: true,
+        };
+        lock(&self.broken).insert(mark.origin.clone(), mark);
     }
 
     /// Learns from a response's `Alt-Svc` headers (HTTPS origins only).
@@ -105,6 +127,7 @@ impl AltSvc {
                         origin: key(origin),
                         h3_port: port,
                         expires_ms: now_ms() + max_age_s * 1000.0,
+                        quic_failed: false,
                     };
                     lock(&self.h3).insert(entry.origin.clone(), entry);
                 }
@@ -202,8 +225,20 @@ mod tests {
         expired[0].expires_ms = 0.0;
         assert_eq!(AltSvc::from_entries(&expired).h3_port(&o), None);
         assert!(!alt.is_broken(&o));
-        alt.mark_broken(&o);
+        alt.mark_broken(&o, 8443);
         assert!(alt.is_broken(&o));
+        // The mark is saved with the advertisements and read back; it lasts as long as the
+        // advertisement (60 s here), not past it.
+        let saved = alt.entries();
+        assert_eq!(saved.len(), 2);
+        let mark = saved.iter().find(|e| e.quic_failed).unwrap();
+        assert!(mark.expires_ms <= saved.iter().find(|e| !e.quic_failed).unwrap().expires_ms);
+        let next_run = AltSvc::from_entries(&saved);
+        assert!(next_run.is_broken(&o));
+        assert_eq!(next_run.h3_port(&o), Some(8443));
+        let mut expired = saved.clone();
+        expired.iter_mut().for_each(|e| e.expires_ms = 0.0);
+        assert!(!AltSvc::from_entries(&expired).is_broken(&o));
         h.insert(http::header::ALT_SVC, "clear".parse().unwrap());
         alt.learn(&o, &h);
         assert_eq!(alt.h3_port(&o), None);

@@ -15,6 +15,7 @@ use http_body_util::Empty;
 use url::{Position, Url};
 
 use crate::error::{Fail, FailReason};
+use crate::events::Trace;
 use crate::headers::{head_size, header_list};
 use crate::profile::{ConnFacts, Hop, Timeline};
 use crate::transport::{Body, Conn, Mark, Origin, SendError, Sender};
@@ -62,11 +63,19 @@ pub(crate) async fn attempt(
 ) -> Result<Answer, Refused> {
     timeline.connected(conn.connect_times());
     let multiplexed = !matches!(conn.sender, Sender::H1(_));
+    let url = fetch.url;
     let req = build_request(fetch, multiplexed).map_err(|f| Refused {
         error: SendError::Fail(f),
         reused: false,
     })?;
     let request_header = header_list(req.headers());
+    timeline.trace.emit(|| Trace::Request {
+        url: url.to_string(),
+        http_version: conn.info.protocol.http_version(),
+        peer_ip: conn.info.peer.ip().to_string(),
+        reused: conn.reused,
+        header: request_header.clone(),
+    });
     let request_head_bytes = head_size("GET / HTTP/1.1", req.headers());
     let meter = conn.info.meter.clone();
     // A multiplexed connection's bytes and marks belong to all its streams at once, so only a
@@ -84,6 +93,11 @@ pub(crate) async fn attempt(
         }
     };
     let head = Instant::now();
+    timeline.trace.emit(|| Trace::Response {
+        http_version: conn.info.protocol.http_version(),
+        status_code: response.status().as_u16(),
+        header: header_list(response.headers()),
+    });
     let (request_end, response_start) = match mark {
         Some(_) => {
             // The meter saw the bytes; fall back to now only if it could not.

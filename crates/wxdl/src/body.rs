@@ -47,6 +47,8 @@ pub(crate) struct Body {
     expected: Option<u64>,
     /// What a retry may continue it under: the validator, when nothing is decoded.
     validator: Option<String>,
+    /// The URL the body comes from (after redirects), for a partial file's record.
+    final_url: String,
     integrity: Option<Integrity>,
 }
 
@@ -115,8 +117,15 @@ impl Fresh<'_> {
         let validator = resume::validator(headers).filter(|_| codings.is_identity());
         let (part, resumed_from) = match (partial, target) {
             // Kept only for what can be continued: a validator, nothing decoded.
-            (Some(partial), Sink::Replace(target)) if validator.is_some() => {
+            (Some(mut partial), Sink::Replace(target)) if validator.is_some() => {
                 let resumed_from = continues.map_or(0, |_| partial.found().map_or(0, |r| r.bytes));
+                if resumed_from == 0 {
+                    // A body from its first byte starts from an empty file: whatever the
+                    // partial held (another URL's, too old, unreadable record) is not kept.
+                    partial
+                        .start_over()
+                        .map_err(|e| store(storage_io(e, &shown)))?;
+                }
                 partial
                     .describe(&Record {
                         url: partial.url().to_owned(),
@@ -154,6 +163,7 @@ impl Fresh<'_> {
             decode_wanted: self.decode_wanted,
             expected,
             validator,
+            final_url: url.to_string(),
             integrity: self.integrity,
         })
     }
@@ -235,6 +245,19 @@ impl Body {
             self.expected = content_length(h).filter(|_| identity);
             self.validator = resume::validator(h).filter(|_| identity);
             self.ticker = ProgressTicker::new(self.expected.unwrap_or(0));
+            // A partial file's record names the new version, before any byte of it is
+            // written: a later run must never continue these bytes under the old validator.
+            if let Some(p) = self.part.partial() {
+                let record = Record {
+                    url: p.url().to_owned(),
+                    final_url: self.final_url.clone(),
+                    validator: self.validator.clone(),
+                    expected_length: self.expected,
+                    bytes: 0,
+                };
+                p.describe(&record)
+                    .map_err(|e| storage_io(e, &self.saved_path.display().to_string()))?;
+            }
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ use crate::bucket::Bucket;
 use crate::download::Request;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
+use crate::events::Tracer;
 use crate::nqe::{Estimates, Estimator, EstimatorState};
 use crate::options::DownloadOptions;
 use crate::policy::Policy;
@@ -47,6 +48,9 @@ pub enum BuildError {
     /// A header value (user agent, appid, version) was not a valid header value.
     #[error("invalid {0}: not a valid header value")]
     Header(&'static str),
+    /// Accepting invalid certificates was asked for together with a strict policy.
+    #[error("accepting invalid certificates is refused under the strict policy")]
+    InsecureUnderPolicy,
 }
 
 /// Configures and builds a [`Client`].
@@ -56,6 +60,7 @@ pub struct ClientBuilder {
     root: Option<PathBuf>,
     ca_pems: Vec<Vec<u8>>,
     platform_roots: bool,
+    insecure: bool,
     policy: Policy,
     concurrency: usize,
     user_agent: Option<String>,
@@ -76,6 +81,7 @@ impl Default for ClientBuilder {
             root: None,
             ca_pems: Vec::new(),
             platform_roots: true,
+            insecure: false,
             policy: Policy::Off,
             concurrency: DEFAULT_CONCURRENCY,
             user_agent: None,
@@ -112,6 +118,16 @@ impl ClientBuilder {
     /// Whether to load the platform's root certificates (default true).
     pub fn platform_roots(mut self, on: bool) -> Self {
         self.platform_roots = on;
+        self
+    }
+
+    /// **Dangerous** (curl's `-k`): accepts any server certificate — expired, self-signed,
+    /// issued for another host — while still checking that the server holds its key. Anyone on
+    /// the path can then read and change the downloads; prefer
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem). Refused (a build error)
+    /// together with a strict [`Policy`], which checks every certificate as WeChat does.
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
+        self.insecure = on;
         self
     }
 
@@ -215,7 +231,10 @@ impl ClientBuilder {
             .unwrap_or_else(|| std::env::temp_dir().join("wxdl"));
         let sandbox = Sandbox::open(&root, self.usr_quota)
             .map_err(|source| BuildError::Sandbox { path: root, source })?;
-        let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?);
+        if self.insecure && !matches!(self.policy, Policy::Off) {
+            return Err(BuildError::InsecureUnderPolicy);
+        }
+        let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?.insecure(self.insecure));
         let link = self.network.map(|e| Arc::new(Link::new(e)));
         let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake, link.clone());
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
@@ -341,6 +360,7 @@ impl Client {
     /// one the client starts for itself.
     pub fn download(&self, options: DownloadOptions) -> DownloadTask {
         let mut timeline = Timeline::start();
+        timeline.trace = Tracer(options.on_trace.clone());
         // The place in line is taken now, so admission follows call order.
         let ticket = self.inner.queue.enqueue();
         timeline.queue_start = Some(timeline.invoked());

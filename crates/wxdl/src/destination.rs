@@ -43,9 +43,20 @@ pub(crate) struct Naming {
 
 impl Naming {
     /// Renames `target` (in its pinned directory) after the response's suggestion, if any;
-    /// refuses to replace an existing file unless clobbering.
+    /// refuses to replace an existing file unless clobbering, and refuses a suggestion that
+    /// starts with `.` (a hidden file: `.bashrc`) or `-` (read as an option by the next
+    /// command: `-rf`) — a name like that only when the user passes it (`-o`).
     fn apply(self, target: &mut Target, headers: &http::HeaderMap) -> Result<(), Fail> {
         if let Some(name) = crate::disposition::suggested_name(headers) {
+            if name.starts_with(['.', '-']) {
+                return Err(Fail::with(
+                    FailReason::PermissionDenied,
+                    format_args!(
+                        "the server suggested the name {name:?}: refusing a name that starts \
+                         with '.' or '-' (pass it with -o to use it)"
+                    ),
+                ));
+            }
             target.name = name.into();
         }
         let exists = std::fs::symlink_metadata(target.path()).is_ok();

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::{ACCEPT_ENCODING, RANGE};
+use http::header::{ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, RANGE};
 
 use crate::attempt::{Answer, HopRecord, Protocols};
 use crate::body::{restart, Body, Fresh};
@@ -81,6 +81,11 @@ pub(crate) async fn run(
             Box::pin(download(engine, request, valid, shared, permit)).await
         } => r,
     }?;
+    // A stop that came while the last of the body was handled (in the same poll: a listener
+    // of the headers event may abort) still counts: nothing is put in place.
+    if let Some(fail) = shared.stop.stopped_now() {
+        return Err(fail);
+    }
     // Every byte is in the private file: the download has reached its end. The fsync and
     // rename that make it visible are not interrupted by abort or the deadline, so the outcome
     // always says what is on disk. The download's slot goes to the next one once this one
@@ -88,10 +93,13 @@ pub(crate) async fn run(
     // rounds; the commit slots bound the descriptors waiting files hold.
     let commit_slot = engine.commits.acquire().await;
     drop(done.permit);
-    // Boxed: the commit's state would otherwise be part of every queued download's.
-    Box::pin(done.part.commit())
-        .await
-        .map_err(|f| f.in_phase(Phase::Commit))?;
+    // Boxed: the commit's state would otherwise be part of every queued download's. A target
+    // kept as it was gets nothing: the empty private file is dropped.
+    if !done.success.unchanged {
+        Box::pin(done.part.commit())
+            .await
+            .map_err(|f| f.in_phase(Phase::Commit))?;
+    }
     drop(commit_slot);
     if let Some(last) = done.last_progress {
         shared.emit_progress(last);
@@ -142,6 +150,8 @@ async fn download(
     });
 
     let decode_wanted = valid.header.contains_key(ACCEPT_ENCODING);
+    let conditional =
+        valid.header.contains_key(IF_NONE_MATCH) || valid.header.contains_key(IF_MODIFIED_SINCE);
     let headers = request_headers(engine, valid.header);
     let protocols = Protocols {
         h2: options.enable_http2,
@@ -155,6 +165,7 @@ async fn download(
         retry: options.retry_policy(),
     };
     let mut tries = Tries::default();
+    tries.trace = timeline.trace.clone();
     let mut body: Option<Body> = None;
     let mut asked_whole_again = false;
     let limits = Limits {
@@ -211,6 +222,12 @@ async fn download(
                 continue;
             }
             Some(Reply::Whole) => {
+                restart(&mut body, &mut partial, Some(answer.response.headers()))?;
+                None
+            }
+            // The whole body asked for again (no range) after a 206 that could not be used: the
+            // body started over takes this answer's length and validator.
+            None if body.is_some() => {
                 restart(&mut body, &mut partial, Some(answer.response.headers()))?;
                 None
             }
@@ -338,6 +355,15 @@ async fn download(
         }
     }
     let written = b.part.written();
+    // A 304 to the caller's own conditional request says their copy is current; a 204 over a
+    // file that exists is not asked to empty it: the target stays as it was.
+    let unchanged = written == 0
+        && match b.status {
+            304 => conditional,
+            204 => !options.save_empty,
+            _ => false,
+        }
+        && b.part.target_exists();
     let facts = exchange.facts(&conn, written - b.resumed_from);
     if reader.finished_cleanly() {
         engine.pool.checkin(conn).await;
@@ -374,6 +400,7 @@ async fn download(
             header: b.header,
             data_length: written,
             resumed_from: b.resumed_from,
+            unchanged,
             profile,
             hops,
         },

@@ -42,7 +42,77 @@ pub enum Event {
     Progress(Progress),
 }
 
+/// **\[beyond\]** What a download does on the wire, as it happens: for views like curl's `-v`
+/// that show each head when it is sent or received (also when the download then fails), and
+/// each retry with its reason and wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trace {
+    /// A request head is being sent.
+    Request {
+        /// The URL asked for.
+        url: String,
+        /// `HTTP/1.1`, `h2` or `h3`.
+        http_version: &'static str,
+        /// The peer's IP address.
+        peer_ip: String,
+        /// Whether the connection had served before.
+        reused: bool,
+        /// The request headers as sent.
+        header: Vec<(String, String)>,
+    },
+    /// A response head arrived (every hop's, a redirect's or a retried answer's too, with the
+    /// status as the server sent it: `206` for a continued download).
+    Response {
+        /// `HTTP/1.1`, `h2` or `h3`.
+        http_version: &'static str,
+        /// The status as received.
+        status_code: u16,
+        /// The response headers as received.
+        header: Vec<(String, String)>,
+    },
+    /// A try failed (or was answered with a status the caller asked to retry); the next one
+    /// starts after `wait`.
+    Retry {
+        /// The number of the try to come (1 is the first retry).
+        retry: u32,
+        /// How many retries are allowed in all.
+        of: u32,
+        /// Why: the failure, or the HTTP status.
+        why: String,
+        /// The wait before the next try.
+        wait: std::time::Duration,
+    },
+}
+
+/// Callback type for [`Trace`] events.
+pub type TraceFn = Arc<dyn Fn(&Trace) + Send + Sync>;
+
 /// Callback type for progress events.
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// Callback type for the headers-received event.
 pub type HeadersFn = Arc<dyn Fn(&HeadersReceived) + Send + Sync>;
+
+/// The trace listener of one download, if any (a newtype so the structs holding it stay
+/// `Debug`).
+#[derive(Clone, Default)]
+pub(crate) struct Tracer(pub Option<TraceFn>);
+
+impl Tracer {
+    /// Tells the listener, if any; `event` is made only when someone listens.
+    pub fn emit(&self, event: impl FnOnce() -> Trace) {
+        if let Some(f) = &self.0 {
+            f(&event());
+        }
+    }
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Tracer(on)"
+        } else {
+            "Tracer(off)"
+        })
+    }
+}

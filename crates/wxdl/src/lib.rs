@@ -76,7 +76,7 @@ mod tries;
 pub use altsvc::AltSvcEntry;
 pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
 pub use error::{Fail, FailReason, Phase};
-pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
+pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
 pub use host_target::write_file_atomic;
 pub use mime::temp_extension;
 pub use nqe::{

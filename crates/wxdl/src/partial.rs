@@ -121,7 +121,9 @@ impl Partial {
     /// own: that download goes without resuming. An error of kind `WouldBlock` when another
     /// holder has it locked now.
     pub fn open(home: PinnedDir, name: OsString, url: &str) -> io::Result<Option<Partial>> {
-        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        // Without waiting: whatever sits under the name, the open returns (checked below).
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(home.fd(), &name, flags, Mode::from(0o644)) {
             Ok(fd) => fd,
             Err(rustix::io::Errno::LOOP) => return Ok(None),
@@ -226,10 +228,16 @@ impl Drop for Partial {
     }
 }
 
+/// Reads a record: opened without waiting (a FIFO planted under its name would block a plain
+/// `open` for ever) and read only when it is a regular file.
 fn read_record(home: &PinnedDir, name: &OsStr) -> Option<Record> {
     use std::io::Read;
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(home.fd(), name, flags, Mode::empty()).ok()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return None;
+    }
     let mut text = Vec::new();
     // A record is a few hundred bytes; anything much larger is not one of ours.
     std::fs::File::from(fd)

@@ -14,7 +14,10 @@
 //! `O_TMPFILE` where the filesystem has them, else a random hidden name created exclusively
 //! ([`PRIVATE_PREFIX`]…[`PRIVATE_SUFFIX`]). Either way the file is locked (`flock`) while its
 //! download lives, so a leftover of a crash (unlocked) is told apart from a live download of
-//! another process (locked) by [`PinnedDir::sweep_leftovers`].
+//! another process (locked) by [`PinnedDir::sweep_leftovers`]; and it carries a mark only wxdl
+//! writes (the extended attribute [`PRIVATE_MARK`], taken off when it is published), so a file
+//! the user named like one is never taken for a leftover. Where the filesystem has no user
+//! extended attributes nothing is marked, and nothing is swept.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -23,13 +26,16 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, XattrFlags};
 
 /// Names of private files begin with this (hidden) and end with [`PRIVATE_SUFFIX`], with 16
 /// lowercase hex digits between: the pattern [`PinnedDir::sweep_leftovers`] recognises.
 pub const PRIVATE_PREFIX: &str = ".wxdl-";
 /// See [`PRIVATE_PREFIX`].
 pub const PRIVATE_SUFFIX: &str = ".tmp";
+/// The extended attribute (value `1`) every private file carries until it is published: the
+/// proof that a file with a private name is wxdl's own leftover.
+pub const PRIVATE_MARK: &str = "user.wxdl.private";
 /// Attempts at a fresh random private name before giving up (collisions need 2^64 luck).
 const NAME_ATTEMPTS: usize = 8;
 
@@ -156,6 +162,8 @@ impl PinnedDir {
             Err(e) => return Err(e.into()),
         };
         rustix::fs::flock(&private.file, FlockOperation::NonBlockingLockExclusive)?;
+        // Without user extended attributes (some filesystems) it is not marked, so never swept.
+        let _ = rustix::fs::fsetxattr(&private.file, PRIVATE_MARK, b"1", XattrFlags::empty());
         Ok(private)
     }
 
@@ -182,7 +190,8 @@ impl PinnedDir {
 
     /// Puts a finished private file in place as `target`, atomically replacing what was there
     /// (readers see the old file or the new one). A regular file it replaces passes on its
-    /// permission bits. `file` must be the private file's descriptor (still open: its lock
+    /// permission bits, and its owner and group where the process may set them; its other hard
+    /// links keep the old content (a new file is renamed over the name). `file` must be the private file's descriptor (still open: its lock
     /// keeps a sweep off the name it is linked under for a moment).
     pub fn publish(&self, private: &Private, target: &OsStr) -> io::Result<()> {
         self.publish_from(self, private, target)
@@ -198,11 +207,22 @@ impl PinnedDir {
     ) -> io::Result<()> {
         if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
+                // Its owner and group too, where the process may give them (root; a group of
+                // the user's own): else the new file is the process's. Before the bits, as a
+                // change of owner clears set-user-ID.
+                let _ = rustix::fs::fchown(
+                    &private.file,
+                    Some(rustix::fs::Uid::from_raw(old.st_uid)),
+                    Some(rustix::fs::Gid::from_raw(old.st_gid)),
+                );
                 let bits = Mode::from_raw_mode(old.st_mode & 0o7777);
                 rustix::fs::fchmod(&private.file, bits)?;
             }
         }
         let rename = |from: &OsStr| -> io::Result<()> {
+            // The mark goes at the last moment: a crash before it leaves a marked leftover, a
+            // crash after it at worst an unmarked one that stays; the target never has it.
+            let _ = rustix::fs::fremovexattr(&private.file, PRIVATE_MARK);
             Ok(rustix::fs::renameat(&home.fd, from, &self.fd, target)?)
         };
         match &private.name {
@@ -254,8 +274,10 @@ impl PinnedDir {
     }
 
     /// Removes leftovers of downloads that ended without cleaning up (a `SIGKILL`, a power
-    /// loss): private files nobody holds locked. A live download's file, this process's or
-    /// another's, is locked and stays. Returns how many were removed.
+    /// loss): files with a private name that carry [`PRIVATE_MARK`] and that nobody holds
+    /// locked. A live download's file, this process's or another's, is locked and stays; a
+    /// file the user named like a private one has no mark and stays. Returns how many were
+    /// removed.
     pub fn sweep_leftovers(&self) -> io::Result<usize> {
         let dirfd = rustix::fs::openat(
             &self.fd,
@@ -277,7 +299,11 @@ impl PinnedDir {
             };
             let regular = rustix::fs::fstat(&fd)
                 .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+            let mut mark = [0u8; 2];
+            let marked =
+                rustix::fs::fgetxattr(&fd, PRIVATE_MARK, &mut mark) == Ok(1) && mark[0] == b'1';
             if regular
+                && marked
                 && rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
                 && self.remove_file(&name).is_ok()
             {
@@ -410,6 +436,28 @@ mod tests {
     }
 
     #[test]
+    fn publishing_keeps_the_replaced_files_owner_where_it_may() {
+        use std::os::unix::fs::MetadataExt;
+        let base = tempfile::tempdir().unwrap();
+        let target = base.path().join("owned");
+        std::fs::write(&target, b"old").unwrap();
+        // As root: any owner (nobody's ids); otherwise the process's own (nothing to change).
+        let mine = std::fs::metadata(&target).unwrap();
+        let (uid, gid) = if mine.uid() == 0 {
+            (65534, 65534)
+        } else {
+            (mine.uid(), mine.gid())
+        };
+        std::os::unix::fs::chown(&target, Some(uid), Some(gid)).unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = write_private(&dir, b"new");
+        dir.publish(&p, OsStr::new("owned")).unwrap();
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
     fn named_fallback_is_hidden_exclusive_and_published_by_rename() {
         let base = tempfile::tempdir().unwrap();
         let dir = PinnedDir::open(base.path()).unwrap();
@@ -422,25 +470,50 @@ mod tests {
         assert_eq!(names(base.path()), ["f"]);
     }
 
+    fn mark(path: &Path) {
+        rustix::fs::setxattr(path, PRIVATE_MARK, b"1", XattrFlags::empty()).unwrap();
+    }
+
     #[test]
-    fn sweep_removes_unlocked_leftovers_only() {
+    fn sweep_removes_unlocked_marked_leftovers_only() {
         let base = tempfile::tempdir().unwrap();
         let dir = PinnedDir::open(base.path()).unwrap();
-        // A crash leftover (nobody holds it), a live download's file (locked), and user files
-        // that merely look similar.
+        // A crash leftover (marked, nobody holds it), a live download's file (marked, locked),
+        // and user files that merely look like one — one with exactly the pattern, unmarked.
         let leftover = format!("{PRIVATE_PREFIX}0123456789abcdef{PRIVATE_SUFFIX}");
         std::fs::write(base.path().join(&leftover), b"old partial").unwrap();
+        mark(&base.path().join(&leftover));
         let live = dir
             .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
             .unwrap();
+        mark(&base.path().join(live.name.as_ref().unwrap()));
         rustix::fs::flock(&live.file, FlockOperation::NonBlockingLockExclusive).unwrap();
-        for user in [".wxdl-notours.tmp", "x.part", ".wxdl-0123456789ABCDEF.tmp"] {
+        let lookalike = format!("{PRIVATE_PREFIX}fedcba9876543210{PRIVATE_SUFFIX}");
+        for user in [
+            ".wxdl-notours.tmp",
+            "x.part",
+            ".wxdl-0123456789ABCDEF.tmp",
+            &lookalike,
+        ] {
             std::fs::write(base.path().join(user), b"mine").unwrap();
         }
         assert_eq!(dir.sweep_leftovers().unwrap(), 1);
         let left = names(base.path());
         assert!(!left.contains(&leftover), "{left:?}");
+        assert!(left.contains(&lookalike), "{left:?}");
         assert!(left.contains(&live.name.unwrap().to_string_lossy().into_owned()));
-        assert_eq!(left.len(), 4, "{left:?}");
+        assert_eq!(left.len(), 5, "{left:?}");
+    }
+
+    #[test]
+    fn private_files_are_marked_until_published() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = dir.create_private().unwrap();
+        let mut v = [0u8; 2];
+        assert_eq!(rustix::fs::fgetxattr(&p.file, PRIVATE_MARK, &mut v), Ok(1));
+        dir.publish(&p, OsStr::new("f")).unwrap();
+        let marked = rustix::fs::getxattr(base.path().join("f"), PRIVATE_MARK, &mut v);
+        assert!(marked.is_err(), "the published file carries no mark");
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::events::Tracer;
 use crate::nqe::Estimates;
 use crate::transport::{ConnectTimes, Protocol};
 
@@ -27,6 +28,8 @@ pub(crate) struct Timeline {
     pub response_end: Option<Instant>,
     pub redirect_start: Option<Instant>,
     pub redirect_end: Option<Instant>,
+    /// Who hears of each head as it goes out or comes in (`DownloadOptions::on_trace`).
+    pub trace: Tracer,
 }
 
 /// Connection facts that go into the profile next to the timings.
@@ -66,6 +69,7 @@ impl Timeline {
             response_end: None,
             redirect_start: None,
             redirect_end: None,
+            trace: Tracer::default(),
         }
     }
 

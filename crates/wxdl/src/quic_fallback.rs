@@ -1,7 +1,7 @@
 //! HTTP/3 first, TCP when it fails (contract §5): with `enableQuic`, a request goes over QUIC when
 //! the origin is known to speak HTTP/3 (an `Alt-Svc` seen earlier, or the host's hint); if QUIC
 //! fails before a response head, the request goes over TCP instead, transparently, and the
-//! origin stays on TCP for a while. Every response seen over TCP teaches the Alt-Svc cache.
+//! origin stays on TCP for a while (as long as an advertisement would last; `altsvc`). Every response seen over TCP teaches the Alt-Svc cache.
 //!
 //! Imports `attempt`, `stale_retry`, `transport`, `profile`, `engine`; never `redirect`, `retry` or
 //! the download.
@@ -29,7 +29,7 @@ pub(crate) async fn send(
                     "HTTP/3 to {} failed, falling back to TCP: {f}",
                     fetch.origin.authority()
                 );
-                engine.alt_svc.mark_broken(fetch.origin);
+                engine.alt_svc.mark_broken(fetch.origin, port);
                 engine.pool.drop_h3(fetch.origin);
                 timeline.clear_connection_marks();
             }

@@ -1,6 +1,7 @@
 //! Redirects (contract §4): 301/302/303/307/308 are followed, at most [`MAX_REDIRECTS`] hops, no
 //! loops; every hop passes the same URL policy as the first URL, and a hop to another origin
-//! drops the caller's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`).
+//! drops the caller's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) and
+//! their `Host`.
 //!
 //! Imports `quic_fallback`, `attempt`, `headers`, `options`, `transport`, `profile`, `engine`;
 //! never `retry` or the download.
@@ -8,7 +9,9 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE, LOCATION, PROXY_AUTHORIZATION};
+use http::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, COOKIE, HOST, LOCATION, PROXY_AUTHORIZATION,
+};
 use http::StatusCode;
 use url::Url;
 
@@ -138,9 +141,10 @@ pub(crate) async fn follow(
     }
 }
 
-/// The caller's credentials do not travel to another origin.
+/// The caller's credentials do not travel to another origin, nor a `Host` of theirs (it named
+/// the first origin; the next hop's comes from its URL).
 fn drop_credentials(headers: &mut HeaderMap) {
-    for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE] {
+    for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, HOST] {
         headers.remove(name);
     }
 }
@@ -182,6 +186,7 @@ mod tests {
             (AUTHORIZATION, "Bearer t"),
             (PROXY_AUTHORIZATION, "Basic x"),
             (COOKIE, "a=1"),
+            (HOST, "first.example"),
             (ACCEPT, "*/*"),
         ] {
             h.insert(name, HeaderValue::from_static(value));

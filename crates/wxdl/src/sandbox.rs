@@ -492,16 +492,24 @@ mod tests {
             .set_modified(old)
             .unwrap();
         std::fs::create_dir(s.usr_dir().join("sub")).unwrap();
-        std::fs::write(
-            s.usr_dir().join("sub/.wxdl-0123456789abcdef.tmp"),
-            b"partial",
+        // A crash leftover carries wxdl's mark; a user's file of that shape does not.
+        let leftover = s.usr_dir().join("sub/.wxdl-0123456789abcdef.tmp");
+        std::fs::write(&leftover, b"partial").unwrap();
+        rustix::fs::setxattr(
+            &leftover,
+            crate::pinned::PRIVATE_MARK,
+            b"1",
+            rustix::fs::XattrFlags::empty(),
         )
         .unwrap();
+        let lookalike = s.usr_dir().join("sub/.wxdl-fedcba9876543210.tmp");
+        std::fs::write(&lookalike, b"mine too").unwrap();
         std::fs::write(s.usr_dir().join("sub/keep.txt"), b"mine").unwrap();
         let c = s.clean(std::time::Duration::from_secs(7 * 86400)).unwrap();
         assert_eq!((c.temp_files, c.bytes, c.leftovers), (1, 3, 1));
         assert!(s.tmp_dir().join("tmp_fresh").exists());
         assert!(s.usr_dir().join("sub/keep.txt").exists());
+        assert!(!leftover.exists() && lookalike.exists());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! The first answer decides: a `200` with a length of at least two segments, `Accept-Ranges:
 //! bytes`, a validator and no content-coding is split; anything else streams as one. The first
 //! answer's own body fills the first segment (then its connection is let go); every other
-//! segment asks for `Range: bytes=a-b` with `If-Range`, and must get exactly that `206` — a
-//! `200` there means the file changed, and the download fails rather than mix versions. A
+//! segment asks for `Range: bytes=a-b` with `If-Range`, and must get exactly that `206` (the
+//! same validator, that range of the same length, no multipart framing: `resume`'s check) — a
+//! `200` or any other `206` there means the file changed, and the download fails rather than
+//! mix versions. A
 //! segment cut short is asked again from its first missing byte, alone. The cap and quota were
 //! settled on the announced length; progress counts every segment's bytes; the integrity check
 //! reads the file back once at the end.
@@ -88,6 +90,21 @@ pub(crate) fn plan(n: u32, status: u16, headers: &HeaderMap, identity: bool) -> 
     })
 }
 
+/// Why a segment's request brought no body to write.
+enum Missed {
+    /// A failed try: the segment may be asked again.
+    Again(Fail),
+    /// A `206` that is not the range asked of the same file (another version, another range,
+    /// multipart framing): asking again would not help, the download fails.
+    Refused(Fail),
+}
+
+impl From<Fail> for Missed {
+    fn from(f: Fail) -> Missed {
+        Missed::Again(f)
+    }
+}
+
 /// What every segment shares.
 pub(crate) struct Split<'a> {
     pub engine: &'a Engine,
@@ -144,16 +161,36 @@ impl Split<'_> {
         let mut retried = 0;
         loop {
             let drained = match first.take() {
-                Some(reader) => self.drain(reader, &mut at, end, counted).await,
+                Some(reader) => self
+                    .drain(reader, &mut at, end, counted, false)
+                    .await
+                    .map(drop),
                 None => match self.fetch(plan, at, end, &mut hops).await {
                     Ok((mut reader, conn)) => {
-                        let drained = self.drain(&mut reader, &mut at, end, counted).await;
+                        let drained = self.drain(&mut reader, &mut at, end, counted, true).await;
+                        // The body ends where its Content-Range does: a byte past it means it
+                        // is not that range (what was written of it is in its own segment).
+                        let past = match drained {
+                            Ok(true) => true,
+                            Ok(false) if at == end => {
+                                matches!(next_chunk(&mut reader, self.stall).await, Ok(Some(_)))
+                            }
+                            _ => false,
+                        };
+                        if past {
+                            return Err(Fail::with(
+                                FailReason::NetworkInterrupted,
+                                format_args!("segment {start}-{end}: the 206 is longer than its Content-Range: the file changed, nothing is mixed"),
+                            )
+                            .in_phase(Phase::Body));
+                        }
                         if drained.is_ok() && reader.finished_cleanly() {
                             self.engine.pool.checkin(conn).await;
                         }
-                        drained
+                        drained.map(drop)
                     }
-                    Err(f) => Err(f),
+                    Err(Missed::Again(f)) => Err(f),
+                    Err(Missed::Refused(f)) => return Err(f.in_phase(Phase::Response)),
                 },
             };
             let fail = match drained {
@@ -184,7 +221,7 @@ impl Split<'_> {
         at: u64,
         end: u64,
         hops: &mut Vec<Hop>,
-    ) -> Result<(BodyReader, Conn), Fail> {
+    ) -> Result<(BodyReader, Conn), Missed> {
         let mut headers = self.headers.clone();
         let range = format!("bytes={at}-{}", end - 1);
         headers.insert(RANGE, HeaderValue::from_str(&range).expect("ASCII range"));
@@ -204,13 +241,16 @@ impl Split<'_> {
             exchange,
         } = followed?.answer;
         let status = response.status().as_u16();
-        let fits = status == 206
-            && response
-                .headers()
-                .get(http::header::CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(resume::content_range)
-                .is_some_and(|r| r.start == at && r.end + 1 == end && r.total == Some(plan.total));
+        let want = resume::Want {
+            validator: &plan.validator,
+            start: at,
+            end: Some(end - 1),
+            total: Some(plan.total),
+        };
+        let fits = match status {
+            206 => resume::partial_content(response.headers(), &want).map(|_| ()),
+            _ => Ok(()),
+        };
         let facts = exchange.facts(&conn, end - at);
         let record = HopRecord {
             url: self.ask.url,
@@ -220,31 +260,41 @@ impl Split<'_> {
             first: false,
         };
         hops.push(exchange.hop(record, &facts, &timeline));
-        if !fits {
+        if let Err(why) = fits {
+            return Err(Missed::Refused(Fail::with(
+                FailReason::NetworkInterrupted,
+                format_args!("a range request for {range} got a 206 that is not it ({why}): the file changed, nothing is mixed"),
+            )));
+        }
+        if status != 206 {
             // A 200 here is the whole file again: it changed since the first answer.
-            return Err(Fail::with(
+            return Err(Missed::Again(Fail::with(
                 FailReason::NetworkInterrupted,
                 format_args!("a range request for {range} got HTTP {status}: the file changed"),
-            ));
+            )));
         }
         let codings = Codings::of(response.headers(), false)?;
         let reader = BodyReader::open(response.into_body(), codings).await?;
         Ok((reader, conn))
     }
 
-    /// Writes what `reader` delivers at `*at` onwards, up to `end`.
+    /// Writes what `reader` delivers at `*at` onwards, up to `end`. With `exact` (a body that
+    /// is this range alone) `Ok(true)` says it went on past `end` (the rest is not written).
     async fn drain(
         &self,
         reader: &mut BodyReader,
         at: &mut u64,
         end: u64,
         counted: &Counted<'_>,
-    ) -> Result<(), Fail> {
+        exact: bool,
+    ) -> Result<bool, Fail> {
+        let mut past = false;
         while *at < end {
             let Some(chunk) = next_chunk(reader, self.stall).await? else {
-                return Ok(());
+                return Ok(false);
             };
             let take = chunk.len().min((end - *at) as usize);
+            past = exact && take < chunk.len();
             self.file
                 .write_all_at(&chunk[..take], *at)
                 .map_err(|e| storage_io(e, self.shown).in_phase(Phase::Store))?;
@@ -258,7 +308,7 @@ impl Split<'_> {
                 self.shared.emit_progress(p);
             }
         }
-        Ok(())
+        Ok(past)
     }
 }
 

@@ -254,6 +254,18 @@ impl BodyFile {
         matches!(self.place, Place::Own(_))
     }
 
+    /// Whether the file it will be published over exists now (a file of its own only: a
+    /// device or stream written through has nothing to keep).
+    pub fn target_exists(&self) -> bool {
+        let (dir, name) = match &self.place {
+            Place::Own(Publish::Private { dir, name, .. } | Publish::Partial { dir, name, .. }) => {
+                (dir, name)
+            }
+            Place::Through(_) | Place::Gone => return false,
+        };
+        rustix::fs::statat(dir.fd(), name, rustix::fs::AtFlags::empty()).is_ok()
+    }
+
     /// Bytes accepted so far.
     pub fn written(&self) -> u64 {
         self.written

@@ -36,6 +36,10 @@ pub struct Success {
     /// **\[beyond\]** Bytes of the file an earlier, interrupted run had kept (`resume`) and
     /// that were not fetched again; 0 when nothing was continued.
     pub resumed_from: u64,
+    /// **\[beyond\]** The target was left as it was: a `304` to the caller's own conditional
+    /// request, or a `204` over an existing file without
+    /// [`save_empty`](crate::DownloadOptions::save_empty). `dataLength` is then 0.
+    pub unchanged: bool,
     /// The timing waterfall and connection facts, when enabled.
     pub profile: Option<Profile>,
     /// **\[beyond\]** Every request of this download, redirects first (for HAR export).
@@ -82,6 +86,15 @@ impl Stop {
     /// Completes when the task is stopped, with the failure it ends with.
     pub async fn stopped(&self) -> Fail {
         self.token.cancelled().await;
+        self.failure()
+    }
+
+    /// The failure the task ends with if it was stopped already, without waiting.
+    pub fn stopped_now(&self) -> Option<Fail> {
+        self.token.is_cancelled().then(|| self.failure())
+    }
+
+    fn failure(&self) -> Fail {
         if self.interrupted.load(Ordering::Acquire) {
             Fail::new(FailReason::Interrupted)
         } else {

@@ -12,6 +12,7 @@ use url::Url;
 use crate::attempt::{Answer, HopRecord, Protocols};
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason, Phase};
+use crate::events::{Trace, Tracer};
 use crate::headers::header_list;
 use crate::profile::{Hop, Timeline};
 use crate::redirect::{follow, Followed, Start};
@@ -30,6 +31,8 @@ pub(crate) struct Ask<'a> {
 pub(crate) struct Tries {
     retried: u32,
     pub hops: Vec<Hop>,
+    /// Who hears of each retry, its reason and its wait.
+    pub trace: Tracer,
 }
 
 impl Ask<'_> {
@@ -62,7 +65,9 @@ impl Ask<'_> {
                     tries.hops.push(hop);
                     drop(followed);
                     let fail = Fail::with(FailReason::NetworkInterrupted, "");
-                    tries.again(self, fail, wait).await?;
+                    tries
+                        .retry(self, fail, format!("HTTP {status}"), wait)
+                        .await?;
                 }
                 Err(fail) => {
                     if !again.is_some_and(|r| r.retries_failure(&fail)) {
@@ -92,11 +97,32 @@ impl Tries {
         fail: Fail,
         retry_after: Option<std::time::Duration>,
     ) -> Result<(), Fail> {
+        let why = match &fail.detail {
+            Some(d) if !d.is_empty() => format!("{}: {d}", fail.reason),
+            _ => fail.reason.to_string(),
+        };
+        self.retry(ask, fail, why, retry_after).await
+    }
+
+    /// [`again`](Self::again), telling the trace listener `why`.
+    async fn retry(
+        &mut self,
+        ask: &Ask<'_>,
+        fail: Fail,
+        why: String,
+        retry_after: Option<std::time::Duration>,
+    ) -> Result<(), Fail> {
         let Some(r) = ask.retry.filter(|r| self.retried < r.retries) else {
             return Err(fail);
         };
         let wait = r.delay(self.retried, retry_after);
         tracing::debug!("{fail}: retry {} in {wait:?}", self.retried + 1);
+        self.trace.emit(|| Trace::Retry {
+            retry: self.retried + 1,
+            of: r.retries,
+            why,
+            wait,
+        });
         tokio::time::sleep(wait).await;
         self.retried += 1;
         Ok(())

@@ -332,3 +332,241 @@ async fn two_resumable_downloads_of_one_target_never_mix() {
         .iter()
         .all(|n| n == "sandbox"));
 }
+
+/// Issue 23 §1: a server that ignores `If-Range` answers the continuation with a range of the
+/// new version (its own ETag, the same length): the bytes are never appended; the download
+/// starts over once, cleanly, and the file is the new version whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_206_of_another_version_starts_over_instead_of_splicing() {
+    let (v1, v2) = (body(11, 300_000), body(12, 300_000));
+    let staged = CutOnce::start("n", "\"n1\"", &v1, 100_000).await;
+    {
+        let mut s = staged.server.script();
+        s.ignore_if_range = true;
+        s.etag = "\"n2\"".into();
+        s.body = v2.clone();
+    }
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert!(
+        std::fs::read(&staged.target).unwrap() == *v2,
+        "never spliced"
+    );
+    let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+    assert_eq!(statuses, [206, 200]);
+
+    // Within one download: the body is cut, the file changes, the retry's 206 is the new
+    // version's. With a date as the validator (no ETag) the same; and with a new version of
+    // another length (the body started over takes the new answer's length and validator).
+    let v3 = body(17, 250_000);
+    for (dated, v2) in [(false, &v2), (true, &v2), (false, &v3)] {
+        let env = Env::new();
+        let client = env.client(&[]);
+        let target = env.dir.path().join("r.bin");
+        let (etag, date, then) = if dated {
+            let (mon, tue) = (
+                "Mon, 02 Jan 2006 15:04:05 GMT",
+                "Tue, 03 Jan 2006 15:04:05 GMT",
+            );
+            (
+                "",
+                Some(mon.to_owned()),
+                ("".to_owned(), Some(tue.to_owned())),
+            )
+        } else {
+            ("\"r1\"", None, ("\"r2\"".to_owned(), None))
+        };
+        let server = Ranged::start(Script {
+            cut_next: Some(120_000),
+            ignore_if_range: true,
+            last_modified: date,
+            then: Some((then.0, v2.clone())),
+            then_last_modified: then.1,
+            ..Script::new(etag, v1.clone())
+        })
+        .await;
+        let s = ok(client
+            .download(
+                DownloadOptions::new(server.url("/r"))
+                    .host_path(&target)
+                    .resume(true)
+                    .retry(2)
+                    .retry_delay(Duration::from_millis(10)),
+            )
+            .await);
+        assert!(std::fs::read(&target).unwrap() == **v2, "dated: {dated}");
+        let statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+        assert_eq!(statuses, [200, 206, 200], "dated: {dated}");
+    }
+}
+
+/// Issue 23 §4: a `206 multipart/byteranges` (its top-level Content-Range fits) is framing,
+/// not the body: the download starts over and the file holds no boundary lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_206_is_not_a_body() {
+    let data = body(13, 200_000);
+    let staged = CutOnce::start("m", "\"m\"", &data, 50_000).await;
+    staged.server.script().multipart = true;
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+}
+
+/// Issue 29's open case, decided: when only one side knows the whole length, the range
+/// decides — held bytes of unknown length learn it from `bytes N-M/T`; a known length
+/// accepts `bytes N-M/*` ending at its last byte. Both continue (not from 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_total_known_to_one_side_only_is_continued() {
+    let data = body(14, 200_000);
+    let staged = CutOnce::start("t", "\"t\"", &data, 60_000).await;
+    let dir = staged.env.dir.path();
+    // The record as a body without Content-Length leaves it.
+    let record_path = dir.join(".t.bin.wxdl-partial.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    record["expectedLength"] = serde_json::Value::Null;
+    std::fs::write(&record_path, record.to_string()).unwrap();
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 60_000);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+
+    // A known length, and a server that writes `*`.
+    let staged = CutOnce::start("s", "\"s\"", &data, 70_000).await;
+    staged.server.script().star_total = true;
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 70_000);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+}
+
+/// Issue 23 §2: a held partial that is not continued — another URL to the same target, a
+/// record that does not parse, one past the retention — is started over from an empty file,
+/// never appended to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_not_continued_is_started_over_from_empty() {
+    let data = body(15, 200_000);
+    let staged = CutOnce::start("a", "\"a\"", &data, 90_000).await;
+    let dir = staged.env.dir.path();
+    let partial = dir.join(".a.bin.wxdl-partial");
+    let record = dir.join(".a.bin.wxdl-partial.json");
+    let other_url = DownloadOptions::new(staged.server.url("/other"))
+        .host_path(&staged.target)
+        .resume(true);
+    let s = ok(staged.client.download(other_url).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+
+    async fn cut_again(staged: &CutOnce, partial: &std::path::Path) {
+        staged.server.script().cut_next = Some(90_000);
+        fail(
+            staged.client.download(staged.opts()).await,
+            FailReason::NetworkInterrupted,
+        );
+        assert_eq!(std::fs::metadata(partial).unwrap().len(), 90_000);
+    }
+    cut_again(&staged, &partial).await;
+    std::fs::write(&record, b"{not json").unwrap();
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+
+    cut_again(&staged, &partial).await;
+    let eight_days = std::time::SystemTime::now() - Duration::from_secs(8 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_modified(eight_days)
+        .unwrap();
+    let s = ok(staged.client.download(staged.opts()).await);
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+    assert!(!partial.exists() && !record.exists());
+}
+
+/// Issue 23 §3: a FIFO planted as the partial's record never blocks the download (a plain
+/// `open` of it would wait for a writer for ever). A watchdog thread opens the FIFO for
+/// writing after 20 s, so a regression fails the test instead of hanging it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_planted_as_the_record_never_hangs() {
+    let data = body(16, 100_000);
+    let staged = CutOnce::start("f", "\"f\"", &data, 30_000).await;
+    let record = staged.env.dir.path().join(".f.bin.wxdl-partial.json");
+    std::fs::remove_file(&record).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &record,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = {
+        let (fired, record) = (fired.clone(), record.clone());
+        std::thread::spawn(move || {
+            if done_rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                fired.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = std::fs::OpenOptions::new().write(true).open(&record);
+            }
+        })
+    };
+    let outcome = staged.client.download(staged.opts()).await;
+    let _ = done_tx.send(());
+    watchdog.join().unwrap();
+    assert!(
+        !fired.load(std::sync::atomic::Ordering::SeqCst),
+        "the download blocked on the FIFO"
+    );
+    ok(outcome);
+    assert_eq!(std::fs::read(&staged.target).unwrap(), *data);
+}
+
+/// A body started over within one download (its retry's 206 was another version's) and then
+/// cut again: the partial's record names the version its bytes are of, so a later run never
+/// continues them under the old validator — here the server is back on the old version and
+/// honours If-Range, which would append the old version's rest to the new one's prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_started_over_is_recorded_under_its_new_version() {
+    let (v1, v2) = (body(18, 300_000), body(19, 250_000));
+    let env = Env::new();
+    let client = env.client(&[]);
+    let target = env.dir.path().join("w.bin");
+    let server = Ranged::start(Script {
+        cut_next: Some(100_000),
+        cut_whole: Some(50_000),
+        ignore_if_range: true,
+        then: Some(("\"w2\"".into(), v2.clone())),
+        ..Script::new("\"w1\"", v1.clone())
+    })
+    .await;
+    let opts = || {
+        DownloadOptions::new(server.url("/w"))
+            .host_path(&target)
+            .resume(true)
+            .retry(1)
+            .retry_delay(Duration::from_millis(10))
+    };
+    // 200 v1 cut; 206 of v2 (refused); 200 v2 cut, no retry left.
+    fail(
+        client.download(opts()).await,
+        FailReason::NetworkInterrupted,
+    );
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.dir.path().join(".w.bin.wxdl-partial.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["validator"], "\"w2\"", "{record}");
+    assert_eq!(record["expectedLength"], 250_000, "{record}");
+    {
+        let mut s = server.script();
+        s.etag = "\"w1\"".into();
+        s.body = v1.clone();
+        s.ignore_if_range = false;
+    }
+    ok(client.download(opts()).await);
+    assert!(
+        std::fs::read(&target).unwrap() == *v1,
+        "two versions spliced"
+    );
+}

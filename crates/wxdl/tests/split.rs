@@ -154,3 +154,46 @@ async fn a_file_that_changes_fails_instead_of_mixing_and_no_ranges_means_one_str
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
     assert_no_partial(env.dir.path());
 }
+
+/// Issue 23 §1 and §4: a segment answered by the new version (a server that ignores
+/// `If-Range`: a `206` with the new ETag, the range asked), framed as `multipart/byteranges`
+/// (its top-level Content-Range fits), or longer than its Content-Range (chunked), fails the
+/// download: nothing of it reaches the target, no framing is saved, and it is not asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_of_another_version_or_in_multipart_framing_fails() {
+    let env = Env::new();
+    let client = env.client(&[]);
+    let data = pattern(10, 4 * 1024 * 1024);
+    let target = env.dir.path().join("f.bin");
+    std::fs::write(&target, b"precious").unwrap();
+    // Another version; multipart framing; a chunked 206 longer than its Content-Range.
+    for case in 0..3 {
+        let (multipart, overlong) = (case == 1, (case == 2).then_some(100));
+        let server = Ranged::start(Script {
+            ignore_if_range: true,
+            multipart,
+            overlong,
+            ..Script::new("\"a\"", data.clone())
+        })
+        .await;
+        if case == 0 {
+            server.script().then = Some(("\"b\"".into(), pattern(11, 4 * 1024 * 1024)));
+        }
+        let f = fail(
+            client
+                .download(
+                    DownloadOptions::new(server.url("/f"))
+                        .split(4)
+                        .host_path(&target),
+                )
+                .await,
+            FailReason::NetworkInterrupted,
+        );
+        assert!(f.to_string().contains("the file changed"), "{f}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+        assert_no_partial(env.dir.path());
+        // The first answer and one try per other segment: a refused 206 is not asked again.
+        let heads = server.script().heads.len();
+        assert!(heads <= 4, "case {case}: {heads} requests");
+    }
+}

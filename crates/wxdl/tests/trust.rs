@@ -128,13 +128,29 @@ async fn leftovers_of_a_crash_are_removed_by_the_next_download_there() {
     let client = env.client(&[]);
     let usr = client.sandbox().usr_dir().to_path_buf();
     // What a SIGKILL between creating and publishing a private file under its fallback name
-    // would leave.
+    // would leave: the name, and the mark only wxdl writes.
     let leftover = usr.join(".wxdl-00112233445566ff.tmp");
     std::fs::write(&leftover, vec![7u8; 4096]).unwrap();
+    rustix::fs::setxattr(
+        &leftover,
+        "user.wxdl.private",
+        b"1",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    // A file the user (or a script) named like one, without the mark: theirs (issue 23 §5).
+    let users = usr.join(".wxdl-0011223344556677.tmp");
+    std::fs::write(&users, b"mine").unwrap();
     ok(client
         .download(DownloadOptions::new(nginx.url("/f.bin")).file_path("wxfile://usr/f.bin"))
         .await);
     assert!(!leftover.exists(), "the leftover was not swept");
+    assert_eq!(
+        std::fs::read(&users).unwrap(),
+        b"mine",
+        "a user's file was swept"
+    );
+    std::fs::remove_file(&users).unwrap();
     assert_no_partial(&usr);
 }
 
@@ -226,4 +242,86 @@ async fn one_usr_quota_binds_concurrent_downloads() {
     assert_eq!(stored, 3);
     assert!(client.sandbox().usr_usage() <= quota);
     assert_no_partial(client.sandbox().usr_dir());
+}
+
+/// Issue 23 §6: a `304` to the caller's own conditional request keeps the target (success,
+/// statusCode 304, `unchanged`); a `204` leaves an existing target alone unless the caller
+/// asked for the empty body (`save_empty`); a target that does not exist is created empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_modified_and_no_content_keep_an_existing_target() {
+    use wxdl_testkit::ranged::{pattern, Ranged, Script};
+    let env = Env::new();
+    let client = env.client(&[]);
+    let server = Ranged::start(Script::new("\"e\"", pattern(1, 1000))).await;
+    let target = env.dir.path().join("t.bin");
+    std::fs::write(&target, b"my current copy").unwrap();
+    let conditional = DownloadOptions::new(server.url("/t"))
+        .host_path(&target)
+        .header("If-None-Match", "\"e\"");
+    let s = ok(client.download(conditional.clone()).await);
+    assert_eq!((s.status_code, s.data_length, s.unchanged), (304, 0, true));
+    assert_eq!(std::fs::read(&target).unwrap(), b"my current copy");
+    // In the sandbox too (`wxfile://usr/…`).
+    let usr = client.sandbox().usr_dir().join("u.bin");
+    std::fs::write(&usr, b"usr copy").unwrap();
+    let s = ok(client
+        .download(
+            DownloadOptions::new(server.url("/t"))
+                .file_path("wxfile://usr/u.bin")
+                .header("If-Modified-Since", "x")
+                .header("If-None-Match", "\"e\""),
+        )
+        .await);
+    assert!(s.unchanged);
+    assert_eq!(std::fs::read(&usr).unwrap(), b"usr copy");
+
+    server.script().no_content = true;
+    let plain = DownloadOptions::new(server.url("/t")).host_path(&target);
+    let s = ok(client.download(plain.clone()).await);
+    assert_eq!((s.status_code, s.unchanged), (204, true));
+    assert_eq!(std::fs::read(&target).unwrap(), b"my current copy");
+    let s = ok(client.download(plain.save_empty(true)).await);
+    assert_eq!((s.status_code, s.unchanged), (204, false));
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+    let fresh = env.dir.path().join("new.bin");
+    let s = ok(client
+        .download(DownloadOptions::new(server.url("/t")).host_path(&fresh))
+        .await);
+    assert!(!s.unchanged);
+    assert_eq!(std::fs::read(&fresh).unwrap(), b"");
+    assert_no_partial(env.dir.path());
+}
+
+/// Issue 23 §7: a caller's `Host` (kept with the policy off, curl's testing idiom) named the
+/// first origin: a hop to another origin sends that origin's own `Host`, as it drops
+/// `Authorization` and `Cookie`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_host_does_not_cross_origins() {
+    use wxdl_testkit::ranged::{pattern, Ranged, Script};
+    let env = Env::new();
+    let client = env.client(&[]);
+    let second = Ranged::start(Script::new("\"h\"", pattern(2, 100))).await;
+    let to = second.url("/there");
+    let first = RawServer::start(move |mut s, _| {
+        let to = to.clone();
+        async move {
+            wxdl_testkit::raw::read_head(&mut s).await;
+            let answer = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+        }
+    })
+    .await;
+    ok(client
+        .download(
+            DownloadOptions::new(first.url("/here"))
+                .header("Host", "first.example")
+                .header("Cookie", "a=1"),
+        )
+        .await);
+    let head = second.script().heads[0].to_ascii_lowercase();
+    assert!(!head.contains("first.example"), "{head}");
+    assert!(!head.contains("cookie"), "{head}");
+    assert!(head.contains("host: 127.0.0.1:"), "{head}");
 }

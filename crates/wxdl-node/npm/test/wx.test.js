@@ -170,3 +170,21 @@ test('an exception in a callback is an uncaught exception, as Node surfaces any'
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
   assert.match(r.stdout, /uncaught boom/, r.stderr);
 });
+
+test('resume and split never splice two versions (a server that changes the file, ignores If-Range)', async (t) => {
+  const resumed = process.env.WXDL_TEST_CHANGING_RESUME;
+  const split = process.env.WXDL_TEST_CHANGING_SPLIT;
+  if (!resumed || !split) return t.skip('no staged servers');
+  const crypto = require('node:crypto');
+  const one = await settle({ url: `${resumed}/r`, filePath: 'wxfile://usr/r.bin', resume: true, retry: 2, retryDelay: 10 });
+  const ok = one.events.find((e) => e[0] === 'success');
+  assert.ok(ok, JSON.stringify(one.events.filter((e) => e[0] === 'fail')));
+  assert.equal(ok[1].dataLength, 2097152);
+  const bytes = Buffer.from(wx.getFileSystemManager().readFileSync('wxfile://usr/r.bin'));
+  assert.equal(crypto.createHash('sha256').update(bytes).digest('hex'), process.env.WXDL_TEST_V2_SHA, 'the new version whole');
+  const two = await settle({ url: `${split}/s`, filePath: 'wxfile://usr/s.bin', split: 4 });
+  const fail = two.events.find((e) => e[0] === 'fail');
+  assert.ok(fail, 'a split over a changing file fails');
+  assert.match(fail[1].errMsg, /^downloadFile:fail /);
+  assert.throws(() => wx.getFileSystemManager().accessSync('wxfile://usr/s.bin'));
+});

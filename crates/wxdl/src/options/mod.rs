@@ -13,7 +13,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, REFERER};
 use url::Url;
 
 use crate::error::{Fail, FailReason};
-use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn};
+use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
 use crate::integrity::Integrity;
 use crate::retry::Retry;
 
@@ -99,10 +99,13 @@ pub struct DownloadOptions {
     pub(crate) resume: bool,
     /// **\[beyond\]** Fetch one large body as this many ranged requests at once.
     pub(crate) split: u32,
+    /// **\[beyond\]** A `204` replaces an existing target with its empty body.
+    pub(crate) save_empty: bool,
     /// Progress callback registered before the download starts (no event can be missed).
     pub(crate) on_progress_update: Option<ProgressFn>,
     /// Headers callback registered before the download starts.
     pub(crate) on_headers_received: Option<HeadersFn>,
+    pub(crate) on_trace: Option<TraceFn>,
 }
 
 impl std::fmt::Debug for DownloadOptions {
@@ -130,6 +133,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("retry_http", &self.retry_http)
             .field("resume", &self.resume)
             .field("split", &self.split)
+            .field("save_empty", &self.save_empty)
             .finish_non_exhaustive()
     }
 }
@@ -291,6 +295,16 @@ impl DownloadOptions {
         self
     }
 
+    /// **\[beyond\]** Lets a `204 No Content` replace an existing target with its empty body.
+    /// Off by default: a `204` over a file that exists leaves it as it was (the success says
+    /// so with [`Success::unchanged`](crate::Success::unchanged)), as a `304` to the caller's
+    /// own conditional request (`If-None-Match`, `If-Modified-Since`) always does. A target
+    /// that does not exist is created empty either way.
+    pub fn save_empty(mut self, on: bool) -> Self {
+        self.save_empty = on;
+        self
+    }
+
     /// **\[beyond\]** Fetches one large body as `n` ranged requests at once (at most 16): `n`
     /// connections over HTTP/1.1, `n` streams on one connection over h2 — the way past a
     /// server's per-connection throttle. Only when the first answer allows it (`200` with a
@@ -329,6 +343,15 @@ impl DownloadOptions {
         f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
     ) -> Self {
         self.on_headers_received = Some(Arc::new(f));
+        self
+    }
+
+    /// **\[beyond\]** Registers a [`Trace`] callback: each request head as it is sent, each
+    /// response head as it arrives (redirects, retried answers and a continued download's
+    /// `206` included), each retry with its reason and wait. Called on the download's task:
+    /// keep it short.
+    pub fn on_trace(mut self, f: impl Fn(&Trace) + Send + Sync + 'static) -> Self {
+        self.on_trace = Some(Arc::new(f));
         self
     }
 

@@ -7,6 +7,7 @@ mod connect;
 mod emulate;
 mod emulate_tcp;
 mod emulate_udp;
+mod insecure;
 mod io;
 mod meter;
 mod pool;

@@ -16,7 +16,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::{DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, Error, OtherError, RootCertStore, SignatureScheme,
+};
 
 /// Web PKI verification, plus exact-certificate trust for the host's listed certificates.
 #[derive(Debug)]
@@ -76,6 +78,82 @@ impl ListedCertVerifier {
     }
 }
 
+/// Whether a certificate (DER) names itself as its issuer: its `issuer` and `subject` names
+/// are the same bytes (RFC 5280 §4.1; what openssl calls a self-signed certificate). Only the
+/// few fields before `subject` are walked; anything unreadable is "no".
+fn issuer_is_subject(der: &[u8]) -> bool {
+    /// One DER element: its tag, its whole encoding, its content, and what follows it.
+    struct Der<'a> {
+        tag: u8,
+        whole: &'a [u8],
+        content: &'a [u8],
+        rest: &'a [u8],
+    }
+    fn element(input: &[u8]) -> Option<Der<'_>> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            n if n < 0x80 => (usize::from(n), rest),
+            0x81..=0x84 => {
+                let count = usize::from(first - 0x80);
+                let (bytes, rest) = (rest.get(..count)?, rest.get(count..)?);
+                (
+                    bytes.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)),
+                    rest,
+                )
+            }
+            _ => return None,
+        };
+        let content = rest.get(..len)?;
+        let whole = &input[..input.len() - rest.len() + len];
+        Some(Der {
+            tag,
+            whole,
+            content,
+            rest: rest.get(len..)?,
+        })
+    }
+    let names = || -> Option<bool> {
+        let tbs = element(element(der)?.content)?.content;
+        let first = element(tbs)?;
+        let mut rest = first.rest;
+        if first.tag == 0xA0 {
+            // The explicit version; the serial number follows.
+            rest = element(rest)?.rest;
+        }
+        let rest = element(rest)?.rest; // signature algorithm
+        let issuer = element(rest)?;
+        let validity = element(issuer.rest)?;
+        let subject = element(validity.rest)?;
+        Some(issuer.whole == subject.whole)
+    };
+    names().unwrap_or(false)
+}
+
+/// The refusal of a self-signed certificate nobody listed: a sentence that names the fix.
+#[derive(Debug)]
+pub(crate) struct SelfSigned {
+    /// Flagged `CA:TRUE` too (as `openssl req -x509` makes them).
+    pub ca_flagged: bool,
+}
+
+impl std::fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.ca_flagged {
+            " (a CA certificate, CA:TRUE, as openssl req -x509 makes them)"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "the server's certificate is a self-signed certificate{kind}: no authority vouches \
+             for it; if you trust it, pass that certificate with --cacert FILE"
+        )
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
 impl ServerCertVerifier for ListedCertVerifier {
     fn verify_server_cert(
         &self,
@@ -107,6 +185,16 @@ impl ServerCertVerifier for ListedCertVerifier {
                         Error::InvalidCertificate(_) => own,
                         _ => refusal,
                     })
+            }
+            // A self-signed certificate reads as an unknown issuer, or (flagged `CA:TRUE`, as
+            // `openssl req -x509` makes them) as a CA used as an end entity.
+            Err(Error::InvalidCertificate(
+                refusal @ (CertificateError::UnknownIssuer | CertificateError::Other(_)),
+            )) if issuer_is_subject(end_entity.as_ref()) => {
+                let ca_flagged = matches!(refusal, CertificateError::Other(_));
+                Err(Error::InvalidCertificate(CertificateError::Other(
+                    OtherError(Arc::new(SelfSigned { ca_flagged })),
+                )))
             }
             Err(refusal) => Err(refusal),
         }

@@ -10,6 +10,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+use super::insecure::AnyCertVerifier;
 use super::self_signed::ListedCertVerifier;
 
 /// The TLS configurations a client uses (one per ALPN offer), sharing one trust store.
@@ -45,6 +46,8 @@ pub(crate) struct Trust {
     /// The host's certificates as given, for exact-certificate trust (`self_signed`).
     listed: Vec<CertificateDer<'static>>,
     platform_roots: bool,
+    /// Any server certificate is accepted (curl's `-k`).
+    insecure: bool,
     configs: OnceLock<TlsConfigs>,
 }
 
@@ -69,8 +72,15 @@ impl Trust {
             extra,
             listed,
             platform_roots,
+            insecure: false,
             configs: OnceLock::new(),
         })
+    }
+
+    /// Accepts any server certificate (the key is still checked): curl's `-k`.
+    pub fn insecure(mut self, on: bool) -> Trust {
+        self.insecure = on;
+        self
     }
 
     /// The configurations, made on the first call.
@@ -89,13 +99,19 @@ impl Trust {
         roots.roots.extend(self.extra.roots.iter().cloned());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = Arc::new(roots);
-        // With listed certificates the roots are not empty, so the verifier builds.
-        let listed = (!self.listed.is_empty())
-            .then(|| {
-                ListedCertVerifier::new(roots.clone(), self.listed.clone(), provider.clone()).ok()
-            })
-            .flatten()
-            .map(Arc::new);
+        // The listed-certificate verifier also tells a self-signed certificate apart in its
+        // refusal; it needs roots to build (with none, nothing verifies anyway).
+        let listed: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>> = if self.insecure {
+            Some(Arc::new(AnyCertVerifier::new(provider.clone())))
+        } else {
+            (!roots.is_empty())
+                .then(|| {
+                    ListedCertVerifier::new(roots.clone(), self.listed.clone(), provider.clone())
+                        .ok()
+                })
+                .flatten()
+                .map(|v| Arc::new(v) as _)
+        };
         let versions = |only_13: bool| {
             let builder = ClientConfig::builder_with_provider(provider.clone());
             // The ring provider supports both versions, so neither choice can fail.
@@ -128,6 +144,7 @@ impl Trust {
 /// A failed TLS handshake as a sentence a person can act on, instead of the library's debug
 /// names ("invalid peer certificate: UnknownIssuer").
 pub(crate) fn handshake_sentence(err: &std::io::Error) -> String {
+    use super::self_signed::SelfSigned;
     use rustls::{AlertDescription, CertificateError, Error};
     let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
         return err.to_string();
@@ -136,9 +153,10 @@ pub(crate) fn handshake_sentence(err: &std::io::Error) -> String {
         Error::InvalidCertificate(cert) => match cert {
             CertificateError::UnknownIssuer => {
                 "the certificate is not signed by a trusted authority (a private CA can be added \
-                 with --cacert)"
+                 with --cacert FILE)"
                     .into()
             }
+            CertificateError::Other(other) if other.0.is::<SelfSigned>() => other.0.to_string(),
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 "the certificate has expired".into()
             }
@@ -155,7 +173,9 @@ pub(crate) fn handshake_sentence(err: &std::io::Error) -> String {
             CertificateError::BadSignature => "the certificate's signature is not valid".into(),
             CertificateError::BadEncoding => "the certificate could not be read".into(),
             other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
-                "the certificate is a CA certificate, not a server certificate".into()
+                "the certificate is a CA certificate, not a server certificate (CA:TRUE): a \
+                 server needs a certificate the CA issued for it, not the CA's own"
+                    .into()
             }
             other => format!("the certificate was refused ({other:?})"),
         },

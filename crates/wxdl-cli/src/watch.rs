@@ -1,0 +1,143 @@
+//! What `wxdl get` shows and decides while a download runs, from the engine's events: `-v`'s
+//! heads as they are sent and received, `--retry`'s notes (what, why, how long), and `-f`'s
+//! gate that aborts on an HTTP error status before anything is put in place.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use indicatif::ProgressBar;
+use wxdl::{AbortHandle, DownloadOptions, Trace};
+
+/// Which events a download's trace prints on stderr.
+pub struct Watch {
+    /// `-v`: request and response heads, as they happen.
+    pub heads: bool,
+    /// `--retry`: each retry with its reason and wait.
+    pub retries: bool,
+    /// Names the download in a batch.
+    pub label: Option<String>,
+}
+
+impl Watch {
+    /// `opts` with a trace listener printing what was asked for (none when nothing was), out of
+    /// the progress bar's way.
+    pub fn attach(self, opts: DownloadOptions, bar: ProgressBar) -> DownloadOptions {
+        if !self.heads && !self.retries {
+            return opts;
+        }
+        opts.on_trace(move |t| {
+            let text = match t {
+                Trace::Request { .. } | Trace::Response { .. } if self.heads => heads(t),
+                Trace::Retry { .. } if self.retries => retry(t, self.label.as_deref()),
+                _ => return,
+            };
+            bar.suspend(|| eprint!("{text}"));
+        })
+    }
+}
+
+/// A head as curl -v shows it: `*` the connection, `>` the request, `<` the response.
+fn heads(t: &Trace) -> String {
+    let mut out = String::new();
+    match t {
+        Trace::Request {
+            url,
+            http_version,
+            peer_ip,
+            reused,
+            header,
+        } => {
+            let how = if *reused {
+                "reusing connection to"
+            } else {
+                "connected to"
+            };
+            out.push_str(&format!("* {how} {peer_ip} ({http_version})\n"));
+            out.push_str(&format!(
+                "> GET {} {http_version}\n",
+                crate::render::url_target(url)
+            ));
+            for (k, v) in header {
+                out.push_str(&format!("> {k}: {v}\n"));
+            }
+            out.push_str(">\n");
+        }
+        Trace::Response {
+            http_version,
+            status_code,
+            header,
+        } => {
+            let reason = crate::render::reason_phrase(*status_code);
+            out.push_str(&format!("< {http_version} {status_code} {reason}\n"));
+            for (k, v) in header {
+                out.push_str(&format!("< {k}: {v}\n"));
+            }
+            out.push_str("<\n");
+            let location = header
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("location"));
+            if let (301 | 302 | 303 | 307 | 308, Some((_, to))) = (status_code, location) {
+                out.push_str(&format!("* following the redirect to {to}\n"));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `wxdl: retry 1 of 3 in 1.20 s: HTTP 503` (a batch names the URL first).
+fn retry(t: &Trace, label: Option<&str>) -> String {
+    let Trace::Retry {
+        retry,
+        of,
+        why,
+        wait,
+    } = t
+    else {
+        return String::new();
+    };
+    let label = label.map(|l| format!("{l}: ")).unwrap_or_default();
+    format!(
+        "wxdl: {label}retry {retry} of {of} in {:.2} s, after {why}\n",
+        wait.as_secs_f64()
+    )
+}
+
+/// `-f`: aborts the download when the final answer is an HTTP error (400 and above), before
+/// anything is put in place; remembers the status to report it.
+#[derive(Clone, Default)]
+pub struct FailGate {
+    status: Arc<AtomicU16>,
+    abort: Arc<OnceLock<AbortHandle>>,
+}
+
+impl FailGate {
+    /// `opts` with the gate on its headers event. With `--retry-http`, statuses that are
+    /// retried (408, 429, 5xx) pass: the last answer is judged after the download.
+    pub fn arm(&self, opts: DownloadOptions, retry_http: bool) -> DownloadOptions {
+        let gate = self.clone();
+        opts.on_headers_received(move |h| {
+            let code = h.status_code;
+            let retried = retry_http && (code == 408 || code == 429 || code >= 500);
+            if code >= 400 && !retried {
+                gate.status.store(code, Ordering::Relaxed);
+                if let Some(abort) = gate.abort.get() {
+                    abort.abort();
+                }
+            }
+        })
+    }
+
+    /// Binds the gate to its task (before the task first runs).
+    pub fn bind(&self, abort: AbortHandle) {
+        let _ = self.abort.set(abort);
+    }
+
+    /// The HTTP error status that closed the gate, if it did.
+    pub fn refused(&self) -> Option<u16> {
+        match self.status.load(Ordering::Relaxed) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+}
