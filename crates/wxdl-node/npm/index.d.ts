@@ -45,7 +45,8 @@ export interface DownloadFileSuccessCallbackResult extends GeneralCallbackResult
 
 export interface DownloadFileOption {
   url: string;
-  header?: Record<string, string>;
+  /** A number or boolean value is sent as its string; null and undefined are not sent. */
+  header?: Record<string, string | number | boolean | null | undefined>;
   timeout?: number;
   filePath?: string;
   enableHttp2?: boolean;

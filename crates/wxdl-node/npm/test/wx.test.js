@@ -188,3 +188,18 @@ test('resume and split never splice two versions (a server that changes the file
   assert.match(fail[1].errMsg, /^downloadFile:fail /);
   assert.throws(() => wx.getFileSystemManager().accessSync('wxfile://usr/s.bin'));
 });
+
+test('header values as WeChat devtools send them: a number or boolean as its string, null and undefined not at all', async (t) => {
+  const echo = process.env.WXDL_TEST_ECHO;
+  if (!echo) return t.skip('no echo server');
+  const header = { 'X-N': 5, 'X-F': 1.5, 'X-T': true, 'X-Off': false, 'X-S': 's', 'X-Null': null, 'X-Undef': undefined };
+  const { events } = await settle({ url: `${echo}/h`, header });
+  const ok = events.find((e) => e[0] === 'success');
+  assert.ok(ok, JSON.stringify(events.filter((e) => e[0] === 'fail')));
+  const lines = wx.getFileSystemManager().readFileSync(ok[1].tempFilePath, 'utf8').toLowerCase().split('\r\n');
+  for (const sent of ['x-n: 5', 'x-f: 1.5', 'x-t: true', 'x-off: false', 'x-s: s']) assert.ok(lines.includes(sent), sent);
+  assert.ok(!lines.some((l) => l.startsWith('x-null') || l.startsWith('x-undef')), lines.join('\n'));
+  const object = await settle({ url: `${echo}/h`, header: { 'X-O': {} } });
+  const fail = object.events.find((e) => e[0] === 'fail')[1];
+  assert.deepEqual([fail.errno, fail.errMsg], [600005, 'downloadFile:fail invalid header: value of X-O should be String instead of Object']);
+});
