@@ -721,7 +721,12 @@ wx.downloadFile({{
         console.log('info', info.keys.join(','), info.limitSize);
         try {{ wx.setStorageSync('big', 'x'.repeat(1024 * 1024)); }} catch (e) {{ console.log('big', e.message); }}
         console.log('tmp', res.tempFilePath);
-        try {{ wx.navigateToMiniProgram({{}}); }} catch (e) {{ console.log('nope', e.message); }}
+        try {{ wx.navigateToMiniProgram({{}}); }} catch (e) {{ console.log('nope', e.name); }}
+        console.log('absent', typeof wx.navigateToMiniProgram, wx.canIUse('navigateToMiniProgram'),
+          wx.canIUse('downloadFile'), wx.canIUse('getStorageSync'), wx.canIUse('toString'));
+        const own = Object.keys(wx);
+        console.log('own', ['downloadFile', 'getFileSystemManager', 'setStorageSync', 'canIUse', 'showToast']
+          .every((k) => own.includes(k)), own.includes('navigateToMiniProgram'));
       }} }});
   }},
 }});
@@ -747,7 +752,9 @@ wx.downloadFile({{
         "get getStorage:fail data not found",
         "info count,last 10240",
         "big setStorageSync:fail exceed storage item max length",
-        "nope not supported by wxdl: wx.navigateToMiniProgram",
+        "nope TypeError",
+        "absent undefined false true true false",
+        "own true false",
     ] {
         assert!(out.contains(line), "{line} missing in\n{out}");
     }

@@ -120,6 +120,8 @@ export interface Wx {
   getNetworkType(option?: { success?: Function; fail?: Function; complete?: Function }): Promise<{ networkType: string; errMsg: string }>;
   onNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
   offNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
+  /** Whether this `wx` has the API named before the first dot (`false` for any API wxdl lacks). */
+  canIUse(schema: string): boolean;
   /** [beyond] wxdl's own: where the sandbox is. */
   readonly wxdl: { hostPath(wxfile: string): string; readonly root: string };
 }

@@ -123,7 +123,7 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_V2_SHA", sha256_hex(&v2))
         .env("WXDL_TEST_ECHO", echo.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 11"), "every test ran: {out}");
+    assert!(out.contains("# pass 12"), "every test ran: {out}");
 }
 
 #[test]

@@ -203,3 +203,14 @@ test('header values as WeChat devtools send them: a number or boolean as its str
   const fail = object.events.find((e) => e[0] === 'fail')[1];
   assert.deepEqual([fail.errno, fail.errMsg], [600005, 'downloadFile:fail invalid header: value of X-O should be String instead of Object']);
 });
+
+test('an API wxdl lacks is absent; canIUse answers for what it has; its APIs are enumerable own properties', () => {
+  assert.equal(typeof wx.navigateToMiniProgram, 'undefined');
+  assert.equal(wx.canIUse('navigateToMiniProgram'), false);
+  assert.equal(wx.canIUse('downloadFile'), true);
+  assert.equal(wx.canIUse('getFileSystemManager'), true);
+  assert.equal(wx.canIUse('toString'), false);
+  const own = Object.keys(wx);
+  for (const k of ['downloadFile', 'getFileSystemManager', 'saveFile', 'getNetworkType', 'canIUse']) assert.ok(own.includes(k), k);
+  assert.throws(() => wx.navigateToMiniProgram({}), TypeError);
+});
