@@ -142,7 +142,7 @@ const tasks = [
   wx.downloadFile(track('nourl', {{}})),
   wx.downloadFile(track('numurl', {{ url: 42 }})),
   wx.downloadFile(track('badheader', {{ url: base + '/f.bin', header: 'x' }})),
-  wx.downloadFile(track('badvalue', {{ url: base + '/f.bin', header: {{ 'X-A': 1 }} }})),
+  wx.downloadFile(track('badvalue', {{ url: base + '/f.bin', header: {{ 'X-A': {{}} }} }})),
 ];
 console.log('thenable', typeof t.then, typeof t.abort, tasks.length);
 // `return task` from an async function and `resolve(task)` keep a callback task a task.
@@ -721,7 +721,12 @@ wx.downloadFile({{
         console.log('info', info.keys.join(','), info.limitSize);
         try {{ wx.setStorageSync('big', 'x'.repeat(1024 * 1024)); }} catch (e) {{ console.log('big', e.message); }}
         console.log('tmp', res.tempFilePath);
-        try {{ wx.navigateToMiniProgram({{}}); }} catch (e) {{ console.log('nope', e.message); }}
+        try {{ wx.navigateToMiniProgram({{}}); }} catch (e) {{ console.log('nope', e.name); }}
+        console.log('absent', typeof wx.navigateToMiniProgram, wx.canIUse('navigateToMiniProgram'),
+          wx.canIUse('downloadFile'), wx.canIUse('getStorageSync'), wx.canIUse('toString'));
+        const own = Object.keys(wx);
+        console.log('own', ['downloadFile', 'getFileSystemManager', 'setStorageSync', 'canIUse', 'showToast']
+          .every((k) => own.includes(k)), own.includes('navigateToMiniProgram'));
       }} }});
   }},
 }});
@@ -747,7 +752,9 @@ wx.downloadFile({{
         "get getStorage:fail data not found",
         "info count,last 10240",
         "big setStorageSync:fail exceed storage item max length",
-        "nope not supported by wxdl: wx.navigateToMiniProgram",
+        "nope TypeError",
+        "absent undefined false true true false",
+        "own true false",
     ] {
         assert!(out.contains(line), "{line} missing in\n{out}");
     }
@@ -1032,4 +1039,47 @@ fn the_readmes_examples_run_as_shipped() {
         };
         assert!(out.contains(expect), "{command}:\n{out}");
     }
+}
+
+#[test]
+fn header_values_go_as_wechats_devtools_send_them() {
+    // A number or boolean goes as its string, null and undefined not at all (issue 27 §5);
+    // an object still fails the call with WeChat's words.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(wxdl_testkit::RawServer::echo_head());
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"const header = {{ 'X-N': 5, 'X-F': 1.5, 'X-T': true, 'X-Off': false, 'X-S': 's',
+  'X-Null': null, 'X-Undef': undefined }};
+wx.downloadFile({{
+  url: '{url}', header,
+  success: (r) => console.log(wx.getFileSystemManager().readFileSync(r.tempFilePath, 'utf8').toLowerCase()),
+  fail: (e) => console.log('fail', e.errMsg),
+  complete: () => wx.downloadFile({{
+    url: '{url}', header: {{ 'X-O': {{}} }},
+    fail: (e) => console.log('object', e.errno, e.errMsg),
+  }}),
+}});
+"#,
+        url = server.url("/h")
+    );
+    write_all(dir.path(), &[("h.js", &script)]);
+    let out = ok(&run(dir.path(), "h.js", &[]));
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    for sent in ["x-n: 5", "x-f: 1.5", "x-t: true", "x-off: false", "x-s: s"] {
+        assert!(lines.contains(&sent), "{sent:?} in {out}");
+    }
+    assert!(!out.contains("x-null") && !out.contains("x-undef"), "{out}");
+    assert!(!lines.iter().any(|l| l.starts_with("fail ")), "{out}");
+    assert!(
+        out.contains(
+            "object 600005 downloadFile:fail invalid header: value of X-O should be String instead of Object"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        server.accepted(),
+        1,
+        "the object's call fails before any I/O"
+    );
 }

@@ -30,6 +30,7 @@ use rquickjs::context::EvalOptions;
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Value};
 use tokio::sync::Notify;
 use wxdl::{AbortHandle, Client, DownloadOptions};
+use wxdl_wx::config::ClientConfig;
 use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
 use wxdl_wx::{download, fs, network, storage};
 
@@ -249,8 +250,7 @@ fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
     while let Some(d) = dir {
         if let Ok(text) = std::fs::read_to_string(d.join("app.json")) {
             let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-            let ms = v.get("networkTimeout")?.get("downloadFile")?.as_f64()?;
-            return (ms > 0.0).then(|| Duration::from_millis(ms as u64));
+            return ClientConfig::from_json(&v).timeout(download::API);
         }
         dir = d.parent();
     }

@@ -207,7 +207,7 @@
     offAppShow: (fn) => { const i = appShow.indexOf(fn); if (i >= 0) appShow.splice(i, 1); },
     onAppHide: (fn) => { if (typeof fn === 'function') appHide.push(fn); },
     offAppHide: (fn) => { const i = appHide.indexOf(fn); if (i >= 0) appHide.splice(i, 1); },
-    canIUse: (name) => typeof name === 'string' && name.split('.')[0] in wxTarget,
+    canIUse: (name) => typeof name === 'string' && Object.prototype.hasOwnProperty.call(wxTarget, name.split('.')[0]),
     playVoice(obj) {
       obj = obj || {};
       let ok = true;
@@ -227,15 +227,9 @@
     pauseVoice() {},
   };
   const wxTarget = wx;
-  // Anything else a script calls on wx is a clear error, not "undefined is not a function".
-  g.wx = new Proxy(wx, {
-    get(target, prop) {
-      if (prop in target || typeof prop !== 'string') return target[prop];
-      return function unsupported() {
-        throw new Error(`not supported by wxdl: wx.${prop}`);
-      };
-    },
-  });
+  // As in WeChat: the APIs wxdl has are enumerable own properties of `wx`, and one it lacks is
+  // absent (`typeof wx.x === 'undefined'`), so guards like `wx.x && wx.x()` behave.
+  g.wx = wx;
 
   // ---- CommonJS modules ----------------------------------------------------------------------
   const cache = Object.create(null);

@@ -45,7 +45,8 @@ export interface DownloadFileSuccessCallbackResult extends GeneralCallbackResult
 
 export interface DownloadFileOption {
   url: string;
-  header?: Record<string, string>;
+  /** A number or boolean value is sent as its string; null and undefined are not sent. */
+  header?: Record<string, string | number | boolean | null | undefined>;
   timeout?: number;
   filePath?: string;
   enableHttp2?: boolean;
@@ -119,6 +120,8 @@ export interface Wx {
   getNetworkType(option?: { success?: Function; fail?: Function; complete?: Function }): Promise<{ networkType: string; errMsg: string }>;
   onNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
   offNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
+  /** Whether this `wx` has the API named before the first dot (`false` for any API wxdl lacks). */
+  canIUse(schema: string): boolean;
   /** [beyond] wxdl's own: where the sandbox is. */
   readonly wxdl: { hostPath(wxfile: string): string; readonly root: string };
 }
@@ -146,6 +149,8 @@ export interface WxConfig {
   /** e.g. '4g:5s,offline:3s,3g'. */
   networkTimeline?: string;
   seed?: number;
+  /** As app.json's: the timeout in ms of a `downloadFile` that gives none. */
+  networkTimeout?: { downloadFile?: number };
 }
 
 export function createWx(config?: WxConfig): Wx;

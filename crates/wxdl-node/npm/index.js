@@ -130,6 +130,8 @@ function createWx(config = {}) {
       const i = netChange.indexOf(fn);
       if (i >= 0) netChange.splice(i, 1);
     },
+    // Whether this `wx` has the API (the part before the first dot), as WeChat answers.
+    canIUse: (name) => typeof name === 'string' && Object.hasOwn(wx, name.split('.')[0]),
   };
   Object.defineProperty(wx, 'wxdl', {
     value: Object.freeze({

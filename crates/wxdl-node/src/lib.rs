@@ -20,7 +20,8 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 use serde_json::{json, Value};
-use wxdl::{AbortHandle, Client, Emulation, NetworkSettings, Policy, Resolver};
+use wxdl::{AbortHandle, Client};
+use wxdl_wx::config::ClientConfig;
 use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
 use wxdl_wx::{download, fs, network};
 
@@ -126,6 +127,8 @@ pub struct Engine {
     sink: Option<Arc<Sink>>,
     /// Running downloads, by the id JavaScript gave them.
     running: Arc<Mutex<HashMap<u32, Running>>>,
+    /// `networkTimeout.downloadFile`: the timeout of a download that gives none.
+    timeout: Option<std::time::Duration>,
 }
 
 /// A running download: how to abort it, and which of its events its task listens to.
@@ -181,67 +184,26 @@ const UNDECIDED: u8 = 4;
 #[napi]
 impl Engine {
     /// `config`: `{root, appid, appVersion, domains, cacert, concurrency, userAgent, usrQuota,
-    /// resolve, network, down, up, latency, jitter, loss, networkTimeline, seed}` (all optional
-    /// but `root`); `resolve` takes curl's `HOST:PORT:ADDR` strings (an empty ADDR: the name
-    /// does not resolve). `removeRootAtExit: true` removes the root when the process exits.
+    /// resolve, network, down, up, latency, jitter, loss, networkTimeline, seed,
+    /// networkTimeout}` (all optional but `root`; `wxdl_wx::config::ClientConfig`); `resolve`
+    /// takes curl's `HOST:PORT:ADDR` strings (an empty ADDR: the name does not resolve).
+    /// `removeRootAtExit: true` removes the root when the process exits.
     #[napi(constructor)]
     pub fn new(config: Value) -> napi::Result<Engine> {
-        let text = |k: &str| config.get(k).and_then(Value::as_str);
-        let number = |k: &str| config.get(k).and_then(Value::as_f64);
-        let root = text("root").ok_or_else(|| error("createWx: root is required"))?;
+        let Some(root) = config.get("root").and_then(Value::as_str) else {
+            return Err(error("createWx: root is required"));
+        };
         if config.get("removeRootAtExit") == Some(&Value::Bool(true)) {
             remove_at_exit(root);
         }
-        let mut b = Client::builder()
-            .sandbox_root(root)
-            .appid(text("appid").unwrap_or("touristappid"))
-            .app_version(text("appVersion").unwrap_or("devtools"));
-        if let Some(n) = number("concurrency").filter(|n| *n >= 1.0) {
-            b = b.concurrency(n as usize);
-        }
-        if let Some(q) = number("usrQuota").filter(|n| *n >= 0.0) {
-            b = b.usr_quota(q as u64);
-        }
-        if let Some(ua) = text("userAgent") {
-            b = b.user_agent(ua);
-        }
-        if let Some(domains) = config.get("domains").and_then(Value::as_array) {
-            let names: Vec<&str> = domains.iter().filter_map(Value::as_str).collect();
-            b = b.policy(Policy::strict(names).map_err(error)?);
-        }
-        // The strings of an array option (none when absent or not an array).
-        let strings = |k: &str| {
-            config
-                .get(k)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-        };
-        for pem in strings("cacert") {
-            // PEM text, or the path of a PEM file.
-            let bytes = if pem.contains("-----BEGIN") {
-                pem.as_bytes().to_vec()
-            } else {
-                std::fs::read(pem).map_err(|e| error(format!("cacert {pem}: {e}")))?
-            };
-            b = b.add_root_certificate_pem(bytes);
-        }
-        let mut resolver = Resolver::default();
-        for spec in strings("resolve") {
-            resolver
-                .add_curl_style(spec)
-                .map_err(|e| error(format!("resolve {spec:?}: {e}")))?;
-        }
-        b = b.resolver(resolver);
-        if let Some(e) = emulation(&config)? {
-            b = b.network(e);
-        }
+        let config = ClientConfig::from_json(&config);
+        let b = config.builder().map_err(error)?;
         let client = within_runtime_if_available(|| b.build()).map_err(error)?;
         Ok(Engine {
             client,
             sink: None,
             running: Arc::default(),
+            timeout: config.timeout(download::API),
         })
     }
 
@@ -292,7 +254,10 @@ impl Engine {
             eprintln!("wx.downloadFile: {w}");
         }
         let opts = match parsed {
-            Ok(o) => o,
+            Ok(o) => match self.timeout {
+                Some(t) => o.default_timeout(t),
+                None => o,
+            },
             Err(fail) => {
                 // Queued, so delivered on a later turn of the event loop: as WeChat calls
                 // fail, never before downloadFile returns.
@@ -455,22 +420,4 @@ pub fn shared_js() -> HashMap<String, String> {
 /// A lock that outlives a panic elsewhere (the map stays usable).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The network emulation a config asks for (the CLI's flags, by the same names).
-fn emulation(config: &Value) -> napi::Result<Option<Emulation>> {
-    let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
-    let number = |k: &str| config.get(k).and_then(Value::as_f64);
-    let whole = |k: &str| number(k).map(|v| v.max(0.0) as u32);
-    let settings = NetworkSettings {
-        network: text("network"),
-        down: whole("down"),
-        up: whole("up"),
-        latency: whole("latency"),
-        jitter: whole("jitter"),
-        loss: number("loss"),
-        timeline: text("networkTimeline"),
-        seed: number("seed").map(|s| s as u64),
-    };
-    settings.emulation().map_err(error)
 }

@@ -63,6 +63,21 @@ impl RawServer {
         .await
     }
 
+    /// A server that answers each request with its own head (request line and headers, as
+    /// received) as a `text/plain` body, then closes: what a client sent, exactly.
+    pub async fn echo_head() -> RawServer {
+        Self::start(|mut s, _| async move {
+            let head = read_head(&mut s).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                head.len()
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+            let _ = s.shutdown().await;
+        })
+        .await
+    }
+
     /// `http://127.0.0.1:PORT<path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)

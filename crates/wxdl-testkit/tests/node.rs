@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use wxdl_testkit::ranged::{pattern, Ranged, Script};
-use wxdl_testkit::{sha256_hex, write_random, write_sparse, Nginx, TestCa};
+use wxdl_testkit::{sha256_hex, write_random, write_sparse, Nginx, RawServer, TestCa};
 
 fn package() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../wxdl-node/npm")
@@ -111,6 +111,7 @@ fn the_packages_node_test_suite_passes() {
         }))
     };
     let (resumed, split) = (changing(Some(600_000)), changing(None));
+    let echo = rt.block_on(RawServer::echo_head());
     let out = run(Command::new("node")
         .arg("--test")
         .arg("--test-timeout=60000")
@@ -119,9 +120,10 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_HTTPS", nginx.https_url("localhost", ""))
         .env("WXDL_TEST_CHANGING_RESUME", resumed.url(""))
         .env("WXDL_TEST_CHANGING_SPLIT", split.url(""))
-        .env("WXDL_TEST_V2_SHA", sha256_hex(&v2)));
+        .env("WXDL_TEST_V2_SHA", sha256_hex(&v2))
+        .env("WXDL_TEST_ECHO", echo.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 9"), "every test ran: {out}");
+    assert!(out.contains("# pass 12"), "every test ran: {out}");
 }
 
 #[test]

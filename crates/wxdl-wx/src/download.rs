@@ -72,16 +72,24 @@ pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOption
         None => {}
         Some(Value::Object(map)) => {
             for (name, value) in map {
-                let Value::String(value) = value else {
-                    return Err(Fail::with(
-                        FailReason::InvalidHeader,
-                        format_args!(
-                            "value of {name} should be String instead of {}",
-                            type_name(value)
-                        ),
-                    ));
+                // As WeChat's devtools send them: a number or boolean as its JavaScript string,
+                // null (and undefined, which JSON carries as null or not at all) not at all.
+                let value = match value {
+                    Value::Null => continue,
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => js_number_text(n),
+                    Value::Array(_) | Value::Object(_) => {
+                        return Err(Fail::with(
+                            FailReason::InvalidHeader,
+                            format_args!(
+                                "value of {name} should be String instead of {}",
+                                type_name(value)
+                            ),
+                        ))
+                    }
                 };
-                opts = opts.header(name.clone(), value.clone());
+                opts = opts.header(name.clone(), value);
             }
         }
         Some(other) => {
@@ -222,6 +230,26 @@ fn type_fail(reason: FailReason, name: &str, want: &str, got: &Value) -> Fail {
 }
 
 /// The JavaScript type name WeChat's messages use.
+/// A number as JavaScript's `String(n)` writes it: `5`, `1.5`, `0.000001`, `1e-7`, `1e+21`.
+fn js_number_text(n: &serde_json::Number) -> String {
+    let Some(f) = n.as_f64().filter(|_| n.is_f64()) else {
+        return n.to_string(); // an integer
+    };
+    if f == 0.0 {
+        return "0".into(); // -0 too
+    }
+    // Both write the shortest digits that read back the same; JavaScript switches to an
+    // exponent below 1e-6 and from 1e21 on, and signs a positive exponent.
+    if (1e-6..1e21).contains(&f.abs()) {
+        return f.to_string();
+    }
+    let text = format!("{f:e}");
+    match text.split_once('e') {
+        Some((digits, exp)) if !exp.starts_with('-') => format!("{digits}e+{exp}"),
+        _ => text,
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "Null",
@@ -341,9 +369,14 @@ mod tests {
                 "downloadFile:fail invalid header: parameter.header should be Object instead of Array",
             ),
             (
-                json!({"url": "http://h/", "header": {"X": 1}}),
+                json!({"url": "http://h/", "header": {"X": {"a": 1}}}),
                 FailReason::InvalidHeader,
-                "downloadFile:fail invalid header: value of X should be String instead of Number",
+                "downloadFile:fail invalid header: value of X should be String instead of Object",
+            ),
+            (
+                json!({"url": "http://h/", "header": {"X": [1]}}),
+                FailReason::InvalidHeader,
+                "downloadFile:fail invalid header: value of X should be String instead of Array",
             ),
             (
                 json!({"url": "http://h/", "filePath": true}),
@@ -395,6 +428,22 @@ mod tests {
         assert!(has(&o, r#"header: [("A", "1"), ("B", "2")]"#));
         assert!(has(&o, r#"file_path: Some("wxfile://usr/a")"#));
         assert!(has(&o, "host_path: None") && has(&o, "output_file: None"));
+    }
+
+    #[test]
+    fn header_numbers_and_booleans_go_as_their_strings_null_not_at_all() {
+        let o = parse(json!({"url": "http://h/", "header": {
+            "A": 1, "B": 1.5, "C": true, "D": false, "E": null, "F": "x", "G": -0.0,
+            "H": 1e21, "I": 1e-7, "J": 0.000001, "K": -2.5e-8, "L": 123456789012345678u64
+        }}))
+        .unwrap();
+        assert!(
+            has(
+                &o,
+                r#"header: [("A", "1"), ("B", "1.5"), ("C", "true"), ("D", "false"), ("F", "x"), ("G", "0"), ("H", "1e+21"), ("I", "1e-7"), ("J", "0.000001"), ("K", "-2.5e-8"), ("L", "123456789012345678")]"#
+            ),
+            "{o:?}"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
 //! - [`storage`]: `wx.setStorage` and friends;
 //! - [`network`]: what `wx.onNetworkStatusChange` is told;
-//! - [`js`]: the JavaScript both JS faces run (download task, file system manager).
+//! - [`js`]: the JavaScript both JS faces run (download task, file system manager);
+//! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`).
 //!
 //! ```
 //! use wxdl::{Fail, FailReason};
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod api;
+pub mod config;
 pub mod download;
 pub mod events;
 pub mod fs;

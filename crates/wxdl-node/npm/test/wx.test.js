@@ -68,6 +68,15 @@ test('failures carry WeChat errMsg and errno; an HTTP error is a success', async
   assert.equal(events.find((e) => e[0] === 'success')[1].statusCode, 404);
 });
 
+test("createWx's networkTimeout is app.json's: the timeout of a download that gives none", async () => {
+  const timed = createWx({ networkTimeout: { downloadFile: 200 } });
+  const r = await new Promise((resolve) => {
+    timed.downloadFile({ url: `${base}/slow/big.bin`, success: resolve, fail: resolve });
+  });
+  assert.equal(r.errMsg, 'downloadFile:fail timeout');
+  assert.equal(r.errno, 5);
+});
+
 test('every other failure row reachable from Node, with its errno', async () => {
   const https = process.env.WXDL_TEST_HTTPS;
   const fsm = wx.getFileSystemManager();
@@ -178,4 +187,30 @@ test('resume and split never splice two versions (a server that changes the file
   assert.ok(fail, 'a split over a changing file fails');
   assert.match(fail[1].errMsg, /^downloadFile:fail /);
   assert.throws(() => wx.getFileSystemManager().accessSync('wxfile://usr/s.bin'));
+});
+
+test('header values as WeChat devtools send them: a number or boolean as its string, null and undefined not at all', async (t) => {
+  const echo = process.env.WXDL_TEST_ECHO;
+  if (!echo) return t.skip('no echo server');
+  const header = { 'X-N': 5, 'X-F': 1.5, 'X-T': true, 'X-Off': false, 'X-S': 's', 'X-Null': null, 'X-Undef': undefined };
+  const { events } = await settle({ url: `${echo}/h`, header });
+  const ok = events.find((e) => e[0] === 'success');
+  assert.ok(ok, JSON.stringify(events.filter((e) => e[0] === 'fail')));
+  const lines = wx.getFileSystemManager().readFileSync(ok[1].tempFilePath, 'utf8').toLowerCase().split('\r\n');
+  for (const sent of ['x-n: 5', 'x-f: 1.5', 'x-t: true', 'x-off: false', 'x-s: s']) assert.ok(lines.includes(sent), sent);
+  assert.ok(!lines.some((l) => l.startsWith('x-null') || l.startsWith('x-undef')), lines.join('\n'));
+  const object = await settle({ url: `${echo}/h`, header: { 'X-O': {} } });
+  const fail = object.events.find((e) => e[0] === 'fail')[1];
+  assert.deepEqual([fail.errno, fail.errMsg], [600005, 'downloadFile:fail invalid header: value of X-O should be String instead of Object']);
+});
+
+test('an API wxdl lacks is absent; canIUse answers for what it has; its APIs are enumerable own properties', () => {
+  assert.equal(typeof wx.navigateToMiniProgram, 'undefined');
+  assert.equal(wx.canIUse('navigateToMiniProgram'), false);
+  assert.equal(wx.canIUse('downloadFile'), true);
+  assert.equal(wx.canIUse('getFileSystemManager'), true);
+  assert.equal(wx.canIUse('toString'), false);
+  const own = Object.keys(wx);
+  for (const k of ['downloadFile', 'getFileSystemManager', 'saveFile', 'getNetworkType', 'canIUse']) assert.ok(own.includes(k), k);
+  assert.throws(() => wx.navigateToMiniProgram({}), TypeError);
 });

@@ -1,0 +1,191 @@
+//! One client configuration from a JSON object (the Node package's `createWx(config)`, a
+//! Mini Program's `app.json` `networkTimeout`), turned into a [`ClientBuilder`] in this one place.
+//! Values of the wrong type are ignored, as a Mini Program's config is read.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use wxdl::{Client, ClientBuilder, NetworkSettings, Policy, Resolver};
+
+use crate::api::Api;
+
+/// A configuration that cannot make a client; the text says which value and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// What a client is made of: `{root, appid, appVersion, domains, cacert, concurrency,
+/// userAgent, usrQuota, resolve, network, down, up, latency, jitter, loss, networkTimeline,
+/// seed, networkTimeout}`, every field optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The sandbox root.
+    pub root: Option<PathBuf>,
+    /// The Mini Program's appid (default `touristappid`).
+    pub appid: Option<String>,
+    /// The app version in the user agent (default `devtools`).
+    pub app_version: Option<String>,
+    /// The strict policy's download domains (none: the permissive policy).
+    pub domains: Option<Vec<String>>,
+    /// Extra trusted CA certificates: PEM text, or paths of PEM files.
+    pub cacert: Vec<String>,
+    /// Downloads at once (at least 1).
+    pub concurrency: Option<usize>,
+    /// The `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The usr quota in bytes.
+    pub usr_quota: Option<u64>,
+    /// curl's `HOST:PORT:ADDR` overrides (an empty ADDR: the name does not resolve).
+    pub resolve: Vec<String>,
+    /// An emulated network (the CLI's flags, by the same names).
+    pub network: NetworkSettings,
+    /// `networkTimeout`: each API's default timeout, in ms (as `app.json` has it).
+    pub network_timeout: Value,
+}
+
+impl ClientConfig {
+    /// Reads a configuration object; a value of the wrong type is as if absent.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wxdl_wx::{config::ClientConfig, Api};
+    ///
+    /// let c = ClientConfig::from_json(&json!({
+    ///     "appid": "wx123", "concurrency": 2, "networkTimeout": {"downloadFile": 5000}
+    /// }));
+    /// assert_eq!(c.concurrency, Some(2));
+    /// assert_eq!(c.timeout(Api::DownloadFile), Some(std::time::Duration::from_secs(5)));
+    /// assert!(c.builder().is_ok());
+    /// ```
+    pub fn from_json(config: &Value) -> ClientConfig {
+        let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
+        let number = |k: &str| config.get(k).and_then(Value::as_f64);
+        let whole = |k: &str| number(k).map(|v| v.max(0.0) as u32);
+        // The strings of an array option (none when absent or not an array).
+        let strings = |k: &str| {
+            config
+                .get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        ClientConfig {
+            root: text("root").map(PathBuf::from),
+            appid: text("appid"),
+            app_version: text("appVersion"),
+            domains: config
+                .get("domains")
+                .and_then(Value::as_array)
+                .map(|_| strings("domains")),
+            cacert: strings("cacert"),
+            concurrency: number("concurrency")
+                .filter(|n| *n >= 1.0)
+                .map(|n| n as usize),
+            user_agent: text("userAgent"),
+            usr_quota: number("usrQuota").filter(|n| *n >= 0.0).map(|n| n as u64),
+            resolve: strings("resolve"),
+            network: NetworkSettings {
+                network: text("network"),
+                down: whole("down"),
+                up: whole("up"),
+                latency: whole("latency"),
+                jitter: whole("jitter"),
+                loss: number("loss"),
+                timeline: text("networkTimeline"),
+                seed: number("seed").map(|s| s as u64),
+            },
+            network_timeout: config.get("networkTimeout").cloned().unwrap_or_default(),
+        }
+    }
+
+    /// The default timeout of `api`'s calls (`networkTimeout.<api>`, ms above 0), for calls
+    /// that give none.
+    pub fn timeout(&self, api: Api) -> Option<Duration> {
+        let ms = self.network_timeout.get(api.name())?.as_f64()?;
+        (ms > 0.0).then(|| Duration::from_millis(ms as u64))
+    }
+
+    /// The client builder this configuration describes (certificates read, resolver and
+    /// emulation made); `build()` it inside a tokio runtime.
+    pub fn builder(&self) -> Result<ClientBuilder, ConfigError> {
+        let mut b = Client::builder()
+            .appid(self.appid.as_deref().unwrap_or("touristappid"))
+            .app_version(self.app_version.as_deref().unwrap_or("devtools"));
+        if let Some(root) = &self.root {
+            b = b.sandbox_root(root);
+        }
+        if let Some(n) = self.concurrency {
+            b = b.concurrency(n);
+        }
+        if let Some(q) = self.usr_quota {
+            b = b.usr_quota(q);
+        }
+        if let Some(ua) = &self.user_agent {
+            b = b.user_agent(ua);
+        }
+        if let Some(domains) = &self.domains {
+            let policy = Policy::strict(domains.iter().map(String::as_str))
+                .map_err(|e| ConfigError(e.to_string()))?;
+            b = b.policy(policy);
+        }
+        for pem in &self.cacert {
+            let bytes = if pem.contains("-----BEGIN") {
+                pem.as_bytes().to_vec()
+            } else {
+                std::fs::read(pem).map_err(|e| ConfigError(format!("cacert {pem}: {e}")))?
+            };
+            b = b.add_root_certificate_pem(bytes);
+        }
+        let mut resolver = Resolver::default();
+        for spec in &self.resolve {
+            resolver
+                .add_curl_style(spec)
+                .map_err(|e| ConfigError(format!("resolve {spec:?}: {e}")))?;
+        }
+        b = b.resolver(resolver);
+        if let Some(e) = self.network.emulation().map_err(ConfigError)? {
+            b = b.network(e);
+        }
+        Ok(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn wrong_types_are_ignored_and_bad_values_named() {
+        let c = ClientConfig::from_json(&json!({
+            "concurrency": "4", "usrQuota": -1, "cacert": "x", "resolve": [1, "h:80:127.0.0.1"],
+            "networkTimeout": {"downloadFile": "5000"}
+        }));
+        assert_eq!(c.concurrency, None);
+        assert_eq!(c.usr_quota, None);
+        assert!(c.cacert.is_empty());
+        assert_eq!(c.resolve, ["h:80:127.0.0.1"]);
+        assert_eq!(c.timeout(Api::DownloadFile), None);
+        assert_eq!(ClientConfig::from_json(&json!({})), ClientConfig::default());
+        let bad = ClientConfig::from_json(&json!({"resolve": ["nonsense"]}));
+        assert!(bad
+            .builder()
+            .err()
+            .unwrap()
+            .to_string()
+            .starts_with("resolve \"nonsense\""));
+        let missing = ClientConfig::from_json(&json!({"cacert": ["/no/such/ca.pem"]}));
+        assert!(missing
+            .builder()
+            .err()
+            .unwrap()
+            .to_string()
+            .starts_with("cacert /no/such/ca.pem"));
+    }
+}
