@@ -7,8 +7,8 @@
 use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
-use wxdl::DownloadOptions;
-use wxdl_testkit::engine::{ok, Env};
+use wxdl::{DownloadOptions, FailReason};
+use wxdl_testkit::engine::{assert_no_partial, fail, ok, Env};
 use wxdl_testkit::ranged::pattern;
 use wxdl_testkit::raw::read_head;
 use wxdl_testkit::RawServer;
@@ -152,19 +152,31 @@ async fn a_segment_that_ends_short_is_asked_again_from_where_it_stopped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_206_that_is_not_exactly_the_segment_is_never_written() {
-    for bad in [Bad::OtherTotal, Bad::OtherRange, Bad::NoContentRange] {
-        let (ranges, s, (from, last)) = split_past(bad).await;
-        let asked = format!("bytes={from}-{last}");
-        assert_eq!(ranges, [asked.clone(), asked], "{bad:?}: asked again");
-        // Each try's record counts the range's bytes.
-        let ranged: Vec<u64> = s
-            .hops
-            .iter()
-            .filter(|h| h.status_code == 206)
-            .map(|h| h.body_bytes)
-            .collect();
-        let len = (last + 1 - from) as u64;
-        assert_eq!(ranged, [len, len], "{bad:?}");
+async fn a_206_that_is_not_exactly_the_segment_fails_the_download_and_saves_nothing() {
+    // Another whole length (the file changed between the plan and the segment), another range,
+    // or no Content-Range: the segment cannot be proven to belong to the held version, so the
+    // download fails rather than write it (issue 23: "starts over once, cleanly, or fails"; split
+    // fails), and nothing is left where a user looks.
+    let total = 2 * 1024 * 1024 + 10;
+    for (bad, why) in [
+        (Bad::OtherTotal, "another whole length"),
+        (Bad::OtherRange, "Content-Range ends elsewhere"),
+        (Bad::NoContentRange, "Content-Range"),
+    ] {
+        let (server, heads) = bad_once(pattern(5, total), bad).await;
+        let env = Env::new();
+        let client = env.client(&[]);
+        let f = fail(
+            client
+                .download(DownloadOptions::new(server.url("/s")).split(2))
+                .await,
+            FailReason::NetworkInterrupted,
+        );
+        assert!(f.to_string().contains(why), "{bad:?}: {f}");
+        assert_eq!(ranges(&heads).len(), 1, "{bad:?}: not asked again: {f}");
+        let tmp = client.sandbox().tmp_dir();
+        let left = std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "{bad:?}: nothing saved");
+        assert_no_partial(tmp);
     }
 }
