@@ -241,8 +241,9 @@ pub struct GetArgs {
     pub resume: bool,
 
     /// Try again up to N times after a failure a later try may not meet (DNS, refused or reset
-    /// connections, cut responses), with exponential backoff and jitter, honouring Retry-After;
-    /// each retry is told on stderr (unless -q).
+    /// connections, a response cut before its body began; with -C also a cut body, continued),
+    /// with exponential backoff and jitter, honouring Retry-After; each retry is told on stderr
+    /// (unless -q).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = REQUEST)]
     pub retry: u32,
 
