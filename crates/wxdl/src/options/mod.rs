@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
 /// Build it with [`DownloadOptions::new`] and the chained setters (the wx layer, `wxdl-wx`,
 /// builds it from a JS-style object); nothing is checked until the
 /// [`Client`](crate::Client) starts the download, and a bad value then fails the task with the
-/// right [`FailReason`] before any network I/O. [`DownloadOptions::check`] runs those checks
+/// right [`FailReason`](crate::FailReason) before any network I/O. [`DownloadOptions::check`] runs those checks
 /// on their own.
 ///
 /// ```
