@@ -72,11 +72,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# A module's file, wherever its layer folder keeps it (store/sandbox.rs, net/policy.rs, …).
+module_file() {
+  find crates/wxdl/src -name "$1.rs" -print -quit
+}
+
 if [ -n "$changed_base" ]; then
   mapfile -t touched < <(git diff --name-only "$changed_base" -- crates/wxdl/src)
   for m in "${ORDER[@]}"; do
     for f in "${touched[@]}"; do
-      [ "$f" = "crates/wxdl/src/$m.rs" ] && modules+=("$m")
+      [ "$f" = "$(module_file "$m")" ] && modules+=("$m")
     done
   done
   if [ ${#modules[@]} -eq 0 ]; then
@@ -153,7 +158,7 @@ for m in "${modules[@]}"; do
   extra=()
   name=$m
   if [ -n "$changed_base" ]; then
-    git diff "$changed_base" -- "crates/wxdl/src/$m.rs" >"$work/$m.diff"
+    git diff "$changed_base" -- "$(module_file "$m")" >"$work/$m.diff"
     extra+=(--in-diff "$work/$m.diff")
   elif [ "$missed_only" = 1 ]; then
     # By name without line:col (tests added since may have moved lines), regex-escaped.
@@ -172,7 +177,7 @@ for m in "${modules[@]}"; do
   status=0
   (cd "$scratch" && timeout --kill-after=30 "$budget" cargo mutants --in-place --no-shuffle \
     --timeout "$test_timeout" --build-timeout 600 \
-    -f "crates/wxdl/src/$m.rs" "${extra[@]}" "${args[@]}" -o "$out/$name") || status=$?
+    -f "$(module_file "$m")" "${extra[@]}" "${args[@]}" -o "$out/$name") || status=$?
   dir=$out/$name/mutants.out
   caught=$(count "$dir/caught.txt")
   missed=$(count "$dir/missed.txt")

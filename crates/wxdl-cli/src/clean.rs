@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wxdl::{Sandbox, DEFAULT_USR_QUOTA};
+use wxdl::{store::DEFAULT_USR_QUOTA, Sandbox};
 
 use crate::args::CleanArgs;
 use crate::exit;

@@ -8,10 +8,8 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wxdl::{
-    AbortHandle, Client, DownloadOptions, Emulation, NetworkSettings, Outcome, Policy, Resolver,
-    TaskFuture,
-};
+use wxdl::transport::{Emulation, NetworkSettings, Resolver};
+use wxdl::{AbortHandle, Client, DownloadOptions, Outcome, Policy, TaskFuture};
 
 use crate::args::{ClientArgs, GetArgs};
 use crate::exit;
@@ -104,7 +102,7 @@ fn warn_owned_headers(args: &GetArgs) {
     let strict = !args.client.domains.is_empty();
     for h in &args.headers {
         let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
-        if wxdl::is_engine_owned_header(name, strict) {
+        if wxdl::options::is_engine_owned_header(name, strict) {
             eprintln!("wxdl: warning: -H {name}: wxdl sets this header itself; yours is dropped");
         }
     }
@@ -179,7 +177,7 @@ pub fn build_client(
         .map_err(|e| CliError::internal(e.to_string()))?;
     // The sandbox does not grow forever: temp and partial files past their retention go now
     // (quietly: `wxdl clean` is the verbose way; a failure here only means they stay).
-    let _ = client.sandbox().expire(wxdl::TEMP_RETENTION);
+    let _ = client.sandbox().expire(wxdl::store::TEMP_RETENTION);
     Ok(client)
 }
 

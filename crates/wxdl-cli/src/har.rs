@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use wxdl::{Hop, Success};
+use wxdl::{quality::Hop, Success};
 
 /// Collects entries over a run and writes them as one HAR log.
 #[derive(Default)]
@@ -32,7 +32,7 @@ impl Har {
             }
         });
         let text = serde_json::to_vec_pretty(&log).map_err(std::io::Error::other)?;
-        wxdl::write_file_atomic(path, &text)
+        wxdl::store::write_file_atomic(path, &text)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wxdl::DEFAULT_CONCURRENCY;
+use wxdl::client::DEFAULT_CONCURRENCY;
 
 use crate::args::RunArgs;
 use crate::exit;

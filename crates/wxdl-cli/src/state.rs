@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wxdl::{AltSvcEntry, EstimatorState};
+use wxdl::quality::{AltSvcEntry, EstimatorState};
 
 /// The estimator state file inside the data directory.
 const NQE_FILE: &str = "network-quality.json";
@@ -102,7 +102,7 @@ fn save<T: Serialize>(dir: &Path, name: &str, value: &T) {
             return Err(std::io::Error::other("not a regular file; left alone"));
         }
         let text = serde_json::to_vec(value).map_err(std::io::Error::other)?;
-        wxdl::write_file_atomic(&path, &text)
+        wxdl::store::write_file_atomic(&path, &text)
     })();
     if let Err(e) = result {
         eprintln!("wxdl: warning: could not save {}: {e}", path.display());
@@ -115,7 +115,7 @@ pub fn load_estimator(dir: &Path) -> Option<EstimatorState> {
         dir,
         NQE_FILE,
         |s: &EstimatorState| s.version,
-        wxdl::ESTIMATOR_STATE_VERSION,
+        wxdl::quality::ESTIMATOR_STATE_VERSION,
     )
 }
 

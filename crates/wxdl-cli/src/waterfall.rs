@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use wxdl::{EffectiveConnectionType, Profile};
+use wxdl::{quality::EffectiveConnectionType, Profile};
 
 /// Width used when the output is not a terminal and `COLUMNS` is unset.
 const DEFAULT_WIDTH: usize = 100;

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use wxdl::{Client, ClientBuilder, NetworkSettings, Policy, Resolver};
+use wxdl::{
+    transport::{NetworkSettings, Resolver},
+    Client, ClientBuilder, Policy,
+};
 
 use crate::api::Api;
 

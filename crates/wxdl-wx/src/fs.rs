@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Value};
-use wxdl::{Sandbox, USER_DATA_PATH};
+use wxdl::{store::USER_DATA_PATH, Sandbox};
 
 /// Why a file system operation failed. Its text is WeChat's, after `<op>:fail `.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +192,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
             let room = sandbox
                 .reserve(&target, bytes.len() as u64)
                 .map_err(|_| FsError::Quota)?;
-            wxdl::write_file_atomic(&target, &bytes).map_err(|e| io(e, "open", p))?;
+            wxdl::store::write_file_atomic(&target, &bytes).map_err(|e| io(e, "open", p))?;
             room.settle();
             json!({})
         }
@@ -232,7 +232,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         }
         "saveFile" => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::TEMP_PREFIX) {
+            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
                 return Err(FsError::denied("open", from));
             }
             let src = readable(sandbox, from, "open")?;
@@ -257,7 +257,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         // wx.saveFile: a temp file moved into the saved files (`wxfile://store_…`).
         "saveStore" => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::TEMP_PREFIX) {
+            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
                 return Err(FsError::denied("open", from));
             }
             let src = readable(sandbox, from, "open")?;
@@ -289,7 +289,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         }
         "savedInfo" | "removeSaved" => {
             let p = s("filePath").unwrap_or_default();
-            let found = p.starts_with(wxdl::STORE_PREFIX).then(|| {
+            let found = p.starts_with(wxdl::store::STORE_PREFIX).then(|| {
                 saved_files(sandbox)
                     .into_iter()
                     .find(|(path, ..)| path == p)

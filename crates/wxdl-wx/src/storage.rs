@@ -49,7 +49,7 @@ impl Storage {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
         let text = serde_json::to_vec(&self.items).map_err(|e| e.to_string())?;
-        wxdl::write_file_atomic(&self.path, &text).map_err(|e| e.to_string())
+        wxdl::store::write_file_atomic(&self.path, &text).map_err(|e| e.to_string())
     }
 
     /// Runs one operation (`set`, `get`, `remove`, `clear`, `info`) with JSON arguments; an

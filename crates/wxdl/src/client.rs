@@ -9,18 +9,18 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::altsvc::{AltSvc, AltSvcEntry};
 use crate::download::Request;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::events::Tracer;
-use crate::nqe::{Estimates, Estimator, EstimatorState};
+use crate::net::policy::Policy;
 use crate::options::DownloadOptions;
-use crate::policy::Policy;
-use crate::profile::Timeline;
+use crate::quality::altsvc::{AltSvc, AltSvcEntry};
+use crate::quality::nqe::{Estimates, Estimator, EstimatorState};
+use crate::quality::profile::Timeline;
 use crate::queue::Queue;
-use crate::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
-use crate::storage::Storage;
+use crate::store::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
+use crate::store::storage::Storage;
 use crate::task::{DownloadTask, TaskShared};
 use crate::transport::bucket::Bucket;
 use crate::transport::{
@@ -212,7 +212,7 @@ impl ClientBuilder {
     /// the estimator and [`Client::network_type`] see it as they would a real network.
     ///
     /// ```
-    /// use wxdl::{Client, Emulation, NetworkConditions};
+    /// use wxdl::{Client, transport::{Emulation, NetworkConditions}};
     ///
     /// let slow = NetworkConditions::preset("3g").unwrap();
     /// let builder = Client::builder().network(Emulation::new(slow).seed(7));

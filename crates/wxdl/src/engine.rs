@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use crate::altsvc::AltSvc;
-use crate::nqe::Estimator;
-use crate::policy::Policy;
+use crate::net::policy::Policy;
+use crate::quality::altsvc::AltSvc;
+use crate::quality::nqe::Estimator;
 use crate::queue::Queue;
-use crate::sandbox::Sandbox;
-use crate::storage::Storage;
+use crate::store::sandbox::Sandbox;
+use crate::store::storage::Storage;
 use crate::transport::bucket::Bucket;
 use crate::transport::{Connector, Pool, QuicConnector};
 

@@ -33,64 +33,24 @@ compile_error!(
     "wxdl stores files relative to pinned directory descriptors (openat, renameat): Unix only"
 );
 
-mod altsvc;
-mod attempt;
-mod body;
-mod client;
-mod decode;
-mod destination;
-mod disposition;
+pub mod client;
 mod download;
-mod durability;
 mod engine;
-mod error;
-mod events;
-mod headers;
-mod host_target;
-mod integrity;
-mod mime;
-mod nqe;
-mod options;
-mod partial;
-mod pinned;
-mod policy;
-mod profile;
-mod progress;
-mod publish;
+pub mod error;
+pub mod events;
+pub mod net;
+pub mod options;
+pub mod quality;
 mod queue;
-mod quic_fallback;
-mod quota;
-mod redirect;
-mod resume;
-mod retry;
-mod sandbox;
-mod split;
-mod stale_retry;
-mod storage;
-mod task;
-mod transfer;
-mod transport;
-mod tries;
+pub mod store;
+pub mod task;
+pub mod transport;
 
-pub use altsvc::AltSvcEntry;
-pub use client::{default_user_agent, BuildError, Client, ClientBuilder, DEFAULT_CONCURRENCY};
+pub use client::{BuildError, Client, ClientBuilder};
 pub use error::{Fail, FailReason, Phase};
-pub use events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
-pub use host_target::write_file_atomic;
-pub use mime::temp_extension;
-pub use nqe::{
-    EffectiveConnectionType, Estimates, EstimatorState, Observation,
-    STATE_VERSION as ESTIMATOR_STATE_VERSION,
-};
-pub use options::{is_engine_owned_header, DownloadOptions, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT};
-pub use policy::{DomainEntry, DomainError, Policy};
-pub use profile::{Hop, HopTimings, Profile};
-pub use quota::Reservation;
-pub use redirect::MAX_REDIRECTS;
-pub use sandbox::{
-    Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, TEMP_RETENTION, USER_DATA_PATH,
-};
-pub use task::{AbortHandle, DownloadTask, EventStream, ListenerId, Outcome, Success, TaskFuture};
-pub use transport::{
-    CaError, Emulation, NetworkConditions, NetworkSettings, Protocol, Resolver, PRESETS,
-};
+pub use events::{Event, Header, HeadersReceived, Progress, Trace};
+pub use net::Policy;
+pub use options::DownloadOptions;
+pub use quality::Profile;
+pub use store::Sandbox;
+pub use task::{AbortHandle, DownloadTask, Outcome, Success, TaskFuture};

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Fail, FailReason};
 use crate::events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
-use crate::profile::{Hop, Profile};
+use crate::quality::profile::{Hop, Profile};
 
 /// A finished download: any HTTP status the server answered with.
 #[derive(Debug, Clone)]

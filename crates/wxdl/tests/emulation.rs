@@ -6,7 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use wxdl::{DownloadOptions, EffectiveConnectionType, Emulation, FailReason, NetworkConditions};
+use wxdl::{
+    quality::EffectiveConnectionType,
+    transport::{Emulation, NetworkConditions},
+    DownloadOptions, FailReason,
+};
 use wxdl_testkit::engine::{fail, ok, Env};
 use wxdl_testkit::{sha256_file, write_random, H3Behavior, H3Server, Nginx, TestCa};
 

@@ -410,7 +410,7 @@ async fn two_hundred_downloads_aborted_at_random_instants() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_that_does_not_resolve() {
     let env = Env::new();
-    let mut resolver = wxdl::Resolver::default();
+    let mut resolver = wxdl::transport::Resolver::default();
     resolver.add_unresolvable("nowhere.test", 80);
     let client = env.builder(&[]).resolver(resolver).build().unwrap();
     let opts = DownloadOptions::new("http://nowhere.test/x");

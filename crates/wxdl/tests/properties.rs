@@ -48,7 +48,7 @@ proptest! {
     #[test]
     fn temp_extensions_are_short_and_plain(path in "[ -~]{0,40}", ct in proptest::option::of("[ -~]{0,40}")) {
         if let Ok(url) = url::Url::parse(&format!("http://h/{path}")) {
-            if let Some(ext) = wxdl::temp_extension(&url, ct.as_deref()) {
+            if let Some(ext) = wxdl::store::temp_extension(&url, ct.as_deref()) {
                 prop_assert!((1..=8).contains(&ext.len()) || ext.chars().all(|c| c.is_ascii_alphanumeric()));
                 prop_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()));
             }

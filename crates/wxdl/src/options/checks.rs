@@ -48,10 +48,10 @@ const ENGINE_OWNED: [&str; 7] = [
 /// the strict policy (`strict`). Faces use it to warn.
 ///
 /// ```
-/// assert!(wxdl::is_engine_owned_header("Content-Length", false));
-/// assert!(wxdl::is_engine_owned_header("host", true));
-/// assert!(!wxdl::is_engine_owned_header("Host", false)); // curl's testing idiom works
-/// assert!(!wxdl::is_engine_owned_header("X-Token", true));
+/// assert!(wxdl::options::is_engine_owned_header("Content-Length", false));
+/// assert!(wxdl::options::is_engine_owned_header("host", true));
+/// assert!(!wxdl::options::is_engine_owned_header("Host", false)); // curl's testing idiom works
+/// assert!(!wxdl::options::is_engine_owned_header("X-Token", true));
 /// ```
 pub fn is_engine_owned_header(name: &str, strict: bool) -> bool {
     let lower = name.trim().to_ascii_lowercase();

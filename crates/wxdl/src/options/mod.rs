@@ -12,10 +12,10 @@ use std::time::Duration;
 use http::header::HeaderMap;
 use url::Url;
 
+use crate::download::integrity::Integrity;
 use crate::error::Fail;
 use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
-use crate::integrity::Integrity;
-use crate::retry::Retry;
+use crate::net::retry::Retry;
 
 mod checks;
 

@@ -65,9 +65,9 @@ impl NetworkConditions {
     /// A named preset (see [`PRESETS`]).
     ///
     /// ```
-    /// let c = wxdl::NetworkConditions::preset("3g").unwrap();
+    /// let c = wxdl::transport::NetworkConditions::preset("3g").unwrap();
     /// assert_eq!((c.down_kbps, c.rtt_ms, c.network_type), (400, 400, "3g"));
-    /// assert!(wxdl::NetworkConditions::preset("5g").is_none());
+    /// assert!(wxdl::transport::NetworkConditions::preset("5g").is_none());
     /// ```
     pub fn preset(name: &str) -> Option<NetworkConditions> {
         let (_, down, up, rtt, kind) = PRESETS.iter().find(|p| p.0 == name)?;
@@ -129,8 +129,8 @@ impl Emulation {
     /// `ms` or `s`; the last lasts). A phase may also be `custom`, meaning `base`.
     ///
     /// ```
-    /// let e = wxdl::Emulation::timeline("4g:5s,offline:500ms,3g", None).unwrap();
-    /// assert!(wxdl::Emulation::timeline("4g,3g", None).is_err(), "only the last lasts");
+    /// let e = wxdl::transport::Emulation::timeline("4g:5s,offline:500ms,3g", None).unwrap();
+    /// assert!(wxdl::transport::Emulation::timeline("4g,3g", None).is_err(), "only the last lasts");
     /// # let _ = e;
     /// ```
     pub fn timeline(spec: &str, base: Option<NetworkConditions>) -> Result<Emulation, String> {
@@ -209,7 +209,7 @@ impl NetworkSettings {
     /// The emulation these settings ask for (`None`: none asked for), or why they are wrong.
     ///
     /// ```
-    /// use wxdl::NetworkSettings;
+    /// use wxdl::transport::NetworkSettings;
     ///
     /// let s = NetworkSettings { network: Some("3g".into()), jitter: Some(20), ..Default::default() };
     /// assert!(s.emulation().unwrap().is_some());

@@ -1,5 +1,5 @@
 //! Transports: name resolution, TCP, TLS, QUIC and the connection pool. The lowest layer of
-//! the engine: it reports what happened as data ([`ConnectTimes`], [`ConnInfo`]) and imports
+//! the engine: it reports what happened as data (`ConnectTimes`, `ConnInfo`) and imports
 //! nothing above it but the failure table (`error`); the profile is assembled by its callers.
 
 mod body;

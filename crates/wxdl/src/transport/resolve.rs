@@ -13,7 +13,7 @@ use crate::error::{Fail, FailReason, Phase};
 /// use them so they never depend on the machine's DNS.
 ///
 /// ```
-/// let mut r = wxdl::Resolver::default();
+/// let mut r = wxdl::transport::Resolver::default();
 /// r.add("cdn.example.com", 443, "127.0.0.1".parse().unwrap());
 /// ```
 #[derive(Debug, Clone, Default)]

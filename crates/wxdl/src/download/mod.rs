@@ -5,30 +5,39 @@
 //!
 //! The top of the engine: imports the policies and parts it assembles; only `client` imports it.
 
+pub(crate) mod body;
+pub(crate) mod destination;
+pub(crate) mod disposition;
+pub(crate) mod integrity;
+pub(crate) mod progress;
+pub(crate) mod resume;
+pub(crate) mod split;
+pub(crate) mod transfer;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, RANGE};
 
-use crate::attempt::{Answer, HopRecord, Protocols};
-use crate::body::{restart, Body, Fresh};
-use crate::decode::{BodyReader, Codings};
-use crate::destination::{Destination, Naming};
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason, Phase};
 use crate::events::Progress;
-use crate::headers::request_headers;
-use crate::nqe::Sample;
+use crate::net::attempt::{Answer, HopRecord, Protocols};
+use crate::net::decode::{BodyReader, Codings};
+use crate::net::headers::request_headers;
+use crate::net::redirect::Followed;
+use crate::net::tries::{attempt_hop, Ask, Tries};
 use crate::options::{DownloadOptions, Validated};
-use crate::profile::Timeline;
+use crate::quality::nqe::Sample;
+use crate::quality::profile::Timeline;
 use crate::queue::{Permit, Ticket};
-use crate::redirect::Followed;
-use crate::resume::{self, Held, Reply};
-use crate::split::{self, Split};
-use crate::storage::BodyFile;
+use crate::store::storage::BodyFile;
 use crate::task::{Outcome, Success, TaskShared};
-use crate::transfer::{self, Limits};
-use crate::tries::{attempt_hop, Ask, Tries};
+use body::{restart, Body, Fresh};
+use destination::{Destination, Naming};
+use resume::{Held, Reply};
+use split::Split;
+use transfer::Limits;
 
 /// What a download was asked, kept on the heap while it waits in line.
 pub(crate) struct Request {

@@ -9,7 +9,7 @@ use http::header::{
 
 use crate::engine::Engine;
 use crate::events::Header;
-use crate::policy::Policy;
+use crate::net::policy::Policy;
 
 /// The caller's headers plus the host's: default User-Agent and Accept, identity coding unless
 /// the caller asked otherwise, and the host's own Referer. Under the strict policy a caller's

@@ -13,7 +13,7 @@ use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::lock;
-use crate::nqe::now_ms;
+use crate::quality::nqe::now_ms;
 use crate::transport::Origin;
 
 /// `ma` when an advertisement names none (RFC 7838 §3.1: 24 hours).

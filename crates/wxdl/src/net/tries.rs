@@ -9,14 +9,14 @@
 use http::HeaderMap;
 use url::Url;
 
-use crate::attempt::{Answer, HopRecord, Protocols};
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason, Phase};
 use crate::events::{Trace, Tracer};
-use crate::headers::header_list;
-use crate::profile::{Hop, Timeline};
-use crate::redirect::{follow, Followed, Start};
-use crate::retry::{retry_after, Retry};
+use crate::net::attempt::{Answer, HopRecord, Protocols};
+use crate::net::headers::header_list;
+use crate::net::redirect::{follow, Followed, Start};
+use crate::net::retry::{retry_after, Retry};
+use crate::quality::profile::{Hop, Timeline};
 
 /// What every try of a download asks for.
 pub(crate) struct Ask<'a> {

@@ -26,18 +26,18 @@ use std::time::Duration;
 use futures_util::future::try_join_all;
 use http::header::{HeaderMap, HeaderValue, ACCEPT_RANGES, IF_RANGE, RANGE};
 
-use crate::attempt::{Answer, HopRecord};
-use crate::decode::{BodyReader, Codings};
+use crate::download::progress::ProgressTicker;
+use crate::download::resume;
+use crate::download::transfer::next_chunk;
 use crate::engine::Engine;
 use crate::error::{lock, storage_io, Fail, FailReason, Phase};
-use crate::headers::{content_length, header_list};
-use crate::profile::{Hop, Timeline};
-use crate::progress::ProgressTicker;
-use crate::resume;
+use crate::net::attempt::{Answer, HopRecord};
+use crate::net::decode::{BodyReader, Codings};
+use crate::net::headers::{content_length, header_list};
+use crate::net::tries::{Ask, Tries};
+use crate::quality::profile::{Hop, Timeline};
 use crate::task::TaskShared;
-use crate::transfer::next_chunk;
 use crate::transport::Conn;
-use crate::tries::{Ask, Tries};
 
 /// The smallest segment worth its own request: 1 MiB.
 pub(crate) const MIN_SEGMENT: u64 = 1 << 20;

@@ -15,13 +15,13 @@ use http::header::{
 use http::StatusCode;
 use url::Url;
 
-use crate::attempt::{Answer, Fetch, HopRecord, Protocols};
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
-use crate::headers::header_list;
+use crate::net::attempt::{Answer, Fetch, HopRecord, Protocols};
+use crate::net::headers::header_list;
+use crate::net::quic_fallback::send;
 use crate::options::check_scheme;
-use crate::profile::{Hop, Timeline};
-use crate::quic_fallback::send;
+use crate::quality::profile::{Hop, Timeline};
 use crate::transport::{Body, Origin};
 
 /// WeChat's client follows at most this many redirects.

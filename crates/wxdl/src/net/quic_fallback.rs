@@ -6,11 +6,11 @@
 //! Imports `attempt`, `stale_retry`, `transport`, `profile`, `engine`; never `redirect`, `retry` or
 //! the download.
 
-use crate::attempt::{attempt, Answer, Fetch, Protocols};
 use crate::engine::Engine;
 use crate::error::Fail;
-use crate::profile::Timeline;
-use crate::stale_retry::send_tcp;
+use crate::net::attempt::{attempt, Answer, Fetch, Protocols};
+use crate::net::stale_retry::send_tcp;
+use crate::quality::profile::Timeline;
 use crate::transport::Origin;
 
 /// Sends one GET and waits for the response head, on the protocol the rules above pick.

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::events::Tracer;
-use crate::nqe::Estimates;
+use crate::quality::nqe::Estimates;
 use crate::transport::{ConnectTimes, Protocol};
 
 /// Instants of one download's phases, on the monotonic clock, taken from what the transport

@@ -8,10 +8,10 @@
 use std::ffi::OsString;
 use std::fs::File;
 
-use crate::durability::Durable;
 use crate::error::{storage_io, Fail, FailReason};
-use crate::partial::Partial;
-use crate::pinned::{PinnedDir, Private};
+use crate::store::durability::Durable;
+use crate::store::partial::Partial;
+use crate::store::pinned::{PinnedDir, Private};
 
 /// A download's own file, and how it goes into place once finished.
 #[derive(Debug)]

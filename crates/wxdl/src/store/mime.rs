@@ -71,11 +71,11 @@ const TYPES: &[(&str, &str)] = &[
 /// ```
 /// use url::Url;
 /// let u = Url::parse("http://h/audio/123").unwrap();
-/// assert_eq!(wxdl::temp_extension(&u, Some("audio/mpeg; charset=x")), Some("mp3".into()));
+/// assert_eq!(wxdl::store::temp_extension(&u, Some("audio/mpeg; charset=x")), Some("mp3".into()));
 /// let u = Url::parse("http://h/get.php?id=7").unwrap();
-/// assert_eq!(wxdl::temp_extension(&u, Some("application/pdf")), Some("pdf".into()));
+/// assert_eq!(wxdl::store::temp_extension(&u, Some("application/pdf")), Some("pdf".into()));
 /// let u = Url::parse("http://h/a/pic.png?x=1").unwrap();
-/// assert_eq!(wxdl::temp_extension(&u, Some("application/octet-stream")), Some("png".into()));
+/// assert_eq!(wxdl::store::temp_extension(&u, Some("application/octet-stream")), Some("png".into()));
 /// ```
 pub fn temp_extension(url: &Url, content_type: Option<&str>) -> Option<String> {
     content_type

@@ -5,10 +5,10 @@
 //!
 //! Imports `attempt`, `transport`, `profile`, `engine`; never a policy above it.
 
-use crate::attempt::{attempt, Answer, Fetch, Refused};
 use crate::engine::Engine;
 use crate::error::Fail;
-use crate::profile::Timeline;
+use crate::net::attempt::{attempt, Answer, Fetch, Refused};
+use crate::quality::profile::Timeline;
 use crate::transport::SendError;
 
 /// Sends `fetch` over TCP (HTTP/1.1, or HTTP/2 when `h2` allows it), reusing a pooled

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{storage_io, Fail};
-use crate::pinned::{PinnedDir, Target};
+use crate::store::pinned::{PinnedDir, Target};
 
 /// Where a download's body is to be written, checked before any network I/O.
 #[derive(Debug)]
@@ -96,8 +96,8 @@ fn host_sink(path: &Path) -> io::Result<Sink> {
 /// # fn main() -> std::io::Result<()> {
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("report.json");
-/// wxdl::write_file_atomic(&path, b"{}")?;
-/// wxdl::write_file_atomic(std::path::Path::new("/dev/null"), b"gone")?;
+/// wxdl::store::write_file_atomic(&path, b"{}")?;
+/// wxdl::store::write_file_atomic(std::path::Path::new("/dev/null"), b"gone")?;
 /// assert_eq!(std::fs::read(&path)?, b"{}");
 /// # Ok(()) }
 /// ```

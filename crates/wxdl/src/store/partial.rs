@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
 use sha2::{Digest, Sha256};
 
-use crate::pinned::{PinnedDir, Private};
+use crate::store::pinned::{PinnedDir, Private};
 
 /// How long a download waits for a partial file another holder has locked, at most, before it
 /// goes without resuming.

@@ -16,8 +16,8 @@ use url::{Position, Url};
 
 use crate::error::{Fail, FailReason};
 use crate::events::Trace;
-use crate::headers::{head_size, header_list};
-use crate::profile::{ConnFacts, Hop, Timeline};
+use crate::net::headers::{head_size, header_list};
+use crate::quality::profile::{ConnFacts, Hop, Timeline};
 use crate::transport::{Body, Conn, Mark, Origin, SendError, Sender};
 
 /// What one request asks for: the URL, its origin, the headers to send, and where in the body

@@ -10,20 +10,20 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::attempt::Answer;
-use crate::decode::Codings;
-use crate::destination::{Destination, Naming, Opened};
+use crate::download::destination::{Destination, Naming, Opened};
+use crate::download::integrity::{Check, Integrity};
+use crate::download::progress::ProgressTicker;
+use crate::download::resume::{self, Held};
 use crate::engine::Engine;
 use crate::error::{storage_io, Fail, FailReason, Phase};
 use crate::events::Header;
 use crate::events::HeadersReceived;
-use crate::headers::{content_length, header_list, header_map};
-use crate::host_target::Sink;
-use crate::integrity::{Check, Integrity};
-use crate::partial::{Partial, Record};
-use crate::progress::ProgressTicker;
-use crate::resume::{self, Held};
-use crate::storage::BodyFile;
+use crate::net::attempt::Answer;
+use crate::net::decode::Codings;
+use crate::net::headers::{content_length, header_list, header_map};
+use crate::store::host_target::Sink;
+use crate::store::partial::{Partial, Record};
+use crate::store::storage::BodyFile;
 use crate::task::TaskShared;
 
 /// A body on its way to its file.

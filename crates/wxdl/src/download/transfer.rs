@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::decode::BodyReader;
+use crate::download::integrity::Check;
+use crate::download::progress::ProgressTicker;
 use crate::error::{Fail, FailReason, Phase};
-use crate::integrity::Check;
-use crate::progress::ProgressTicker;
-use crate::storage::BodyFile;
+use crate::net::decode::BodyReader;
+use crate::store::storage::BodyFile;
 use crate::task::TaskShared;
 use crate::transport::bucket::Bucket;
 

@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::durability::{Syncer, Writing};
 use crate::error::{lock, storage_io, Fail, FailReason};
-use crate::host_target::Sink;
-use crate::partial::Partial;
-use crate::pinned::{PinnedDir, Target};
-use crate::publish::{Publish, PublishJob};
-use crate::quota::Reservation;
+use crate::store::durability::{Syncer, Writing};
+use crate::store::host_target::Sink;
+use crate::store::partial::Partial;
+use crate::store::pinned::{PinnedDir, Target};
+use crate::store::publish::{Publish, PublishJob};
+use crate::store::quota::Reservation;
 
 /// Chunks are gathered (not copied: they are reference-counted) until this many bytes, then
 /// written with one `writev`: HTTP/2, HTTP/3 and TLS deliver 16 KiB pieces, and one syscall per
@@ -399,7 +399,7 @@ impl Drop for BodyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host_target::check_host_target;
+    use crate::store::host_target::check_host_target;
     use std::path::Path;
 
     /// A writer for `target` with cap `max`, no quota and a client of its own.

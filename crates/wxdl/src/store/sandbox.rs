@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{AtFlags, FileType};
 
 use crate::error::{Fail, FailReason};
-use crate::pinned::{PinnedDir, Target};
-use crate::quota::{Quota, Reservation};
+use crate::store::pinned::{PinnedDir, Target};
+use crate::store::quota::{Quota, Reservation};
 
 /// `wx.env.USER_DATA_PATH`: the root of the user's files.
 pub const USER_DATA_PATH: &str = "wxfile://usr";
@@ -32,7 +32,7 @@ pub const DEFAULT_USR_QUOTA: u64 = 200 * 1024 * 1024;
 /// ```
 /// # fn main() -> std::io::Result<()> {
 /// let dir = tempfile::tempdir()?;
-/// let sandbox = wxdl::Sandbox::open(dir.path(), wxdl::DEFAULT_USR_QUOTA)?;
+/// let sandbox = wxdl::Sandbox::open(dir.path(), wxdl::store::DEFAULT_USR_QUOTA)?;
 /// let host = sandbox.resolve("wxfile://usr/music/a.mp3").unwrap();
 /// assert!(host.ends_with("usr/music/a.mp3"));
 /// assert!(sandbox.resolve("wxfile://usr/../../etc/passwd").is_err());
@@ -284,7 +284,7 @@ impl Sandbox {
                 cleaned.bytes += meta.len();
             }
         }
-        let partials = crate::partial::clean_partials(&self.tmp, cutoff)?;
+        let partials = crate::store::partial::clean_partials(&self.tmp, cutoff)?;
         cleaned.partials = partials.files;
         cleaned.bytes += partials.bytes;
         Ok(cleaned)
@@ -497,7 +497,7 @@ mod tests {
         std::fs::write(&leftover, b"partial").unwrap();
         rustix::fs::setxattr(
             &leftover,
-            crate::pinned::PRIVATE_MARK,
+            crate::store::pinned::PRIVATE_MARK,
             b"1",
             rustix::fs::XattrFlags::empty(),
         )

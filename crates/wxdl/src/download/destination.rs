@@ -14,12 +14,12 @@ use http::header::CONTENT_TYPE;
 
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
-use crate::host_target::{check_host_target, Sink};
 use crate::options::DownloadOptions;
-use crate::partial::{self, Partial};
-use crate::pinned::{PinnedDir, Target};
-use crate::quota::Reservation;
-use crate::sandbox::UserTarget;
+use crate::store::host_target::{check_host_target, Sink};
+use crate::store::partial::{self, Partial};
+use crate::store::pinned::{PinnedDir, Target};
+use crate::store::quota::Reservation;
+use crate::store::sandbox::UserTarget;
 
 /// How often a locked partial file is asked for again.
 const LOCKED_POLL: Duration = Duration::from_millis(2);
@@ -47,7 +47,7 @@ impl Naming {
     /// starts with `.` (a hidden file: `.bashrc`) or `-` (read as an option by the next
     /// command: `-rf`) — a name like that only when the user passes it (`-o`).
     fn apply(self, target: &mut Target, headers: &http::HeaderMap) -> Result<(), Fail> {
-        if let Some(name) = crate::disposition::suggested_name(headers) {
+        if let Some(name) = crate::download::disposition::suggested_name(headers) {
             if name.starts_with(['.', '-']) {
                 return Err(Fail::with(
                     FailReason::PermissionDenied,
@@ -114,7 +114,7 @@ impl Destination {
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         Ok(match self {
             Destination::Temp => {
-                let ext = crate::mime::temp_extension(url, content_type);
+                let ext = crate::store::mime::temp_extension(url, content_type);
                 let (wx, target) = engine.sandbox.new_temp(ext.as_deref())?;
                 Opened {
                     target: Sink::Replace(target),
