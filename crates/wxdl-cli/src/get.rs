@@ -8,8 +8,9 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wxdl::transport::{Emulation, NetworkSettings, Resolver};
-use wxdl::{AbortHandle, Client, DownloadOptions, Outcome, Policy, TaskFuture};
+use wxdl::transport::NetworkSettings;
+use wxdl::{AbortHandle, Client, DownloadOptions, Outcome, TaskFuture};
+use wxdl_wx::config::ClientConfig;
 
 use crate::args::{ClientArgs, GetArgs};
 use crate::exit;
@@ -108,45 +109,29 @@ fn warn_owned_headers(args: &GetArgs) {
     }
 }
 
-/// The client for a run: sandbox under the data dir, saved estimator and Alt-Svc state,
-/// extra CAs, fixed resolutions, identity and policy.
+/// The client for a run: the flags fill the one client configuration every face fills
+/// (`wxdl_wx::config::ClientConfig`), plus what only a command line has: the sandbox under the
+/// data dir, the saved estimator and Alt-Svc state, and `-k`.
 pub fn build_client(
     args: &ClientArgs,
     data_dir: &Path,
     concurrency: usize,
     rate_limit: Option<u64>,
 ) -> Result<Client, CliError> {
-    let mut builder = Client::builder()
-        .sandbox_root(
-            args.root
-                .clone()
-                .unwrap_or_else(|| data_dir.join("sandbox")),
-        )
-        .concurrency(concurrency.max(1))
-        .appid(args.appid.as_deref().unwrap_or("touristappid"))
-        .app_version(args.app_version.as_deref().unwrap_or("devtools"));
-    if let Some(rate) = rate_limit {
-        builder = builder.rate_limit(rate);
-    }
-    if let Some(emulation) = emulation(args)? {
-        builder = builder.network(emulation);
-    }
+    let config = client_config(args, data_dir, concurrency, rate_limit);
+    let mut builder = config.builder().map_err(|e| {
+        CliError::usage(match e.field {
+            "cacert" => format!("--cacert {}", e.message),
+            "resolve" => format!("--resolve {}", e.message),
+            "network" => format!("network emulation: {}", e.message),
+            _ => e.message,
+        })
+    })?;
     if let Some(saved) = state::load_estimator(data_dir) {
         builder = builder.estimator_state(saved);
     }
-    if let Some(ms) = args.quic_handshake_timeout {
-        builder = builder.quic_handshake_timeout(Duration::from_millis(ms));
-    }
     if let Some(saved) = state::load_alt_svc(data_dir) {
         builder = builder.alt_svc_state(saved);
-    }
-    for path in &args.cacert {
-        let pem = std::fs::read(path)
-            .map_err(|e| CliError::usage(format!("--cacert {}: {e}", path.display())))?;
-        builder = builder.add_root_certificate_pem(pem);
-    }
-    if let Some(ua) = &args.user_agent {
-        builder = builder.user_agent(ua.clone());
     }
     if args.insecure {
         if !args.domains.is_empty() {
@@ -161,18 +146,7 @@ pub fn build_client(
         );
         builder = builder.danger_accept_invalid_certs(true);
     }
-    if !args.domains.is_empty() {
-        let policy = Policy::strict(&args.domains).map_err(|e| CliError::usage(e.to_string()))?;
-        builder = builder.policy(policy);
-    }
-    let mut resolver = Resolver::default();
-    for spec in &args.resolve {
-        resolver
-            .add_curl_style(spec)
-            .map_err(|e| CliError::usage(format!("--resolve {e}")))?;
-    }
     let client = builder
-        .resolver(resolver)
         .build()
         .map_err(|e| CliError::internal(e.to_string()))?;
     // The sandbox does not grow forever: temp and partial files past their retention go now
@@ -181,9 +155,33 @@ pub fn build_client(
     Ok(client)
 }
 
-/// The network emulation the flags ask for, if any.
-fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
-    let settings = NetworkSettings {
+/// The flags as the client configuration every face fills.
+fn client_config(
+    args: &ClientArgs,
+    data_dir: &Path,
+    concurrency: usize,
+    rate_limit: Option<u64>,
+) -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.root = Some(
+        args.root
+            .clone()
+            .unwrap_or_else(|| data_dir.join("sandbox")),
+    );
+    config.appid = args.appid.clone();
+    config.app_version = args.app_version.clone();
+    config.domains = (!args.domains.is_empty()).then(|| args.domains.clone());
+    config.cacert = args
+        .cacert
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    config.concurrency = Some(concurrency.max(1));
+    config.user_agent = args.user_agent.clone();
+    config.resolve = args.resolve.clone();
+    config.rate_limit = rate_limit;
+    config.quic_handshake_timeout = args.quic_handshake_timeout;
+    config.network = NetworkSettings {
         network: args.network.clone(),
         down: args.down,
         up: args.up,
@@ -193,9 +191,7 @@ fn emulation(args: &ClientArgs) -> Result<Option<Emulation>, CliError> {
         timeline: args.network_timeline.clone(),
         seed: args.seed,
     };
-    settings
-        .emulation()
-        .map_err(|e| CliError::usage(format!("network emulation: {e}")))
+    config
 }
 
 /// Whether `-o PATH` means this process's stdout: `-`, or a name of descriptor 1

@@ -1,6 +1,7 @@
-//! One client configuration from a JSON object (the Node package's `createWx(config)`, a
-//! Mini Program's `app.json` `networkTimeout`), turned into a [`ClientBuilder`] in this one place.
-//! Values of the wrong type are ignored, as a Mini Program's config is read.
+//! One client configuration, filled by every face — the CLI from its flags, the Node package's
+//! `createWx(config)` and the JS host from JSON (+ a Mini Program's `app.json` `networkTimeout`) —
+//! and turned into a [`ClientBuilder`] in this one place. Values of the wrong type in JSON are
+//! ignored, as a Mini Program's config is read.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,14 +14,29 @@ use wxdl::{
 
 use crate::api::Api;
 
-/// A configuration that cannot make a client; the text says which value and why.
+/// A configuration that cannot make a client: which setting (its JSON name) and why. Faces name
+/// the setting their own way (the CLI as its flag).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(String);
+#[error("{field} {message}")]
+pub struct ConfigError {
+    /// The setting's JSON name (`cacert`, `resolve`, `domains`, `network`).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            field,
+            message: message.into(),
+        }
+    }
+}
 
 /// What a client is made of: `{root, appid, appVersion, domains, cacert, concurrency,
-/// userAgent, usrQuota, resolve, network, down, up, latency, jitter, loss, networkTimeline,
-/// seed, networkTimeout}`, every field optional.
+/// userAgent, usrQuota, resolve, rateLimit, quicHandshakeTimeout, network, down, up, latency,
+/// jitter, loss, networkTimeline, seed, networkTimeout}`, every field optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -42,6 +58,11 @@ pub struct ClientConfig {
     pub usr_quota: Option<u64>,
     /// curl's `HOST:PORT:ADDR` overrides (an empty ADDR: the name does not resolve).
     pub resolve: Vec<String>,
+    /// One byte budget per second for every download of the client (the CLI's `--limit-rate`
+    /// in batch mode).
+    pub rate_limit: Option<u64>,
+    /// How long a QUIC handshake may take before TCP is tried (ms).
+    pub quic_handshake_timeout: Option<u64>,
     /// An emulated network (the CLI's flags, by the same names).
     pub network: NetworkSettings,
     /// `networkTimeout`: each API's default timeout, in ms (as `app.json` has it).
@@ -92,6 +113,10 @@ impl ClientConfig {
             user_agent: text("userAgent"),
             usr_quota: number("usrQuota").filter(|n| *n >= 0.0).map(|n| n as u64),
             resolve: strings("resolve"),
+            rate_limit: number("rateLimit").filter(|n| *n >= 1.0).map(|n| n as u64),
+            quic_handshake_timeout: number("quicHandshakeTimeout")
+                .filter(|n| *n >= 0.0)
+                .map(|n| n as u64),
             network: NetworkSettings {
                 network: text("network"),
                 down: whole("down"),
@@ -131,16 +156,22 @@ impl ClientConfig {
         if let Some(ua) = &self.user_agent {
             b = b.user_agent(ua);
         }
+        if let Some(rate) = self.rate_limit {
+            b = b.rate_limit(rate);
+        }
+        if let Some(ms) = self.quic_handshake_timeout {
+            b = b.quic_handshake_timeout(Duration::from_millis(ms));
+        }
         if let Some(domains) = &self.domains {
             let policy = Policy::strict(domains.iter().map(String::as_str))
-                .map_err(|e| ConfigError(e.to_string()))?;
+                .map_err(|e| ConfigError::new("domains", e.to_string()))?;
             b = b.policy(policy);
         }
         for pem in &self.cacert {
             let bytes = if pem.contains("-----BEGIN") {
                 pem.as_bytes().to_vec()
             } else {
-                std::fs::read(pem).map_err(|e| ConfigError(format!("cacert {pem}: {e}")))?
+                std::fs::read(pem).map_err(|e| ConfigError::new("cacert", format!("{pem}: {e}")))?
             };
             b = b.add_root_certificate_pem(bytes);
         }
@@ -148,10 +179,14 @@ impl ClientConfig {
         for spec in &self.resolve {
             resolver
                 .add_curl_style(spec)
-                .map_err(|e| ConfigError(format!("resolve {spec:?}: {e}")))?;
+                .map_err(|e| ConfigError::new("resolve", format!("{spec:?}: {e}")))?;
         }
         b = b.resolver(resolver);
-        if let Some(e) = self.network.emulation().map_err(ConfigError)? {
+        if let Some(e) = self
+            .network
+            .emulation()
+            .map_err(|e| ConfigError::new("network", e))?
+        {
             b = b.network(e);
         }
         Ok(b)
@@ -174,6 +209,14 @@ mod tests {
         assert_eq!(c.usr_quota, None);
         assert!(c.cacert.is_empty());
         assert_eq!(c.resolve, ["h:80:127.0.0.1"]);
+        let tuned =
+            ClientConfig::from_json(&json!({"rateLimit": 65536, "quicHandshakeTimeout": 250}));
+        assert_eq!(tuned.rate_limit, Some(65536));
+        assert_eq!(tuned.quic_handshake_timeout, Some(250));
+        assert_eq!(
+            ClientConfig::from_json(&json!({"rateLimit": 0})).rate_limit,
+            None
+        );
         assert_eq!(c.timeout(Api::DownloadFile), None);
         assert_eq!(ClientConfig::from_json(&json!({})), ClientConfig::default());
         let bad = ClientConfig::from_json(&json!({"resolve": ["nonsense"]}));
@@ -183,6 +226,8 @@ mod tests {
             .unwrap()
             .to_string()
             .starts_with("resolve \"nonsense\""));
+        let no_domain = ClientConfig::from_json(&json!({"domains": ["http://"]}));
+        assert_eq!(no_domain.builder().err().unwrap().field, "domains");
         let missing = ClientConfig::from_json(&json!({"cacert": ["/no/such/ca.pem"]}));
         assert!(missing
             .builder()
