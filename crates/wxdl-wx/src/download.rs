@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use wxdl::{DownloadOptions, Fail, FailReason, Success};
 
 use crate::api::Api;
+use crate::value::{js_number_text, timeout_ms, type_fail, type_name};
 
 /// This API.
 pub const API: Api = Api::DownloadFile;
@@ -205,59 +206,6 @@ pub fn result(outcome: &Result<Success, Fail>) -> Value {
     match outcome {
         Ok(s) => success(s),
         Err(f) => API.fail_result(f),
-    }
-}
-
-/// A timeout in ms from a number or a numeric string (WeChat's client parses it as a number);
-/// `None` when it is neither.
-fn timeout_ms(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|ms| ms.is_finite()),
-        _ => None,
-    }
-}
-
-/// `parameter.<name> should be <want> instead of <Type>`, WeChat's wording for a wrong type.
-fn type_fail(reason: FailReason, name: &str, want: &str, got: &Value) -> Fail {
-    Fail::with(
-        reason,
-        format_args!(
-            "parameter.{name} should be {want} instead of {}",
-            type_name(got)
-        ),
-    )
-}
-
-/// The JavaScript type name WeChat's messages use.
-/// A number as JavaScript's `String(n)` writes it: `5`, `1.5`, `0.000001`, `1e-7`, `1e+21`.
-fn js_number_text(n: &serde_json::Number) -> String {
-    let Some(f) = n.as_f64().filter(|_| n.is_f64()) else {
-        return n.to_string(); // an integer
-    };
-    if f == 0.0 {
-        return "0".into(); // -0 too
-    }
-    // Both write the shortest digits that read back the same; JavaScript switches to an
-    // exponent below 1e-6 and from 1e21 on, and signs a positive exponent.
-    if (1e-6..1e21).contains(&f.abs()) {
-        return f.to_string();
-    }
-    let text = format!("{f:e}");
-    match text.split_once('e') {
-        Some((digits, exp)) if !exp.starts_with('-') => format!("{digits}e+{exp}"),
-        _ => text,
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "Null",
-        Value::Bool(_) => "Boolean",
-        Value::Number(_) => "Number",
-        Value::String(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Object(_) => "Object",
     }
 }
 

@@ -4,6 +4,8 @@
 //! - [`api`]: the API names and the `errMsg` / `fail` result they put on an engine failure;
 //! - [`download`]: `wx.downloadFile`'s options (from a JS-style object, WeChat's checks and
 //!   words) and its `success` result;
+//! - [`request`]: `wx.request`'s data encoding (query, JSON, form) and `res.data` (dataType,
+//!   responseType);
 //! - [`events`]: the task's event protocol (which events a listener wants);
 //! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
 //! - [`storage`]: `wx.setStorage` and friends;
@@ -27,6 +29,8 @@ pub mod events;
 pub mod fs;
 pub mod js;
 pub mod network;
+pub mod request;
 pub mod storage;
+mod value;
 
 pub use api::Api;
