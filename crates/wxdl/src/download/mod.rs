@@ -25,6 +25,8 @@ use crate::events::Progress;
 use crate::net::attempt::{Answer, HopRecord, Protocols};
 use crate::net::decode::{BodyReader, Codings};
 use crate::net::headers::request_headers;
+use crate::net::payload::Outgoing;
+use crate::net::policy::Api;
 use crate::net::redirect::Followed;
 use crate::net::tries::{attempt_hop, Ask, Tries};
 use crate::options::{DownloadOptions, Validated};
@@ -167,11 +169,15 @@ async fn download(
         quic: options.enable_quic,
         quic_hint: options.quic_hint,
     };
+    let get = Outgoing::get();
     let ask = Ask {
         url: &valid.url,
         raw: &options.url,
+        outgoing: &get,
         protocols,
         retry: options.retry_policy(),
+        follow: true,
+        api: Api::Download,
     };
     let mut tries = Tries::default();
     tries.trace = timeline.trace.clone();
@@ -288,8 +294,11 @@ async fn download(
                     ask: Ask {
                         url: &url,
                         raw: url.as_str(),
+                        outgoing: &get,
                         protocols,
                         retry: None,
+                        follow: true,
+                        api: Api::Download,
                     },
                     headers: &headers,
                     file,
