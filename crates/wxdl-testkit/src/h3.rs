@@ -15,6 +15,9 @@ use crate::nginx::ALT_HOST;
 /// What the server does with each request.
 #[derive(Debug, Clone, Copy)]
 pub enum H3Behavior {
+    /// Reads the request body and answers 200 with the echo server's JSON
+    /// ([`crate::echo::describe`]).
+    Echo,
     /// A 200 with a body of `len` bytes.
     Body {
         /// Body length.
@@ -119,10 +122,33 @@ async fn serve_connection(conn: quinn::Connection, behavior: H3Behavior) {
     };
     while let Ok(Some(resolver)) = h3c.accept().await {
         tokio::spawn(async move {
-            let Ok((_req, mut stream)) = resolver.resolve_request().await else {
+            let Ok((req, mut stream)) = resolver.resolve_request().await else {
                 return;
             };
             let (len, stop_at) = match behavior {
+                H3Behavior::Echo => {
+                    let mut body = Vec::new();
+                    while let Ok(Some(mut chunk)) = stream.recv_data().await {
+                        use bytes::Buf;
+                        body.extend_from_slice(&chunk.copy_to_bytes(chunk.remaining()));
+                    }
+                    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                    let text =
+                        crate::echo::describe(req.method(), target, "h3", req.headers(), &body)
+                            .to_string();
+                    let head = http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/json")
+                        .header("content-length", text.len())
+                        .body(())
+                        .expect("response head");
+                    if stream.send_response(head).await.is_ok()
+                        && stream.send_data(Bytes::from(text)).await.is_ok()
+                    {
+                        let _ = stream.finish().await;
+                    }
+                    return;
+                }
                 H3Behavior::Body { len } => (len, None),
                 H3Behavior::ResetAfter { len, sent } | H3Behavior::StallAfter { len, sent } => {
                     (len, Some(sent))
@@ -146,7 +172,7 @@ async fn serve_connection(conn: quinn::Connection, behavior: H3Behavior) {
                 sent += n;
             }
             match behavior {
-                H3Behavior::Body { .. } => {
+                H3Behavior::Body { .. } | H3Behavior::Echo => {
                     let _ = stream.finish().await;
                 }
                 H3Behavior::ResetAfter { .. } => {

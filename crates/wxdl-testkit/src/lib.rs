@@ -4,12 +4,14 @@
 //! [`TestCa`] makes real X.509 certificates with rcgen, and [`RawServer`] accepts real TCP
 //! connections so a test can stage faults that HTTP libraries would refuse to produce;
 //! [`Caddy`] runs the real Caddy for HTTP/3, and [`H3Server`] is an in-process quinn/h3 server
-//! for QUIC faults.
+//! for QUIC faults; [`Echo`] answers every request with JSON describing what it got (method,
+//! headers, body, multipart parts), over HTTP/1.1 and HTTP/2.
 
 pub mod ca;
 pub mod caddy;
 pub mod cli;
 pub mod data;
+pub mod echo;
 pub mod engine;
 pub mod h3;
 pub mod nginx;
@@ -19,6 +21,7 @@ pub mod raw;
 pub use ca::TestCa;
 pub use caddy::Caddy;
 pub use data::{sha256_file, sha256_hex, write_random, write_sparse};
+pub use echo::Echo;
 pub use h3::{H3Behavior, H3Server};
 pub use nginx::{Nginx, NginxBuilder};
 pub use raw::RawServer;

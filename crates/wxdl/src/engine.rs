@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use crate::net::policy::Policy;
+use crate::net::policy::{Api, Policy};
 use crate::quality::altsvc::AltSvc;
 use crate::quality::nqe::Estimator;
 use crate::queue::Queue;
@@ -28,7 +28,12 @@ pub(crate) struct Engine {
     pub connector: Connector,
     pub quic: QuicConnector,
     pub alt_svc: AltSvc,
+    /// The downloads' queue.
     pub queue: Arc<Queue>,
+    /// The requests' queue (the downloads' own with a shared concurrency scope).
+    pub request_queue: Arc<Queue>,
+    /// The uploads' queue (the downloads' own with a shared concurrency scope).
+    pub upload_queue: Arc<Queue>,
     pub policy: Policy,
     pub estimator: Estimator,
     pub storage: Storage,
@@ -40,4 +45,15 @@ pub(crate) struct Engine {
     /// back: [`COMMITS_PER_SLOT`] per concurrency slot, so a batch's files share sync rounds
     /// while the descriptors they hold stay bounded.
     pub commits: tokio::sync::Semaphore,
+}
+
+impl Engine {
+    /// The queue calls of `api` wait in.
+    pub fn queue_of(&self, api: Api) -> &Arc<Queue> {
+        match api {
+            Api::Download => &self.queue,
+            Api::Request => &self.request_queue,
+            Api::Upload => &self.upload_queue,
+        }
+    }
 }

@@ -42,6 +42,7 @@ pub mod net;
 pub mod options;
 pub mod quality;
 mod queue;
+pub mod request;
 pub mod store;
 pub mod task;
 pub mod transport;

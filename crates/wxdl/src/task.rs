@@ -1,6 +1,8 @@
-//! The download task (contract §2–3): abort, progress and headers events, and the awaitable outcome.
+//! The task every API returns (contract §2–3): abort, progress, headers and chunk events, and
+//! the awaitable outcome. One generic [`Task`] over the result type: a download's
+//! [`Success`], a request's or upload's response.
 //!
-//! Imports `events`, `profile` and `error`; never the download it reports on.
+//! Imports `events`, `profile`, `queue` and `error`; never the work it reports on.
 
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
@@ -9,13 +11,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Fail, FailReason};
+use crate::error::{Fail, FailReason, Phase};
 use crate::events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
 use crate::quality::profile::{Hop, Profile};
+use crate::queue::{Permit, Ticket};
 
 /// A finished download: any HTTP status the server answered with.
 #[derive(Debug, Clone)]
@@ -53,11 +57,15 @@ pub type Outcome = Result<Success, Fail>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
 
+/// A body-chunk listener (`onChunkReceived`).
+pub type ChunkFn = Arc<dyn Fn(&Bytes) + Send + Sync>;
+
 #[derive(Default)]
 struct Listeners {
     next: u64,
     progress: Vec<(u64, ProgressFn)>,
     headers: Vec<(u64, HeadersFn)>,
+    chunks: Vec<(u64, ChunkFn)>,
     streams: Vec<mpsc::UnboundedSender<Event>>,
     /// What a stream opened late starts with, so it misses nothing that matters: the headers
     /// event once it happened, and the latest progress (progress is cumulative).
@@ -87,6 +95,34 @@ impl Stop {
     pub async fn stopped(&self) -> Fail {
         self.token.cancelled().await;
         self.failure()
+    }
+
+    /// Runs `work` once `ticket` is admitted, under this stop signal and the whole-call
+    /// `deadline` (the call's `timeout`, counted from its invocation: queued time included).
+    pub async fn bound<T, F>(
+        &self,
+        deadline: std::time::Instant,
+        timeout: std::time::Duration,
+        ticket: Ticket,
+        work: impl FnOnce(Permit) -> F,
+    ) -> Result<T, Fail>
+    where
+        F: Future<Output = Result<T, Fail>>,
+    {
+        let timeout_ms = timeout.as_millis();
+        tokio::select! {
+            biased;
+            fail = self.stopped() => Err(fail),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
+            }
+            r = async {
+                let permit = ticket.admitted().await.ok_or_else(|| {
+                    Fail::with(FailReason::Abort, "client closed").in_phase(Phase::Queue)
+                })?;
+                work(permit).await
+            } => r,
+        }
     }
 
     /// The failure the task ends with if it was stopped already, without waiting.
@@ -148,6 +184,42 @@ impl TaskShared {
         }
     }
 
+    /// Whether a chunk listener is registered (chunks are copied out only then).
+    pub fn wants_chunks(&self) -> bool {
+        !self.lock().chunks.is_empty()
+    }
+
+    /// Calls chunk listeners with one body chunk.
+    pub fn emit_chunk(&self, chunk: &Bytes) {
+        let fns = {
+            let l = self.lock();
+            l.chunks.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()
+        };
+        for f in fns {
+            f(chunk);
+        }
+    }
+
+    /// Registers a chunk listener (before the task starts, or from its handle).
+    pub fn add_chunk(&self, f: ChunkFn) -> ListenerId {
+        let mut l = self.lock();
+        let id = l.next;
+        l.next += 1;
+        if !self.is_ended() {
+            l.chunks.push((id, f));
+        }
+        ListenerId(id)
+    }
+
+    /// Removes one chunk listener, or all with `None`.
+    pub fn remove_chunk(&self, id: Option<ListenerId>) {
+        let mut l = self.lock();
+        match id {
+            Some(ListenerId(id)) => l.chunks.retain(|(i, _)| *i != id),
+            None => l.chunks.clear(),
+        }
+    }
+
     /// Calls headers listeners.
     pub fn emit_headers(&self, h: &HeadersReceived) {
         let fns = {
@@ -168,6 +240,7 @@ impl TaskShared {
         let mut l = self.lock();
         l.progress.clear();
         l.headers.clear();
+        l.chunks.clear();
         l.streams.clear();
     }
 
@@ -177,9 +250,14 @@ impl TaskShared {
 }
 
 /// A running download, returned at once by [`Client::download`](crate::Client::download).
+pub type DownloadTask = Task<Success>;
+
+/// A running task, returned at once by [`Client::download`](crate::Client::download) (a
+/// [`DownloadTask`]) and [`Client::request`](crate::Client::request) (a
+/// [`RequestTask`](crate::request::RequestTask)).
 ///
-/// Await it (it is [`IntoFuture`]) for the [`Outcome`]. Dropping the handle does not cancel the
-/// download, as in WeChat; call [`abort`](DownloadTask::abort) for that. Listeners registered
+/// Await it (it is [`IntoFuture`]) for its outcome. Dropping the handle does not cancel the
+/// work, as in WeChat; call [`abort`](Task::abort) for that. Listeners registered
 /// here see the events emitted after they were added; to miss none, register them on the
 /// [`DownloadOptions`](crate::DownloadOptions) instead.
 ///
@@ -196,38 +274,38 @@ impl TaskShared {
 /// }
 /// # }
 /// ```
-pub struct DownloadTask {
-    shared: Arc<TaskShared>,
-    handle: TaskFuture,
+pub struct Task<T> {
+    pub(crate) shared: Arc<TaskShared>,
+    handle: TaskFuture<T>,
 }
 
-impl std::fmt::Debug for DownloadTask {
+impl<T> std::fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DownloadTask")
+        f.debug_struct("Task")
             .field("ended", &self.shared.is_ended())
             .finish_non_exhaustive()
     }
 }
 
-impl DownloadTask {
-    pub(crate) fn new(shared: Arc<TaskShared>, handle: JoinHandle<Outcome>) -> DownloadTask {
-        DownloadTask {
+impl<T> Task<T> {
+    pub(crate) fn new(shared: Arc<TaskShared>, handle: JoinHandle<Result<T, Fail>>) -> Task<T> {
+        Task {
             shared,
             handle: TaskFuture(Running::Spawned(handle)),
         }
     }
 
     /// A task that could not start: it ends at once with `fail`.
-    pub(crate) fn failed(shared: Arc<TaskShared>, fail: Fail) -> DownloadTask {
+    pub(crate) fn failed(shared: Arc<TaskShared>, fail: Fail) -> Task<T> {
         shared.finish();
-        DownloadTask {
+        Task {
             shared,
             handle: TaskFuture(Running::Ended(Some(fail))),
         }
     }
 
-    /// Cancels the download at whatever phase it is in; the task fails with `abort` and no
-    /// partial data is left. Does nothing once the task has ended.
+    /// Cancels the task at whatever phase it is in; it fails with `abort` and no partial
+    /// data is left. Does nothing once the task has ended.
     pub fn abort(&self) {
         self.shared.stop.abort();
     }
@@ -304,35 +382,35 @@ impl DownloadTask {
     }
 }
 
-impl IntoFuture for DownloadTask {
-    type Output = Outcome;
-    type IntoFuture = TaskFuture;
+impl<T> IntoFuture for Task<T> {
+    type Output = Result<T, Fail>;
+    type IntoFuture = TaskFuture<T>;
 
-    fn into_future(self) -> TaskFuture {
+    fn into_future(self) -> TaskFuture<T> {
         self.handle
     }
 }
 
-/// The future of a task's [`Outcome`].
+/// The future of a task's outcome (a download's [`Outcome`] by default).
 ///
 /// # Panics
 ///
 /// If the download task panicked (a bug in wxdl, never an outcome), awaiting resumes that
 /// panic in the caller, as awaiting a tokio `JoinHandle` and unwrapping would.
 #[derive(Debug)]
-pub struct TaskFuture(Running);
+pub struct TaskFuture<T = Success>(Running<T>);
 
 #[derive(Debug)]
-enum Running {
-    Spawned(JoinHandle<Outcome>),
+enum Running<T> {
+    Spawned(JoinHandle<Result<T, Fail>>),
     /// Ended before it could start; the failure until it is taken.
     Ended(Option<Fail>),
 }
 
-impl Future for TaskFuture {
-    type Output = Outcome;
+impl<T> Future for TaskFuture<T> {
+    type Output = Result<T, Fail>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, Fail>> {
         match &mut self.0 {
             Running::Spawned(handle) => Pin::new(handle).poll(cx).map(|r| match r {
                 Ok(outcome) => outcome,

@@ -25,10 +25,11 @@ use crate::events::Progress;
 use crate::net::attempt::{Answer, HopRecord, Protocols};
 use crate::net::decode::{BodyReader, Codings};
 use crate::net::headers::request_headers;
+use crate::net::payload::Outgoing;
+use crate::net::policy::Api;
 use crate::net::redirect::Followed;
 use crate::net::tries::{attempt_hop, Ask, Tries};
 use crate::options::{DownloadOptions, Validated};
-use crate::quality::nqe::Sample;
 use crate::quality::profile::Timeline;
 use crate::queue::{Permit, Ticket};
 use crate::store::storage::BodyFile;
@@ -76,20 +77,13 @@ pub(crate) async fn run(
             .map_err(|f| f.in_phase(Phase::Options))?,
     );
     let deadline = request.timeline.invoked() + valid.timeout;
-    let timeout_ms = valid.timeout.as_millis();
-    let done = tokio::select! {
-        biased;
-        fail = shared.stop.stopped() => Err(fail),
-        _ = tokio::time::sleep_until(deadline.into()) => {
-            Err(Fail::with(FailReason::Timeout, format_args!("{timeout_ms} ms")))
-        }
-        r = async {
-            let permit = ticket.admitted().await.ok_or_else(|| {
-                Fail::with(FailReason::Abort, "client closed").in_phase(Phase::Queue)
-            })?;
-            Box::pin(download(engine, request, valid, shared, permit)).await
-        } => r,
-    }?;
+    let timeout = valid.timeout;
+    let done = shared
+        .stop
+        .bound(deadline, timeout, ticket, |permit| {
+            Box::pin(download(engine, request, valid, shared, permit))
+        })
+        .await?;
     // A stop that came while the last of the body was handled (in the same poll: a listener
     // of the headers event may abort) still counts: nothing is put in place.
     if let Some(fail) = shared.stop.stopped_now() {
@@ -167,11 +161,15 @@ async fn download(
         quic: options.enable_quic,
         quic_hint: options.quic_hint,
     };
+    let get = Outgoing::get();
     let ask = Ask {
         url: &valid.url,
         raw: &options.url,
+        outgoing: &get,
         protocols,
         retry: options.retry_policy(),
+        follow: true,
+        api: Api::Download,
     };
     let mut tries = Tries::default();
     tries.trace = timeline.trace.clone();
@@ -288,8 +286,11 @@ async fn download(
                     ask: Ask {
                         url: &url,
                         raw: url.as_str(),
+                        outgoing: &get,
                         protocols,
                         retry: None,
+                        follow: true,
+                        api: Api::Download,
                     },
                     headers: &headers,
                     file,
@@ -383,14 +384,7 @@ async fn download(
         engine.pool.checkin(conn).await;
     }
 
-    engine.estimator.record(Sample {
-        http_rtt_ms: timeline.span_ms(timeline.request_start, timeline.response_start),
-        transport_rtt_ms: facts.rtt_ms,
-        body_bytes: facts.body_bytes,
-        body_ms: timeline
-            .span_ms(timeline.response_start, timeline.response_end)
-            .unwrap_or(0.0),
-    });
+    engine.estimator.record(timeline.sample(&facts));
     let profile = options.enable_profile.then(|| {
         let mut p = timeline.profile(&facts, &engine.estimator.estimates());
         p.using_high_performance_mode = options.use_high_performance_mode;

@@ -1,5 +1,5 @@
 //! One attempt: a single request/response exchange on a connection the caller chose. Builds the
-//! GET, marks the request and response phases, and measures the exchange for the profile and
+//! request (method, headers, a body opened afresh for this try), marks the request and response phases, and measures the exchange for the profile and
 //! HAR. Policies (redirects, QUIC fallback, the stale-connection retry, and resume, retry and
 //! split to come) are built around it; it knows none of them.
 //!
@@ -8,26 +8,26 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, HOST, RANGE};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, RANGE};
 use http::{Method, Request};
-use http_body_util::Empty;
 use url::{Position, Url};
 
 use crate::error::{Fail, FailReason};
 use crate::events::Trace;
 use crate::net::headers::{head_size, header_list};
+use crate::net::payload::Outgoing;
 use crate::quality::profile::{ConnFacts, Hop, Timeline};
-use crate::transport::{Body, Conn, Mark, Origin, SendError, Sender};
+use crate::transport::{Body, Conn, Mark, Origin, OutBody, SendError, Sender};
 
-/// What one request asks for: the URL, its origin, the headers to send, and where in the body
-/// to start (0 for all of it; a later byte asks for `Range: bytes=<offset>-`, the seam resume
-/// and split attach to).
+/// What one request asks for: the URL, its origin, the headers to send, the method and body,
+/// and where in the response body to start (0 for all of it; a later byte asks for
+/// `Range: bytes=<offset>-`, the seam resume and split attach to).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fetch<'a> {
     pub url: &'a Url,
     pub origin: &'a Origin,
     pub headers: &'a HeaderMap,
+    pub outgoing: &'a Outgoing,
     pub offset: u64,
 }
 
@@ -64,7 +64,21 @@ pub(crate) async fn attempt(
     timeline.connected(conn.connect_times());
     let multiplexed = !matches!(conn.sender, Sender::H1(_));
     let url = fetch.url;
-    let req = build_request(fetch, multiplexed).map_err(|f| Refused {
+    let body = match fetch
+        .outgoing
+        .payload
+        .open(fetch.outgoing.sent.clone())
+        .await
+    {
+        Ok(body) => body,
+        Err(f) => {
+            return Err(Refused {
+                error: SendError::Fail(f),
+                reused: false,
+            })
+        }
+    };
+    let req = build_request(fetch, body, multiplexed).map_err(|f| Refused {
         error: SendError::Fail(f),
         reused: false,
     })?;
@@ -76,7 +90,8 @@ pub(crate) async fn attempt(
         reused: conn.reused,
         header: request_header.clone(),
     });
-    let request_head_bytes = head_size("GET / HTTP/1.1", req.headers());
+    let request_line = format!("{} / HTTP/1.1", req.method());
+    let request_head_bytes = head_size(&request_line, req.headers()) + fetch.outgoing.payload.len();
     let meter = conn.info.meter.clone();
     // A multiplexed connection's bytes and marks belong to all its streams at once, so only a
     // connection with one exchange at a time is metered per request.
@@ -129,9 +144,14 @@ pub(crate) async fn attempt(
     })
 }
 
-/// The GET request: origin-form with a `Host` header for HTTP/1.1, absolute-form (which
-/// becomes `:scheme` and `:authority`) for HTTP/2 and HTTP/3.
-fn build_request(fetch: Fetch<'_>, absolute: bool) -> Result<Request<Empty<Bytes>>, Fail> {
+/// The request: origin-form with a `Host` header for HTTP/1.1, absolute-form (which
+/// becomes `:scheme` and `:authority`) for HTTP/2 and HTTP/3. A body, or a method that defines
+/// one (POST, PUT, PATCH), gets an exact `Content-Length`.
+fn build_request(
+    fetch: Fetch<'_>,
+    body: OutBody,
+    absolute: bool,
+) -> Result<Request<OutBody>, Fail> {
     let url = fetch.url;
     let target = if absolute {
         &url[..Position::AfterQuery]
@@ -139,9 +159,9 @@ fn build_request(fetch: Fetch<'_>, absolute: bool) -> Result<Request<Empty<Bytes
         &url[Position::BeforePath..Position::AfterQuery]
     };
     let mut req = Request::builder()
-        .method(Method::GET)
+        .method(fetch.outgoing.method.clone())
         .uri(target)
-        .body(Empty::new())
+        .body(body)
         .map_err(|e| Fail::with(FailReason::InvalidUrl, e))?;
     let h = req.headers_mut();
     // A caller's Host (left in only with the policy off) replaces ours on HTTP/1.1; HTTP/2 and
@@ -161,6 +181,13 @@ fn build_request(fetch: Fetch<'_>, absolute: bool) -> Result<Request<Empty<Bytes
             .filter(|(k, _)| !(absolute && *k == HOST))
             .map(|(k, v)| (k.clone(), v.clone())),
     );
+    let len = req.body().len();
+    let defines_body = [Method::POST, Method::PUT, Method::PATCH].contains(req.method());
+    if len > 0 || defines_body {
+        req.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    let h = req.headers_mut();
     if fetch.offset > 0 {
         let range = format!("bytes={}-", fetch.offset);
         h.insert(
@@ -238,7 +265,7 @@ impl Exchange {
 mod tests {
     use super::*;
 
-    fn request(url: &str, offset: u64, absolute: bool) -> Request<Empty<Bytes>> {
+    fn request(url: &str, offset: u64, absolute: bool) -> Request<OutBody> {
         let url = Url::parse(url).unwrap();
         let origin = Origin::of(&url);
         let headers = HeaderMap::new();
@@ -246,9 +273,10 @@ mod tests {
             url: &url,
             origin: &origin,
             headers: &headers,
+            outgoing: &Outgoing::get(),
             offset,
         };
-        build_request(fetch, absolute).unwrap()
+        build_request(fetch, OutBody::empty(), absolute).unwrap()
     }
 
     #[test]
@@ -268,16 +296,19 @@ mod tests {
         let origin = Origin::of(&url);
         let mut headers = HeaderMap::new();
         headers.insert(HOST, HeaderValue::from_static("example.test"));
+        let outgoing = Outgoing::get();
         let fetch = Fetch {
             url: &url,
             origin: &origin,
             headers: &headers,
+            outgoing: &outgoing,
             offset: 0,
         };
-        let r = build_request(fetch, false).unwrap();
+        let r = build_request(fetch, OutBody::empty(), false).unwrap();
         let hosts: Vec<_> = r.headers().get_all(HOST).iter().collect();
         assert_eq!(hosts, ["example.test"]);
-        let r = build_request(fetch, true).unwrap();
+        assert!(r.headers().get(CONTENT_LENGTH).is_none(), "a GET has none");
+        let r = build_request(fetch, OutBody::empty(), true).unwrap();
         assert!(r.headers().get(HOST).is_none());
     }
 

@@ -6,6 +6,7 @@
 pub(crate) mod attempt;
 pub(crate) mod decode;
 pub(crate) mod headers;
+pub(crate) mod payload;
 pub(crate) mod policy;
 pub(crate) mod quic_fallback;
 pub(crate) mod redirect;
@@ -13,5 +14,6 @@ pub(crate) mod retry;
 pub(crate) mod stale_retry;
 pub(crate) mod tries;
 
-pub use policy::{DomainEntry, DomainError, Policy};
+pub use payload::{FileSource, Multipart, Payload};
+pub use policy::{Api, ApiDomains, DomainEntry, DomainError, Policy};
 pub use redirect::MAX_REDIRECTS;

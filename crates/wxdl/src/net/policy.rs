@@ -25,8 +25,55 @@ pub enum Policy {
     /// Any `http://` or `https://` URL, loopback included (like devtools with URL checks off).
     #[default]
     Off,
-    /// HTTPS only, host in the download domain list, no IP literals or `localhost`.
+    /// HTTPS only, host in the domain list, no IP literals or `localhost`; one list for every
+    /// API.
     Strict(Vec<DomainEntry>),
+    /// Strict, with a list per API as WeChat keeps them (`downloadDomain`, `requestDomain`,
+    /// `uploadDomain`): a request is checked against its own API's list only.
+    StrictPerApi(Box<ApiDomains>),
+}
+
+/// Which network API a request belongs to: it picks the domain list a strict [`Policy`]
+/// checks, and the queue it waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// `wx.downloadFile`.
+    Download,
+    /// `wx.request`.
+    Request,
+    /// `wx.uploadFile`.
+    Upload,
+}
+
+impl Api {
+    /// The API's word in messages: `download`, `request`, `upload`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Api::Download => "download",
+            Api::Request => "request",
+            Api::Upload => "upload",
+        }
+    }
+
+    /// The name WeChat's domain list for this API has (`downloadDomain`, …).
+    pub fn domain_list(self) -> &'static str {
+        match self {
+            Api::Download => "downloadDomain",
+            Api::Request => "requestDomain",
+            Api::Upload => "uploadDomain",
+        }
+    }
+}
+
+/// The domain lists of [`Policy::StrictPerApi`], one per API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiDomains {
+    /// `downloadDomain`.
+    pub download: Vec<DomainEntry>,
+    /// `requestDomain`.
+    pub request: Vec<DomainEntry>,
+    /// `uploadDomain`.
+    pub upload: Vec<DomainEntry>,
 }
 
 /// Why a download domain list entry was refused.
@@ -92,18 +139,61 @@ impl Policy {
         Ok(Policy::Strict(entries))
     }
 
-    /// Checks a URL string (convenience for callers and docs).
-    pub fn check_str(&self, url: &str) -> Result<(), Fail> {
-        let parsed = crate::options::parse_url(Some(url))?;
-        self.check(&parsed, url)
+    /// A strict policy with a domain list per API (entries as for [`Policy::strict`]).
+    ///
+    /// ```
+    /// use wxdl::net::{Api, Policy};
+    ///
+    /// let p = Policy::strict_per_api(["cdn.example.com"], ["api.example.com"], ["up.example.com"])
+    ///     .unwrap();
+    /// assert!(p.check_str_for(Api::Request, "https://api.example.com/v1").is_ok());
+    /// assert!(p.check_str_for(Api::Download, "https://api.example.com/v1").is_err());
+    /// assert!(p.check_str_for(Api::Upload, "https://up.example.com/").is_ok());
+    /// ```
+    pub fn strict_per_api<D, R, U, S>(
+        download: D,
+        request: R,
+        upload: U,
+    ) -> Result<Policy, DomainError>
+    where
+        D: IntoIterator<Item = S>,
+        R: IntoIterator<Item = S>,
+        U: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list = |domains: Vec<S>| match Policy::strict(domains)? {
+            Policy::Strict(entries) => Ok(entries),
+            _ => unreachable!("strict makes a strict policy"),
+        };
+        Ok(Policy::StrictPerApi(Box::new(ApiDomains {
+            download: list(download.into_iter().collect())?,
+            request: list(request.into_iter().collect())?,
+            upload: list(upload.into_iter().collect())?,
+        })))
     }
 
-    /// Checks a parsed URL; `raw` is the text it was parsed from (its authority tells whether a
-    /// port was written out, which the parsed form forgets for default ports).
-    pub(crate) fn check(&self, url: &Url, raw: &str) -> Result<(), Fail> {
+    /// Checks a URL string for a download (convenience for callers and docs).
+    pub fn check_str(&self, url: &str) -> Result<(), Fail> {
+        self.check_str_for(Api::Download, url)
+    }
+
+    /// Checks a URL string for `api`.
+    pub fn check_str_for(&self, api: Api, url: &str) -> Result<(), Fail> {
+        let parsed = crate::options::parse_url(Some(url))?;
+        self.check(api, &parsed, url)
+    }
+
+    /// Checks a parsed URL for `api`; `raw` is the text it was parsed from (its authority
+    /// tells whether a port was written out, which the parsed form forgets for default ports).
+    pub(crate) fn check(&self, api: Api, url: &Url, raw: &str) -> Result<(), Fail> {
         let entries = match self {
             Policy::Off => return Ok(()),
             Policy::Strict(entries) => entries,
+            Policy::StrictPerApi(lists) => match api {
+                Api::Download => &lists.download,
+                Api::Request => &lists.request,
+                Api::Upload => &lists.upload,
+            },
         };
         let refuse = |why: &str| {
             Err(Fail::with(
@@ -142,7 +232,7 @@ impl Policy {
         {
             Ok(())
         } else {
-            refuse("not in the download domain list")
+            refuse(&format!("not in the {} domain list", api.word()))
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Redirects (contract §4): 301/302/303/307/308 are followed, at most [`MAX_REDIRECTS`] hops, no
 //! loops; every hop passes the same URL policy as the first URL, and a hop to another origin
 //! drops the caller's credentials (`Authorization`, `Proxy-Authorization`, `Cookie`) and
-//! their `Host`.
+//! their `Host`. Method and body per RFC 9110 §15.4: a 301 or 302 turns a POST into a GET
+//! without body (as browsers and `curl -L` do), a 303 turns any method but HEAD into a GET
+//! without body; either way the old body's `Content-Type`, `Content-Length` and
+//! `Content-Encoding` go with it. A 307 or 308 keeps the method and sends the body again.
 //!
 //! Imports `quic_fallback`, `attempt`, `headers`, `options`, `transport`, `profile`, `engine`;
 //! never `retry` or the download.
@@ -10,15 +13,18 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use http::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, COOKIE, HOST, LOCATION, PROXY_AUTHORIZATION,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE,
+    HOST, LOCATION, PROXY_AUTHORIZATION,
 };
-use http::StatusCode;
+use http::{Method, StatusCode};
 use url::Url;
 
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::net::attempt::{Answer, Fetch, HopRecord, Protocols};
 use crate::net::headers::header_list;
+use crate::net::payload::{Outgoing, Payload};
+use crate::net::policy::Api;
 use crate::net::quic_fallback::send;
 use crate::options::check_scheme;
 use crate::quality::profile::{Hop, Timeline};
@@ -30,13 +36,18 @@ pub const MAX_REDIRECTS: usize = 15;
 /// At most this much of a redirect's body is read to keep its connection for reuse.
 const REDIRECT_DRAIN_LIMIT: usize = 64 * 1024;
 
-/// Where a download starts: the checked URL, the text it was written as (the policy's port
-/// rule reads it), the headers to send, and the protocols allowed.
+/// Where a request starts: the checked URL, the text it was written as (the policy's port
+/// rule reads it), the headers, method and body to send, and the protocols allowed.
 pub(crate) struct Start {
     pub url: Url,
     pub raw: String,
     pub headers: HeaderMap,
+    pub outgoing: Outgoing,
     pub protocols: Protocols,
+    /// Whether a redirect is followed (`false`: a 3xx is the final answer).
+    pub follow: bool,
+    /// Whose domain list the policy checks.
+    pub api: Api,
 }
 
 /// The final (non-redirect) response, and the URL it answered.
@@ -57,22 +68,27 @@ pub(crate) async fn follow(
         mut url,
         mut raw,
         mut headers,
+        mut outgoing,
         protocols,
+        follow,
+        api,
     } = start;
     let mut visited = HashSet::from([url.as_str().to_owned()]);
     let mut same_origin = true;
     let mut hop = 0;
     loop {
-        engine.policy.check(&url, &raw)?;
+        engine.policy.check(api, &url, &raw)?;
         let origin = Origin::of(&url);
         let fetch = Fetch {
             url: &url,
             origin: &origin,
             headers: &headers,
+            outgoing: &outgoing,
             offset: 0,
         };
         let answer = send(engine, fetch, protocols, timeline).await?;
-        let Some(location) = redirect_location(&answer.response) else {
+        let location = redirect_location(&answer.response).filter(|_| follow);
+        let Some(location) = location else {
             if !same_origin {
                 timeline.redirect_start = None;
                 timeline.redirect_end = None;
@@ -137,6 +153,13 @@ pub(crate) async fn follow(
             same_origin = false;
             drop_credentials(&mut headers);
         }
+        if let Some(method) = method_after(status_code, &outgoing.method) {
+            outgoing.method = method;
+            outgoing.payload = Payload::Empty;
+            for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING] {
+                headers.remove(name);
+            }
+        }
         url = next;
     }
 }
@@ -146,6 +169,16 @@ pub(crate) async fn follow(
 fn drop_credentials(headers: &mut HeaderMap) {
     for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, HOST] {
         headers.remove(name);
+    }
+}
+
+/// The method the next hop uses when a redirect with `status` changes it (RFC 9110 §15.4),
+/// its body then dropped; `None` keeps method and body.
+fn method_after(status: u16, method: &Method) -> Option<Method> {
+    match status {
+        301 | 302 if *method == Method::POST => Some(Method::GET),
+        303 if *method != Method::HEAD && *method != Method::GET => Some(Method::GET),
+        _ => None,
     }
 }
 
@@ -178,6 +211,20 @@ async fn drain(mut body: Body) -> (u64, bool) {
 mod tests {
     use super::*;
     use http::header::ACCEPT;
+
+    #[test]
+    fn which_redirects_change_the_method() {
+        let get = Some(Method::GET);
+        assert_eq!(method_after(301, &Method::POST), get);
+        assert_eq!(method_after(302, &Method::POST), get);
+        assert_eq!(method_after(302, &Method::PUT), None);
+        assert_eq!(method_after(303, &Method::PUT), get);
+        assert_eq!(method_after(303, &Method::DELETE), get);
+        assert_eq!(method_after(303, &Method::HEAD), None);
+        for keeps in [307, 308] {
+            assert_eq!(method_after(keeps, &Method::POST), None);
+        }
+    }
 
     #[test]
     fn credentials_do_not_cross_origins() {

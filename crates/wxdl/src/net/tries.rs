@@ -1,7 +1,9 @@
 //! Asking for the final response with retries (**[beyond]**, `retry`): each try follows the
 //! redirects to a final answer; a failure worth retrying, or an answer the caller asked to
 //! retry (408/429/5xx), waits out the backoff (or `Retry-After`) and tries again. Every try
-//! that was answered is kept for the HAR.
+//! that was answered is kept for the HAR. A non-idempotent method (POST, PATCH, …) is tried
+//! again only when its request cannot have left (the name did not resolve, the connection was
+//! refused): never once a request byte may have been sent, nor for an answer.
 //!
 //! Imports `redirect`, `retry`, `attempt`, `headers`, `profile` and `error`; only `download`
 //! imports it.
@@ -14,16 +16,23 @@ use crate::error::{Fail, FailReason, Phase};
 use crate::events::{Trace, Tracer};
 use crate::net::attempt::{Answer, HopRecord, Protocols};
 use crate::net::headers::header_list;
+use crate::net::payload::Outgoing;
+use crate::net::policy::Api;
 use crate::net::redirect::{follow, Followed, Start};
 use crate::net::retry::{retry_after, Retry};
 use crate::quality::profile::{Hop, Timeline};
 
-/// What every try of a download asks for.
+/// What every try of a request asks for.
 pub(crate) struct Ask<'a> {
     pub url: &'a Url,
     pub raw: &'a str,
+    pub outgoing: &'a Outgoing,
     pub protocols: Protocols,
     pub retry: Option<Retry>,
+    /// Whether redirects are followed.
+    pub follow: bool,
+    /// Whose domain list the policy checks.
+    pub api: Api,
 }
 
 /// The tries made so far, and the HAR records of their requests.
@@ -49,13 +58,17 @@ impl Ask<'_> {
                 url: self.url.clone(),
                 raw: self.raw.to_owned(),
                 headers: headers.clone(),
+                outgoing: self.outgoing.clone(),
                 protocols: self.protocols,
+                follow: self.follow,
+                api: self.api,
             };
             let again = self.retry.filter(|r| tries.retried < r.retries);
+            let idempotent = self.outgoing.idempotent();
             match follow(engine, start, timeline, &mut tries.hops).await {
                 Ok(followed) => {
                     let status = followed.answer.response.status().as_u16();
-                    if !again.is_some_and(|r| r.retries_status(status)) {
+                    if !(idempotent && again.is_some_and(|r| r.retries_status(status))) {
                         return Ok(followed);
                     }
                     let wait = retry_after(followed.answer.response.headers());
@@ -70,7 +83,9 @@ impl Ask<'_> {
                         .await?;
                 }
                 Err(fail) => {
-                    if !again.is_some_and(|r| r.retries_failure(&fail)) {
+                    let retried =
+                        |r: Retry| r.retries_failure(&fail) && (idempotent || unsent(&fail));
+                    if !again.is_some_and(retried) {
                         return Err(fail.in_phase(Phase::Request));
                     }
                     tries.again(self, fail, None).await?;
@@ -127,6 +142,14 @@ impl Tries {
         self.retried += 1;
         Ok(())
     }
+}
+
+/// Whether a failure means the request never left: no connection was made.
+fn unsent(fail: &Fail) -> bool {
+    matches!(
+        fail.reason,
+        FailReason::DnsResolveFail | FailReason::ConnectFail
+    )
 }
 
 /// The HAR record of a final answer that is not stored (retried, or asked again).

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::download::integrity::Integrity;
 use crate::error::Fail;
-use crate::events::{HeadersFn, HeadersReceived, Progress, ProgressFn, Trace, TraceFn};
+use crate::events::{HeadersFn, Progress, ProgressFn, TraceFn};
 use crate::net::retry::Retry;
 
 mod checks;
@@ -143,7 +143,97 @@ impl std::fmt::Debug for DownloadOptions {
     }
 }
 
+/// The setters every API's options share (their fields have the same names and meanings):
+/// headers, timeouts, protocols, the profile, the body cap, and the headers and trace
+/// listeners.
+macro_rules! call_setters {
+    () => {
+        /// Adds a request header (`Referer` and the framing headers are the engine's: dropped).
+        pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+            self.header.push((name.into(), value.into()));
+            self
+        }
+
+        /// Sets the whole-call timeout (queued time included); zero means the default.
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.timeout = Some(timeout);
+            self
+        }
+
+        /// Sets the timeout used when none was given (a host's default, like `app.json`'s
+        /// `networkTimeout`).
+        pub fn default_timeout(mut self, timeout: std::time::Duration) -> Self {
+            if self.timeout.is_none_or(|t| t.is_zero()) {
+                self.timeout = Some(timeout);
+            }
+            self
+        }
+
+        /// Enables or disables the profile (default enabled).
+        pub fn enable_profile(mut self, on: bool) -> Self {
+            self.enable_profile = on;
+            self
+        }
+
+        /// Allows HTTP/2 (ALPN `h2`).
+        pub fn enable_http2(mut self, on: bool) -> Self {
+            self.enable_http2 = on;
+            self
+        }
+
+        /// Allows HTTP/3 where the origin advertised it, falling back to TCP when QUIC fails
+        /// before a response head.
+        pub fn enable_quic(mut self, on: bool) -> Self {
+            self.enable_quic = on;
+            self
+        }
+
+        /// Reports `usingHighPerformanceMode` in the profile (WeChat's option; the call itself
+        /// is the same).
+        pub fn use_high_performance_mode(mut self, on: bool) -> Self {
+            self.use_high_performance_mode = on;
+            self
+        }
+
+        /// Tries HTTP/3 first even without an `Alt-Svc` advertisement (needs `enable_quic`).
+        pub fn quic_hint(mut self, on: bool) -> Self {
+            self.quic_hint = on;
+            self
+        }
+
+        /// Sets the size cap in bytes (a download's file, a request's body in memory).
+        pub fn max_bytes(mut self, max: u64) -> Self {
+            self.max_bytes = Some(max);
+            self
+        }
+
+        /// Registers a headers-received callback before the call starts (none is missed).
+        pub fn on_headers_received(
+            mut self,
+            f: impl Fn(&$crate::events::HeadersReceived) + Send + Sync + 'static,
+        ) -> Self {
+            self.on_headers_received = Some(std::sync::Arc::new(f));
+            self
+        }
+
+        /// **\[beyond\]** Registers a [`Trace`](crate::events::Trace) callback: each request
+        /// head as it is sent, each response head as it arrives (redirects and retried
+        /// answers included), each retry with its reason and wait. Called on the call's
+        /// task: keep it short.
+        pub fn on_trace(
+            mut self,
+            f: impl Fn(&$crate::events::Trace) + Send + Sync + 'static,
+        ) -> Self {
+            self.on_trace = Some(std::sync::Arc::new(f));
+            self
+        }
+    };
+}
+pub(crate) use call_setters;
+
 impl DownloadOptions {
+    call_setters!();
+
     /// Options for `url` with every default (profile enabled).
     pub fn new(url: impl Into<String>) -> Self {
         DownloadOptions {
@@ -151,18 +241,6 @@ impl DownloadOptions {
             enable_profile: true,
             ..Default::default()
         }
-    }
-
-    /// Adds a request header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.header.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the whole-download timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
     }
 
     /// Stores the file at a user path (`wxfile://usr/…`).
@@ -180,52 +258,6 @@ impl DownloadOptions {
     /// Writes the body straight through to an open file (CLI `-o -` gives stdout).
     pub fn output_file(mut self, file: File) -> Self {
         self.output_file = Some(Arc::new(file));
-        self
-    }
-
-    /// Sets the timeout used when none was given (a host's default, like `app.json`'s
-    /// `networkTimeout.downloadFile`).
-    pub fn default_timeout(mut self, timeout: Duration) -> Self {
-        if self.timeout.is_none_or(|t| t.is_zero()) {
-            self.timeout = Some(timeout);
-        }
-        self
-    }
-
-    /// Enables or disables the profile.
-    pub fn enable_profile(mut self, on: bool) -> Self {
-        self.enable_profile = on;
-        self
-    }
-
-    /// Allows HTTP/2.
-    pub fn enable_http2(mut self, on: bool) -> Self {
-        self.enable_http2 = on;
-        self
-    }
-
-    /// Allows HTTP/3.
-    pub fn enable_quic(mut self, on: bool) -> Self {
-        self.enable_quic = on;
-        self
-    }
-
-    /// Reports `usingHighPerformanceMode` in the profile (WeChat's option; the download itself
-    /// is the same).
-    pub fn use_high_performance_mode(mut self, on: bool) -> Self {
-        self.use_high_performance_mode = on;
-        self
-    }
-
-    /// Tries HTTP/3 first even without an `Alt-Svc` advertisement (needs `enable_quic`).
-    pub fn quic_hint(mut self, on: bool) -> Self {
-        self.quic_hint = on;
-        self
-    }
-
-    /// Sets the size cap in bytes.
-    pub fn max_bytes(mut self, max: u64) -> Self {
-        self.max_bytes = Some(max);
         self
     }
 
@@ -339,24 +371,6 @@ impl DownloadOptions {
     /// Registers a progress callback before the download starts.
     pub fn on_progress_update(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.on_progress_update = Some(Arc::new(f));
-        self
-    }
-
-    /// Registers a headers-received callback before the download starts.
-    pub fn on_headers_received(
-        mut self,
-        f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
-    ) -> Self {
-        self.on_headers_received = Some(Arc::new(f));
-        self
-    }
-
-    /// **\[beyond\]** Registers a [`Trace`] callback: each request head as it is sent, each
-    /// response head as it arrives (redirects, retried answers and a continued download's
-    /// `206` included), each retry with its reason and wait. Called on the download's task:
-    /// keep it short.
-    pub fn on_trace(mut self, f: impl Fn(&Trace) + Send + Sync + 'static) -> Self {
-        self.on_trace = Some(Arc::new(f));
         self
     }
 

@@ -117,6 +117,18 @@ impl Timeline {
         }
     }
 
+    /// What this exchange tells the network-quality estimator, once its body was read.
+    pub fn sample(&self, facts: &ConnFacts) -> crate::quality::nqe::Sample {
+        crate::quality::nqe::Sample {
+            http_rtt_ms: self.span_ms(self.request_start, self.response_start),
+            transport_rtt_ms: facts.rtt_ms,
+            body_bytes: facts.body_bytes,
+            body_ms: self
+                .span_ms(self.response_start, self.response_end)
+                .unwrap_or(0.0),
+        }
+    }
+
     /// Produces the profile: timings, connection facts and the client's current estimates.
     pub fn profile(&self, facts: &ConnFacts, est: &Estimates) -> Profile {
         let fetch = self.ms(self.fetch_start);

@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Empty;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
+use super::out_body::OutBody;
 use super::quic::H3Send;
 use super::{Body, ConnInfo, ConnectTimes, Connector, Origin, Protocol, QuicConnector, Resolver};
 use crate::error::{h3_error, http_error, lock, Fail};
@@ -28,8 +28,8 @@ const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// Sends requests over one connection, whatever its protocol.
 pub(crate) enum Sender {
-    H1(http1::SendRequest<Empty<Bytes>>),
-    H2(http2::SendRequest<Empty<Bytes>>),
+    H1(http1::SendRequest<OutBody>),
+    H2(http2::SendRequest<OutBody>),
     H3(H3Send),
 }
 
@@ -64,10 +64,10 @@ impl SendError {
 }
 
 impl Sender {
-    /// Sends a GET and waits for the response head.
+    /// Sends a request and its body and waits for the response head.
     pub async fn send(
         &mut self,
-        req: http::Request<Empty<Bytes>>,
+        req: http::Request<OutBody>,
     ) -> Result<http::Response<Body>, SendError> {
         let http = |r: hyper::Result<http::Response<Incoming>>| {
             r.map(|resp| resp.map(Body::Http)).map_err(SendError::Hyper)
@@ -77,15 +77,21 @@ impl Sender {
             Sender::H2(s) => http(s.send_request(req).await),
             Sender::H3(s) => {
                 let h3 = |e: &dyn std::fmt::Display| SendError::H3(e.to_string());
-                let (parts, _) = req.into_parts();
+                let (parts, mut body) = req.into_parts();
                 let mut stream = s
                     .send_request(http::Request::from_parts(parts, ()))
                     .await
                     .map_err(|e| h3(&e))?;
-                // A GET has no body: finishing only ends the request stream. A server that has
-                // its answer may already have asked us to stop sending (RFC 9114 4.1: clients
-                // must not discard a complete response for that), so an error here is not the
-                // request's failure; the response head, or its absence, tells.
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| h3(&e))?;
+                    if let Ok(data) = frame.into_data() {
+                        stream.send_data(data).await.map_err(|e| h3(&e))?;
+                    }
+                }
+                // Finishing ends the request stream. A server that has its answer may already
+                // have asked us to stop sending (RFC 9114 4.1: clients must not discard a
+                // complete response for that), so an error here is not the request's failure;
+                // the response head, or its absence, tells.
                 let _ = stream.finish().await;
                 let head = stream.recv_response().await.map_err(|e| h3(&e))?;
                 Ok(head.map(|()| Body::H3(Box::new(stream))))
@@ -118,7 +124,7 @@ impl Conn {
 
 #[derive(Debug)]
 struct Idle {
-    sender: http1::SendRequest<Empty<Bytes>>,
+    sender: http1::SendRequest<OutBody>,
     info: ConnInfo,
     since: Instant,
 }
@@ -142,7 +148,7 @@ impl<S> std::fmt::Debug for Shared<S> {
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
     idle: Mutex<HashMap<Origin, Vec<Idle>>>,
-    h2: Mutex<HashMap<Origin, Shared<http2::SendRequest<Empty<Bytes>>>>>,
+    h2: Mutex<HashMap<Origin, Shared<http2::SendRequest<OutBody>>>>,
     h3: Mutex<HashMap<Origin, Shared<H3Send>>>,
     /// One QUIC handshake at a time per origin, so concurrent requests share it.
     h3_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
