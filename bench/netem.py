@@ -15,15 +15,10 @@ and `tc`; otherwise prints why it is skipped and exits 0. Cleans up the namespac
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WXDL = ROOT / "target" / "release" / "wxdl"
+from nsnet import WXDL, Link, require_root_tools, sh, skip
+
 # name: (down kbit/s, up kbit/s, round trip ms) - the presets of docs/network.md.
 PRESETS = {
     "wifi": (30000, 15000, 30),
@@ -32,18 +27,6 @@ PRESETS = {
     "2g": (75, 32, 1500),
     "slow-2g": (40, 20, 3000),
 }
-NS = f"wxdl-netem-{os.getpid()}"
-HOST_IF, NS_IF = f"wxh{os.getpid() % 10000}", f"wxn{os.getpid() % 10000}"
-HOST_IP, NS_IP = "10.211.0.1", "10.211.0.2"
-
-
-def sh(*args, check=True):
-    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True)
-
-
-def skip(why):
-    print(f"skipped: {why}")
-    sys.exit(0)
 
 
 def profile_times(out: str):
@@ -59,64 +42,22 @@ def main():
     ap.add_argument("--size", type=int, default=1 << 20)
     ap.add_argument("--presets", default=",".join(PRESETS))
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        skip("needs root (network namespaces and tc)")
-    for tool in ("ip", "tc", "nginx"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} is not installed")
-    if not WXDL.exists():
-        sys.exit(f"netem: build wxdl first: cargo build --release (missing {WXDL})")
-    work = Path(tempfile.mkdtemp(prefix="wxdl-netem-"))
-    nginx = None
-    try:
-        try:
-            sh("ip", "netns", "add", NS)
-        except subprocess.CalledProcessError as e:
-            skip(f"cannot make a network namespace: {e.stderr.strip()}")
-        sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
-        sh("ip", "link", "set", NS_IF, "netns", NS)
-        sh("ip", "addr", "add", f"{HOST_IP}/24", "dev", HOST_IF)
-        sh("ip", "link", "set", HOST_IF, "up")
-        sh("ip", "netns", "exec", NS, "ip", "addr", "add", f"{NS_IP}/24", "dev", NS_IF)
-        sh("ip", "netns", "exec", NS, "ip", "link", "set", NS_IF, "up")
-        sh("ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up")
-        probe = sh("tc", "qdisc", "replace", "dev", HOST_IF, "root", "netem", "delay", "1ms",
-                   check=False)
+    require_root_tools()
+    with Link(files={"f.bin": args.size}) as link:
+        probe = link.qdisc_down("netem", "delay", "1ms", check=False)
         if probe.returncode != 0:
             skip(f"this kernel has no netem qdisc (sch_netem): {probe.stderr.strip()}")
-        www = work / "www"
-        www.mkdir()
-        (www / "f.bin").write_bytes(os.urandom(args.size))
-        port = 18080 + os.getpid() % 1000
-        conf = work / "nginx.conf"
-        conf.write_text(f"""
-daemon off; master_process off; worker_processes 1; pid {work}/nginx.pid;
-error_log {work}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off; sendfile on; default_type application/octet-stream;
-  client_body_temp_path {work}/cb; proxy_temp_path {work}/pt; fastcgi_temp_path {work}/ft;
-  uwsgi_temp_path {work}/ut; scgi_temp_path {work}/st;
-  server {{ listen {HOST_IP}:{port}; listen 127.0.0.1:{port}; root {www}; }}
-}}
-""")
-        nginx = subprocess.Popen(["nginx", "-p", str(work), "-c", str(conf)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        data = work / "data"
-        common = ["get", "-q", "--json", "-o", "/dev/null", "--data-dir", str(data)]
+        common = ["get", "-q", "--json", "-o", "/dev/null", "--data-dir", link.data_dir()]
         rows = []
         for name in args.presets.split(","):
             down, up, rtt = PRESETS[name]
             half = f"{rtt / 2}ms"
-            sh("tc", "qdisc", "replace", "dev", HOST_IF, "root", "netem", "delay", half,
-               "rate", f"{down}kbit", "limit", "100000")
-            sh("ip", "netns", "exec", NS, "tc", "qdisc", "replace", "dev", NS_IF, "root",
-               "netem", "delay", half, "rate", f"{up}kbit", "limit", "100000")
-            kernel = sh("ip", "netns", "exec", NS, WXDL, *common,
-                        f"http://{HOST_IP}:{port}/f.bin", check=False)
+            link.qdisc_down("netem", "delay", half, "rate", f"{down}kbit", "limit", "100000")
+            link.qdisc_up("netem", "delay", half, "rate", f"{up}kbit", "limit", "100000")
+            kernel = link.in_ns(WXDL, *common, link.url("f.bin"), check=False)
             if kernel.returncode != 0:
                 sys.exit(f"netem: {name} through netem failed: {kernel.stdout} {kernel.stderr}")
-            model = sh(WXDL, *common, "--network", name, f"http://127.0.0.1:{port}/f.bin",
+            model = sh(WXDL, *common, "--network", name, link.url("f.bin", through_link=False),
                        check=False)
             if model.returncode != 0:
                 sys.exit(f"netem: {name} emulated failed: {model.stdout} {model.stderr}")
@@ -130,13 +71,6 @@ http {{
         print("|---|---|---|---|---|---|---|")
         for name, kt, mt, kf, mf in rows:
             print(f"| {name} | {kt:.0f} | {mt:.0f} | {mt / kt:.2f} | {kf:.0f} | {mf:.0f} | {mf / kf:.2f} |")
-    finally:
-        if nginx is not None:
-            nginx.terminate()
-            nginx.wait()
-        sh("ip", "link", "del", HOST_IF, check=False)
-        sh("ip", "netns", "del", NS, check=False)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
 #     whatever is missing;
 #   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
 #     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped);
+#   - the rate emulation against the kernel's tc tbf (TBF_SIZE bytes at the 4g and 3g rates,
+#     for kernels without netem; root and sch_tbf, else it prints why it is skipped);
 #   - mutation testing (scripts/mutants.sh --changed) of the lines this change touched in the
 #     modules that keep the contract's promises, within MUTANTS_BUDGET seconds (default 300);
 #     compared with MUTANTS_BASE, else the branch point from main, else the previous commit;
@@ -46,6 +48,9 @@ timeout 600 bash bench/run.sh --quick
 
 echo "== emulation against tc netem"
 timeout 600 python3 bench/netem.py --size "${NETEM_SIZE:-262144}" --presets wifi,4g,3g
+
+echo "== rate emulation against tc tbf"
+timeout 600 python3 bench/tbf.py --sizes "${TBF_SIZE:-262144}" --presets 4g,3g
 
 echo "== mutants on the lines this change touched"
 base=${MUTANTS_BASE:-}

@@ -49,7 +49,7 @@ mod tests {
     fn failure_codes_are_distinct_and_documented_range() {
         let codes: Vec<u8> = FailReason::ALL.iter().map(|r| for_reason(*r)).collect();
         assert_eq!(codes.first(), Some(&10));
-        assert_eq!(codes.last(), Some(&28));
+        assert_eq!(codes.last(), Some(&29));
         assert_eq!(for_reason(FailReason::SslHandshakeFail), 19);
         assert_eq!(for_reason(FailReason::ExceedMaxFileSize), 16);
         assert_eq!(for_reason(FailReason::Interrupted), 28);

@@ -11,6 +11,10 @@ use wxdl::Fail;
 pub enum Api {
     /// `wx.downloadFile`.
     DownloadFile,
+    /// `wx.request`.
+    Request,
+    /// `wx.uploadFile`.
+    UploadFile,
 }
 
 impl Api {
@@ -18,6 +22,8 @@ impl Api {
     pub fn name(self) -> &'static str {
         match self {
             Api::DownloadFile => "downloadFile",
+            Api::Request => "request",
+            Api::UploadFile => "uploadFile",
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wxdl::{DownloadOptions, Fail, FailReason, Success};
 
 use crate::api::Api;
-use crate::value::{js_number_text, timeout_ms, type_fail, type_name};
+use crate::value::{js_number_text, timeout_ms, type_fail, type_name, url_option};
 
 /// This API.
 pub const API: Api = Api::DownloadFile;
@@ -62,45 +62,10 @@ pub const OPTION_FIELDS: [&str; 17] = [
 /// ```
 pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOptions, Fail> {
     let field = |name: &str| v.get(name).filter(|x| !x.is_null());
-    let url = match field("url") {
-        None => return Err(Fail::new(FailReason::UrlNull)),
-        Some(Value::String(s)) if s.is_empty() => return Err(Fail::new(FailReason::UrlNull)),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(type_fail(FailReason::InvalidUrl, "url", "String", other)),
-    };
+    let url = url_option(field("url"))?;
     let mut opts = DownloadOptions::new(url);
-    match field("header") {
-        None => {}
-        Some(Value::Object(map)) => {
-            for (name, value) in map {
-                // As WeChat's devtools send them: a number or boolean as its JavaScript string,
-                // null (and undefined, which JSON carries as null or not at all) not at all.
-                let value = match value {
-                    Value::Null => continue,
-                    Value::String(s) => s.clone(),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Number(n) => js_number_text(n),
-                    Value::Array(_) | Value::Object(_) => {
-                        return Err(Fail::with(
-                            FailReason::InvalidHeader,
-                            format_args!(
-                                "value of {name} should be String instead of {}",
-                                type_name(value)
-                            ),
-                        ))
-                    }
-                };
-                opts = opts.header(name.clone(), value);
-            }
-        }
-        Some(other) => {
-            return Err(type_fail(
-                FailReason::InvalidHeader,
-                "header",
-                "Object",
-                other,
-            ))
-        }
+    for (name, value) in header_pairs(field("header"))? {
+        opts = opts.header(name, value);
     }
     match field("filePath") {
         None => {}
@@ -166,6 +131,44 @@ pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOption
         opts = opts.split(n.min(16.0) as u32);
     }
     Ok(opts)
+}
+
+/// A `header` option as WeChat's devtools send it: a number or boolean value as its JavaScript
+/// string, null (and undefined, which JSON carries as null or not at all) not at all; an object
+/// or array value, or a `header` that is no object, is `invalid header`.
+pub(crate) fn header_pairs(header: Option<&Value>) -> Result<Vec<(String, String)>, Fail> {
+    let map = match header {
+        None => return Ok(Vec::new()),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(type_fail(
+                FailReason::InvalidHeader,
+                "header",
+                "Object",
+                other,
+            ))
+        }
+    };
+    let mut pairs = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let value = match value {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => js_number_text(n),
+            Value::Array(_) | Value::Object(_) => {
+                return Err(Fail::with(
+                    FailReason::InvalidHeader,
+                    format_args!(
+                        "value of {name} should be String instead of {}",
+                        type_name(value)
+                    ),
+                ))
+            }
+        };
+        pairs.push((name.clone(), value));
+    }
+    Ok(pairs)
 }
 
 /// The Mini Program `success` result object:

@@ -1,12 +1,176 @@
-//! `wx.request` in WeChat's shape, the parts that are pure data: the method as WeChat accepts
-//! it, `data` turned into what is sent (a query string for GET, JSON or a form for the rest, as
-//! the `content-type` header says), and the response body turned into `res.data` as `dataType`
-//! and `responseType` ask (`json`: parsed when it parses, otherwise the text). The engine sends
-//! bytes and hands bytes back; only this module knows these rules.
+//! `wx.request` in WeChat's shape: its options from a JavaScript-style object (the method as
+//! WeChat accepts it, `data` turned into what is sent — a query string for GET, JSON or a form
+//! for the rest, as the `content-type` header says — and the rest of WeChat's checks and words),
+//! and its `success` object, the body turned into `res.data` as `dataType` and `responseType`
+//! ask (`json`: parsed when it parses, otherwise the text). The engine sends bytes and hands
+//! bytes back; only this module knows these rules.
 
-use serde_json::{Map, Value};
+use std::time::Duration;
 
-use crate::value::js_number_text;
+use serde_json::{json, Map, Value};
+use wxdl::request::{Redirect, RequestOptions, Response};
+use wxdl::{Fail, FailReason};
+
+use crate::api::Api;
+use crate::download::header_pairs;
+use crate::value::{js_number_text, timeout_ms, type_name, url_option};
+
+/// This API.
+pub const API: Api = Api::Request;
+
+/// The option names [`options`] reads (`data` comes apart, as the face converts an
+/// `ArrayBuffer`); anything else in the object is ignored.
+pub const OPTION_FIELDS: [&str; 16] = [
+    "url",
+    "data",
+    "header",
+    "timeout",
+    "method",
+    "dataType",
+    "responseType",
+    "enableProfile",
+    "enableHttp2",
+    "enableQuic",
+    "enableChunked",
+    "enableCache",
+    "enableHttpDNS",
+    "forceCellularNetwork",
+    "useHighPerformanceMode",
+    "redirect",
+];
+
+/// A parsed call: the engine's options and how the face shapes `res.data` and its events.
+#[derive(Debug)]
+pub struct Call {
+    /// What the engine runs.
+    pub options: RequestOptions,
+    /// `dataType` (`json` unless given).
+    pub data_type: String,
+    /// `responseType` (`text` unless given).
+    pub response_type: String,
+    /// `enableChunked`: the task's `onChunkReceived` hears chunks.
+    pub chunked: bool,
+}
+
+/// Parses a `request` options object with WeChat's semantics; `data` is what the script passed
+/// (see [`Data`]). Bad values fail the way WeChat's do (`url is null or nil`, `invalid url`,
+/// `invalid header`, `parameter error: parameter.method should be one of …`); a `timeout` that is
+/// not a number is ignored with a warning. WeChat sends `content-type: application/json` unless
+/// the header has one.
+///
+/// ```
+/// use serde_json::json;
+/// use wxdl_wx::request::{self, Data};
+///
+/// let call = request::options(
+///     &json!({"url": "https://example.com/api", "method": "post", "header": {"X-A": 1}}),
+///     Data::Value(json!({"a": 1})),
+///     |w| eprintln!("{w}"),
+/// ).unwrap();
+/// assert!(call.options.check().is_ok());
+/// assert_eq!(call.data_type, "json");
+/// let bad = request::options(&json!({"url": "https://e.com", "method": "PATCH"}), Data::Absent, |_| {});
+/// assert_eq!(
+///     request::API.err_msg(&bad.unwrap_err()),
+///     "request:fail parameter error: parameter.method should be one of OPTIONS, GET, HEAD, \
+///      POST, PUT, DELETE, TRACE, CONNECT instead of \"PATCH\""
+/// );
+/// ```
+pub fn options(v: &Value, data: Data, mut warn: impl FnMut(String)) -> Result<Call, Fail> {
+    let field = |name: &str| v.get(name).filter(|x| !x.is_null());
+    let url = url_option(field("url"))?;
+    let method = method(field("method")).map_err(|e| Fail::with(FailReason::ParameterError, e))?;
+    let headers = header_pairs(field("header"))?;
+    let content_type = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone());
+    let encoded = encode(method, &url, &data, content_type.as_deref());
+    let mut opts = RequestOptions::new(encoded.url).method(
+        http::Method::from_bytes(method.as_bytes()).expect("WeChat's methods are valid tokens"),
+    );
+    if content_type.is_none() {
+        opts = opts.header("content-type", DEFAULT_CONTENT_TYPE);
+    }
+    for (name, value) in headers {
+        opts = opts.header(name, value);
+    }
+    if let Some(body) = encoded.body {
+        opts = opts.body(body);
+    }
+    if let Some(t) = field("timeout") {
+        match timeout_ms(t) {
+            Some(ms) if ms > 0.0 => {
+                opts = opts.timeout(Duration::from_secs_f64(ms.min(1e12) / 1000.0));
+            }
+            Some(_) => {}
+            None => warn(format!(
+                "wx.{}: parameter.timeout should be Number instead of {}; using the default",
+                API.name(),
+                type_name(t)
+            )),
+        }
+    }
+    let flag = |name: &str| field(name).and_then(Value::as_bool);
+    opts = opts
+        .enable_profile(flag("enableProfile") != Some(false))
+        .enable_http2(flag("enableHttp2") == Some(true))
+        .enable_quic(flag("enableQuic") == Some(true))
+        .use_high_performance_mode(flag("useHighPerformanceMode") == Some(true));
+    if field("redirect").and_then(Value::as_str) == Some("manual") {
+        opts = opts.redirect(Redirect::Manual);
+    }
+    let text = |name: &str, default: &str| {
+        field(name)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    };
+    Ok(Call {
+        options: opts,
+        data_type: text("dataType", "json"),
+        response_type: text("responseType", "text"),
+        chunked: flag("enableChunked") == Some(true),
+    })
+}
+
+/// A `success` object and, for `responseType: 'arraybuffer'`, the bytes the face puts in
+/// `res.data` as an `ArrayBuffer` (JSON cannot carry one; `result.data` is then absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// `{errMsg: "request:ok", data?, statusCode, header, cookies, profile?}`.
+    pub result: Value,
+    /// `res.data` as bytes, when the face must make an `ArrayBuffer` of them.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// The Mini Program `success` object of a finished request, for any HTTP status.
+pub fn success(res: &Response, data_type: &str, response_type: &str) -> Reply {
+    let mut result = json!({
+        "errMsg": API.ok_msg(),
+        "statusCode": res.status_code,
+        "header": res.header,
+        "cookies": cookies(res.header_list.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+    });
+    let obj = result.as_object_mut().expect("object literal");
+    let mut bytes = None;
+    match payload(&res.body, Some(data_type), Some(response_type)) {
+        Payload::Json(v) => {
+            obj.insert("data".into(), v);
+        }
+        Payload::Text(t) => {
+            obj.insert("data".into(), Value::String(t));
+        }
+        Payload::Bytes(b) => bytes = Some(b),
+    }
+    if let Some(p) = &res.profile {
+        obj.insert(
+            "profile".into(),
+            serde_json::to_value(p).unwrap_or(Value::Null),
+        );
+    }
+    Reply { result, bytes }
+}
 
 /// The methods `wx.request` accepts (WeChat's list, in its order).
 pub const METHODS: [&str; 8] = [

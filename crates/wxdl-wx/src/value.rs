@@ -56,3 +56,14 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "Object",
     }
 }
+
+/// The `url` option every network API has: missing, null or empty is `url is null or nil`; not a
+/// string is `invalid url` with WeChat's type words.
+pub(crate) fn url_option(v: Option<&Value>) -> Result<String, Fail> {
+    match v {
+        None | Some(Value::Null) => Err(Fail::new(FailReason::UrlNull)),
+        Some(Value::String(s)) if s.is_empty() => Err(Fail::new(FailReason::UrlNull)),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(type_fail(FailReason::InvalidUrl, "url", "String", other)),
+    }
+}

@@ -52,12 +52,15 @@ pub enum FailReason {
     /// The Mini Program went to the background and the download did not end within 5 s (JS
     /// host lifecycle).
     Interrupted,
+    /// An option of the wrong type or out of its set (a `method` WeChat does not list, an
+    /// upload without `name`): WeChat's `parameter error: parameter.<name> should be …`.
+    ParameterError,
 }
 
 impl FailReason {
     /// Every reason, in table order (useful for documentation and exhaustive tests). The order is
     /// stable: new reasons are only ever appended (the CLI derives exit codes from it).
-    pub const ALL: [FailReason; 19] = [
+    pub const ALL: [FailReason; 20] = [
         FailReason::UrlNull,
         FailReason::InvalidUrl,
         FailReason::InvalidHeader,
@@ -77,6 +80,7 @@ impl FailReason {
         FailReason::IntegrityCheckFail,
         FailReason::WriteFileFail,
         FailReason::Interrupted,
+        FailReason::ParameterError,
     ];
 
     /// This reason's position in [`FailReason::ALL`].
@@ -111,6 +115,7 @@ impl FailReason {
             FailReason::IntegrityCheckFail => "integrity check fail",
             FailReason::WriteFileFail => "write file fail",
             FailReason::Interrupted => "interrupted",
+            FailReason::ParameterError => "parameter error",
         }
     }
 
@@ -120,7 +125,7 @@ impl FailReason {
     /// own, in a range WeChat's table leaves empty.
     pub fn errno(self) -> u32 {
         match self {
-            FailReason::UrlNull | FailReason::InvalidHeader => 600005,
+            FailReason::UrlNull | FailReason::InvalidHeader | FailReason::ParameterError => 600005,
             FailReason::InvalidUrl => 600009,
             FailReason::UrlNotInDomainList => 600002,
             FailReason::Abort => 603105,
