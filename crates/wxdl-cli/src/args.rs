@@ -28,7 +28,7 @@ Exit status:
   5      success with an HTTP 5xx (or other non-2xx/3xx) status (the body is saved; with -f,
          nothing is)
   6      wxdl run: the script threw an uncaught exception or left a rejection unhandled
-  10-28  failure, one code per reason:
+  10-29  failure, one code per reason:
          10 url is null or nil        11 invalid url              12 invalid header
          13 url not in domain list    14 abort                    15 timeout
          16 exceed max file size      17 dns resolve fail         18 connect fail
@@ -37,6 +37,7 @@ Exit status:
          24 illegal operation on a directory
          25 the maximum size of the file storage limit is exceeded
          26 integrity check fail      27 write file fail          28 interrupted
+         29 parameter error
   1      wxdl itself could not run (e.g. the sandbox root is unusable)
   130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP: every download aborted, nothing
          partial left (a second signal quits at once)";
