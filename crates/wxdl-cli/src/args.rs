@@ -55,6 +55,9 @@ pub enum Command {
     /// Download a URL (or a list of URLs with -i) like wx.downloadFile.
     #[command(after_help = AFTER_HELP)]
     Get(Box<GetArgs>),
+    /// Send one request like wx.request (any method, a body, the response on stdout).
+    #[command(after_help = REQUEST_HELP)]
+    Request(Box<RequestArgs>),
     /// Run Mini Program JavaScript that calls wx.downloadFile (QuickJS), until nothing is pending.
     Run(Box<RunArgs>),
     /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
@@ -148,6 +151,96 @@ pub const BATCH: &str = "Batch";
 pub const SANDBOX: &str = "Sandbox and policy";
 pub const TUNING: &str = "Tuning";
 pub const EMULATION: &str = "Network emulation";
+
+const REQUEST_HELP: &str = "\
+Examples:
+  wxdl request https://api.example.com/items                 GET, the body on stdout
+  wxdl request -d '{\"name\":\"a\"}' https://api.example.com/items  POST as JSON (WeChat's default type)
+  wxdl request -X PUT -H 'content-type: application/x-www-form-urlencoded' -d 'a=1' URL
+  wxdl request -I URL                                         HEAD: the response head only
+  wxdl request --json URL                                     the Mini Program result object
+
+Like wx.request, any HTTP status is a success (exit 0 for 2xx/3xx, 4 for 4xx, 5 otherwise);
+a failure exits with its reason's code (see wxdl get --help). Unlike curl, -d sends
+content-type: application/json unless -H sets one, as WeChat does.";
+
+/// `wxdl request`: one `wx.request`, curl's way of asking.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The URL (http:// or https://; without a scheme, http:// as in curl).
+    pub url: String,
+
+    /// The method: OPTIONS, GET, HEAD, POST, PUT, DELETE, TRACE or CONNECT (WeChat's list);
+    /// POST when -d is given, else GET.
+    #[arg(short = 'X', long = "request", value_name = "METHOD", help_heading = REQUEST)]
+    pub method: Option<String>,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER", help_heading = REQUEST)]
+    pub headers: Vec<String>,
+
+    /// The body (wx.request's `data` as a string): sent as it is, or for GET appended to the
+    /// URL as its query; '@FILE' sends a file's bytes, '@-' standard input's.
+    #[arg(short = 'd', long = "data", value_name = "DATA", help_heading = REQUEST)]
+    pub data: Option<String>,
+
+    /// HEAD: print the response head only.
+    #[arg(short = 'I', long = "head", conflicts_with_all = ["method", "data"], help_heading = REQUEST)]
+    pub head: bool,
+
+    /// The whole-request timeout in ms (default 60000, as WeChat's).
+    #[arg(long, value_name = "MS", help_heading = REQUEST)]
+    pub timeout: Option<u64>,
+
+    /// Stop at a redirect and print it (wx.request's redirect: 'manual').
+    #[arg(long = "no-follow", help_heading = REQUEST)]
+    pub no_follow: bool,
+
+    /// The most response bytes held in memory (default 50M).
+    #[arg(long = "max-bytes", value_name = "SIZE", value_parser = parse_max_bytes, help_heading = REQUEST)]
+    pub max_bytes: Option<u64>,
+
+    /// Offer HTTP/2 (ALPN h2) on https.
+    #[arg(long, help_heading = REQUEST)]
+    pub http2: bool,
+
+    /// Try HTTP/3 first (QUIC), then TCP.
+    #[arg(long, help_heading = REQUEST)]
+    pub http3: bool,
+
+    /// Write the body to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE", help_heading = OUTPUT)]
+    pub output: Option<PathBuf>,
+
+    /// Print the response's status line and headers before the body (like curl -i).
+    #[arg(short = 'i', long = "include", help_heading = OUTPUT)]
+    pub include: bool,
+
+    /// Print the Mini Program result object (`request:ok`, data, statusCode, header, cookies,
+    /// profile) or the fail object as JSON instead of the body.
+    #[arg(long, help_heading = OUTPUT)]
+    pub json: bool,
+
+    /// `dataType` for --json: 'json' parses the body when it parses (the default), anything
+    /// else keeps the text.
+    #[arg(long = "data-type", value_name = "TYPE", requires = "json", help_heading = OUTPUT)]
+    pub data_type: Option<String>,
+
+    /// With an HTTP status of 400 or more, print nothing of the body and exit 4 or 5 (curl -f).
+    #[arg(short = 'f', long = "fail", help_heading = OUTPUT)]
+    pub fail: bool,
+
+    /// No error lines on stderr (the exit code still tells).
+    #[arg(short, long, visible_short_alias = 's', visible_alias = "silent", help_heading = OUTPUT)]
+    pub quiet: bool,
+
+    /// Show each request head as it is sent and each response head as it arrives, on stderr.
+    #[arg(short = 'v', long, help_heading = OUTPUT)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -265,8 +358,7 @@ pub struct GetArgs {
     #[arg(short = 'L', long, help_heading = REQUEST)]
     pub location: bool,
 
-    /// A HEAD request comes with `wxdl request` (not there yet): wxdl get downloads bodies;
-    /// `wxdl get -v URL -o /dev/null` shows the response head.
+    /// Refused: wxdl get downloads bodies; `wxdl request -I URL` shows the response head.
     #[arg(short = 'I', long, help_heading = REQUEST)]
     pub head: bool,
 

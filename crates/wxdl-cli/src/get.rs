@@ -79,7 +79,7 @@ fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
     let batch = args.input.is_some();
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     let refusals: [(bool, &str); 11] = [
-        (args.head, "-I/--head: wxdl get downloads bodies; a HEAD request comes with `wxdl request` (not there yet). `wxdl get -v URL -o /dev/null` shows the response head"),
+        (args.head, "-I/--head: wxdl get downloads bodies; for the response head alone, `wxdl request -I URL`"),
         (args.dir.is_some() && !batch, "-d DIR is where a batch (-i URLS_FILE) saves its files; for one URL, use -o DIR/NAME"),
         (args.jobs.is_some() && !batch, "-j N is how many downloads of a batch (-i URLS_FILE) run at once; one URL is one download"),
         (args.remote_header_name && !args.remote_name, "-J names the file after the server's Content-Disposition and goes with -O (-O -J)"),
@@ -204,7 +204,7 @@ fn is_stdout(path: &Path) -> bool {
 }
 
 /// A URL as a curl user types it: without a scheme it is `http://` (the JS host stays strict).
-fn with_scheme(url: &str) -> String {
+pub fn with_scheme(url: &str) -> String {
     let url = url.trim();
     if url.is_empty() || url.contains("://") {
         url.to_owned()

@@ -9,6 +9,7 @@ mod habits;
 mod har;
 mod manual;
 mod render;
+mod request;
 mod run;
 mod serve;
 mod signals;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Get(a) => get::run(*a).await,
+            Command::Request(a) => request::run(*a).await,
             Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Clean(a) => clean::run(a),

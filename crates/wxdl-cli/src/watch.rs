@@ -1,4 +1,4 @@
-//! What `wxdl get` shows and decides while a download runs, from the engine's events: `-v`'s
+//! What `wxdl get` and `wxdl request` show and decide while a call runs, from the engine's events: `-v`'s
 //! heads as they are sent and received, `--retry`'s notes (what, why, how long), and `-f`'s
 //! gate that aborts on an HTTP error status before anything is put in place.
 
@@ -22,10 +22,19 @@ impl Watch {
     /// `opts` with a trace listener printing what was asked for (none when nothing was), out of
     /// the progress bar's way.
     pub fn attach(self, opts: DownloadOptions, bar: ProgressBar) -> DownloadOptions {
-        if !self.heads && !self.retries {
-            return opts;
+        match self.printer(bar) {
+            Some(print) => opts.on_trace(print),
+            None => opts,
         }
-        opts.on_trace(move |t| {
+    }
+
+    /// The trace listener printing what was asked for, for any call's options (none when
+    /// nothing was).
+    pub fn printer(self, bar: ProgressBar) -> Option<impl Fn(&Trace) + Send + Sync + 'static> {
+        if !self.heads && !self.retries {
+            return None;
+        }
+        Some(move |t: &Trace| {
             let text = match t {
                 Trace::Request { .. } | Trace::Response { .. } if self.heads => heads(t),
                 Trace::Retry { .. } if self.retries => retry(t, self.label.as_deref()),
@@ -41,6 +50,7 @@ fn heads(t: &Trace) -> String {
     let mut out = String::new();
     match t {
         Trace::Request {
+            method,
             url,
             http_version,
             peer_ip,
@@ -54,7 +64,7 @@ fn heads(t: &Trace) -> String {
             };
             out.push_str(&format!("* {how} {peer_ip} ({http_version})\n"));
             out.push_str(&format!(
-                "> GET {} {http_version}\n",
+                "> {method} {} {http_version}\n",
                 crate::render::url_target(url)
             ));
             for (k, v) in header {

@@ -50,6 +50,8 @@ pub enum Event {
 pub enum Trace {
     /// A request head is being sent.
     Request {
+        /// The method (`GET` for downloads; a 303 turns any other into `GET`).
+        method: String,
         /// The URL asked for.
         url: String,
         /// `HTTP/1.1`, `h2` or `h3`.

@@ -84,6 +84,7 @@ pub(crate) async fn attempt(
     })?;
     let request_header = header_list(req.headers());
     timeline.trace.emit(|| Trace::Request {
+        method: req.method().to_string(),
         url: url.to_string(),
         http_version: conn.info.protocol.http_version(),
         peer_ip: conn.info.peer.ip().to_string(),
