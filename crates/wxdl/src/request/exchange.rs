@@ -6,7 +6,6 @@
 //!
 //! Imports `net`, `quality`, `queue`, `task`, `engine` and `error`; never an API's options.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +29,7 @@ use crate::quality::profile::Timeline;
 use crate::queue::Ticket;
 use crate::request::response::Response;
 use crate::task::TaskShared;
+use crate::transport::SentFn;
 
 /// A checked call, whatever API made it.
 pub(crate) struct Call {
@@ -39,8 +39,8 @@ pub(crate) struct Call {
     pub method: Method,
     pub headers: HeaderMap,
     pub payload: Payload,
-    /// Counts the body bytes handed to the connection (upload progress).
-    pub sent: Option<Arc<AtomicU64>>,
+    /// Hears of the body bytes handed to the connection (upload progress).
+    pub sent: Option<SentFn>,
     pub timeout: Duration,
     pub follow: bool,
     pub h2: bool,
