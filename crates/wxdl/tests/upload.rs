@@ -173,3 +173,26 @@ async fn missing_directory_and_escaping_files_fail_as_wechat_does() {
     }
     assert_eq!(echo.hits(), 0, "nothing was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_h3() {
+    let ca = TestCa::new();
+    let h3 = wxdl_testkit::H3Server::start(&ca, wxdl_testkit::H3Behavior::Echo).await;
+    let env = Env::new();
+    let client = env.trusting(&[h3.addr.port()], &ca).build().unwrap();
+    let data = put_file(&client, "clip.mp4", wxdl::transport::OUT_CHUNK * 8 + 5);
+    let done = ok(client
+        .upload(
+            UploadOptions::new(h3.url("wxdl.test", "/u"), "wxfile://usr/clip.mp4", "video")
+                .form_data("k", "v")
+                .enable_quic(true)
+                .quic_hint(true),
+        )
+        .await);
+    let j = json(&done);
+    assert_eq!(j["version"], "h3");
+    let parts = j["parts"].as_array().unwrap();
+    assert_eq!(parts[1]["content_type"], "video/mp4");
+    assert_eq!(parts[1]["sha256"], sha256_hex(&data));
+    assert_eq!(done.response.profile.unwrap().protocol, "quic");
+}

@@ -23,6 +23,7 @@ use crate::net::headers::{header_list, header_map, request_headers};
 use crate::net::payload::Outgoing;
 use crate::net::policy::Api;
 use crate::net::redirect::Followed;
+use crate::net::retry::Retry;
 use crate::net::tries::{Ask, Tries};
 use crate::net::Payload;
 use crate::quality::profile::Timeline;
@@ -50,6 +51,8 @@ pub(crate) struct Call {
     pub use_high_performance_mode: bool,
     /// The bound on the response body held in memory.
     pub max_bytes: u64,
+    /// **\[beyond\]** How failed tries are repeated.
+    pub retry: Option<Retry>,
 }
 
 /// A call's whole life on the runtime: [`run`], then the listeners are let go.
@@ -124,7 +127,7 @@ async fn exchange(
             quic: call.quic,
             quic_hint: call.quic_hint,
         },
-        retry: None,
+        retry: call.retry,
         follow: call.follow,
         api,
     };

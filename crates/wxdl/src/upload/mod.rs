@@ -86,6 +86,9 @@ impl UploadOptions {
         use_high_performance_mode(on: bool);
         quic_hint(on: bool);
         max_bytes(max: u64);
+        retry(n: u32);
+        retry_delay(base: std::time::Duration);
+        retry_http(on: bool);
         on_headers_received(f: impl Fn(&HeadersReceived) + Send + Sync + 'static);
         on_trace(f: impl Fn(&Trace) + Send + Sync + 'static);
     }
