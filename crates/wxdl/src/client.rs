@@ -13,6 +13,7 @@ use crate::download::Request;
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason};
 use crate::events::Tracer;
+use crate::events::UploadProgress;
 use crate::net::policy::Api;
 use crate::net::policy::Policy;
 use crate::options::DownloadOptions;
@@ -29,6 +30,7 @@ use crate::transport::bucket::Bucket;
 use crate::transport::{
     CaError, Connector, Emulation, Link, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
 };
+use crate::upload::{progress_feed, UploadOptions, UploadTask, Uploaded};
 
 /// Default number of downloads (and of requests, and of uploads) that run at once per client.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -433,17 +435,53 @@ impl Client {
             shared.add_chunk(Arc::clone(f));
         }
         let call = options.validate().map(Box::new);
-        self.start_call(Api::Request, call, options.on_trace.clone(), shared)
+        self.start_call(Api::Request, call, options.on_trace.clone(), shared, |r| r)
     }
 
-    /// Queues a checked call of `api` and spawns its exchange.
-    fn start_call(
+    /// Starts a `wx.uploadFile` and returns its task at once: the form fields, then the file
+    /// (found through the sandbox, or a host path) streamed in bounded chunks as a
+    /// `multipart/form-data` POST. A missing file fails with `no such file or directory`
+    /// (1300002). The strict policy checks the upload domain list; the task waits in the
+    /// uploads' queue.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wxdl::{upload::UploadOptions, Client};
+    ///
+    /// let client = Client::builder().build()?;
+    /// let done = client
+    ///     .upload(UploadOptions::new("https://up.example.com/p", "wxfile://usr/a.jpg", "file"))
+    ///     .await?;
+    /// println!("{}", done.response.status_code);
+    /// # Ok(()) }
+    /// ```
+    pub fn upload(&self, options: UploadOptions) -> UploadTask {
+        let shared = TaskShared::new(None, options.headers_listener());
+        if let Some(f) = options.progress_listener() {
+            shared.add_progress(Arc::new(move |p| f(&UploadProgress::from(*p))));
+        }
+        let call = options.prepare(&self.inner.sandbox).map(|mut call| {
+            call.sent = Some(progress_feed(&shared, call.payload.len()));
+            Box::new(call)
+        });
+        self.start_call(
+            Api::Upload,
+            call,
+            options.trace_listener(),
+            shared,
+            |response| Uploaded { response },
+        )
+    }
+
+    /// Queues a checked call of `api` and spawns its exchange; `wrap` makes its result.
+    fn start_call<T: Send + 'static>(
         &self,
         api: Api,
         call: Result<Box<Call>, Fail>,
         on_trace: Option<crate::events::TraceFn>,
         shared: Arc<TaskShared>,
-    ) -> Task<Response> {
+        wrap: fn(Response) -> T,
+    ) -> Task<T> {
         let mut timeline = Box::new(Timeline::start());
         timeline.trace = Tracer(on_trace);
         // The place in line is taken now, so admission follows call order.
@@ -457,7 +495,7 @@ impl Client {
             Arc::clone(&shared),
             ticket,
         );
-        self.spawn(shared, work)
+        self.spawn(shared, async move { work.await.map(wrap) })
     }
 
     /// Spawns a task's work on the runtime [`download`](Self::download) describes.

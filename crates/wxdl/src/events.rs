@@ -23,6 +23,28 @@ pub struct Progress {
     pub total_bytes_expected_to_write: u64,
 }
 
+/// An upload's progress event (`UploadTask.onProgressUpdate`), coalesced as a download's is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadProgress {
+    /// Integer percent 0–100.
+    pub progress: u8,
+    /// Request body bytes handed to the connection so far.
+    pub total_bytes_sent: u64,
+    /// The request body's whole length (the multipart body, fields and file).
+    pub total_bytes_expected_to_send: u64,
+}
+
+impl From<Progress> for UploadProgress {
+    fn from(p: Progress) -> UploadProgress {
+        UploadProgress {
+            progress: p.progress,
+            total_bytes_sent: p.total_bytes_written,
+            total_bytes_expected_to_send: p.total_bytes_expected_to_write,
+        }
+    }
+}
+
 /// The headers-received event (`onHeadersReceived`), after redirects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

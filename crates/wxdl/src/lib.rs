@@ -46,6 +46,7 @@ pub mod request;
 pub mod store;
 pub mod task;
 pub mod transport;
+pub mod upload;
 
 pub use client::{BuildError, Client, ClientBuilder};
 pub use error::{Fail, FailReason, Phase};

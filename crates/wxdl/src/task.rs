@@ -184,6 +184,41 @@ impl TaskShared {
         }
     }
 
+    /// Adds `f` to the list `pick` chooses (unless the task ended) under a new id.
+    fn register<F>(&self, pick: fn(&mut Listeners) -> &mut Vec<(u64, F)>, f: F) -> ListenerId {
+        let mut l = self.lock();
+        let id = l.next;
+        l.next += 1;
+        if !self.is_ended() {
+            pick(&mut l).push((id, f));
+        }
+        ListenerId(id)
+    }
+
+    /// Removes listener `id` from the list `pick` chooses, or all of them with `None`.
+    fn unregister<F>(
+        &self,
+        pick: fn(&mut Listeners) -> &mut Vec<(u64, F)>,
+        id: Option<ListenerId>,
+    ) {
+        let mut l = self.lock();
+        let list = pick(&mut l);
+        match id {
+            Some(ListenerId(id)) => list.retain(|(i, _)| *i != id),
+            None => list.clear(),
+        }
+    }
+
+    /// Registers a progress listener (before the task starts, or from its handle).
+    pub fn add_progress(&self, f: ProgressFn) -> ListenerId {
+        self.register(|l| &mut l.progress, f)
+    }
+
+    /// Removes one progress listener, or all with `None`.
+    pub fn remove_progress(&self, id: Option<ListenerId>) {
+        self.unregister(|l| &mut l.progress, id);
+    }
+
     /// Whether a chunk listener is registered (chunks are copied out only then).
     pub fn wants_chunks(&self) -> bool {
         !self.lock().chunks.is_empty()
@@ -202,22 +237,12 @@ impl TaskShared {
 
     /// Registers a chunk listener (before the task starts, or from its handle).
     pub fn add_chunk(&self, f: ChunkFn) -> ListenerId {
-        let mut l = self.lock();
-        let id = l.next;
-        l.next += 1;
-        if !self.is_ended() {
-            l.chunks.push((id, f));
-        }
-        ListenerId(id)
+        self.register(|l| &mut l.chunks, f)
     }
 
     /// Removes one chunk listener, or all with `None`.
     pub fn remove_chunk(&self, id: Option<ListenerId>) {
-        let mut l = self.lock();
-        match id {
-            Some(ListenerId(id)) => l.chunks.retain(|(i, _)| *i != id),
-            None => l.chunks.clear(),
-        }
+        self.unregister(|l| &mut l.chunks, id);
     }
 
     /// Calls headers listeners.
@@ -320,47 +345,18 @@ impl<T> Task<T> {
         self.shared.is_ended()
     }
 
-    /// Registers a progress listener.
-    pub fn on_progress_update(&self, f: impl Fn(&Progress) + Send + Sync + 'static) -> ListenerId {
-        let mut l = self.shared.lock();
-        let id = l.next;
-        l.next += 1;
-        if !self.shared.is_ended() {
-            l.progress.push((id, Arc::new(f)));
-        }
-        ListenerId(id)
-    }
-
-    /// Removes one progress listener, or all with `None`.
-    pub fn off_progress_update(&self, id: Option<ListenerId>) {
-        let mut l = self.shared.lock();
-        match id {
-            Some(ListenerId(id)) => l.progress.retain(|(i, _)| *i != id),
-            None => l.progress.clear(),
-        }
-    }
-
     /// Registers a headers-received listener.
     pub fn on_headers_received(
         &self,
         f: impl Fn(&HeadersReceived) + Send + Sync + 'static,
     ) -> ListenerId {
-        let mut l = self.shared.lock();
-        let id = l.next;
-        l.next += 1;
-        if !self.shared.is_ended() {
-            l.headers.push((id, Arc::new(f)));
-        }
-        ListenerId(id)
+        self.shared
+            .register(|l| &mut l.headers, Arc::new(f) as HeadersFn)
     }
 
     /// Removes one headers listener, or all with `None`.
     pub fn off_headers_received(&self, id: Option<ListenerId>) {
-        let mut l = self.shared.lock();
-        match id {
-            Some(ListenerId(id)) => l.headers.retain(|(i, _)| *i != id),
-            None => l.headers.clear(),
-        }
+        self.shared.unregister(|l| &mut l.headers, id);
     }
 
     /// The task's events as a stream that ends when the task ends. A stream opened after the
@@ -379,6 +375,18 @@ impl<T> Task<T> {
             l.streams.push(tx);
         }
         EventStream(rx)
+    }
+}
+
+impl Task<Success> {
+    /// Registers a progress listener.
+    pub fn on_progress_update(&self, f: impl Fn(&Progress) + Send + Sync + 'static) -> ListenerId {
+        self.shared.add_progress(Arc::new(f))
+    }
+
+    /// Removes one progress listener, or all with `None`.
+    pub fn off_progress_update(&self, id: Option<ListenerId>) {
+        self.shared.remove_progress(id);
     }
 }
 

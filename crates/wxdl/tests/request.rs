@@ -482,3 +482,42 @@ async fn abort_and_a_shared_concurrency_scope() {
     assert_eq!(f.reason, FailReason::Abort);
     release.notify_one();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_policy_never_repeats_a_post_that_went_out() {
+    // Reads the request, then resets the connection: the request's bytes were sent.
+    let raw = RawServer::start(|mut s, _| async move {
+        read_head(&mut s).await;
+        wxdl_testkit::raw::reset(s);
+    })
+    .await;
+    let ca = TestCa::new();
+    let echo = Echo::start(&ca).await;
+    let env = Env::new();
+    let client = env.client(&[]);
+    let send = |url: String, method: Method| {
+        client.request(
+            RequestOptions::new(url)
+                .method(method)
+                .body("payload")
+                .retry(2)
+                .retry_delay(Duration::from_millis(1))
+                .retry_http(true),
+        )
+    };
+    let f = send(raw.url("/r"), Method::POST).await.unwrap_err();
+    assert_eq!(f.reason, FailReason::NetworkInterrupted);
+    assert_eq!(raw.accepted(), 1, "a POST that went out is not sent again");
+    let f = send(raw.url("/r"), Method::PUT).await.unwrap_err();
+    assert_eq!(f.reason, FailReason::NetworkInterrupted);
+    assert_eq!(raw.accepted(), 1 + 3, "PUT is idempotent: 1 + 2 retries");
+
+    let r = ok(send(echo.url("/status/503"), Method::POST).await);
+    assert_eq!(
+        (r.status_code, echo.hits()),
+        (503, 1),
+        "no retry of a POST's answer"
+    );
+    let r = ok(send(echo.url("/status/503"), Method::DELETE).await);
+    assert_eq!((r.status_code, echo.hits()), (503, 1 + 3));
+}

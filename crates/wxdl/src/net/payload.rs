@@ -6,21 +6,29 @@
 //! Imports `transport` (the outgoing body) and `error`; never a policy or an API above.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::error::{Fail, FailReason};
-use crate::transport::{OutBody, Segment};
+use crate::transport::{OutBody, Segment, SentFn};
 
-/// What a request sends besides its URL and headers: the method and the body, and who counts
-/// the body's bytes as they go (upload progress). The same value serves every try.
-#[derive(Debug, Clone, Default)]
+/// What a request sends besides its URL and headers: the method and the body, and who hears
+/// of the body's bytes as they go (upload progress). The same value serves every try.
+#[derive(Clone, Default)]
 pub(crate) struct Outgoing {
     pub method: http::Method,
     pub payload: Payload,
-    pub sent: Option<Arc<AtomicU64>>,
+    pub sent: Option<SentFn>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("payload", &self.payload)
+            .field("sent", &self.sent.is_some())
+            .finish()
+    }
 }
 
 impl Outgoing {
@@ -198,9 +206,9 @@ impl Payload {
         self.len() == 0
     }
 
-    /// Opens the body for one try (a file is opened anew); `sent` counts the bytes handed
+    /// Opens the body for one try (a file is opened anew); `sent` hears of the bytes handed
     /// to the connection.
-    pub(crate) async fn open(&self, sent: Option<Arc<AtomicU64>>) -> Result<OutBody, Fail> {
+    pub(crate) async fn open(&self, sent: Option<SentFn>) -> Result<OutBody, Fail> {
         let file = |f: &FileSource| {
             let path = f.path.clone();
             let len = f.len;

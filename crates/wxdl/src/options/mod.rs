@@ -15,7 +15,6 @@ use url::Url;
 use crate::download::integrity::Integrity;
 use crate::error::Fail;
 use crate::events::{HeadersFn, Progress, ProgressFn, TraceFn};
-use crate::net::retry::Retry;
 
 mod checks;
 
@@ -26,7 +25,7 @@ pub(crate) use checks::{check_scheme, parse_url, validate_headers};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(60_000);
 
 /// The default base delay of retries: 1 s (then 2 s, 4 s, …, with full jitter).
-const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// The default size cap: 200 MiB (209 715 200 bytes).
 pub const DEFAULT_MAX_BYTES: u64 = 200 * 1024 * 1024;
@@ -207,6 +206,39 @@ macro_rules! call_setters {
             self
         }
 
+        /// **\[beyond\]** Tries again up to `n` times after a failure a later try may not meet
+        /// (DNS, refused or reset connections, cut responses), with exponential backoff and
+        /// full jitter, honouring `Retry-After`; within the overall timeout. A non-idempotent
+        /// method (POST, PATCH) is tried again only when no connection was made.
+        pub fn retry(mut self, n: u32) -> Self {
+            self.retry = n;
+            self
+        }
+
+        /// **\[beyond\]** The backoff's base delay: retry n waits up to base × 2ⁿ (default
+        /// 1 s).
+        pub fn retry_delay(mut self, base: std::time::Duration) -> Self {
+            self.retry_delay = Some(base);
+            self
+        }
+
+        /// **\[beyond\]** Also retries on 408, 429 and 5xx answers (idempotent methods only).
+        pub fn retry_http(mut self, on: bool) -> Self {
+            self.retry_http = on;
+            self
+        }
+
+        /// The retry policy these options ask for, if any.
+        pub(crate) fn retry_policy(&self) -> Option<$crate::net::retry::Retry> {
+            (self.retry > 0).then(|| $crate::net::retry::Retry {
+                retries: self.retry,
+                base: self
+                    .retry_delay
+                    .unwrap_or($crate::options::DEFAULT_RETRY_DELAY),
+                on_http: self.retry_http,
+            })
+        }
+
         /// Registers a headers-received callback before the call starts (none is missed).
         pub fn on_headers_received(
             mut self,
@@ -290,26 +322,6 @@ impl DownloadOptions {
         self
     }
 
-    /// **\[beyond\]** Tries again up to `n` times after a failure a later try may not meet
-    /// (DNS, refused or reset connections, cut responses), with exponential backoff and full
-    /// jitter, honouring `Retry-After`; within the overall timeout.
-    pub fn retry(mut self, n: u32) -> Self {
-        self.retry = n;
-        self
-    }
-
-    /// **\[beyond\]** The backoff's base delay: retry n waits up to base × 2ⁿ (default 1 s).
-    pub fn retry_delay(mut self, base: Duration) -> Self {
-        self.retry_delay = Some(base);
-        self
-    }
-
-    /// **\[beyond\]** Also retries on 408, 429 and 5xx answers.
-    pub fn retry_http(mut self, on: bool) -> Self {
-        self.retry_http = on;
-        self
-    }
-
     /// **\[beyond\]** Keeps the data of an interrupted download (failure, abort, timeout, a
     /// killed process) in a hidden partial file beside the target, and continues it next time
     /// with `Range` + `If-Range`: a `206` continues, a `200` (the file changed, or the server
@@ -357,15 +369,6 @@ impl DownloadOptions {
     pub fn split(mut self, n: u32) -> Self {
         self.split = n;
         self
-    }
-
-    /// The retry policy, when retries were asked for.
-    pub(crate) fn retry_policy(&self) -> Option<Retry> {
-        (self.retry > 0).then(|| Retry {
-            retries: self.retry,
-            base: self.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),
-            on_http: self.retry_http,
-        })
     }
 
     /// Registers a progress callback before the download starts.

@@ -6,7 +6,6 @@
 //!
 //! Imports `net`, `quality`, `queue`, `task`, `engine` and `error`; never an API's options.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,12 +23,14 @@ use crate::net::headers::{header_list, header_map, request_headers};
 use crate::net::payload::Outgoing;
 use crate::net::policy::Api;
 use crate::net::redirect::Followed;
+use crate::net::retry::Retry;
 use crate::net::tries::{Ask, Tries};
 use crate::net::Payload;
 use crate::quality::profile::Timeline;
 use crate::queue::Ticket;
 use crate::request::response::Response;
 use crate::task::TaskShared;
+use crate::transport::SentFn;
 
 /// A checked call, whatever API made it.
 pub(crate) struct Call {
@@ -39,8 +40,8 @@ pub(crate) struct Call {
     pub method: Method,
     pub headers: HeaderMap,
     pub payload: Payload,
-    /// Counts the body bytes handed to the connection (upload progress).
-    pub sent: Option<Arc<AtomicU64>>,
+    /// Hears of the body bytes handed to the connection (upload progress).
+    pub sent: Option<SentFn>,
     pub timeout: Duration,
     pub follow: bool,
     pub h2: bool,
@@ -50,6 +51,8 @@ pub(crate) struct Call {
     pub use_high_performance_mode: bool,
     /// The bound on the response body held in memory.
     pub max_bytes: u64,
+    /// **\[beyond\]** How failed tries are repeated.
+    pub retry: Option<Retry>,
 }
 
 /// A call's whole life on the runtime: [`run`], then the listeners are let go.
@@ -124,7 +127,7 @@ async fn exchange(
             quic: call.quic,
             quic_hint: call.quic_hint,
         },
-        retry: None,
+        retry: call.retry,
         follow: call.follow,
         api,
     };

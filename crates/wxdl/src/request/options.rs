@@ -63,6 +63,9 @@ pub struct RequestOptions {
     pub(crate) enable_profile: bool,
     pub(crate) use_high_performance_mode: bool,
     pub(crate) max_bytes: Option<u64>,
+    pub(crate) retry: u32,
+    pub(crate) retry_delay: Option<Duration>,
+    pub(crate) retry_http: bool,
     pub(crate) on_headers_received: Option<HeadersFn>,
     pub(crate) on_chunk_received: Option<ChunkFn>,
     pub(crate) on_trace: Option<TraceFn>,
@@ -80,6 +83,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("enable_http2", &self.enable_http2)
             .field("enable_quic", &self.enable_quic)
             .field("max_bytes", &self.max_bytes)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +106,9 @@ impl RequestOptions {
             enable_profile: true,
             use_high_performance_mode: false,
             max_bytes: None,
+            retry: 0,
+            retry_delay: None,
+            retry_http: false,
             on_headers_received: None,
             on_chunk_received: None,
             on_trace: None,
@@ -167,6 +174,7 @@ impl RequestOptions {
             enable_profile: self.enable_profile,
             use_high_performance_mode: self.use_high_performance_mode,
             max_bytes: self.max_bytes.unwrap_or(DEFAULT_REQUEST_MAX_BYTES),
+            retry: self.retry_policy(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Picks a temp file's extension: from the response's `Content-Type` first (WeChat's client
-//! uses the MIME type), else from the URL path.
+//! uses the MIME type), else from the URL path; and an uploaded file's `Content-Type` from its
+//! extension.
 //!
 //! A leaf: imports nothing of the engine.
 
@@ -64,6 +65,29 @@ const TYPES: &[(&str, &str)] = &[
     ("font/woff2", "woff2"),
     ("font/ttf", "ttf"),
 ];
+
+/// The media type of a file named `name`, by its extension (case-insensitive), from the same
+/// table; `application/octet-stream` when unknown.
+///
+/// ```
+/// assert_eq!(wxdl::store::content_type_of("a.JPG"), "image/jpeg");
+/// assert_eq!(wxdl::store::content_type_of("b.jpeg"), "image/jpeg");
+/// assert_eq!(wxdl::store::content_type_of("noext"), "application/octet-stream");
+/// ```
+pub fn content_type_of(name: &str) -> &'static str {
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return "application/octet-stream";
+    };
+    let ext = match ext.to_ascii_lowercase().as_str() {
+        "jpeg" => "jpg".to_owned(),
+        "htm" => "html".to_owned(),
+        other => other.to_owned(),
+    };
+    TYPES
+        .iter()
+        .find(|(_, e)| *e == ext)
+        .map_or("application/octet-stream", |(t, _)| t)
+}
 
 /// The extension for a temp file: the one for a known media type, else the URL path's
 /// (`/a/b.MP3` → `MP3` kept as written), else none.

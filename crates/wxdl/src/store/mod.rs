@@ -14,7 +14,7 @@ pub(crate) mod sandbox;
 pub(crate) mod storage;
 
 pub use host_target::write_file_atomic;
-pub use mime::temp_extension;
+pub use mime::{content_type_of, temp_extension};
 pub use quota::Reservation;
 pub use sandbox::{
     Cleaned, Sandbox, DEFAULT_USR_QUOTA, STORE_PREFIX, TEMP_PREFIX, TEMP_RETENTION, USER_DATA_PATH,

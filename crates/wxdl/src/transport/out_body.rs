@@ -1,12 +1,12 @@
 //! A request body as it goes out: a list of parts, each bytes held in memory or a range of an
 //! open file read in bounded chunks, with its whole length known before the first byte (so
-//! `Content-Length` is exact) and, when asked, a count of the bytes handed to the connection.
+//! `Content-Length` is exact) and, when asked, a listener told how many bytes of it were handed
+//! to the connection so far.
 //!
 //! Imports nothing of the engine: the request pipeline opens one per try from its payload.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
@@ -25,12 +25,16 @@ pub(crate) enum Segment {
     File { file: tokio::fs::File, len: u64 },
 }
 
+/// Told the bytes of one body handed to the connection so far (from 0 again on another try).
+pub type SentFn = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// An outgoing request body (hyper's `Body`): its parts in order, the bytes not yet produced,
-/// and an optional counter of the bytes produced so far.
+/// the bytes produced so far, and who hears of them.
 pub(crate) struct OutBody {
     parts: VecDeque<Segment>,
     remaining: u64,
-    sent: Option<Arc<AtomicU64>>,
+    produced: u64,
+    sent: Option<SentFn>,
 }
 
 impl OutBody {
@@ -40,8 +44,8 @@ impl OutBody {
         OutBody::new(Vec::new(), None)
     }
 
-    /// A body of `parts`; `sent`, when given, counts the bytes produced.
-    pub fn new(parts: Vec<Segment>, sent: Option<Arc<AtomicU64>>) -> OutBody {
+    /// A body of `parts`; `sent`, when given, hears of the bytes produced.
+    pub fn new(parts: Vec<Segment>, sent: Option<SentFn>) -> OutBody {
         let remaining = parts
             .iter()
             .map(|p| match p {
@@ -52,6 +56,7 @@ impl OutBody {
         OutBody {
             parts: parts.into(),
             remaining,
+            produced: 0,
             sent,
         }
     }
@@ -63,8 +68,9 @@ impl OutBody {
 
     fn produced(&mut self, data: Bytes) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         self.remaining -= data.len() as u64;
+        self.produced += data.len() as u64;
         if let Some(sent) = &self.sent {
-            sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+            sent(self.produced);
         }
         Poll::Ready(Some(Ok(Frame::data(data))))
     }
@@ -134,7 +140,9 @@ mod tests {
         let data: Vec<u8> = (0..OUT_CHUNK * 3 + 17).map(|i| i as u8).collect();
         f.write_all(&data).unwrap();
         let file = tokio::fs::File::open(f.path()).await.unwrap();
-        let sent = Arc::new(AtomicU64::new(0));
+        let told = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let t = told.clone();
+        let sent: SentFn = Arc::new(move |n| t.store(n, std::sync::atomic::Ordering::Relaxed));
         let mut body = OutBody::new(
             vec![
                 Segment::Bytes(Bytes::from_static(b"head")),
@@ -144,7 +152,7 @@ mod tests {
                 },
                 Segment::Bytes(Bytes::from_static(b"tail")),
             ],
-            Some(sent.clone()),
+            Some(sent),
         );
         assert_eq!(body.len(), data.len() as u64 + 8);
         let mut got = Vec::new();
@@ -156,7 +164,10 @@ mod tests {
         assert_eq!(&got[..4], b"head");
         assert_eq!(&got[4..4 + data.len()], &data[..]);
         assert_eq!(&got[4 + data.len()..], b"tail");
-        assert_eq!(sent.load(Ordering::Relaxed), got.len() as u64);
+        assert_eq!(
+            told.load(std::sync::atomic::Ordering::Relaxed),
+            got.len() as u64
+        );
     }
 
     #[tokio::test]
