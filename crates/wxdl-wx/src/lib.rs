@@ -6,6 +6,7 @@
 //!   words) and its `success` result;
 //! - [`request`]: `wx.request`'s data encoding (query, JSON, form) and `res.data` (dataType,
 //!   responseType);
+//! - [`upload`]: `wx.uploadFile`'s options and `success` object;
 //! - [`events`]: the task's event protocol (which events a listener wants);
 //! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
 //! - [`storage`]: `wx.setStorage` and friends;
@@ -31,6 +32,7 @@ pub mod js;
 pub mod network;
 pub mod request;
 pub mod storage;
+pub mod upload;
 mod value;
 
 pub use api::Api;
