@@ -58,6 +58,9 @@ pub enum Command {
     /// Send one request like wx.request (any method, a body, the response on stdout).
     #[command(after_help = REQUEST_HELP)]
     Request(Box<RequestArgs>),
+    /// Upload a file like wx.uploadFile (multipart/form-data, fields first), the answer on stdout.
+    #[command(after_help = UPLOAD_HELP)]
+    Upload(Box<UploadArgs>),
     /// Run Mini Program JavaScript that calls wx.downloadFile (QuickJS), until nothing is pending.
     Run(Box<RunArgs>),
     /// Serve a generated file on 127.0.0.1 and download it, with progress and result.
@@ -163,6 +166,71 @@ Examples:
 Like wx.request, any HTTP status is a success (exit 0 for 2xx/3xx, 4 for 4xx, 5 otherwise);
 a failure exits with its reason's code (see wxdl get --help). Unlike curl, -d sends
 content-type: application/json unless -H sets one, as WeChat does.";
+
+const UPLOAD_HELP: &str = "\
+Examples:
+  wxdl upload photo.jpg https://up.example.com/p                  the part is named 'file'
+  wxdl upload photo.jpg URL --name avatar -F user=42 -F album=x   fields first, as WeChat sends
+  wxdl upload --file-path wxfile://usr/a.jpg URL --root DIR       a file of a sandbox
+
+The file streams from disk (never read whole). Any HTTP status is a success (exit 0 for
+2xx/3xx, 4 for 4xx, 5 otherwise); a failure exits with its reason's code.";
+
+/// `wxdl upload`: one `wx.uploadFile`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The local file to upload (or give --file-path for a sandbox file).
+    #[arg(required_unless_present = "file_path")]
+    pub file: Option<PathBuf>,
+
+    /// Where to send it (http:// or https://; without a scheme, http://).
+    pub url: Option<String>,
+
+    /// The form part's name (wx.uploadFile's `name`).
+    #[arg(long, default_value = "file", help_heading = REQUEST)]
+    pub name: String,
+
+    /// A form field 'key=value' sent before the file (repeatable; `formData`).
+    #[arg(short = 'F', long = "form", value_name = "KEY=VALUE", help_heading = REQUEST)]
+    pub form: Vec<String>,
+
+    /// Upload this sandbox file (`wxfile://usr/…`, `wxfile://tmp_…`) instead of a local one
+    /// (then the only positional argument is the URL).
+    #[arg(long = "file-path", value_name = "WXFILE", help_heading = REQUEST)]
+    pub file_path: Option<String>,
+
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER", help_heading = REQUEST)]
+    pub headers: Vec<String>,
+
+    /// The whole upload's timeout in ms (default 60000, as WeChat's).
+    #[arg(long, value_name = "MS", help_heading = REQUEST)]
+    pub timeout: Option<u64>,
+
+    /// Offer HTTP/2 (ALPN h2) on https.
+    #[arg(long, help_heading = REQUEST)]
+    pub http2: bool,
+
+    /// Try HTTP/3 first (QUIC), then TCP.
+    #[arg(long, help_heading = REQUEST)]
+    pub http3: bool,
+
+    /// Print the Mini Program result object (`uploadFile:ok`, data, statusCode) or the fail
+    /// object as JSON instead of the answer's body.
+    #[arg(long, help_heading = OUTPUT)]
+    pub json: bool,
+
+    /// No progress bar and no error lines on stderr (the exit code still tells).
+    #[arg(short, long, visible_short_alias = 's', visible_alias = "silent", help_heading = OUTPUT)]
+    pub quiet: bool,
+
+    /// Show each request head as it is sent and each response head as it arrives, on stderr.
+    #[arg(short = 'v', long, help_heading = OUTPUT)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// `wxdl request`: one `wx.request`, curl's way of asking.
 #[derive(Debug, Args)]

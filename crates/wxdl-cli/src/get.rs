@@ -313,16 +313,8 @@ impl Run<'_> {
             false => opts,
         };
         let task = client.download(opts);
-        let abort = task.abort_handle();
-        gate.bind(abort.clone());
-        let mut outcome = task.into_future();
-        let outcome = tokio::select! {
-            o = &mut outcome => o,
-            _ = self.interrupt.wait() => {
-                abort.abort();
-                outcome.await
-            }
-        };
+        gate.bind(task.abort_handle());
+        let outcome = signals::until_interrupted(task, &mut self.interrupt).await;
         bar.finish_and_clear();
         if let Some(status) = self.refused(&outcome, gate.refused(), None) {
             return Ok(exit::for_http_status(status));

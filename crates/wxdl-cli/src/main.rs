@@ -14,6 +14,7 @@ mod run;
 mod serve;
 mod signals;
 mod state;
+mod upload;
 mod urls;
 mod watch;
 mod waterfall;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Get(a) => get::run(*a).await,
             Command::Request(a) => request::run(*a).await,
+            Command::Upload(a) => upload::run(*a).await,
             Command::Run(a) => run::run(*a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::Clean(a) => clean::run(a),

@@ -3,13 +3,11 @@
 //! there (WeChat's default `content-type`, GET data as the query), and answered with the body on
 //! stdout or, with `--json`, the Mini Program result object.
 
-use std::future::IntoFuture;
 use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use wxdl::request::Response;
-use wxdl::{Client, Fail};
 use wxdl_wx::request::{self, Data, Reply};
 
 use crate::args::RequestArgs;
@@ -49,7 +47,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
     let data_dir = state::data_dir(args.client.data_dir.as_deref());
     let client = build_client(&args.client, &data_dir, 1, None)?;
     let mut interrupt = Interrupt::listen();
-    let outcome = send(&client, call.options, &mut interrupt).await;
+    let outcome = signals::until_interrupted(client.request(call.options), &mut interrupt).await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
     let code = match &outcome {
@@ -64,24 +62,6 @@ pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
         }
     };
     Ok(interrupt.signal().map_or(code, signals::exit_status))
-}
-
-/// Sends it, aborting on the first SIGINT/SIGTERM/SIGHUP.
-async fn send(
-    client: &Client,
-    opts: wxdl::request::RequestOptions,
-    interrupt: &mut Interrupt,
-) -> Result<Response, Fail> {
-    let task = client.request(opts);
-    let abort = task.abort_handle();
-    let mut outcome = std::pin::pin!(task.into_future());
-    tokio::select! {
-        o = &mut outcome => o,
-        _ = interrupt.wait() => {
-            abort.abort();
-            outcome.await
-        }
-    }
 }
 
 /// The flags as the options object a Mini Program would pass, and its `data`.

@@ -62,3 +62,21 @@ impl Interrupt {
         }
     }
 }
+
+/// Awaits a call's task, aborting it on the first interrupting signal (the task then ends as
+/// `abort`, with nothing partial left).
+pub async fn until_interrupted<T: Send + 'static>(
+    task: wxdl::task::Task<T>,
+    interrupt: &mut Interrupt,
+) -> Result<T, wxdl::Fail> {
+    use std::future::IntoFuture;
+    let abort = task.abort_handle();
+    let mut outcome = std::pin::pin!(task.into_future());
+    tokio::select! {
+        o = &mut outcome => o,
+        _ = interrupt.wait() => {
+            abort.abort();
+            outcome.await
+        }
+    }
+}

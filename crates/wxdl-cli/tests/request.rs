@@ -1,4 +1,4 @@
-//! `wxdl request` against real servers on loopback: the testkit's echo server (what went on the
+//! `wxdl request` and `wxdl upload` against real servers on loopback: the testkit's echo server (what went on the
 //! wire) and nginx (HEAD, statuses), curl's flags, the Mini Program result with `--json`, exit
 //! codes, and docs/request.md naming every option the help shows.
 
@@ -15,6 +15,14 @@ fn request(dir: &Path, args: &[&str]) -> Output {
     let mut c = Command::new(BIN);
     c.env("WXDL_DATA_DIR", dir.join("data"))
         .arg("request")
+        .args(args);
+    cli::bounded(c)
+}
+
+fn upload(dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(BIN);
+    c.env("WXDL_DATA_DIR", dir.join("data"))
+        .arg("upload")
         .args(args);
     cli::bounded(c)
 }
@@ -150,11 +158,98 @@ fn head_and_failures_against_nginx() {
         .starts_with("request:fail connect fail"));
 }
 
-/// `request --help` and docs/request.md say the same options.
 #[test]
-fn request_help_and_docs_name_the_same_options() {
+fn upload_sends_wechats_multipart_from_a_local_or_sandbox_file() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ca = TestCa::new();
+    let echo = rt.block_on(Echo::start(&ca));
     let dir = tempfile::tempdir().unwrap();
-    let help = cli::ok(&request(dir.path(), &["--help"]));
+    let d = dir.path();
+    let file = d.join("photo.jpg");
+    let sha = write_random(&file, 3 * 1024 * 1024 + 7);
+
+    // A local file: fields first, then the file, byte-exact; the answer's body on stdout.
+    let o = upload(
+        d,
+        &[
+            file.to_str().unwrap(),
+            &echo.url("/up"),
+            "--name",
+            "avatar",
+            "-F",
+            "user=42",
+            "-F",
+            "a=b=c",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let got = json(&o);
+    let parts = got["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 3, "{got}");
+    assert_eq!(
+        (parts[0]["name"].as_str(), parts[0]["value"].as_str()),
+        (Some("user"), Some("42"))
+    );
+    assert_eq!(
+        (parts[1]["name"].as_str(), parts[1]["value"].as_str()),
+        (Some("a"), Some("b=c"))
+    );
+    assert_eq!(parts[2]["name"], "avatar");
+    assert_eq!(parts[2]["filename"], "photo.jpg");
+    assert_eq!(parts[2]["content_type"], "image/jpeg");
+    assert_eq!(parts[2]["len"], 3 * 1024 * 1024 + 7);
+    assert_eq!(parts[2]["sha256"], sha);
+
+    // A sandbox file by its wxfile:// path, --json: the Mini Program result (data as text).
+    let root = d.join("sandbox");
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::fs::copy(&file, root.join("usr/p.jpg")).unwrap();
+    let o = upload(
+        d,
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--file-path",
+            "wxfile://usr/p.jpg",
+            "--json",
+            &echo.url("/status/201"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let res = json(&o);
+    assert_eq!(res["errMsg"], "uploadFile:ok");
+    assert_eq!(res["statusCode"], 201);
+    let echoed: Value = serde_json::from_str(res["data"].as_str().unwrap()).unwrap();
+    assert_eq!(echoed["parts"][0]["sha256"], sha);
+
+    // A sandbox path outside usr/ and tmp: refused as WeChat does, nothing sent.
+    let hits = echo.hits();
+    let o = upload(
+        d,
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--file-path",
+            "wxfile://usr/../../etc/passwd",
+            "--json",
+            &echo.url("/x"),
+        ],
+    );
+    let res = json(&o);
+    assert_eq!(res["errno"], 603303, "{res}");
+    assert_eq!(echo.hits(), hits);
+}
+
+/// `request --help` and `upload --help` name the same options as their sections of
+/// docs/request.md.
+#[test]
+fn help_and_docs_name_the_same_options() {
+    let dir = tempfile::tempdir().unwrap();
     let page = include_str!("../../../docs/request.md");
     let longs = |text: &str| -> std::collections::BTreeSet<String> {
         text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
@@ -162,24 +257,37 @@ fn request_help_and_docs_name_the_same_options() {
             .map(|w| w.trim_end_matches('-').to_owned())
             .collect()
     };
-    let option_lines: String = help
-        .lines()
-        .filter(|l| l.trim_start().starts_with('-'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let (in_help, in_page) = (longs(&option_lines), longs(page));
-    for flag in in_help.iter().filter(|f| *f != "--help") {
-        assert!(in_page.contains(flag), "docs/request.md lacks {flag}");
-    }
-    let rows: String = page
-        .lines()
-        .filter(|l| l.starts_with("| `-"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    for flag in longs(&rows) {
-        assert!(
-            in_help.contains(&flag),
-            "docs/request.md names {flag}, which request --help lacks"
-        );
+    let (request_part, upload_part) = page.split_at(page.find("## `wxdl upload`").unwrap());
+    for (command, section) in [("request", request_part), ("upload", upload_part)] {
+        let help = cli::ok(&{
+            let mut c = Command::new(BIN);
+            c.env("WXDL_DATA_DIR", dir.path().join("data"))
+                .args([command, "--help"]);
+            cli::bounded(c)
+        });
+        let option_lines: String = help
+            .lines()
+            .filter(|l| l.trim_start().starts_with('-'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        // The client options are listed once, in the request section.
+        let (in_help, in_page) = (longs(&option_lines), longs(page));
+        for flag in in_help.iter().filter(|f| *f != "--help") {
+            assert!(
+                in_page.contains(flag),
+                "docs/request.md's {command} lacks {flag}"
+            );
+        }
+        let rows: String = section
+            .lines()
+            .filter(|l| l.starts_with("| `-"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for flag in longs(&rows) {
+            assert!(
+                in_help.contains(&flag),
+                "docs/request.md names {flag}, which {command} --help lacks"
+            );
+        }
     }
 }

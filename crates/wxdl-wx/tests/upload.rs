@@ -40,7 +40,10 @@ async fn an_options_object_becomes_wechats_multipart_body() {
     let parts = echoed["parts"].as_array().unwrap();
     let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["user", "ok", "meta", "s", "img"]);
-    let values: Vec<&str> = parts[..4].iter().map(|p| p["value"].as_str().unwrap()).collect();
+    let values: Vec<&str> = parts[..4]
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
     assert_eq!(values, ["42", "true", r#"{"a":1}"#, "x y"]);
     let file = &parts[4];
     assert_eq!(file["filename"], "photo.png");
