@@ -28,11 +28,15 @@
       unlink: { params: ['filePath'], sync: () => undefined, ok: () => ({}) },
       readdir: { params: ['dirPath'], sync: (r) => r.files, ok: (r) => ({ files: r.files }) },
       mkdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+      // Without filePath, into the saved files (`wxfile://store_…`), as wx.saveFile.
       saveFile: {
         params: ['tempFilePath', 'filePath'],
         sync: (r) => r.savedFilePath,
         ok: (r) => ({ savedFilePath: r.savedFilePath }),
       },
+      // The saved files, as wx.getSavedFileList / wx.removeSavedFile (no sync form in WeChat).
+      getSavedFileList: { op: 'savedList', params: [], noSync: true, ok: (r) => ({ fileList: r.fileList }) },
+      removeSavedFile: { op: 'removeSaved', params: ['filePath'], noSync: true, ok: () => ({}) },
     };
     function statObj(r) {
       return {
@@ -48,12 +52,13 @@
       const m = {};
       for (const [name, spec] of Object.entries(FS)) {
         const prep = spec.prep || ((a) => a);
-        m[name + 'Sync'] = (...pos) => {
+        const op = spec.op || name;
+        if (!spec.noSync) m[name + 'Sync'] = (...pos) => {
           const args = {};
           spec.params.forEach((p, i) => { args[p] = pos[i]; });
           const a = prep(args);
           try {
-            return spec.sync(fsCall(name, a), a);
+            return spec.sync(fsCall(op, a), a);
           } catch (e) {
             throw new Error(`${name}Sync:fail ${e.message}`);
           }
@@ -63,7 +68,7 @@
           const a = prep(obj);
           let res, ok = true;
           try {
-            res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(name, a), a) };
+            res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(op, a), a) };
           } catch (e) {
             ok = false;
             res = { errMsg: `${name}:fail ${e.message}` };

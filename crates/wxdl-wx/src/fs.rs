@@ -230,37 +230,25 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
             r.map_err(|e| io(e, "mkdir", p))?;
             json!({})
         }
-        "saveFile" => {
+        // FileSystemManager.saveFile: with `filePath`, a temp file moved there (under usr);
+        // without, into the saved files, as wx.saveFile.
+        "saveFile" if a.get("filePath").is_some_and(|p| !p.is_null()) => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
-                return Err(FsError::denied("open", from));
-            }
-            let src = readable(sandbox, from, "open")?;
-            let name = src
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let dest_wx = s("filePath")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("{USER_DATA_PATH}/{name}"));
-            let dest = writable(sandbox, &dest_wx)?;
+            let src = temp_source(sandbox, from)?;
+            let dest_wx = s("filePath").unwrap_or_default();
+            let dest = writable(sandbox, dest_wx)?;
             let size = std::fs::metadata(&src)
                 .map_err(|e| io(e, "open", from))?
                 .len();
             let room = sandbox.reserve(&dest, size).map_err(|_| FsError::Quota)?;
-            std::fs::rename(&src, &dest)
-                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(e, "open", from))?;
+            move_file(&src, &dest).map_err(|e| io(e, "open", from))?;
             room.settle();
             json!({ "savedFilePath": dest_wx })
         }
         // wx.saveFile: a temp file moved into the saved files (`wxfile://store_…`).
-        "saveStore" => {
+        "saveFile" | "saveStore" => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
-                return Err(FsError::denied("open", from));
-            }
-            let src = readable(sandbox, from, "open")?;
+            let src = temp_source(sandbox, from)?;
             let size = std::fs::metadata(&src)
                 .map_err(|e| io(e, "open", from))?
                 .len();
@@ -272,10 +260,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
                 .map(|e| format!(".{}", e.to_string_lossy()))
                 .unwrap_or_default();
             let name = format!("store_{:016x}{ext}", rand_id());
-            let dest = sandbox.store_dir().join(&name);
-            std::fs::rename(&src, &dest)
-                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(e, "open", from))?;
+            move_file(&src, &sandbox.store_dir().join(&name)).map_err(|e| io(e, "open", from))?;
             json!({ "savedFilePath": format!("wxfile://{name}") })
         }
         "savedList" => {
@@ -329,6 +314,20 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         sandbox.invalidate_usage();
     }
     Ok(out.to_string())
+}
+
+/// The host path of the temp file a save moves: only a `wxfile://tmp_…` path.
+fn temp_source(sandbox: &Sandbox, from: &str) -> Result<PathBuf, FsError> {
+    if !from.starts_with(wxdl::store::TEMP_PREFIX) {
+        return Err(FsError::denied("open", from));
+    }
+    readable(sandbox, from, "open")
+}
+
+/// Moves a file (a copy and a removal across file systems).
+fn move_file(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::rename(src, dest)
+        .or_else(|_| std::fs::copy(src, dest).and_then(|_| std::fs::remove_file(src)))
 }
 
 /// The real host path of a `wxfile://` path to read: resolved, every symlink followed, and
