@@ -737,7 +737,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
 
     n.set(
         "systemInfo",
-        Function::new(ctx.clone(), || system_info().to_string())?,
+        Function::new(ctx.clone(), || wxdl_wx::system::system_info().to_string())?,
     )?;
 
     let h = Rc::clone(host);
@@ -756,25 +756,6 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     )?;
 
     ctx.globals().set("__native", n)
-}
-
-fn system_info() -> serde_json::Value {
-    serde_json::json!({
-        "brand": "wxdl",
-        "model": "wxdl",
-        "platform": "devtools",
-        "system": format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-        "version": "8.0.50",
-        "SDKVersion": "3.0.0",
-        "language": "zh_CN",
-        "pixelRatio": 1,
-        "screenWidth": 375,
-        "screenHeight": 667,
-        "windowWidth": 375,
-        "windowHeight": 667,
-        "statusBarHeight": 20,
-        "wxdlVersion": env!("CARGO_PKG_VERSION"),
-    })
 }
 
 /// A plain JS value (what JSON can hold) as JSON; functions and other non-JSON values become

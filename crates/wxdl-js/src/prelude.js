@@ -1,6 +1,6 @@
 // The wx.* surface and the JS runtime basics, written in JS over a few native primitives
 // (`N`, provided by the host). Runs once before the user's script.
-(function (N, makeFileSystemManager, makeDownloadFile) {
+(function (N, makeFileSystemManager, makeDownloadFile, makeWxApis) {
   'use strict';
   const g = globalThis;
 
@@ -73,16 +73,23 @@
     }
     return s;
   }
+  const later = (f) => N.setTimer(0, false, f);
   const fsCall = (op, args) => JSON.parse(N.fs(op, JSON.stringify(args)));
-  const fileSystemManager = () => makeFileSystemManager(fsCall, (f) => N.setTimer(0, false, f), {
+  const fileSystemManager = () => makeFileSystemManager(fsCall, later, {
     b64ToBuffer,
     bufferToB64,
     call,
   });
 
   // ---- the rest of wx ------------------------------------------------------------------------
-  const appShow = [];
-  const appHide = [];
+  // Storage, saved files, documents, toasts/loading/modals, system info and the app lifecycle
+  // listeners: the wx layer's, shared with the Node package.
+  const shared = makeWxApis({
+    fsCall,
+    storage: (op, key, data) => JSON.parse(N.storage(op, key, data)),
+    systemInfo: () => JSON.parse(N.systemInfo()),
+    print: (level, text) => N.print(level, text),
+  }, call, later);
   // The app lifecycle: going to the background and back. In the background, a download still
   // running 5 s later fails with `interrupted`, and one started there fails at once (the host
   // enforces it). Scripts drive it with the documented hook `wxdl.hide()` / `wxdl.show()`;
@@ -93,7 +100,7 @@
     hidden = hide;
     N.lifecycle(hide);
     const res = { path: '', query: {}, scene: 1001 };
-    (hide ? appHide : appShow).slice().forEach((fn) => call(fn, res));
+    shared.appLifecycle(hide, res);
     if (appDef) call(hide ? appDef.onHide : appDef.onShow, res);
     if (current) call(hide ? current.onHide : current.onShow, undefined);
   };
@@ -106,83 +113,13 @@
     show: () => setHidden(false),
     serveOrigin,
   });
-  // An asynchronous wx API: success or fail then complete, after the call returns; with no
-  // callback it returns a Promise (the APIs below have WeChat's Promise style).
-  const asyncApi = (name, obj, work) => {
-    obj = obj || {};
-    let ok = true;
-    let res;
-    try {
-      res = { errMsg: `${name}:ok`, ...(work(obj) || {}) };
-    } catch (e) {
-      ok = false;
-      res = { errMsg: `${name}:fail ${e.message}` };
-    }
-    const callback = ['success', 'fail', 'complete'].some((k) => typeof obj[k] === 'function');
-    N.setTimer(0, false, () => { call(ok ? obj.success : obj.fail, res); call(obj.complete, res); });
-    if (!callback) return ok ? Promise.resolve(res) : Promise.reject(res);
-    return undefined;
-  };
-  // Toasts, loading and modals, headless: printed as JSON lines on stderr; a modal confirms.
-  const shown = (name, fields) => N.print(1, JSON.stringify({ [name]: fields }));
-  const ui = {
-    showToast: (obj) => asyncApi('showToast', obj, (o) => {
-      shown('showToast', { title: String(o.title ?? ''), icon: o.icon || 'success', duration: o.duration ?? 1500 });
-    }),
-    hideToast: (obj) => asyncApi('hideToast', obj, () => shown('hideToast', {})),
-    showLoading: (obj) => asyncApi('showLoading', obj, (o) => shown('showLoading', { title: String(o.title ?? '') })),
-    hideLoading: (obj) => asyncApi('hideLoading', obj, () => shown('hideLoading', {})),
-    showModal: (obj) => asyncApi('showModal', obj, (o) => {
-      shown('showModal', { title: String(o.title ?? ''), content: String(o.content ?? '') });
-      return { confirm: true, cancel: false };
-    }),
-  };
-  // Storage, persisted per appid with WeChat's limits (1 MB a key, 10 MB in all).
-  const store = (op, key, data) => JSON.parse(N.storage(op, key === undefined ? '' : String(key), data === undefined ? '' : data));
-  const encode = (data) => { const t = JSON.stringify(data); return t === undefined ? 'null' : t; };
-  const syncApi = (name, fn) => (...a) => {
-    try { return fn(...a); } catch (e) { throw new Error(`${name}:fail ${e.message}`); }
-  };
-  const storageApis = {
-    setStorage: (obj) => asyncApi('setStorage', obj, (o) => { store('set', o.key, encode(o.data)); }),
-    setStorageSync: syncApi('setStorageSync', (key, data) => { store('set', key, encode(data)); }),
-    getStorage: (obj) => asyncApi('getStorage', obj, (o) => ({ data: JSON.parse(store('get', o.key).data) })),
-    // WeChat's getStorageSync gives '' for a key it does not have.
-    getStorageSync: syncApi('getStorageSync', (key) => {
-      try { return JSON.parse(store('get', key).data); } catch (e) { return ''; }
-    }),
-    removeStorage: (obj) => asyncApi('removeStorage', obj, (o) => { store('remove', o.key); }),
-    removeStorageSync: syncApi('removeStorageSync', (key) => { store('remove', key); }),
-    clearStorage: (obj) => asyncApi('clearStorage', obj, () => { store('clear'); }),
-    clearStorageSync: syncApi('clearStorageSync', () => { store('clear'); }),
-    getStorageInfo: (obj) => asyncApi('getStorageInfo', obj, () => store('info')),
-    getStorageInfoSync: syncApi('getStorageInfoSync', () => store('info')),
-  };
-  // Saved files (`wxfile://store_…`, 10 MB in all) and documents, as WeChat's APIs.
-  const files = {
-    saveFile: (obj) => asyncApi('saveFile', obj, (o) => fsCall('saveStore', { tempFilePath: o.tempFilePath })),
-    getSavedFileList: (obj) => asyncApi('getSavedFileList', obj, () => fsCall('savedList', {})),
-    getSavedFileInfo: (obj) => asyncApi('getSavedFileInfo', obj, (o) => fsCall('savedInfo', { filePath: o.filePath })),
-    removeSavedFile: (obj) => asyncApi('removeSavedFile', obj, (o) => { fsCall('removeSaved', { filePath: o.filePath }); }),
-    openDocument: (obj) => asyncApi('openDocument', obj, (o) => {
-      const doc = fsCall('docInfo', { filePath: o.filePath, fileType: o.fileType });
-      shown('openDocument', doc);
-    }),
-  };
   const netChange = [];
   let netWatched = false;
   const wx = {
-    ...ui,
-    ...storageApis,
-    ...files,
+    ...shared.apis,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: fileSystemManager,
-    getSystemInfoSync: () => JSON.parse(N.systemInfo()),
-    getSystemInfo(obj) {
-      const res = { errMsg: 'getSystemInfo:ok', ...JSON.parse(N.systemInfo()) };
-      N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
-    },
     getNetworkType(obj) {
       const res = { errMsg: 'getNetworkType:ok', networkType: N.networkType() };
       N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
@@ -203,10 +140,6 @@
       netChange.push(fn);
     },
     offNetworkStatusChange: (fn) => { const i = netChange.indexOf(fn); if (i >= 0) netChange.splice(i, 1); },
-    onAppShow: (fn) => { if (typeof fn === 'function') appShow.push(fn); },
-    offAppShow: (fn) => { const i = appShow.indexOf(fn); if (i >= 0) appShow.splice(i, 1); },
-    onAppHide: (fn) => { if (typeof fn === 'function') appHide.push(fn); },
-    offAppHide: (fn) => { const i = appHide.indexOf(fn); if (i >= 0) appHide.splice(i, 1); },
     canIUse: (name) => typeof name === 'string' && Object.prototype.hasOwnProperty.call(wxTarget, name.split('.')[0]),
     playVoice(obj) {
       obj = obj || {};
@@ -316,8 +249,9 @@
     if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
     return page[method]();
   };
-})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file);
+})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file, globalThis.__wxdl_wx_apis);
 // The natives are the prelude's alone: scripts reach them only through the wx surface.
 delete globalThis.__native;
 delete globalThis.__wxdl_fs_manager;
 delete globalThis.__wxdl_download_file;
+delete globalThis.__wxdl_wx_apis;

@@ -123,7 +123,7 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_V2_SHA", sha256_hex(&v2))
         .env("WXDL_TEST_ECHO", echo.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 12"), "every test ran: {out}");
+    assert!(out.contains("# pass 14"), "every test ran: {out}");
 }
 
 #[test]
@@ -198,4 +198,39 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
     run(Command::new("npm")
         .args(["run", "--silent", "typecheck"])
         .current_dir(&example));
+}
+
+/// `examples/image-cache` in Node, as the JS host runs it (`crates/wxdl-js/tests/saved_files.rs`):
+/// an image cache over `wx.saveFile` and storage, the file system manager's `saveFile` without
+/// `filePath`, the saved-file list, info and removal, against nginx; run twice over one root,
+/// the second run finds its saved file.
+#[test]
+fn the_image_cache_finds_its_saved_file_on_the_second_run_in_node() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/image-cache");
+    let root = dir.path().join("sandbox");
+    let script = format!(
+        "global.wx = require({pkg:?}).createWx({{ root: {root:?} }});\n\
+         require({scenario:?})('{url}', (r) => wx.getFileSystemManager()\
+         .writeFileSync(wx.env.USER_DATA_PATH + '/report.json', JSON.stringify(r)));",
+        pkg = pkg.canonicalize().unwrap(),
+        scenario = example.join("scenario.js").canonicalize().unwrap(),
+        url = nginx.url("/hello.txt"),
+    );
+    for (run_no, first_hit) in [(1, false), (2, true)] {
+        run(Command::new("node").args(["-e", &script]));
+        let report = root.join("usr/report.json");
+        let got = std::fs::read_to_string(&report).unwrap();
+        std::fs::remove_file(report).unwrap();
+        assert_eq!(
+            got,
+            format!(
+                r#"{{"first":{{"hit":{first_hit},"saved":true}},"again":{{"hit":true,"content":"hello from nginx\n"}},"managerSaved":true,"listed":1,"files":2,"size":17,"removed":"getSavedFileInfo:fail file not exist"}}"#
+            ),
+            "run {run_no}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(root.join("store")).unwrap().count(), 1);
 }

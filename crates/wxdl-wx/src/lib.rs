@@ -28,5 +28,6 @@ pub mod fs;
 pub mod js;
 pub mod network;
 pub mod storage;
+pub mod system;
 
 pub use api::Api;
