@@ -637,6 +637,32 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         )?,
     )?;
 
+    n.set(
+        "isEsm",
+        Function::new(ctx.clone(), |path: String, source: String| {
+            modules::is_esm(Path::new(&path), &source)
+        })?,
+    )?;
+
+    // `require` of an ES module: imported (through the loader, so one instance however it is
+    // reached) and evaluated now; its namespace.
+    n.set(
+        "importSync",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, path: String| -> rquickjs::Result<rquickjs::Object<'js>> {
+                let promise = Module::import(&ctx, format!("{}{path}", modules::REQUIRE_PREFIX))?;
+                promise.finish::<rquickjs::Object>().map_err(|e| match e {
+                    rquickjs::Error::WouldBlock => Exception::throw_message(
+                        &ctx,
+                        &format!("require of '{path}': an ES module still waiting (top-level await) cannot be required"),
+                    ),
+                    other => other,
+                })
+            },
+        )?,
+    )?;
+
     let h = Rc::clone(host);
     n.set(
         "readText",

@@ -165,28 +165,43 @@
   g.wx = wx;
 
   // ---- CommonJS modules ----------------------------------------------------------------------
+  // As WeChat's build: `require` of an ES module (or one mixing `import`/`export` with
+  // `require`/`module.exports`) gives its `module.exports` when it set one, else its namespace.
   const cache = Object.create(null);
+  const record = (path) => {
+    if (!cache[path]) cache[path] = { exports: {}, id: path, filename: path, loaded: false };
+    return cache[path];
+  };
+  const dirOf = (path) => path.slice(0, path.lastIndexOf('/')) || '/';
   function load(path) {
     if (cache[path]) return cache[path].exports;
-    const module = { exports: {}, id: path, filename: path, loaded: false };
-    cache[path] = module;
+    const module = record(path);
     const source = N.readText(path);
     if (path.endsWith('.json')) {
       module.exports = JSON.parse(source);
+    } else if (N.isEsm(path, source)) {
+      const initial = module.exports;
+      const namespace = N.importSync(path);
+      const set = module.exports !== initial || Object.keys(initial).length > 0;
+      module.exports = set ? module.exports : namespace;
     } else {
-      const dir = path.slice(0, path.lastIndexOf('/')) || '/';
       const fn = N.compile(source, path);
-      fn.call(module.exports, module.exports, makeRequire(dir), module, path, dir);
+      fn.call(module.exports, module.exports, makeRequire(path), module, path, dirOf(path));
     }
     module.loaded = true;
     return module.exports;
   }
-  function makeRequire(dir) {
-    const require = (spec) => load(N.resolve(dir, String(spec)));
-    require.resolve = (spec) => N.resolve(dir, String(spec));
+  function makeRequire(file) {
+    const require = (spec) => load(N.resolve(file, String(spec)));
+    require.resolve = (spec) => N.resolve(file, String(spec));
     require.cache = cache;
     return require;
   }
+  // The CommonJS names an ES module that uses them gets (wxdl-js's modules::with_commonjs).
+  g.__wxdl_cjs = (path) => {
+    const module = record(String(path));
+    return { require: makeRequire(module.filename), module, exports: module.exports, __filename: module.filename, __dirname: dirOf(module.filename) };
+  };
   g.__wxdl_load = load;
 
   // ---- App, Page, getApp: headless pages for `wxdl run page.js --call METHOD` --------------
