@@ -36,13 +36,15 @@ use wxdl_wx::{download, fs, network, storage};
 
 use inbox::{Inbox, Update};
 
-/// The download task and the file system manager (the wx layer's, shared with the Node
-/// package), then the rest of the surface.
+/// The download task, the file system manager and the wx APIs around them (the wx layer's,
+/// shared with the Node package), the app and its pages (`pages.js`), then the rest of the
+/// surface.
 static PRELUDE: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::new();
     for (_, source) in wxdl_wx::js::FILES {
         js.push_str(source);
     }
+    js.push_str(include_str!("pages.js"));
     js + include_str!("prelude.js")
 });
 
@@ -88,6 +90,8 @@ struct Host {
     temps: RefCell<Option<journal::Journal>>,
     /// Where modules may be loaded from: the project root.
     modules: modules::Confinement,
+    /// The project's root and its `app.json` (null without one), as JSON for the prelude.
+    project: String,
     app_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
@@ -243,6 +247,15 @@ impl Project {
     }
 }
 
+/// The project's root and its `app.json` (null when it has none or it is not JSON) as JSON
+/// text: `{"root": …, "app": …}`.
+fn project_json(root: &Path) -> String {
+    let app: Option<serde_json::Value> = std::fs::read_to_string(root.join("app.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    serde_json::json!({ "root": root.to_string_lossy(), "app": app }).to_string()
+}
+
 /// The default download timeout from `app.json` (`networkTimeout.downloadFile`) next to the
 /// script or in a parent directory.
 fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
@@ -323,9 +336,13 @@ pub async fn run_file_until(
     let appid = page
         .appid
         .clone()
-        .or(project.appid)
+        .or(project.appid.clone())
         .unwrap_or_else(|| "touristappid".into());
     let storage = storage::Storage::open(client.sandbox().root().join("storage"), &appid);
+    let project = Project {
+        root: confinement.root().to_path_buf(),
+        ..project
+    };
     let host = Rc::new(Host {
         storage: RefCell::new(storage),
         temps: RefCell::new(journal::Journal::start(
@@ -336,6 +353,7 @@ pub async fn run_file_until(
         client,
         app_timeout: app_json_timeout(&script_dir),
         modules: confinement.clone(),
+        project: project_json(&project.root),
         next_id: Cell::new(0),
         timers: RefCell::default(),
         downloads: RefCell::default(),
@@ -389,6 +407,11 @@ pub async fn run_file_until(
         opts.filename = Some("wxdl:prelude.js".into());
         ctx.eval_with_options::<(), _>(PRELUDE.as_str(), opts)
             .map_err(|e| caught(&ctx, e))?;
+        // The project's app.js first (App(), getApp()), then the entry as a page of its route.
+        let boot: Function = ctx.globals().get("__wxdl_boot")?;
+        if let Err(e) = boot.call::<_, ()>((entry.as_str(),)) {
+            setup_host.uncaught(&caught(&ctx, e).message);
+        }
         if esm {
             let promise = Module::import(&ctx, entry).map_err(|e| caught(&ctx, e))?;
             let host = Rc::clone(&setup_host);
@@ -633,6 +656,29 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                 modules::resolve(Path::new(&from), &spec, &h.modules)
                     .map(|p| p.to_string_lossy().into_owned())
                     .map_err(|e| Exception::throw_message(&ctx, &e))
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "project",
+        Function::new(ctx.clone(), move || h.project.clone())?,
+    )?;
+
+    // A page's file: `<root>/<route>.js`, in the project.
+    let h = Rc::clone(host);
+    n.set(
+        "resolvePage",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, route: String| -> rquickjs::Result<String> {
+                h.modules
+                    .page(&route)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .ok_or_else(|| {
+                        Exception::throw_message(&ctx, &format!("page \"{route}\" is not found"))
+                    })
             },
         )?,
     )?;

@@ -28,6 +28,19 @@ impl Confinement {
         }
     }
 
+    /// The project root (its real path).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of the page at `route` (`pages/x/x` is `<root>/pages/x/x.js`), inside the root.
+    pub fn page(&self, route: &str) -> Option<PathBuf> {
+        if route.starts_with('/') || route.split('/').any(|c| c == ".." || c.is_empty()) {
+            return None;
+        }
+        self.admit(&self.root.join(format!("{route}.js")))
+    }
+
     /// The real path of `p` when it is a regular file inside the root.
     fn admit(&self, p: &Path) -> Option<PathBuf> {
         let real = p.canonicalize().ok()?;

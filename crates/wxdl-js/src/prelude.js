@@ -1,6 +1,6 @@
 // The wx.* surface and the JS runtime basics, written in JS over a few native primitives
 // (`N`, provided by the host). Runs once before the user's script.
-(function (N, makeFileSystemManager, makeDownloadFile, makeWxApis) {
+(function (N, makeFileSystemManager, makeDownloadFile, makeWxApis, makePages) {
   'use strict';
   const g = globalThis;
 
@@ -90,6 +90,16 @@
     systemInfo: () => JSON.parse(N.systemInfo()),
     print: (level, text) => N.print(level, text),
   }, call, later);
+  // ---- App, Page, getApp, getCurrentPages and navigation (pages.js) --------------------------
+  const pages = makePages({
+    project: JSON.parse(N.project()),
+    load: (path) => load(path),
+    resolvePage: (route) => N.resolvePage(route),
+    print: (level, text) => N.print(level, text),
+  }, call, later);
+  Object.assign(g, pages.globals);
+  g.__wxdl_boot = pages.boot;
+  g.__wxdl_page = pages.start;
   // The app lifecycle: going to the background and back. In the background, a download still
   // running 5 s later fails with `interrupted`, and one started there fails at once (the host
   // enforces it). Scripts drive it with the documented hook `wxdl.hide()` / `wxdl.show()`;
@@ -101,8 +111,10 @@
     N.lifecycle(hide);
     const res = { path: '', query: {}, scene: 1001 };
     shared.appLifecycle(hide, res);
-    if (appDef) call(hide ? appDef.onHide : appDef.onShow, res);
-    if (current) call(hide ? current.onHide : current.onShow, undefined);
+    const method = hide ? 'onHide' : 'onShow';
+    for (const target of [pages.app(), pages.current()]) {
+      if (target && typeof target[method] === 'function') call(() => target[method](target === pages.app() ? res : undefined));
+    }
   };
   g.__wxdl_lifecycle = setHidden;
   // `wxdl.serveOrigin`: the origin `wxdl run --serve DIR:PORT` serves (undefined without it).
@@ -111,12 +123,16 @@
   g.wxdl = Object.freeze({
     hide: () => setHidden(true),
     show: () => setHidden(false),
+    // Moves between the project's pages as wx.navigateTo & co. do: `wxdl.navigate('navigateBack')`,
+    // `wxdl.navigate('redirectTo', { url: '/pages/b/b?id=1' })`; a Promise of the result.
+    navigate: (api, options) => pages.navigate(api, options),
     serveOrigin,
   });
   const netChange = [];
   let netWatched = false;
   const wx = {
     ...shared.apis,
+    ...pages.wx,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: fileSystemManager,
@@ -204,69 +220,10 @@
   };
   g.__wxdl_load = load;
 
-  // ---- App, Page, getApp: headless pages for `wxdl run page.js --call METHOD` --------------
-  let appDef = null;
-  const pageDefs = [];
-  let current = null;
-  g.App = (def) => { appDef = def || {}; };
-  g.getApp = () => appDef || {};
-  g.Page = (def) => { pageDefs.push(def || {}); };
-  g.getCurrentPages = () => (current ? [current] : []);
-  // Sets `data` at a path like `a.b[2].c`, creating objects and arrays on the way.
-  function setPath(data, path, value) {
-    const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter((k) => k !== '');
-    let o = data;
-    keys.slice(0, -1).forEach((k, i) => {
-      if (o[k] === null || typeof o[k] !== 'object') o[k] = /^\d+$/.test(keys[i + 1]) ? [] : {};
-      o = o[k];
-    });
-    o[keys[keys.length - 1]] = value;
-  }
-  // The page's query string as onLoad's options object.
-  const parseQuery = (q) => {
-    const out = {};
-    String(q || '').replace(/^\?/, '').split('&').filter(Boolean).forEach((pair) => {
-      const i = pair.indexOf('=');
-      const k = i < 0 ? pair : pair.slice(0, i);
-      const v = i < 0 ? '' : pair.slice(i + 1);
-      const dec = (x) => { try { return decodeURIComponent(x.replace(/\+/g, ' ')); } catch (e) { return x; } };
-      out[dec(k)] = dec(v);
-    });
-    return out;
-  };
-  const LIFECYCLE = ['onLoad', 'onShow', 'onReady'];
-  // After the script loaded: the app's onLaunch/onShow, then the last registered page's
-  // onLoad(query) → onShow → onReady, then `method` once (a lifecycle method is not repeated).
-  g.__wxdl_page = (query, method) => {
-    if (!pageDefs.length) {
-      if (method) throw new Error('--call: the script registered no Page()');
-      return undefined;
-    }
-    const options = parseQuery(query);
-    if (appDef) {
-      if (typeof appDef.onLaunch === 'function') appDef.onLaunch({ path: '', query: options });
-      if (typeof appDef.onShow === 'function') appDef.onShow({ path: '', query: options });
-    }
-    const def = pageDefs[pageDefs.length - 1];
-    const page = Object.assign({}, def);
-    page.data = JSON.parse(JSON.stringify(def.data || {}));
-    page.options = options;
-    page.setData = (patch, cb) => {
-      Object.keys(patch || {}).forEach((k) => setPath(page.data, k, patch[k]));
-      N.print(0, JSON.stringify({ setData: patch }));
-      if (typeof cb === 'function') N.setTimer(0, false, cb);
-    };
-    current = page;
-    if (typeof page.onLoad === 'function') page.onLoad(options);
-    if (typeof page.onShow === 'function') page.onShow();
-    if (typeof page.onReady === 'function') page.onReady();
-    if (!method || LIFECYCLE.includes(method)) return undefined;
-    if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
-    return page[method]();
-  };
-})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file, globalThis.__wxdl_wx_apis);
+})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file, globalThis.__wxdl_wx_apis, globalThis.__wxdl_pages);
 // The natives are the prelude's alone: scripts reach them only through the wx surface.
 delete globalThis.__native;
 delete globalThis.__wxdl_fs_manager;
 delete globalThis.__wxdl_download_file;
 delete globalThis.__wxdl_wx_apis;
+delete globalThis.__wxdl_pages;
