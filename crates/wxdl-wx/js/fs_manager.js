@@ -10,20 +10,25 @@
     // shaped for the sync return value and the success callback.
     const FS = {
       access: { params: ['path'], sync: () => undefined, ok: () => ({}) },
-      stat: { params: ['path', 'recursive'], sync: (r) => statObj(r), ok: (r) => ({ stats: statObj(r) }) },
+      // With recursive on a directory: `{'/': Stats, '/a.txt': Stats, …}`, as WeChat's.
+      stat: { params: ['path', 'recursive'], sync: (r) => stats(r), ok: (r) => ({ stats: stats(r) }) },
       readFile: {
         params: ['filePath', 'encoding', 'position', 'length'],
         prep: (a) => ({ ...a, encoding: a.encoding || null }),
         sync: (r, a) => (a.encoding ? r.data : b64ToBuffer(r.data)),
         ok: (r, a) => ({ data: a.encoding ? r.data : b64ToBuffer(r.data) }),
       },
-      writeFile: {
-        params: ['filePath', 'data', 'encoding'],
-        prep: (a) => (a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
-          ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
-          : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' }),
-        sync: () => undefined,
-        ok: () => ({}),
+      writeFile: { params: ['filePath', 'data', 'encoding'], prep: dataPrep, sync: () => undefined, ok: () => ({}) },
+      appendFile: { params: ['filePath', 'data', 'encoding'], prep: dataPrep, sync: () => undefined, ok: () => ({}) },
+      copyFile: { params: ['srcPath', 'destPath'], sync: () => undefined, ok: () => ({}) },
+      rename: { params: ['oldPath', 'newPath'], sync: () => undefined, ok: () => ({}) },
+      rmdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+      truncate: { params: ['filePath', 'length'], sync: () => undefined, ok: () => ({}) },
+      // md5 (default) or sha1 of a file, with its size (no sync form in WeChat).
+      getFileInfo: {
+        params: ['filePath', 'digestAlgorithm'],
+        noSync: true,
+        ok: (r) => ({ size: r.size, digest: r.digest }),
       },
       unlink: { params: ['filePath'], sync: () => undefined, ok: () => ({}) },
       readdir: { params: ['dirPath'], sync: (r) => r.files, ok: (r) => ({ files: r.files }) },
@@ -38,6 +43,17 @@
       getSavedFileList: { op: 'savedList', params: [], noSync: true, ok: (r) => ({ fileList: r.fileList }) },
       removeSavedFile: { op: 'removeSaved', params: ['filePath'], noSync: true, ok: () => ({}) },
     };
+    function dataPrep(a) {
+      return a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
+        ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
+        : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' };
+    }
+    function stats(r) {
+      if (!r.recursive) return statObj(r);
+      const out = {};
+      for (const [path, s] of Object.entries(r.recursive)) out[path] = statObj(s);
+      return out;
+    }
     function statObj(r) {
       return {
         size: r.size,
