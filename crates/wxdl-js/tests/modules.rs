@@ -3,35 +3,11 @@
 //! requiring file first, extension-less paths, `require` of an ES module, and errors that name
 //! the requiring module by its whole path.
 
-use std::path::Path;
-
-use serde_json::{json, Value};
+use serde_json::json;
 use wxdl_testkit::Nginx;
 
-fn run(script: &Path, root: &Path) -> Result<(), wxdl_js::ScriptError> {
-    let client = wxdl::Client::builder().sandbox_root(root).build().unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wxdl_js::run_file(script, client))
-}
-
-fn write(dir: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
-/// What a script wrote to `wxfile://usr/report.json`.
-fn report(root: &Path) -> Value {
-    let path = root.join("usr/report.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    std::fs::remove_file(path).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
+mod common;
+use common::{report, run, write};
 
 const REPORT: &str = "const report = (r) => wx.getFileSystemManager().writeFileSync(\
                       wx.env.USER_DATA_PATH + '/report.json', JSON.stringify(r));";

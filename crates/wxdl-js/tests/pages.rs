@@ -4,27 +4,11 @@
 //! switchTab` (driven by `wxdl.navigate` from a script) run onLoad/onShow/onReady/onHide/
 //! onUnload, so a page that aborts its download in onUnload is seen to do it.
 
-use std::path::Path;
-
-use serde_json::{json, Value};
+use serde_json::json;
 use wxdl_testkit::{write_random, Nginx};
 
-fn run(script: &Path, root: &Path) -> Result<(), wxdl_js::ScriptError> {
-    let client = wxdl::Client::builder().sandbox_root(root).build().unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wxdl_js::run_file(script, client))
-}
-
-fn write(dir: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
+mod common;
+use common::{report, run, run_with, write};
 
 const APP_JSON: &str = r#"{
   "pages": ["pages/list/list", "pages/detail/detail", "pages/tab/tab"],
@@ -123,10 +107,8 @@ fn app_js_runs_first_and_navigation_runs_the_page_lifecycle() {
     );
     let root = dir.path().join("sandbox");
     run(&app.join("test/drive.js"), &root).unwrap();
-    let text = std::fs::read_to_string(root.join("usr/report.json")).unwrap();
-    let log: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
-        log,
+        report(&root),
         json!([
             "app.onLaunch test/drive",
             "app.onShow",
@@ -193,25 +175,13 @@ Page({
         ],
     );
     let root = dir.path().join("sandbox");
-    let client = wxdl::Client::builder().sandbox_root(&root).build().unwrap();
     let options = wxdl_js::RunOptions {
         query: "file=hello.txt".into(),
         ..Default::default()
     };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wxdl_js::run_file_until(
-            &app.join("pages/x/x.js"),
-            client,
-            &options,
-            std::future::pending(),
-        ))
-        .unwrap();
-    let text = std::fs::read_to_string(root.join("usr/report.json")).unwrap();
+    run_with(&app.join("pages/x/x.js"), &root, &options).unwrap();
     assert_eq!(
-        serde_json::from_str::<Value>(&text).unwrap(),
+        report(&root),
         json!({
             "status": 200,
             "route": "pages/x/x",

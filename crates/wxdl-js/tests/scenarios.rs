@@ -13,15 +13,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use wxdl_testkit::Nginx;
 
-/// Runs `script` on the JS host over the sandbox at `root`.
-fn run(script: &Path, root: &Path) -> Result<(), wxdl_js::ScriptError> {
-    let client = wxdl::Client::builder().sandbox_root(root).build().unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wxdl_js::run_file(script, client))
-}
+mod common;
+use common::{report, run};
 
 /// Copies `examples/<example>` (its `files`) into `dir` with an entry script that runs its
 /// scenario on `url` and writes the result to `wxfile://usr/report.json`.
@@ -43,14 +36,6 @@ fn project(example: &str, files: &[&str], dir: &Path, url: &str) -> PathBuf {
     )
     .unwrap();
     entry
-}
-
-/// What the scenario reported (the report file is removed).
-fn report(root: &Path) -> Value {
-    let path = root.join("usr/report.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    std::fs::remove_file(path).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 #[test]
