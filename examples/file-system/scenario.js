@@ -1,6 +1,7 @@
 // The file system manager as Mini Programs use it, in both JS faces (wxdl's tests run this with
 // `report(result)` writing the result where the test reads it): a recursive mkdir, a download
-// into it, getFileInfo (md5, sha1), copyFile, appendFile, rename, truncate, a recursive stat,
+// into it, getFileInfo (md5, sha1), copyFile, appendFile, rename, truncate, a file descriptor
+// (open, write, read into an ArrayBuffer, fstat, close), a recursive stat,
 // readdir, rmdir (refused when not empty, then recursive), and a path out of the sandbox.
 //   wxdl run examples/file-system/main.js --serve examples/static:8000
 module.exports = function scenario(url, report) {
@@ -33,6 +34,14 @@ module.exports = function scenario(url, report) {
               out.renamed = fs.readFileSync(`${usr}/a/b/renamed.txt`, 'utf8');
               fs.truncateSync(`${usr}/a/b/renamed.txt`, 5);
               out.truncated = fs.readFileSync(`${usr}/a/b/renamed.txt`, 'utf8');
+              // A file descriptor: write, then read part of it back into an ArrayBuffer.
+              const fd = fs.openSync({ filePath: `${usr}/a/fd.bin`, flag: 'w+' });
+              fs.writeSync({ fd, data: 'hello fd' });
+              const buf = new ArrayBuffer(4);
+              const got = fs.readSync({ fd, arrayBuffer: buf, offset: 1, length: 2, position: 6 });
+              out.fd = [typeof fd, got.bytesRead, Array.from(new Uint8Array(buf)), fs.fstatSync({ fd }).size];
+              fs.closeSync({ fd });
+              try { fs.fstatSync({ fd }); } catch (e) { out.closed = e.message; }
               const tree = fs.statSync(`${usr}/a`, true);
               out.tree = Object.keys(tree).sort().map((k) => `${k} ${tree[k].isDirectory() ? 'dir' : tree[k].size}`);
               out.readdir = fs.readdirSync(`${usr}/a/b`);

@@ -6,7 +6,8 @@
 //!   `saveFile` without `filePath`, the saved-file list, info and removal; run twice over one
 //!   sandbox, the second run finds its file;
 //! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
-//!   truncate, stat (recursive), readdir, rmdir (recursive), a path out refused.
+//!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
+//!   rmdir (recursive), a path out refused.
 
 use std::path::{Path, PathBuf};
 
@@ -98,7 +99,9 @@ fn file_system_expected() -> Value {
         "sha1": "09428e810085d47e11aeda75793e6391c5c88eeb",
         "renamed": "hello from nginx\nand more\n",
         "truncated": "hello",
-        "tree": ["/ dir", "/b dir", "/b/c dir", "/b/c/hello.txt 17", "/b/renamed.txt 5"],
+        "fd": ["string", 2, [0, 102, 100, 0], 8],
+        "closed": "fstatSync:fail bad file descriptor",
+        "tree": ["/ dir", "/b dir", "/b/c dir", "/b/c/hello.txt 17", "/b/renamed.txt 5", "/fd.bin 8"],
         "readdir": ["c", "renamed.txt"],
         "notEmpty": "rmdirSync:fail directory not empty, rmdir wxfile://usr/a",
         "escape": "copyFileSync:fail permission denied, open wxfile://usr/../outside.txt",

@@ -116,6 +116,9 @@ pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsE
             }
             json!({})
         }
+        "open" | "close" | "fstat" | "read" | "write" | "ftruncate" => {
+            crate::fs_fds::call(sandbox, op, a)?
+        }
         other => return Err(FsError::Unsupported(format!("FileSystemManager.{other}"))),
     };
     if matches!(op, "rmdir" | "truncate") {

@@ -25,6 +25,7 @@ pub mod config;
 pub mod download;
 pub mod events;
 pub mod fs;
+mod fs_fds;
 mod fs_ops;
 pub mod js;
 pub mod network;
