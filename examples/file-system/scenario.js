@@ -1,8 +1,9 @@
 // The file system manager as Mini Programs use it, in both JS faces (wxdl's tests run this with
 // `report(result)` writing the result where the test reads it): a recursive mkdir, a download
 // into it, getFileInfo (md5, sha1), copyFile, appendFile, rename, truncate, a file descriptor
-// (open, write, read into an ArrayBuffer, fstat, close), a recursive stat,
-// readdir, rmdir (refused when not empty, then recursive), and a path out of the sandbox.
+// (open, write, read into an ArrayBuffer, fstat, close), a recursive stat, readdir, unzip (the
+// `bundle.zip` beside the URL), rmdir (refused when not empty, then recursive), and a path out
+// of the sandbox.
 //   wxdl run examples/file-system/main.js --serve examples/static:8000
 module.exports = function scenario(url, report) {
   const fs = wx.getFileSystemManager();
@@ -47,16 +48,31 @@ module.exports = function scenario(url, report) {
               out.readdir = fs.readdirSync(`${usr}/a/b`);
               try { fs.rmdirSync(`${usr}/a`); } catch (e) { out.notEmpty = e.message; }
               try { fs.copyFileSync(`${usr}/../outside.txt`, `${usr}/x.txt`); } catch (e) { out.escape = e.message; }
-              fs.rmdir({
-                dirPath: `${usr}/a`,
-                recursive: true,
+              // A zip downloaded beside the file, unzipped into usr.
+              wx.downloadFile({
+                url: `${url.slice(0, url.lastIndexOf('/'))}/bundle.zip`,
                 fail,
-                success(r) {
-                  out.rmdir = r.errMsg;
-                  fs.getFileInfo({
-                    filePath: file,
-                    success: () => fail(new Error('still there')),
-                    fail(e) { out.gone = e.errMsg; report(out); },
+                success(zip) {
+                  fs.unzip({
+                    zipFilePath: zip.tempFilePath,
+                    targetPath: `${usr}/a`,
+                    fail,
+                    success(u) {
+                      out.unzip = [u.errMsg, fs.readFileSync(`${usr}/a/docs/readme.txt`, 'utf8'), fs.readdirSync(`${usr}/a`)];
+                      fs.rmdir({
+                        dirPath: `${usr}/a`,
+                        recursive: true,
+                        fail,
+                        success(r) {
+                          out.rmdir = r.errMsg;
+                          fs.getFileInfo({
+                            filePath: file,
+                            success: () => fail(new Error('still there')),
+                            fail(e) { out.gone = e.errMsg; report(out); },
+                          });
+                        },
+                      });
+                    },
                   });
                 },
               });

@@ -7,7 +7,7 @@
 //!   sandbox, the second run finds its file;
 //! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
 //!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
-//!   rmdir (recursive), a path out refused.
+//!   unzip (`examples/static/bundle.zip`), rmdir (recursive), a path out refused.
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +80,11 @@ fn the_file_system_scenario_runs_as_in_wechat() {
     let root = dir.path().join("sandbox");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("outside.txt"), "not the script's").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/bundle.zip"),
+        nginx.root.join("bundle.zip"),
+    )
+    .unwrap();
     let entry = project(
         "file-system",
         &["scenario.js"],
@@ -105,6 +110,7 @@ fn file_system_expected() -> Value {
         "readdir": ["c", "renamed.txt"],
         "notEmpty": "rmdirSync:fail directory not empty, rmdir wxfile://usr/a",
         "escape": "copyFileSync:fail permission denied, open wxfile://usr/../outside.txt",
+        "unzip": ["unzip:ok", "unzipped by wxdl\n", ["b", "data.json", "docs", "fd.bin"]],
         "rmdir": "rmdir:ok",
         "gone": "getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt",
     })

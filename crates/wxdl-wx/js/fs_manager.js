@@ -55,6 +55,8 @@
         sync: (r) => ({ bytesWritten: r.bytesWritten }),
         ok: (r) => ({ bytesWritten: r.bytesWritten }),
       },
+      // A zip of the sandbox into a directory under usr (no sync form in WeChat).
+      unzip: { params: [], noSync: true, ok: () => ({}) },
       // md5 (default) or sha1 of a file, with its size (no sync form in WeChat).
       getFileInfo: {
         params: ['filePath', 'digestAlgorithm'],

@@ -116,6 +116,7 @@ pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsE
             }
             json!({})
         }
+        "unzip" => crate::fs_unzip::unzip(sandbox, a)?,
         "open" | "close" | "fstat" | "read" | "write" | "ftruncate" => {
             crate::fs_fds::call(sandbox, op, a)?
         }

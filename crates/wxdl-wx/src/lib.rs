@@ -27,6 +27,7 @@ pub mod events;
 pub mod fs;
 mod fs_fds;
 mod fs_ops;
+mod fs_unzip;
 pub mod js;
 pub mod network;
 pub mod storage;
