@@ -108,7 +108,25 @@ export interface FileSystemManager {
   readdirSync(dirPath: string): string[];
   mkdirSync(dirPath: string, recursive?: boolean): void;
   saveFileSync(tempFilePath: string, filePath?: string): string;
-  [op: string]: unknown;
+  appendFileSync(filePath: string, data: string | ArrayBuffer, encoding?: string): void;
+  copyFileSync(srcPath: string, destPath: string): void;
+  renameSync(oldPath: string, newPath: string): void;
+  rmdirSync(dirPath: string, recursive?: boolean): void;
+  truncateSync(filePath: string, length?: number): void;
+  openSync(option: { filePath: string; flag?: string }): string;
+  readSync(option: { fd: string; arrayBuffer: ArrayBuffer; offset?: number; length?: number; position?: number }): { bytesRead: number; arrayBuffer: ArrayBuffer };
+  writeSync(option: { fd: string; data: string | ArrayBuffer; offset?: number; length?: number; position?: number; encoding?: string }): { bytesWritten: number };
+  fstatSync(option: { fd: string }): { size: number; isFile(): boolean; isDirectory(): boolean };
+  ftruncateSync(option: { fd: string; length?: number }): void;
+  closeSync(option: { fd: string }): void;
+  /** md5 (default) or sha1 of a file, with its size. */
+  getFileInfo(option: { filePath: string; digestAlgorithm?: 'md5' | 'sha1' } & Callbacks): void;
+  /** A zip of the sandbox into a directory under usr (confined, bounded, in the usr quota). */
+  unzip(option: { zipFilePath: string; targetPath: string } & Callbacks): void;
+  getSavedFileList(option?: Callbacks): void;
+  removeSavedFile(option: { filePath: string } & Callbacks): void;
+  /** Every operation also has its callback form (`readFile({filePath, success})`, …). */
+  [op: string]: any;
 }
 
 export interface Wx {
