@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""wxdl benchmark: W1-W9 of bench/README.md against curl, wget and aria2c in one run.
+"""wxdl benchmark: W1-W11 of bench/README.md against curl, wget and aria2c in one run.
 
 Starts nginx (HTTP/1.1; HTTPS with HTTP/2) and Caddy (HTTP/3) on loopback with certificates
 from a CA made on the spot, generates the data, runs every workload for wxdl (release build)
@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WXDL = ROOT / "target" / "release" / "wxdl"
 H3_SERVE = ROOT / "target" / "release" / "wxdl-h3-serve"
+SINK = ROOT / "target" / "release" / "wxdl-sink"
+REQUESTS = ROOT / "target" / "release" / "examples" / "requests"
 
 
 # Node without NODE_EXTRA_CA_CERTS: some machines (this VM among them) point it at the whole
@@ -94,6 +96,11 @@ def make_data(www: Path, big_mib: int, small_n: int):
     (www / "small").mkdir(exist_ok=True)
     for i in range(small_n):
         (www / "small" / f"f{i:04}.bin").write_bytes(os.urandom(16 * 1024))
+    # W10: small JSON answers, as an API gives them (~600 bytes each).
+    (www / "api").mkdir(exist_ok=True)
+    for i in range(small_n):
+        items = ",".join(f'{{"id":{i * 10 + k},"name":"item {k}","price":{k * 1.5}}}' for k in range(10))
+        (www / "api" / f"r{i:04}.json").write_text(f'{{"page":{i},"items":[{items}]}}')
 
 
 def sha256(path: Path):
@@ -170,6 +177,16 @@ def start_h3_server(d: Path, www: Path):
     line = p.stdout.readline().strip()
     if not line:
         sys.exit("bench: wxdl-h3-serve did not start")
+    return p, int(line.rsplit(":", 1)[1])
+
+
+def start_sink():
+    """wxdl-sink (crates/wxdl-testkit/src/bin/wxdl-sink.rs): takes every upload body to its end
+    before answering; returns the process and its port."""
+    p = subprocess.Popen([str(SINK)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline().strip()
+    if not line:
+        sys.exit("bench: wxdl-sink did not start")
     return p, int(line.rsplit(":", 1)[1])
 
 
@@ -529,6 +546,40 @@ def main():
             for t in w7:
                 compare[(n7, t)] = "wxdl --split 4"
 
+            # W10: 1000 small JSON GETs, 10 at a time: the library's Client::request (every call
+            # started at once, its queue admitting 10) against curl --parallel, bodies to memory
+            # and /dev/null. No wrk on this machine for a floor: the table says so.
+            api = [f"http://127.0.0.1:{http_port}/api/{p.name}" for p in sorted((www / "api").iterdir())]
+            api_list = work / "api-urls.txt"
+            api_list.write_text("\n".join(api) + "\n")
+            api_cfg = work / "curl-api.cfg"
+            api_cfg.write_text("".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in api))
+            w10 = {
+                "wxdl (Client::request)": lambda d: [REQUESTS, api_list, "10"],
+                "curl --parallel-max 10": lambda d: ["curl", "-sS", "--parallel", "--parallel-max", "10", "-K", api_cfg],
+            }
+            n10 = f"W10 {small_n} JSON GETs -j 10"
+            bench.workload(n10, w10, None)
+            for t in w10:
+                compare[(n10, t)] = "wxdl (Client::request)"
+
+            # W11: the big file uploaded as multipart (wx.uploadFile's body) to a server that
+            # takes every byte before it answers; peak RSS shows the file is streamed.
+            sink, sink_port = start_sink()
+            bench.servers.append(sink.pid)
+            up = f"http://127.0.0.1:{sink_port}/up"
+            big = www / "big.bin"
+            w11 = {
+                "wxdl upload": lambda d: [WXDL, "upload", "-q", "--data-dir", data_dir, big, up],
+                "curl -F": lambda d: ["curl", "-sS", "-o", "/dev/null", "-F", f"file=@{big}", up],
+            }
+            n11 = f"W11 {big_mib} MiB upload (multipart)"
+            bench.workload(n11, w11, None)
+            for t in w11:
+                compare[(n11, t)] = "wxdl upload"
+            sink.terminate()
+            sink.wait()
+
             table = bench.table(compare)
             w8 = resume_rows(work, wx, thr, big_size, big_sha, rounds)
         finally:
@@ -566,6 +617,12 @@ def main():
               "can shorten." + w9_note(bench, small_n))
         print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
               "CLI batch (target: <= 1.2). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
+        print("\nW10: `Client::request` for every URL (crates/wxdl/examples/requests.rs: all started at "
+              "once, the client's request queue admitting 10, bodies held in memory) against "
+              "`curl --parallel --parallel-max 10` writing to /dev/null (target <= 1.0; no wrk here "
+              "for the floor). W11: `wxdl upload` against `curl -F file=@big.bin`, both to wxdl-sink, "
+              "which reads every byte before it answers (target <= 1.0, RSS flat: compare the peak "
+              "RSS column with the file's size).")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

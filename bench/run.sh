@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks wxdl against curl, wget and aria2c (bench/README.md W1-W9) and prints a markdown
+# Benchmarks wxdl against curl, wget and aria2c (bench/README.md W1-W11) and prints a markdown
 # table: `bench/run.sh > bench/RESULTS.md`, or `bench/run.sh --quick` for a smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q -p wxdl-cli -p wxdl-testkit --bin wxdl --bin wxdl-h3-serve
+cargo build --release --locked -q -p wxdl-cli -p wxdl-testkit --bin wxdl --bin wxdl-h3-serve --bin wxdl-sink
+cargo build --release --locked -q -p wxdl --example requests
 bash scripts/build-node.sh >/dev/null
 python3 bench/run.py "$@"
 # W12 (rate-limit accuracy) prints its own table after the others.

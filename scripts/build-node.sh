@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Node package in crates/wxdl-node/npm: the addon (release) as wxdl.node, and the
-# download task and file system manager JS it shares with the JS host (crate wxdl-wx's `js`
+# download task, file system manager and other wx APIs' JS it shares with the JS host (crate wxdl-wx's `js`
 # module), written out by the addon itself (`sharedJs()`): the package's JS is always the JS its
 # addon was built with. Then `npm pack` there makes an installable tarball.
 set -euo pipefail

@@ -36,13 +36,15 @@ use wxdl_wx::{download, fs, network, storage};
 
 use inbox::{Inbox, Update};
 
-/// The download task and the file system manager (the wx layer's, shared with the Node
-/// package), then the rest of the surface.
+/// The download task, the file system manager and the wx APIs around them (the wx layer's,
+/// shared with the Node package), the app and its pages (`pages.js`), then the rest of the
+/// surface.
 static PRELUDE: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::new();
     for (_, source) in wxdl_wx::js::FILES {
         js.push_str(source);
     }
+    js.push_str(include_str!("pages.js"));
     js + include_str!("prelude.js")
 });
 
@@ -88,6 +90,8 @@ struct Host {
     temps: RefCell<Option<journal::Journal>>,
     /// Where modules may be loaded from: the project root.
     modules: modules::Confinement,
+    /// The project's root and its `app.json` (null without one), as JSON for the prelude.
+    project: String,
     app_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
@@ -243,6 +247,15 @@ impl Project {
     }
 }
 
+/// The project's root and its `app.json` (null when it has none or it is not JSON) as JSON
+/// text: `{"root": …, "app": …}`.
+fn project_json(root: &Path) -> String {
+    let app: Option<serde_json::Value> = std::fs::read_to_string(root.join("app.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    serde_json::json!({ "root": root.to_string_lossy(), "app": app }).to_string()
+}
+
 /// The default download timeout from `app.json` (`networkTimeout.downloadFile`) next to the
 /// script or in a parent directory.
 fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
@@ -323,9 +336,13 @@ pub async fn run_file_until(
     let appid = page
         .appid
         .clone()
-        .or(project.appid)
+        .or(project.appid.clone())
         .unwrap_or_else(|| "touristappid".into());
     let storage = storage::Storage::open(client.sandbox().root().join("storage"), &appid);
+    let project = Project {
+        root: confinement.root().to_path_buf(),
+        ..project
+    };
     let host = Rc::new(Host {
         storage: RefCell::new(storage),
         temps: RefCell::new(journal::Journal::start(
@@ -336,6 +353,7 @@ pub async fn run_file_until(
         client,
         app_timeout: app_json_timeout(&script_dir),
         modules: confinement.clone(),
+        project: project_json(&project.root),
         next_id: Cell::new(0),
         timers: RefCell::default(),
         downloads: RefCell::default(),
@@ -389,6 +407,11 @@ pub async fn run_file_until(
         opts.filename = Some("wxdl:prelude.js".into());
         ctx.eval_with_options::<(), _>(PRELUDE.as_str(), opts)
             .map_err(|e| caught(&ctx, e))?;
+        // The project's app.js first (App(), getApp()), then the entry as a page of its route.
+        let boot: Function = ctx.globals().get("__wxdl_boot")?;
+        if let Err(e) = boot.call::<_, ()>((entry.as_str(),)) {
+            setup_host.uncaught(&caught(&ctx, e).message);
+        }
         if esm {
             let promise = Module::import(&ctx, entry).map_err(|e| caught(&ctx, e))?;
             let host = Rc::clone(&setup_host);
@@ -639,6 +662,55 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
 
     let h = Rc::clone(host);
     n.set(
+        "project",
+        Function::new(ctx.clone(), move || h.project.clone())?,
+    )?;
+
+    // A page's file: `<root>/<route>.js`, in the project.
+    let h = Rc::clone(host);
+    n.set(
+        "resolvePage",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, route: String| -> rquickjs::Result<String> {
+                h.modules
+                    .page(&route)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .ok_or_else(|| {
+                        Exception::throw_message(&ctx, &format!("page \"{route}\" is not found"))
+                    })
+            },
+        )?,
+    )?;
+
+    n.set(
+        "isEsm",
+        Function::new(ctx.clone(), |path: String, source: String| {
+            modules::is_esm(Path::new(&path), &source)
+        })?,
+    )?;
+
+    // `require` of an ES module: imported (through the loader, so one instance however it is
+    // reached) and evaluated now; its namespace.
+    n.set(
+        "importSync",
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, path: String| -> rquickjs::Result<rquickjs::Object<'js>> {
+                let promise = Module::import(&ctx, format!("{}{path}", modules::REQUIRE_PREFIX))?;
+                promise.finish::<rquickjs::Object>().map_err(|e| match e {
+                    rquickjs::Error::WouldBlock => Exception::throw_message(
+                        &ctx,
+                        &format!("require of '{path}': an ES module still waiting (top-level await) cannot be required"),
+                    ),
+                    other => other,
+                })
+            },
+        )?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
         "readText",
         Function::new(
             ctx.clone(),
@@ -737,7 +809,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
 
     n.set(
         "systemInfo",
-        Function::new(ctx.clone(), || system_info().to_string())?,
+        Function::new(ctx.clone(), || wxdl_wx::system::system_info().to_string())?,
     )?;
 
     let h = Rc::clone(host);
@@ -756,25 +828,6 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     )?;
 
     ctx.globals().set("__native", n)
-}
-
-fn system_info() -> serde_json::Value {
-    serde_json::json!({
-        "brand": "wxdl",
-        "model": "wxdl",
-        "platform": "devtools",
-        "system": format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-        "version": "8.0.50",
-        "SDKVersion": "3.0.0",
-        "language": "zh_CN",
-        "pixelRatio": 1,
-        "screenWidth": 375,
-        "screenHeight": 667,
-        "windowWidth": 375,
-        "windowHeight": 667,
-        "statusBarHeight": 20,
-        "wxdlVersion": env!("CARGO_PKG_VERSION"),
-    })
 }
 
 /// A plain JS value (what JSON can hold) as JSON; functions and other non-JSON values become

@@ -28,6 +28,19 @@ impl Confinement {
         }
     }
 
+    /// The project root (its real path).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of the page at `route` (`pages/x/x` is `<root>/pages/x/x.js`), inside the root.
+    pub fn page(&self, route: &str) -> Option<PathBuf> {
+        if route.starts_with('/') || route.split('/').any(|c| c == ".." || c.is_empty()) {
+            return None;
+        }
+        self.admit(&self.root.join(format!("{route}.js")))
+    }
+
     /// The real path of `p` when it is a regular file inside the root.
     fn admit(&self, p: &Path) -> Option<PathBuf> {
         let real = p.canonicalize().ok()?;
@@ -69,25 +82,37 @@ pub enum Kind {
     Esm,
 }
 
-/// The file `spec` names when required from a module in `from`.
-pub fn resolve(from: &Path, spec: &str, within: &Confinement) -> Result<PathBuf, String> {
-    resolve_as(from, spec, Kind::CommonJs, within)
+/// The file `spec` names when required from the module file `file`.
+pub fn resolve(file: &Path, spec: &str, within: &Confinement) -> Result<PathBuf, String> {
+    resolve_as(file, spec, Kind::CommonJs, within)
 }
 
-/// The file `spec` names from a module in `from`, for `require` or `import`, inside the
-/// project.
+/// The file `spec` names from the module file `file`, for `require` or `import`, inside the
+/// project. As WeChat's build resolves it: a path without `./` (`require('api.js')`) is first
+/// relative to the requiring file, then a package; a path without an extension tries `.js`
+/// and `.json`, then a directory's `package.json` and `index.js`. A refusal names the request
+/// and the requiring module by its whole path in the project.
 pub fn resolve_as(
-    from: &Path,
+    file: &Path,
     spec: &str,
     kind: Kind,
     within: &Confinement,
 ) -> Result<PathBuf, String> {
-    let not_found = || format!("Cannot find module '{spec}' in the project");
+    let from = file.parent().unwrap_or(Path::new("/"));
+    let not_found = || {
+        let requirer = file
+            .strip_prefix(&within.root)
+            .map_or_else(|_| file.display().to_string(), |p| p.display().to_string());
+        format!("Cannot find module '{spec}' in the project (required from '{requirer}')")
+    };
     if spec.starts_with('/') || spec.contains('\0') {
         return Err(not_found());
     }
     if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
         return file_or_dir(&from.join(spec), kind, within).ok_or_else(not_found);
+    }
+    if let Some(found) = file_or_dir(&from.join(spec), kind, within) {
+        return Ok(found);
     }
     let inside = |d: &&Path| within.holds_dir(d);
     for dir in from.ancestors().take_while(inside) {
@@ -158,6 +183,34 @@ pub fn is_esm(path: &Path, source: &str) -> bool {
     })
 }
 
+/// What the host's `require` of an ES module imports it as: this prefix and the module's path
+/// (the path alone from a script is resolved as any other specifier).
+pub const REQUIRE_PREFIX: &str = "wxdl:require:";
+
+/// An ES module that also uses CommonJS (`require`, `module.exports`, `exports.x`), as WeChat's
+/// compiler accepts: it gets `require`, `module`, `exports`, `__filename` and `__dirname` (on
+/// its first line, so every line keeps its number), and, without an `export default` of its
+/// own, `module.exports` as its default export.
+pub fn with_commonjs(path: &str, source: &str) -> Option<String> {
+    let uses = ["require(", "module.exports", "exports."]
+        .iter()
+        .any(|w| source.contains(w));
+    if !uses {
+        return None;
+    }
+    let quoted = serde_json::to_string(path).unwrap_or_default();
+    let mut out = format!(
+        "const {{ require, module, exports, __filename, __dirname }} = globalThis.__wxdl_cjs({quoted}); {source}"
+    );
+    let has_default = source
+        .lines()
+        .any(|l| l.trim_start().starts_with("export default"));
+    if !has_default {
+        out.push_str("\nexport default module.exports;\n");
+    }
+    Some(out)
+}
+
 /// Resolves `import` specifiers to absolute file paths (the module names), in the project.
 pub struct EsmResolver(pub Confinement);
 
@@ -169,7 +222,17 @@ impl Resolver for EsmResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        // The host imports the entry module by its path (no base); scripts import by specifier.
+        // The host imports the entry module by its path (no base), and a required ES module
+        // with the prefix; scripts import by specifier.
+        if let Some(path) = name.strip_prefix(REQUIRE_PREFIX) {
+            return self
+                .0
+                .admit(Path::new(path))
+                .map(|p| p.to_string_lossy().into_owned())
+                .ok_or_else(|| {
+                    rquickjs::Error::new_resolving_message(base, name, "not in the project")
+                });
+        }
         if base.is_empty() {
             return self
                 .0
@@ -179,8 +242,7 @@ impl Resolver for EsmResolver {
                     rquickjs::Error::new_resolving_message(base, name, "not in the project")
                 });
         }
-        let dir = Path::new(base).parent().unwrap_or(Path::new("/"));
-        resolve_as(dir, name, Kind::Esm, &self.0)
+        resolve_as(Path::new(base), name, Kind::Esm, &self.0)
             .map(|p| p.to_string_lossy().into_owned())
             .map_err(|msg| rquickjs::Error::new_resolving_message(base, name, msg))
     }
@@ -202,6 +264,7 @@ impl Loader for EsmLoader {
             .read(name)
             .map_err(|e| rquickjs::Error::new_loading_message(name, e))?;
         if is_esm(Path::new(name), &source) {
+            let source = with_commonjs(name, &source).unwrap_or(source);
             return Module::declare(ctx.clone(), name, source);
         }
         let load: Function = ctx.globals().get("__wxdl_load")?;

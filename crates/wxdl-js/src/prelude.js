@@ -1,6 +1,6 @@
 // The wx.* surface and the JS runtime basics, written in JS over a few native primitives
 // (`N`, provided by the host). Runs once before the user's script.
-(function (N, makeFileSystemManager, makeDownloadFile) {
+(function (N, makeFileSystemManager, makeDownloadFile, makeWxApis, makePages) {
   'use strict';
   const g = globalThis;
 
@@ -73,16 +73,33 @@
     }
     return s;
   }
+  const later = (f) => N.setTimer(0, false, f);
   const fsCall = (op, args) => JSON.parse(N.fs(op, JSON.stringify(args)));
-  const fileSystemManager = () => makeFileSystemManager(fsCall, (f) => N.setTimer(0, false, f), {
+  const fileSystemManager = () => makeFileSystemManager(fsCall, later, {
     b64ToBuffer,
     bufferToB64,
     call,
   });
 
   // ---- the rest of wx ------------------------------------------------------------------------
-  const appShow = [];
-  const appHide = [];
+  // Storage, saved files, documents, toasts/loading/modals, system info and the app lifecycle
+  // listeners: the wx layer's, shared with the Node package.
+  const shared = makeWxApis({
+    fsCall,
+    storage: (op, key, data) => JSON.parse(N.storage(op, key, data)),
+    systemInfo: () => JSON.parse(N.systemInfo()),
+    print: (level, text) => N.print(level, text),
+  }, call, later);
+  // ---- App, Page, getApp, getCurrentPages and navigation (pages.js) --------------------------
+  const pages = makePages({
+    project: JSON.parse(N.project()),
+    load: (path) => load(path),
+    resolvePage: (route) => N.resolvePage(route),
+    print: (level, text) => N.print(level, text),
+  }, call, later);
+  Object.assign(g, pages.globals);
+  g.__wxdl_boot = pages.boot;
+  g.__wxdl_page = pages.start;
   // The app lifecycle: going to the background and back. In the background, a download still
   // running 5 s later fails with `interrupted`, and one started there fails at once (the host
   // enforces it). Scripts drive it with the documented hook `wxdl.hide()` / `wxdl.show()`;
@@ -93,9 +110,11 @@
     hidden = hide;
     N.lifecycle(hide);
     const res = { path: '', query: {}, scene: 1001 };
-    (hide ? appHide : appShow).slice().forEach((fn) => call(fn, res));
-    if (appDef) call(hide ? appDef.onHide : appDef.onShow, res);
-    if (current) call(hide ? current.onHide : current.onShow, undefined);
+    shared.appLifecycle(hide, res);
+    const method = hide ? 'onHide' : 'onShow';
+    for (const target of [pages.app(), pages.current()]) {
+      if (target && typeof target[method] === 'function') call(() => target[method](target === pages.app() ? res : undefined));
+    }
   };
   g.__wxdl_lifecycle = setHidden;
   // `wxdl.serveOrigin`: the origin `wxdl run --serve DIR:PORT` serves (undefined without it).
@@ -104,85 +123,19 @@
   g.wxdl = Object.freeze({
     hide: () => setHidden(true),
     show: () => setHidden(false),
+    // Moves between the project's pages as wx.navigateTo & co. do: `wxdl.navigate('navigateBack')`,
+    // `wxdl.navigate('redirectTo', { url: '/pages/b/b?id=1' })`; a Promise of the result.
+    navigate: (api, options) => pages.navigate(api, options),
     serveOrigin,
   });
-  // An asynchronous wx API: success or fail then complete, after the call returns; with no
-  // callback it returns a Promise (the APIs below have WeChat's Promise style).
-  const asyncApi = (name, obj, work) => {
-    obj = obj || {};
-    let ok = true;
-    let res;
-    try {
-      res = { errMsg: `${name}:ok`, ...(work(obj) || {}) };
-    } catch (e) {
-      ok = false;
-      res = { errMsg: `${name}:fail ${e.message}` };
-    }
-    const callback = ['success', 'fail', 'complete'].some((k) => typeof obj[k] === 'function');
-    N.setTimer(0, false, () => { call(ok ? obj.success : obj.fail, res); call(obj.complete, res); });
-    if (!callback) return ok ? Promise.resolve(res) : Promise.reject(res);
-    return undefined;
-  };
-  // Toasts, loading and modals, headless: printed as JSON lines on stderr; a modal confirms.
-  const shown = (name, fields) => N.print(1, JSON.stringify({ [name]: fields }));
-  const ui = {
-    showToast: (obj) => asyncApi('showToast', obj, (o) => {
-      shown('showToast', { title: String(o.title ?? ''), icon: o.icon || 'success', duration: o.duration ?? 1500 });
-    }),
-    hideToast: (obj) => asyncApi('hideToast', obj, () => shown('hideToast', {})),
-    showLoading: (obj) => asyncApi('showLoading', obj, (o) => shown('showLoading', { title: String(o.title ?? '') })),
-    hideLoading: (obj) => asyncApi('hideLoading', obj, () => shown('hideLoading', {})),
-    showModal: (obj) => asyncApi('showModal', obj, (o) => {
-      shown('showModal', { title: String(o.title ?? ''), content: String(o.content ?? '') });
-      return { confirm: true, cancel: false };
-    }),
-  };
-  // Storage, persisted per appid with WeChat's limits (1 MB a key, 10 MB in all).
-  const store = (op, key, data) => JSON.parse(N.storage(op, key === undefined ? '' : String(key), data === undefined ? '' : data));
-  const encode = (data) => { const t = JSON.stringify(data); return t === undefined ? 'null' : t; };
-  const syncApi = (name, fn) => (...a) => {
-    try { return fn(...a); } catch (e) { throw new Error(`${name}:fail ${e.message}`); }
-  };
-  const storageApis = {
-    setStorage: (obj) => asyncApi('setStorage', obj, (o) => { store('set', o.key, encode(o.data)); }),
-    setStorageSync: syncApi('setStorageSync', (key, data) => { store('set', key, encode(data)); }),
-    getStorage: (obj) => asyncApi('getStorage', obj, (o) => ({ data: JSON.parse(store('get', o.key).data) })),
-    // WeChat's getStorageSync gives '' for a key it does not have.
-    getStorageSync: syncApi('getStorageSync', (key) => {
-      try { return JSON.parse(store('get', key).data); } catch (e) { return ''; }
-    }),
-    removeStorage: (obj) => asyncApi('removeStorage', obj, (o) => { store('remove', o.key); }),
-    removeStorageSync: syncApi('removeStorageSync', (key) => { store('remove', key); }),
-    clearStorage: (obj) => asyncApi('clearStorage', obj, () => { store('clear'); }),
-    clearStorageSync: syncApi('clearStorageSync', () => { store('clear'); }),
-    getStorageInfo: (obj) => asyncApi('getStorageInfo', obj, () => store('info')),
-    getStorageInfoSync: syncApi('getStorageInfoSync', () => store('info')),
-  };
-  // Saved files (`wxfile://store_…`, 10 MB in all) and documents, as WeChat's APIs.
-  const files = {
-    saveFile: (obj) => asyncApi('saveFile', obj, (o) => fsCall('saveStore', { tempFilePath: o.tempFilePath })),
-    getSavedFileList: (obj) => asyncApi('getSavedFileList', obj, () => fsCall('savedList', {})),
-    getSavedFileInfo: (obj) => asyncApi('getSavedFileInfo', obj, (o) => fsCall('savedInfo', { filePath: o.filePath })),
-    removeSavedFile: (obj) => asyncApi('removeSavedFile', obj, (o) => { fsCall('removeSaved', { filePath: o.filePath }); }),
-    openDocument: (obj) => asyncApi('openDocument', obj, (o) => {
-      const doc = fsCall('docInfo', { filePath: o.filePath, fileType: o.fileType });
-      shown('openDocument', doc);
-    }),
-  };
   const netChange = [];
   let netWatched = false;
   const wx = {
-    ...ui,
-    ...storageApis,
-    ...files,
+    ...shared.apis,
+    ...pages.wx,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: fileSystemManager,
-    getSystemInfoSync: () => JSON.parse(N.systemInfo()),
-    getSystemInfo(obj) {
-      const res = { errMsg: 'getSystemInfo:ok', ...JSON.parse(N.systemInfo()) };
-      N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
-    },
     getNetworkType(obj) {
       const res = { errMsg: 'getNetworkType:ok', networkType: N.networkType() };
       N.setTimer(0, false, () => { call(obj && obj.success, res); call(obj && obj.complete, res); });
@@ -203,10 +156,6 @@
       netChange.push(fn);
     },
     offNetworkStatusChange: (fn) => { const i = netChange.indexOf(fn); if (i >= 0) netChange.splice(i, 1); },
-    onAppShow: (fn) => { if (typeof fn === 'function') appShow.push(fn); },
-    offAppShow: (fn) => { const i = appShow.indexOf(fn); if (i >= 0) appShow.splice(i, 1); },
-    onAppHide: (fn) => { if (typeof fn === 'function') appHide.push(fn); },
-    offAppHide: (fn) => { const i = appHide.indexOf(fn); if (i >= 0) appHide.splice(i, 1); },
     canIUse: (name) => typeof name === 'string' && Object.prototype.hasOwnProperty.call(wxTarget, name.split('.')[0]),
     playVoice(obj) {
       obj = obj || {};
@@ -232,92 +181,49 @@
   g.wx = wx;
 
   // ---- CommonJS modules ----------------------------------------------------------------------
+  // As WeChat's build: `require` of an ES module (or one mixing `import`/`export` with
+  // `require`/`module.exports`) gives its `module.exports` when it set one, else its namespace.
   const cache = Object.create(null);
+  const record = (path) => {
+    if (!cache[path]) cache[path] = { exports: {}, id: path, filename: path, loaded: false };
+    return cache[path];
+  };
+  const dirOf = (path) => path.slice(0, path.lastIndexOf('/')) || '/';
   function load(path) {
     if (cache[path]) return cache[path].exports;
-    const module = { exports: {}, id: path, filename: path, loaded: false };
-    cache[path] = module;
+    const module = record(path);
     const source = N.readText(path);
     if (path.endsWith('.json')) {
       module.exports = JSON.parse(source);
+    } else if (N.isEsm(path, source)) {
+      const initial = module.exports;
+      const namespace = N.importSync(path);
+      const set = module.exports !== initial || Object.keys(initial).length > 0;
+      module.exports = set ? module.exports : namespace;
     } else {
-      const dir = path.slice(0, path.lastIndexOf('/')) || '/';
       const fn = N.compile(source, path);
-      fn.call(module.exports, module.exports, makeRequire(dir), module, path, dir);
+      fn.call(module.exports, module.exports, makeRequire(path), module, path, dirOf(path));
     }
     module.loaded = true;
     return module.exports;
   }
-  function makeRequire(dir) {
-    const require = (spec) => load(N.resolve(dir, String(spec)));
-    require.resolve = (spec) => N.resolve(dir, String(spec));
+  function makeRequire(file) {
+    const require = (spec) => load(N.resolve(file, String(spec)));
+    require.resolve = (spec) => N.resolve(file, String(spec));
     require.cache = cache;
     return require;
   }
+  // The CommonJS names an ES module that uses them gets (wxdl-js's modules::with_commonjs).
+  g.__wxdl_cjs = (path) => {
+    const module = record(String(path));
+    return { require: makeRequire(module.filename), module, exports: module.exports, __filename: module.filename, __dirname: dirOf(module.filename) };
+  };
   g.__wxdl_load = load;
 
-  // ---- App, Page, getApp: headless pages for `wxdl run page.js --call METHOD` --------------
-  let appDef = null;
-  const pageDefs = [];
-  let current = null;
-  g.App = (def) => { appDef = def || {}; };
-  g.getApp = () => appDef || {};
-  g.Page = (def) => { pageDefs.push(def || {}); };
-  g.getCurrentPages = () => (current ? [current] : []);
-  // Sets `data` at a path like `a.b[2].c`, creating objects and arrays on the way.
-  function setPath(data, path, value) {
-    const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter((k) => k !== '');
-    let o = data;
-    keys.slice(0, -1).forEach((k, i) => {
-      if (o[k] === null || typeof o[k] !== 'object') o[k] = /^\d+$/.test(keys[i + 1]) ? [] : {};
-      o = o[k];
-    });
-    o[keys[keys.length - 1]] = value;
-  }
-  // The page's query string as onLoad's options object.
-  const parseQuery = (q) => {
-    const out = {};
-    String(q || '').replace(/^\?/, '').split('&').filter(Boolean).forEach((pair) => {
-      const i = pair.indexOf('=');
-      const k = i < 0 ? pair : pair.slice(0, i);
-      const v = i < 0 ? '' : pair.slice(i + 1);
-      const dec = (x) => { try { return decodeURIComponent(x.replace(/\+/g, ' ')); } catch (e) { return x; } };
-      out[dec(k)] = dec(v);
-    });
-    return out;
-  };
-  const LIFECYCLE = ['onLoad', 'onShow', 'onReady'];
-  // After the script loaded: the app's onLaunch/onShow, then the last registered page's
-  // onLoad(query) → onShow → onReady, then `method` once (a lifecycle method is not repeated).
-  g.__wxdl_page = (query, method) => {
-    if (!pageDefs.length) {
-      if (method) throw new Error('--call: the script registered no Page()');
-      return undefined;
-    }
-    const options = parseQuery(query);
-    if (appDef) {
-      if (typeof appDef.onLaunch === 'function') appDef.onLaunch({ path: '', query: options });
-      if (typeof appDef.onShow === 'function') appDef.onShow({ path: '', query: options });
-    }
-    const def = pageDefs[pageDefs.length - 1];
-    const page = Object.assign({}, def);
-    page.data = JSON.parse(JSON.stringify(def.data || {}));
-    page.options = options;
-    page.setData = (patch, cb) => {
-      Object.keys(patch || {}).forEach((k) => setPath(page.data, k, patch[k]));
-      N.print(0, JSON.stringify({ setData: patch }));
-      if (typeof cb === 'function') N.setTimer(0, false, cb);
-    };
-    current = page;
-    if (typeof page.onLoad === 'function') page.onLoad(options);
-    if (typeof page.onShow === 'function') page.onShow();
-    if (typeof page.onReady === 'function') page.onReady();
-    if (!method || LIFECYCLE.includes(method)) return undefined;
-    if (typeof page[method] !== 'function') throw new Error(`--call: the page has no method ${method}`);
-    return page[method]();
-  };
-})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file);
+})(globalThis.__native, globalThis.__wxdl_fs_manager, globalThis.__wxdl_download_file, globalThis.__wxdl_wx_apis, globalThis.__wxdl_pages);
 // The natives are the prelude's alone: scripts reach them only through the wx surface.
 delete globalThis.__native;
 delete globalThis.__wxdl_fs_manager;
 delete globalThis.__wxdl_download_file;
+delete globalThis.__wxdl_wx_apis;
+delete globalThis.__wxdl_pages;

@@ -108,7 +108,25 @@ export interface FileSystemManager {
   readdirSync(dirPath: string): string[];
   mkdirSync(dirPath: string, recursive?: boolean): void;
   saveFileSync(tempFilePath: string, filePath?: string): string;
-  [op: string]: unknown;
+  appendFileSync(filePath: string, data: string | ArrayBuffer, encoding?: string): void;
+  copyFileSync(srcPath: string, destPath: string): void;
+  renameSync(oldPath: string, newPath: string): void;
+  rmdirSync(dirPath: string, recursive?: boolean): void;
+  truncateSync(filePath: string, length?: number): void;
+  openSync(option: { filePath: string; flag?: string }): string;
+  readSync(option: { fd: string; arrayBuffer: ArrayBuffer; offset?: number; length?: number; position?: number }): { bytesRead: number; arrayBuffer: ArrayBuffer };
+  writeSync(option: { fd: string; data: string | ArrayBuffer; offset?: number; length?: number; position?: number; encoding?: string }): { bytesWritten: number };
+  fstatSync(option: { fd: string }): { size: number; isFile(): boolean; isDirectory(): boolean };
+  ftruncateSync(option: { fd: string; length?: number }): void;
+  closeSync(option: { fd: string }): void;
+  /** md5 (default) or sha1 of a file, with its size. */
+  getFileInfo(option: { filePath: string; digestAlgorithm?: 'md5' | 'sha1' } & Callbacks): void;
+  /** A zip of the sandbox into a directory under usr (confined, bounded, in the usr quota). */
+  unzip(option: { zipFilePath: string; targetPath: string } & Callbacks): void;
+  getSavedFileList(option?: Callbacks): void;
+  removeSavedFile(option: { filePath: string } & Callbacks): void;
+  /** Every operation also has its callback form (`readFile({filePath, success})`, …). */
+  [op: string]: any;
 }
 
 export interface Wx {
@@ -116,14 +134,68 @@ export interface Wx {
   downloadFile(option: DownloadFileOption & ({ success: Function } | { fail: Function } | { complete: Function })): DownloadTask;
   downloadFile(option: DownloadFileOption): ThenableDownloadTask;
   getFileSystemManager(): FileSystemManager;
-  saveFile(option: { tempFilePath: string; filePath?: string; success?: Function; fail?: Function; complete?: Function }): void;
+  /** Into the saved files (`wxfile://store_…`); a Promise without callbacks. */
+  saveFile(option: { tempFilePath: string } & Callbacks): Promise<{ savedFilePath: string; errMsg: string }> | void;
+  getSavedFileList(option?: Callbacks): Promise<{ fileList: { filePath: string; size: number; createTime: number }[]; errMsg: string }> | void;
+  getSavedFileInfo(option: { filePath: string } & Callbacks): Promise<{ size: number; createTime: number; errMsg: string }> | void;
+  removeSavedFile(option: { filePath: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  /** Checked (a document type) and printed as a JSON line on stderr. */
+  openDocument(option: { filePath: string; fileType?: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  setStorage(option: { key: string; data: unknown } & Callbacks): Promise<GeneralCallbackResult> | void;
+  setStorageSync(key: string, data: unknown): void;
+  getStorage(option: { key: string } & Callbacks): Promise<{ data: any; errMsg: string }> | void;
+  /** `''` for a key it does not have. */
+  getStorageSync(key: string): any;
+  removeStorage(option: { key: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  removeStorageSync(key: string): void;
+  clearStorage(option?: Callbacks): Promise<GeneralCallbackResult> | void;
+  clearStorageSync(): void;
+  getStorageInfo(option?: Callbacks): Promise<StorageInfo & GeneralCallbackResult> | void;
+  getStorageInfoSync(): StorageInfo;
+  getSystemInfo(option?: Callbacks): Promise<Record<string, unknown>> | void;
+  getSystemInfoSync(): Record<string, unknown>;
+  /** Printed as JSON lines on stderr; a modal confirms. */
+  showToast(option: { title: string; icon?: string; duration?: number } & Callbacks): Promise<GeneralCallbackResult> | void;
+  hideToast(option?: Callbacks): Promise<GeneralCallbackResult> | void;
+  showLoading(option: { title: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  hideLoading(option?: Callbacks): Promise<GeneralCallbackResult> | void;
+  showModal(option: { title?: string; content?: string } & Callbacks): Promise<{ confirm: boolean; cancel: boolean; errMsg: string }> | void;
+  onAppShow(listener: (res: AppLifecycleResult) => void): void;
+  offAppShow(listener: (res: AppLifecycleResult) => void): void;
+  onAppHide(listener: (res: AppLifecycleResult) => void): void;
+  offAppHide(listener: (res: AppLifecycleResult) => void): void;
   getNetworkType(option?: { success?: Function; fail?: Function; complete?: Function }): Promise<{ networkType: string; errMsg: string }>;
   onNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
   offNetworkStatusChange(listener: (res: { isConnected: boolean; networkType: string }) => void): void;
   /** Whether this `wx` has the API named before the first dot (`false` for any API wxdl lacks). */
   canIUse(schema: string): boolean;
   /** [beyond] wxdl's own: where the sandbox is. */
-  readonly wxdl: { hostPath(wxfile: string): string; readonly root: string };
+  readonly wxdl: {
+    hostPath(wxfile: string): string;
+    readonly root: string;
+    /** The app goes to the background (`onAppHide` listeners run). */
+    hide(): void;
+    /** The app comes back (`onAppShow` listeners run). */
+    show(): void;
+  };
+}
+
+export interface Callbacks {
+  success?: Function;
+  fail?: Function;
+  complete?: Function;
+}
+
+export interface StorageInfo {
+  keys: string[];
+  currentSize: number;
+  limitSize: number;
+}
+
+export interface AppLifecycleResult {
+  path: string;
+  query: Record<string, string>;
+  scene: number;
 }
 
 export interface WxConfig {

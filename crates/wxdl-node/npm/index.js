@@ -16,10 +16,21 @@ const timers = require('timers');
 const native = require('./wxdl.node');
 const makeDownloadFile = require('./download_task.js');
 const makeFileSystemManager = require('./fs_manager.js');
+const makeWxApis = require('./wx_apis.js');
 
-// A callback that throws surfaces as Node surfaces any uncaught exception.
+// A callback's exception must not cost the other events of its batch: it is thrown again on
+// its own, where Node surfaces any uncaught exception.
+const rethrow = (e) => process.nextTick(() => { throw e; });
+
+// A callback that throws surfaces as Node surfaces any uncaught exception, after the callbacks
+// that follow it ran: `complete` still follows a `success` that threw (as in WeChat).
 const call = (fn, arg) => {
-  if (typeof fn === 'function') fn(arg);
+  if (typeof fn !== 'function') return;
+  try {
+    fn(arg);
+  } catch (e) {
+    rethrow(e);
+  }
 };
 const later = (f) => timers.setImmediate(f);
 
@@ -41,10 +52,6 @@ function plain(obj) {
     return JSON.stringify({ url: typeof obj.url === 'string' ? obj.url : undefined });
   }
 }
-
-// A callback's exception must not cost the other events of its batch: it is thrown again on
-// its own, where Node surfaces any uncaught exception.
-const rethrow = (e) => process.nextTick(() => { throw e; });
 
 /**
  * A `wx` object over its own engine and sandbox.
@@ -99,13 +106,33 @@ function createWx(config = {}) {
     if (unsettled.push(id) === 1) timers.setImmediate(settle);
     return { abort: () => engine.abort(id), want: (events) => engine.want(id, events) };
   }, call);
+  // Storage, saved files, documents, toasts/loading/modals (printed), system info and the app
+  // lifecycle listeners: the wx layer's, the same as the JS host's.
+  const shared = makeWxApis({
+    fsCall,
+    storage: (op, key, data) => {
+      try {
+        return JSON.parse(engine.storage(op, key, data));
+      } catch (e) {
+        throw new Error(e.message);
+      }
+    },
+    systemInfo: () => engine.systemInfo(),
+    print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
+  }, call, later);
+  let hidden = false;
+  const setHidden = (hide) => {
+    if (hide === hidden) return;
+    hidden = hide;
+    shared.appLifecycle(hide, { path: '', query: {}, scene: 1001 });
+  };
   const netChange = [];
   let netWatched = false;
   const wx = {
+    ...shared.apis,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     getFileSystemManager: () => makeFileSystemManager(fsCall, later, codec),
-    saveFile: (obj) => makeFileSystemManager(fsCall, later, codec).saveFile(obj),
     getNetworkType(obj = {}) {
       const res = { errMsg: 'getNetworkType:ok', networkType: engine.networkType() };
       later(() => { call(obj.success, res); call(obj.complete, res); });
@@ -139,6 +166,10 @@ function createWx(config = {}) {
       hostPath: (p) => engine.hostPath(p),
       /** The sandbox's root directory. */
       root: engine.root(),
+      /** The app goes to the background: `wx.onAppHide` listeners run. */
+      hide: () => setHidden(true),
+      /** The app comes back: `wx.onAppShow` listeners run. */
+      show: () => setHidden(false),
     }),
   });
   return wx;

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client};
 use wxdl_wx::config::ClientConfig;
 use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
-use wxdl_wx::{download, fs, network};
+use wxdl_wx::{download, fs, network, storage, system};
 
 /// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
 /// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
@@ -129,6 +129,8 @@ pub struct Engine {
     running: Arc<Mutex<HashMap<u32, Running>>>,
     /// `networkTimeout.downloadFile`: the timeout of a download that gives none.
     timeout: Option<std::time::Duration>,
+    /// The Mini Program's key-value storage (per appid, beside the sandbox, as the JS host's).
+    storage: Mutex<storage::Storage>,
 }
 
 /// A running download: how to abort it, and which of its events its task listens to.
@@ -199,7 +201,12 @@ impl Engine {
         let config = ClientConfig::from_json(&config);
         let b = config.builder().map_err(error)?;
         let client = within_runtime_if_available(|| b.build()).map_err(error)?;
+        let storage = storage::Storage::open(
+            client.sandbox().root().join("storage"),
+            config.appid.as_deref().unwrap_or("touristappid"),
+        );
         Ok(Engine {
+            storage: Mutex::new(storage),
             client,
             sink: None,
             running: Arc::default(),
@@ -375,6 +382,21 @@ impl Engine {
     pub fn fs(&self, op: String, args: String) -> napi::Result<String> {
         fs::call(self.client.sandbox(), &op, &args)
             .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
+    }
+
+    /// One storage operation (`wxdl_wx::storage`: set, get, remove, clear, info): JSON out;
+    /// an error's message is WeChat's text after `<api>:fail `.
+    #[napi]
+    pub fn storage(&self, op: String, key: String, data: String) -> napi::Result<String> {
+        lock(&self.storage)
+            .call(&op, &key, &data)
+            .map_err(|e| napi::Error::new(Status::GenericFailure, e))
+    }
+
+    /// What `wx.getSystemInfo(Sync)` answers (`wxdl_wx::system`).
+    #[napi]
+    pub fn system_info(&self) -> Value {
+        system::system_info()
     }
 
     /// Where a `wxfile://` path is on this machine.

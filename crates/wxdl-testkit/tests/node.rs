@@ -123,7 +123,7 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_V2_SHA", sha256_hex(&v2))
         .env("WXDL_TEST_ECHO", echo.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 12"), "every test ran: {out}");
+    assert!(out.contains("# pass 14"), "every test ran: {out}");
 }
 
 #[test]
@@ -198,4 +198,70 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
     run(Command::new("npm")
         .args(["run", "--silent", "typecheck"])
         .current_dir(&example));
+}
+
+/// Runs `examples/<example>/scenario.js` in Node over the sandbox at `root` on `url`; what it
+/// reported (JSON text), as `crates/wxdl-js/tests/scenarios.rs` runs it on the JS host.
+fn node_scenario(pkg: &Path, example: &str, root: &Path, url: &str) -> String {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+        .join("scenario.js");
+    let script = format!(
+        "global.wx = require({pkg:?}).createWx({{ root: {root:?} }});\n\
+         require({scenario:?})('{url}', (r) => wx.getFileSystemManager()\
+         .writeFileSync(wx.env.USER_DATA_PATH + '/report.json', JSON.stringify(r)));",
+        pkg = pkg.canonicalize().unwrap(),
+        scenario = scenario.canonicalize().unwrap(),
+    );
+    run(Command::new("node").args(["-e", &script]));
+    let report = root.join("usr/report.json");
+    let text = std::fs::read_to_string(&report).unwrap();
+    std::fs::remove_file(report).unwrap();
+    text
+}
+
+/// `examples/image-cache` in Node: an image cache over `wx.saveFile` and storage, the file
+/// system manager's `saveFile` without `filePath`, the saved-file list, info and removal,
+/// against nginx; run twice over one root, the second run finds its saved file.
+#[test]
+fn the_image_cache_finds_its_saved_file_on_the_second_run_in_node() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    for (run_no, first_hit) in [(1, false), (2, true)] {
+        let got = node_scenario(&pkg, "image-cache", &root, &nginx.url("/hello.txt"));
+        assert_eq!(
+            got,
+            format!(
+                r#"{{"first":{{"hit":{first_hit},"saved":true}},"again":{{"hit":true,"content":"hello from nginx\n"}},"managerSaved":true,"listed":1,"files":2,"size":17,"removed":"getSavedFileInfo:fail file not exist"}}"#
+            ),
+            "run {run_no}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(root.join("store")).unwrap().count(), 1);
+}
+
+/// `examples/file-system` in Node: mkdir (recursive), getFileInfo (md5, sha1), copyFile,
+/// appendFile, rename, truncate, a file descriptor, stat (recursive), readdir, unzip, rmdir
+/// (recursive), a path out.
+#[test]
+fn the_file_system_scenario_runs_in_node_as_on_the_host() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("outside.txt"), "not the script's").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/bundle.zip"),
+        nginx.root.join("bundle.zip"),
+    )
+    .unwrap();
+    let got = node_scenario(&pkg, "file-system", &root, &nginx.url("/hello.txt"));
+    assert_eq!(
+        got,
+        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","docs","fd.bin"]],"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
+    );
 }

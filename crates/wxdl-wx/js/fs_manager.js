@@ -10,30 +10,89 @@
     // shaped for the sync return value and the success callback.
     const FS = {
       access: { params: ['path'], sync: () => undefined, ok: () => ({}) },
-      stat: { params: ['path', 'recursive'], sync: (r) => statObj(r), ok: (r) => ({ stats: statObj(r) }) },
+      // With recursive on a directory: `{'/': Stats, '/a.txt': Stats, …}`, as WeChat's.
+      stat: { params: ['path', 'recursive'], sync: (r) => stats(r), ok: (r) => ({ stats: stats(r) }) },
       readFile: {
         params: ['filePath', 'encoding', 'position', 'length'],
         prep: (a) => ({ ...a, encoding: a.encoding || null }),
         sync: (r, a) => (a.encoding ? r.data : b64ToBuffer(r.data)),
         ok: (r, a) => ({ data: a.encoding ? r.data : b64ToBuffer(r.data) }),
       },
-      writeFile: {
-        params: ['filePath', 'data', 'encoding'],
-        prep: (a) => (a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
-          ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
-          : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' }),
-        sync: () => undefined,
-        ok: () => ({}),
+      writeFile: { params: ['filePath', 'data', 'encoding'], prep: dataPrep, sync: () => undefined, ok: () => ({}) },
+      appendFile: { params: ['filePath', 'data', 'encoding'], prep: dataPrep, sync: () => undefined, ok: () => ({}) },
+      copyFile: { params: ['srcPath', 'destPath'], sync: () => undefined, ok: () => ({}) },
+      rename: { params: ['oldPath', 'newPath'], sync: () => undefined, ok: () => ({}) },
+      rmdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+      truncate: { params: ['filePath', 'length'], sync: () => undefined, ok: () => ({}) },
+      // File descriptors (strings); their sync forms take the object, as WeChat's.
+      open: { params: [], objectSync: true, sync: (r) => r.fd, ok: (r) => ({ fd: r.fd }) },
+      close: { params: [], objectSync: true, sync: () => undefined, ok: () => ({}) },
+      fstat: { params: [], objectSync: true, sync: (r) => statObj(r), ok: (r) => ({ stats: statObj(r) }) },
+      ftruncate: { params: [], objectSync: true, sync: () => undefined, ok: () => ({}) },
+      read: {
+        params: [],
+        objectSync: true,
+        prep: (a) => {
+          const size = a.arrayBuffer ? a.arrayBuffer.byteLength : 0;
+          const offset = a.offset || 0;
+          const length = a.length === undefined ? size - offset : a.length;
+          if (offset < 0 || length < 0 || offset + length > size) throw new Error('invalid offset or length for arrayBuffer');
+          return { fd: a.fd, length, position: a.position };
+        },
+        sync: (r, a, raw) => readInto(r, raw),
+        ok: (r, a, raw) => readInto(r, raw),
+      },
+      write: {
+        params: [],
+        objectSync: true,
+        prep: (a) => {
+          const buf = a.data instanceof ArrayBuffer ? a.data : (ArrayBuffer.isView(a.data) ? a.data.buffer : null);
+          if (!buf) return dataPrep(a);
+          const offset = a.offset || 0;
+          const length = a.length === undefined ? buf.byteLength - offset : a.length;
+          return { fd: a.fd, position: a.position, data: bufferToB64(buf.slice(offset, offset + length)), encoding: 'base64' };
+        },
+        sync: (r) => ({ bytesWritten: r.bytesWritten }),
+        ok: (r) => ({ bytesWritten: r.bytesWritten }),
+      },
+      // A zip of the sandbox into a directory under usr (no sync form in WeChat).
+      unzip: { params: [], noSync: true, ok: () => ({}) },
+      // md5 (default) or sha1 of a file, with its size (no sync form in WeChat).
+      getFileInfo: {
+        params: ['filePath', 'digestAlgorithm'],
+        noSync: true,
+        ok: (r) => ({ size: r.size, digest: r.digest }),
       },
       unlink: { params: ['filePath'], sync: () => undefined, ok: () => ({}) },
       readdir: { params: ['dirPath'], sync: (r) => r.files, ok: (r) => ({ files: r.files }) },
       mkdir: { params: ['dirPath', 'recursive'], sync: () => undefined, ok: () => ({}) },
+      // Without filePath, into the saved files (`wxfile://store_…`), as wx.saveFile.
       saveFile: {
         params: ['tempFilePath', 'filePath'],
         sync: (r) => r.savedFilePath,
         ok: (r) => ({ savedFilePath: r.savedFilePath }),
       },
+      // The saved files, as wx.getSavedFileList / wx.removeSavedFile (no sync form in WeChat).
+      getSavedFileList: { op: 'savedList', params: [], noSync: true, ok: (r) => ({ fileList: r.fileList }) },
+      removeSavedFile: { op: 'removeSaved', params: ['filePath'], noSync: true, ok: () => ({}) },
     };
+    // A read's bytes into the caller's ArrayBuffer at `offset`.
+    function readInto(r, raw) {
+      const bytes = new Uint8Array(b64ToBuffer(r.data));
+      if (raw.arrayBuffer) new Uint8Array(raw.arrayBuffer, raw.offset || 0, bytes.length).set(bytes);
+      return { bytesRead: r.bytesRead, arrayBuffer: raw.arrayBuffer };
+    }
+    function dataPrep(a) {
+      return a.data instanceof ArrayBuffer || ArrayBuffer.isView(a.data)
+        ? { ...a, data: bufferToB64(a.data instanceof ArrayBuffer ? a.data : a.data.buffer), encoding: 'base64' }
+        : { ...a, data: String(a.data), encoding: a.encoding || 'utf8' };
+    }
+    function stats(r) {
+      if (!r.recursive) return statObj(r);
+      const out = {};
+      for (const [path, s] of Object.entries(r.recursive)) out[path] = statObj(s);
+      return out;
+    }
     function statObj(r) {
       return {
         size: r.size,
@@ -48,22 +107,24 @@
       const m = {};
       for (const [name, spec] of Object.entries(FS)) {
         const prep = spec.prep || ((a) => a);
-        m[name + 'Sync'] = (...pos) => {
-          const args = {};
-          spec.params.forEach((p, i) => { args[p] = pos[i]; });
-          const a = prep(args);
+        const op = spec.op || name;
+        if (!spec.noSync) m[name + 'Sync'] = (...pos) => {
+          let args = {};
+          if (spec.objectSync) args = pos[0] || {};
+          else spec.params.forEach((p, i) => { args[p] = pos[i]; });
           try {
-            return spec.sync(fsCall(name, a), a);
+            const a = prep(args);
+            return spec.sync(fsCall(op, a), a, args);
           } catch (e) {
             throw new Error(`${name}Sync:fail ${e.message}`);
           }
         };
         m[name] = (obj) => {
           obj = obj || {};
-          const a = prep(obj);
           let res, ok = true;
           try {
-            res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(name, a), a) };
+            const a = prep(obj);
+            res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(op, a), a, obj) };
           } catch (e) {
             ok = false;
             res = { errMsg: `${name}:fail ${e.message}` };

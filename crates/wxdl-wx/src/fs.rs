@@ -53,7 +53,7 @@ pub enum FsError {
 }
 
 impl FsError {
-    fn denied(verb: &'static str, path: &str) -> FsError {
+    pub(crate) fn denied(verb: &'static str, path: &str) -> FsError {
         FsError::Denied {
             verb,
             path: path.into(),
@@ -90,7 +90,7 @@ fn saved_files(sandbox: &Sandbox) -> Vec<(String, u64, u64)> {
 }
 
 /// A random id for a saved file's name.
-fn rand_id() -> u64 {
+pub(crate) fn rand_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -117,21 +117,13 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         }
         "stat" => {
             let p = s("path").unwrap_or_default();
-            let m =
-                std::fs::metadata(readable(sandbox, p, "stat")?).map_err(|e| io(e, "stat", p))?;
-            let secs = |t: std::io::Result<std::time::SystemTime>| {
-                t.ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_secs())
-            };
-            json!({
-                "size": m.len(),
-                "mode": mode(&m),
-                "lastAccessedTime": secs(m.accessed()),
-                "lastModifiedTime": secs(m.modified()),
-                "isFile": m.is_file(),
-                "isDirectory": m.is_dir(),
-            })
+            let real = readable(sandbox, p, "stat")?;
+            let m = std::fs::metadata(&real).map_err(|e| io(e, "stat", p))?;
+            if a.get("recursive").and_then(Value::as_bool) == Some(true) && m.is_dir() {
+                json!({ "recursive": crate::fs_ops::stat_tree(&real, p)? })
+            } else {
+                stat_json(&m)
+            }
         }
         "readFile" => {
             let p = s("filePath").unwrap_or_default();
@@ -158,14 +150,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         "writeFile" => {
             let p = s("filePath").unwrap_or_default();
             let target = writable(sandbox, p)?;
-            let data = s("data").unwrap_or_default();
-            let bytes = match s("encoding").unwrap_or("utf8") {
-                "base64" => base64_decode(data)
-                    .ok_or_else(|| FsError::Argument("invalid base64 data".into()))?,
-                "utf8" | "utf-8" => data.as_bytes().to_vec(),
-                "binary" | "latin1" => data.chars().map(|c| c as u8).collect(),
-                other => return Err(FsError::Argument(format!("invalid encoding: {other}"))),
-            };
+            let bytes = data_bytes(&a)?;
             if target.is_dir() {
                 return Err(FsError::Directory {
                     verb: "open",
@@ -220,47 +205,36 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
         }
         "mkdir" => {
             let p = s("dirPath").unwrap_or_default();
-            let target = writable(sandbox, p)?;
             let recursive = a.get("recursive").and_then(Value::as_bool).unwrap_or(false);
-            let r = if recursive {
-                std::fs::create_dir_all(&target)
+            if recursive {
+                // Every missing parent is made: the nearest one that exists must be in usr.
+                let target = crate::fs_ops::writable_tree(sandbox, p)?;
+                std::fs::create_dir_all(&target).map_err(|e| io(e, "mkdir", p))?;
             } else {
-                std::fs::create_dir(&target)
-            };
-            r.map_err(|e| io(e, "mkdir", p))?;
+                let target = writable(sandbox, p)?;
+                std::fs::create_dir(&target).map_err(|e| io(e, "mkdir", p))?;
+            }
             json!({})
         }
-        "saveFile" => {
+        // FileSystemManager.saveFile: with `filePath`, a temp file moved there (under usr);
+        // without, into the saved files, as wx.saveFile.
+        "saveFile" if a.get("filePath").is_some_and(|p| !p.is_null()) => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
-                return Err(FsError::denied("open", from));
-            }
-            let src = readable(sandbox, from, "open")?;
-            let name = src
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let dest_wx = s("filePath")
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("{USER_DATA_PATH}/{name}"));
-            let dest = writable(sandbox, &dest_wx)?;
+            let src = temp_source(sandbox, from)?;
+            let dest_wx = s("filePath").unwrap_or_default();
+            let dest = writable(sandbox, dest_wx)?;
             let size = std::fs::metadata(&src)
                 .map_err(|e| io(e, "open", from))?
                 .len();
             let room = sandbox.reserve(&dest, size).map_err(|_| FsError::Quota)?;
-            std::fs::rename(&src, &dest)
-                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(e, "open", from))?;
+            move_file(&src, &dest).map_err(|e| io(e, "open", from))?;
             room.settle();
             json!({ "savedFilePath": dest_wx })
         }
         // wx.saveFile: a temp file moved into the saved files (`wxfile://store_…`).
-        "saveStore" => {
+        "saveFile" | "saveStore" => {
             let from = s("tempFilePath").unwrap_or_default();
-            if !from.starts_with(wxdl::store::TEMP_PREFIX) {
-                return Err(FsError::denied("open", from));
-            }
-            let src = readable(sandbox, from, "open")?;
+            let src = temp_source(sandbox, from)?;
             let size = std::fs::metadata(&src)
                 .map_err(|e| io(e, "open", from))?
                 .len();
@@ -272,10 +246,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
                 .map(|e| format!(".{}", e.to_string_lossy()))
                 .unwrap_or_default();
             let name = format!("store_{:016x}{ext}", rand_id());
-            let dest = sandbox.store_dir().join(&name);
-            std::fs::rename(&src, &dest)
-                .or_else(|_| std::fs::copy(&src, &dest).and_then(|_| std::fs::remove_file(&src)))
-                .map_err(|e| io(e, "open", from))?;
+            move_file(&src, &sandbox.store_dir().join(&name)).map_err(|e| io(e, "open", from))?;
             json!({ "savedFilePath": format!("wxfile://{name}") })
         }
         "savedList" => {
@@ -323,7 +294,7 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
             }
             json!({ "filePath": p, "fileType": kind, "size": meta.len() })
         }
-        other => return Err(FsError::Unsupported(format!("FileSystemManager.{other}"))),
+        other => return crate::fs_ops::call(sandbox, other, &a),
     };
     if matches!(op, "unlink" | "removeSaved") {
         sandbox.invalidate_usage();
@@ -331,9 +302,53 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
     Ok(out.to_string())
 }
 
+/// The host path of the temp file a save moves: only a `wxfile://tmp_…` path.
+pub(crate) fn temp_source(sandbox: &Sandbox, from: &str) -> Result<PathBuf, FsError> {
+    if !from.starts_with(wxdl::store::TEMP_PREFIX) {
+        return Err(FsError::denied("open", from));
+    }
+    readable(sandbox, from, "open")
+}
+
+/// Moves a file (a copy and a removal across file systems).
+fn move_file(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::rename(src, dest)
+        .or_else(|_| std::fs::copy(src, dest).and_then(|_| std::fs::remove_file(src)))
+}
+
+/// A stat result: `{size, mode, lastAccessedTime, lastModifiedTime, isFile, isDirectory}`.
+pub(crate) fn stat_json(m: &std::fs::Metadata) -> Value {
+    let secs = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs())
+    };
+    json!({
+        "size": m.len(),
+        "mode": mode(m),
+        "lastAccessedTime": secs(m.accessed()),
+        "lastModifiedTime": secs(m.modified()),
+        "isFile": m.is_file(),
+        "isDirectory": m.is_dir(),
+    })
+}
+
+/// The bytes of a write's `data` in its `encoding` (utf8 by default, base64, binary/latin1).
+pub(crate) fn data_bytes(a: &Value) -> Result<Vec<u8>, FsError> {
+    let data = a.get("data").and_then(Value::as_str).unwrap_or_default();
+    match a.get("encoding").and_then(Value::as_str).unwrap_or("utf8") {
+        "base64" => {
+            base64_decode(data).ok_or_else(|| FsError::Argument("invalid base64 data".into()))
+        }
+        "utf8" | "utf-8" => Ok(data.as_bytes().to_vec()),
+        "binary" | "latin1" => Ok(data.chars().map(|c| c as u8).collect()),
+        other => Err(FsError::Argument(format!("invalid encoding: {other}"))),
+    }
+}
+
 /// The real host path of a `wxfile://` path to read: resolved, every symlink followed, and
 /// refused unless it is still inside the sandbox (`usr` or `tmp`).
-fn readable(sandbox: &Sandbox, p: &str, verb: &'static str) -> Result<PathBuf, FsError> {
+pub(crate) fn readable(sandbox: &Sandbox, p: &str, verb: &'static str) -> Result<PathBuf, FsError> {
     let real = host(sandbox, p)?
         .canonicalize()
         .map_err(|e| io(e, verb, p))?;
@@ -374,12 +389,12 @@ fn read_part(path: &Path, position: u64, length: Option<u64>) -> std::io::Result
 }
 
 /// The host path of a `wxfile://` path, lexically (usr and tmp).
-fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
+pub(crate) fn host(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
     sandbox.resolve(p).map_err(|_| FsError::denied("open", p))
 }
 
 /// The host path of a writable path: only under `wxfile://usr`, never through a symlink out.
-fn writable(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
+pub(crate) fn writable(sandbox: &Sandbox, p: &str) -> Result<std::path::PathBuf, FsError> {
     if !p.starts_with(USER_DATA_PATH) {
         return Err(FsError::denied("open", p));
     }
@@ -415,7 +430,7 @@ fn io_words(e: &std::io::Error, verb: &str, p: &str) -> String {
     format!("{what}, {verb} {p}")
 }
 
-fn io(e: std::io::Error, verb: &'static str, p: &str) -> FsError {
+pub(crate) fn io(e: std::io::Error, verb: &'static str, p: &str) -> FsError {
     FsError::Io {
         source: e,
         verb,
@@ -441,7 +456,7 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
-fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     base64::Engine::encode(&BASE64, bytes)
 }
 

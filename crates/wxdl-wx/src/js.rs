@@ -8,8 +8,14 @@ pub const DOWNLOAD_TASK_JS: &str = include_str!("../js/download_task.js");
 /// `wx.getFileSystemManager()` over one native call ([`crate::fs`]).
 pub const FS_MANAGER_JS: &str = include_str!("../js/fs_manager.js");
 
+/// The wx APIs around the download: storage, saved files and documents, toasts/loading/modals,
+/// the system info and the app lifecycle listeners, over a few natives ([`crate::storage`],
+/// [`crate::fs`], [`crate::system`]).
+pub const WX_APIS_JS: &str = include_str!("../js/wx_apis.js");
+
 /// Every shared file: `(file name, source)`, in the order a prelude loads them.
-pub const FILES: [(&str, &str); 2] = [
+pub const FILES: [(&str, &str); 3] = [
     ("download_task.js", DOWNLOAD_TASK_JS),
     ("fs_manager.js", FS_MANAGER_JS),
+    ("wx_apis.js", WX_APIS_JS),
 ];

@@ -11,6 +11,7 @@
 //! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
 //! - [`storage`]: `wx.setStorage` and friends;
 //! - [`network`]: what `wx.onNetworkStatusChange` is told;
+//! - [`system`]: what `wx.getSystemInfo(Sync)` answers headless;
 //! - [`js`]: the JavaScript both JS faces run (download task, file system manager);
 //! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`).
 //!
@@ -28,10 +29,14 @@ pub mod config;
 pub mod download;
 pub mod events;
 pub mod fs;
+mod fs_fds;
+mod fs_ops;
+mod fs_unzip;
 pub mod js;
 pub mod network;
 pub mod request;
 pub mod storage;
+pub mod system;
 pub mod upload;
 mod value;
 

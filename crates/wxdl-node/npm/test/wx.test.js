@@ -214,3 +214,83 @@ test('an API wxdl lacks is absent; canIUse answers for what it has; its APIs are
   for (const k of ['downloadFile', 'getFileSystemManager', 'saveFile', 'getNetworkType', 'canIUse']) assert.ok(own.includes(k), k);
   assert.throws(() => wx.navigateToMiniProgram({}), TypeError);
 });
+
+test('what the JS host has: storage sync and async, system info, toasts and modals, documents, the app lifecycle', async () => {
+  const own = createWx({ appid: 'wxstorage' });
+  own.setStorageSync('n', { a: [1, 2] });
+  assert.deepEqual(own.getStorageSync('n'), { a: [1, 2] });
+  assert.equal(own.getStorageSync('missing'), '');
+  const got = await new Promise((resolve) => own.getStorage({ key: 'n', success: resolve }));
+  assert.deepEqual([got.errMsg, got.data], ['getStorage:ok', { a: [1, 2] }]);
+  const missing = await own.getStorage({ key: 'missing' }).catch((e) => e);
+  assert.equal(missing.errMsg, 'getStorage:fail data not found');
+  await own.setStorage({ key: 's', data: 'x' });
+  assert.deepEqual(own.getStorageInfoSync().keys, ['n', 's']);
+  own.removeStorageSync('n');
+  own.clearStorage({ success: () => {} });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(own.getStorageInfoSync().keys, []);
+  assert.throws(() => own.setStorageSync('', 1), /^Error: setStorageSync:fail parameter error/);
+  // The same appid over the same root sees what was stored (one storage file per appid).
+  const root = own.wxdl.root;
+  createWx({ root, appid: 'wxstorage' }).setStorageSync('kept', 7);
+  assert.equal(createWx({ root, appid: 'wxstorage' }).getStorageSync('kept'), 7);
+
+  const info = own.getSystemInfoSync();
+  assert.equal(info.platform, 'devtools');
+  const async = await new Promise((resolve) => own.getSystemInfo({ success: resolve }));
+  assert.deepEqual([async.errMsg, async.windowWidth], ['getSystemInfo:ok', info.windowWidth]);
+
+  const modal = await own.showModal({ title: 't', content: 'c' });
+  assert.deepEqual([modal.errMsg, modal.confirm], ['showModal:ok', true]);
+  for (const api of ['showToast', 'hideToast', 'showLoading', 'hideLoading']) {
+    assert.equal((await own[api]({ title: 'x' })).errMsg, `${api}:ok`);
+  }
+  const { events } = await settle({ url: `${base}/hello.txt`, filePath: 'wxfile://usr/doc.pdf' });
+  assert.ok(events.find((e) => e[0] === 'success'));
+  const noDoc = await own.openDocument({ filePath: 'wxfile://usr/doc.pdf' }).catch((e) => e);
+  assert.equal(noDoc.errMsg, 'openDocument:fail file not exist', 'another sandbox');
+  assert.equal((await wx.openDocument({ filePath: 'wxfile://usr/doc.pdf' })).errMsg, 'openDocument:ok');
+
+  const seen = [];
+  const onHide = (r) => seen.push(['hide', r.scene]);
+  own.onAppHide(onHide);
+  own.onAppShow(() => seen.push(['show']));
+  own.wxdl.hide();
+  own.wxdl.show();
+  own.offAppHide(onHide);
+  own.wxdl.hide();
+  assert.deepEqual(seen, [['hide', 1001], ['show']]);
+  for (const k of ['setStorage', 'getSavedFileList', 'openDocument', 'showToast', 'getSystemInfoSync', 'onAppShow']) {
+    assert.ok(Object.keys(own).includes(k) && own.canIUse(k), k);
+  }
+});
+
+test('a throw inside success still runs complete (a Jest-style test that waits for complete)', () => {
+  // Each API's success throws (an assertion failing, in a test); the test waits for complete.
+  // The throw still surfaces as an uncaught exception, after complete ran.
+  const script = `
+    const { createWx } = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    const wx = createWx({});
+    const thrown = [];
+    process.on('uncaughtException', (e) => thrown.push(e.message));
+    const until = (api, obj) => new Promise((resolve) => {
+      wx[api]({ ...obj, success() { throw new Error(api); }, complete: () => resolve(api) });
+    });
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('timed out'), 10000).unref());
+    const apis = [
+      until('downloadFile', { url: '${base}/hello.txt' }),
+      until('setStorage', { key: 'k', data: 1 }),
+      until('getSystemInfo', {}),
+      until('showToast', { title: 't' }),
+    ];
+    Promise.race([Promise.all(apis), timeout]).then((r) => {
+      setImmediate(() => console.log(JSON.stringify({ completed: r, thrown: thrown.sort() })));
+    });
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.deepEqual(JSON.parse(r.stdout), {
+    completed: ['downloadFile', 'setStorage', 'getSystemInfo', 'showToast'],
+    thrown: ['downloadFile', 'getSystemInfo', 'setStorage', 'showToast'],
+  }, r.stderr);
+});

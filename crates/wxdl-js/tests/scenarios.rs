@@ -1,0 +1,117 @@
+//! The `examples/` scenarios on the JS host against nginx, as the Node package runs them
+//! (`crates/wxdl-testkit/tests/node.rs`): each example's `scenario.js` reports its result as
+//! JSON, which must be the same in both faces.
+//!
+//! - `image-cache`: an image cache over `wx.saveFile` and storage, the file system manager's
+//!   `saveFile` without `filePath`, the saved-file list, info and removal; run twice over one
+//!   sandbox, the second run finds its file;
+//! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
+//!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
+//!   unzip (`examples/static/bundle.zip`), rmdir (recursive), a path out refused.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use wxdl_testkit::Nginx;
+
+mod common;
+use common::{report, run};
+
+/// Copies `examples/<example>` (its `files`) into `dir` with an entry script that runs its
+/// scenario on `url` and writes the result to `wxfile://usr/report.json`.
+fn project(example: &str, files: &[&str], dir: &Path, url: &str) -> PathBuf {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example);
+    for file in files {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        std::fs::copy(example.join(file), dir.join(file)).unwrap();
+    }
+    let entry = dir.join("entry.js");
+    std::fs::write(
+        &entry,
+        format!(
+            "require('./scenario.js')('{url}', (r) => wx.getFileSystemManager()\
+             .writeFileSync(wx.env.USER_DATA_PATH + '/report.json', JSON.stringify(r)));\n"
+        ),
+    )
+    .unwrap();
+    entry
+}
+
+#[test]
+fn an_image_cache_over_saved_files_finds_its_file_on_the_second_run() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let files = ["scenario.js", "utils/image-cache.js"];
+    let entry = project(
+        "image-cache",
+        &files,
+        &dir.path().join("app"),
+        &nginx.url("/hello.txt"),
+    );
+    for (run_no, first_hit) in [(1, false), (2, true)] {
+        run(&entry, &root).unwrap_or_else(|e| panic!("run {run_no}: {e}"));
+        assert_eq!(
+            report(&root),
+            json!({
+                "first": {"hit": first_hit, "saved": true},
+                "again": {"hit": true, "content": "hello from nginx\n"},
+                "managerSaved": true,
+                "listed": 1,
+                "files": 2,
+                "size": 17,
+                "removed": "getSavedFileInfo:fail file not exist",
+            }),
+            "run {run_no}"
+        );
+    }
+    // The cache's one file is a saved file; nothing landed in usr but the report.
+    let store: Vec<_> = std::fs::read_dir(root.join("store")).unwrap().collect();
+    assert_eq!(store.len(), 1);
+    assert_eq!(std::fs::read_dir(root.join("usr")).unwrap().count(), 0);
+}
+
+#[test]
+fn the_file_system_scenario_runs_as_in_wechat() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("outside.txt"), "not the script's").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/bundle.zip"),
+        nginx.root.join("bundle.zip"),
+    )
+    .unwrap();
+    let entry = project(
+        "file-system",
+        &["scenario.js"],
+        &dir.path().join("app"),
+        &nginx.url("/hello.txt"),
+    );
+    run(&entry, &root).unwrap();
+    assert_eq!(report(&root), file_system_expected());
+    assert_eq!(std::fs::read_dir(root.join("usr")).unwrap().count(), 0);
+}
+
+/// What `examples/file-system/scenario.js` reports over nginx's `/hello.txt`.
+fn file_system_expected() -> Value {
+    json!({
+        "mkdir": true,
+        "md5": ["getFileInfo:ok", 17, "7cb04a3741e6b8547bb003c592547b80"],
+        "sha1": "09428e810085d47e11aeda75793e6391c5c88eeb",
+        "renamed": "hello from nginx\nand more\n",
+        "truncated": "hello",
+        "fd": ["string", 2, [0, 102, 100, 0], 8],
+        "closed": "fstatSync:fail bad file descriptor",
+        "tree": ["/ dir", "/b dir", "/b/c dir", "/b/c/hello.txt 17", "/b/renamed.txt 5", "/fd.bin 8"],
+        "readdir": ["c", "renamed.txt"],
+        "notEmpty": "rmdirSync:fail directory not empty, rmdir wxfile://usr/a",
+        "escape": "copyFileSync:fail permission denied, open wxfile://usr/../outside.txt",
+        "unzip": ["unzip:ok", "unzipped by wxdl\n", ["b", "data.json", "docs", "fd.bin"]],
+        "rmdir": "rmdir:ok",
+        "gone": "getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt",
+    })
+}
