@@ -9,7 +9,9 @@
 //! - [`storage`]: `wx.setStorage` and friends;
 //! - [`network`]: what `wx.onNetworkStatusChange` is told;
 //! - [`js`]: the JavaScript both JS faces run (download task, file system manager);
-//! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`).
+//! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`);
+//! - [`call`]: the one entry every face calls ([`Wx::call`] by API name, JSON in, events out
+//!   to a [`Sink`] in WeChat's order, `abort` / `want` / `settle` / `close`).
 //!
 //! ```
 //! use wxdl::{Fail, FailReason};
@@ -21,6 +23,7 @@
 //! ```
 
 pub mod api;
+pub mod call;
 pub mod config;
 pub mod download;
 pub mod events;
@@ -30,3 +33,4 @@ pub mod network;
 pub mod storage;
 
 pub use api::Api;
+pub use call::{CallId, Sink, Wants, Wx};
