@@ -16,10 +16,14 @@ fn root() -> &'static Path {
 }
 
 /// The directory holding this build's `libwxdl_c.so` (built here if the test build did not
-/// make it: integration tests link the rlib).
+/// make it: integration tests link the rlib), or `WXDL_C_LIB_DIR` (e.g. the `--minimal` build's
+/// `target/minimal/release`) when set.
 fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("WXDL_C_LIB_DIR") {
+            return root().join(dir);
+        }
         // target/<profile>/deps/examples-… → target/<profile>
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
@@ -147,4 +151,60 @@ fn a_hundred_calls_with_aborts_all_complete_before_free_returns() {
             .contains("loop: 100 calls, 100 completed, 50 ok, 50 aborted"),
         "{text}"
     );
+}
+
+/// The heavy run (scripts/heavy.sh, release build): 1000 calls, every other one aborted, under
+/// valgrind: no definite or indirect leak, no invalid read or write, every call completed
+/// before free returned. Bounded to 15 minutes; `WXDL_VALGRIND_CALLS` changes the count (even).
+#[test]
+#[ignore = "heavy: valgrind, run by scripts/heavy.sh"]
+fn a_thousand_calls_with_aborts_under_valgrind() {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("tiny.bin"), 20_000);
+    write_random(&nginx.root.join("slow/big.bin"), 8 << 20);
+    let calls: u32 = std::env::var("WXDL_VALGRIND_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let sandbox = tempfile::tempdir().unwrap();
+    let log = sandbox.path().join("valgrind.log");
+    let out = Command::new("timeout")
+        .args([
+            "900",
+            "valgrind",
+            "--error-exitcode=99",
+            "--leak-check=full",
+        ])
+        .args([
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+        ])
+        .arg(format!("--log-file={}", log.display()))
+        .arg(c_example())
+        .arg(sandbox.path().join("root"))
+        .arg(nginx.url("/tiny.bin"))
+        .arg(nginx.url("/slow/big.bin"))
+        .args(["--loop", &calls.to_string()])
+        .env("LD_LIBRARY_PATH", lib_dir())
+        .output()
+        .expect("valgrind");
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    let summary: Vec<&str> = report
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR SUMMARY") || l.contains("lost:") || l.contains("in use at exit")
+        })
+        .collect();
+    println!("{}\n{}", show(&out), summary.join("\n"));
+    assert!(out.status.success(), "{}\n{report}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "loop: {calls} calls, {calls} completed, {} ok, {} aborted",
+            calls / 2,
+            calls / 2
+        )),
+        "{}",
+        show(&out)
+    );
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
 }
