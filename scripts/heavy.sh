@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The heavy runs, each bounded in size and time, separate from the default test suite:
+#   - the C example (examples/c) making 1000 calls, every other one aborted, under valgrind:
+#     no definite or indirect leak, no invalid access (crates/wxdl-c/tests/examples.rs);
 #   - soak: SOAK_N downloads (default 10 000) through one Client; fails if RSS, descriptors,
 #     tasks or temp files grow;
 #   - the same soak through the Node package (bench/node_soak.js): RSS must stay flat;
@@ -38,6 +40,9 @@ bash scripts/build-node.sh >/dev/null
 # which lifts RSS to a plateau by ~12 000 downloads whatever the addon does; kept at 1 MiB, RSS
 # shows the package's own memory.
 timeout 600 node --expose-gc --max-semi-space-size=1 bench/node_soak.js "$soak_n"
+
+echo "== C ABI under valgrind: 1000 calls through the C example, every other one aborted"
+timeout 1200 cargo test --release --locked -q -p wxdl-c --test examples -- --ignored --nocapture
 
 echo "== properties: $cases cases each"
 PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties

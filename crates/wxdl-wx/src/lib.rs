@@ -13,7 +13,9 @@
 //! - [`network`]: what `wx.onNetworkStatusChange` is told;
 //! - [`system`]: what `wx.getSystemInfo(Sync)` answers headless;
 //! - [`js`]: the JavaScript both JS faces run (download task, file system manager);
-//! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`).
+//! - [`config`]: one client configuration from JSON (Node's `createWx`, `app.json`);
+//! - [`call`]: the one entry every face calls ([`Wx::call`] by API name, JSON in, events out
+//!   to a [`Sink`] in WeChat's order, `abort` / `want` / `settle` / `close`).
 //!
 //! ```
 //! use wxdl::{Fail, FailReason};
@@ -25,6 +27,7 @@
 //! ```
 
 pub mod api;
+pub mod call;
 pub mod config;
 pub mod download;
 pub mod events;
@@ -41,3 +44,4 @@ pub mod upload;
 mod value;
 
 pub use api::Api;
+pub use call::{CallId, Sink, Wants, Wx};

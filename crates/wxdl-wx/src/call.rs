@@ -1,0 +1,457 @@
+//! One entry every face calls: [`Wx::call`] starts a wx API by name with its options as JSON
+//! text, and the call's events reach one [`Sink`] as `(id, kind, json)` in WeChat's order.
+//!
+//! Per call: `headersReceived`, `progressUpdate` (and `chunkReceived`, for `wx.request` later)
+//! while it runs, then `success` or `fail` with WeChat's result object, then `complete` with the
+//! same object, last; nothing for that call after `complete`. A bad option, an unknown API or a
+//! call made while closing is a `fail` event too, never a panic or an error to the caller, and
+//! every event arrives on one of the engine's threads, never inside [`Wx::call`].
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wxdl::{AbortHandle, Client, Fail, FailReason};
+
+use crate::api::Api;
+use crate::config::{ClientConfig, ConfigError};
+use crate::download;
+
+/// A call's number: from 1, in call order, never reused by one [`Wx`].
+pub type CallId = u64;
+
+/// The event kinds, as the sink receives them (WeChat's listener and callback names).
+pub mod kind {
+    /// `onHeadersReceived`: `{header, statusCode}`.
+    pub const HEADERS_RECEIVED: &str = "headersReceived";
+    /// `onProgressUpdate`: `{progress, totalBytesWritten, totalBytesExpectedToWrite}`.
+    pub const PROGRESS_UPDATE: &str = "progressUpdate";
+    /// `onChunkReceived` (`wx.request` with `enableChunked`; not sent yet).
+    pub const CHUNK_RECEIVED: &str = "chunkReceived";
+    /// The `success` result object.
+    pub const SUCCESS: &str = "success";
+    /// The `fail` result object: `{errMsg, errno}`.
+    pub const FAIL: &str = "fail";
+    /// The same object as `success` or `fail`, last.
+    pub const COMPLETE: &str = "complete";
+}
+
+/// Where a [`Wx`]'s events go. Called on the engine's threads, one event at a time per call
+/// and in that call's order; events of different calls may interleave. A sink should return
+/// quickly (the call waits for it) and must not call [`Wx::close`].
+pub trait Sink: Send + Sync + 'static {
+    /// One event of call `id`: `kind` is one of [`kind`], `json` its object as JSON text.
+    fn event(&self, id: CallId, kind: &str, json: &str);
+}
+
+impl<F: Fn(CallId, &str, &str) + Send + Sync + 'static> Sink for F {
+    fn event(&self, id: CallId, kind: &str, json: &str) {
+        self(id, kind, json)
+    }
+}
+
+/// Which of a call's optional events (those of task listeners) a face wants sent. The outcome
+/// events (`success`, `fail`, `complete`) are always sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wants(u8);
+
+impl Wants {
+    /// None of them.
+    pub const NONE: Wants = Wants(0);
+    /// `progressUpdate`.
+    pub const PROGRESS: Wants = Wants(crate::events::WANT_PROGRESS);
+    /// `headersReceived`.
+    pub const HEADERS: Wants = Wants(crate::events::WANT_HEADERS);
+    /// `chunkReceived`.
+    pub const CHUNKS: Wants = Wants(8);
+    /// Every optional event.
+    pub const ALL: Wants = Wants(1 | 2 | 8);
+
+    /// The listener event of that name (`progressUpdate`, `headersReceived`, `chunkReceived`).
+    pub fn of_kind(name: &str) -> Option<Wants> {
+        match name {
+            kind::PROGRESS_UPDATE => Some(Wants::PROGRESS),
+            kind::HEADERS_RECEIVED => Some(Wants::HEADERS),
+            kind::CHUNK_RECEIVED => Some(Wants::CHUNKS),
+            _ => None,
+        }
+    }
+
+    /// Whether every event of `other` is wanted here.
+    pub fn contains(self, other: Wants) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Wants {
+    type Output = Wants;
+    fn bitor(self, rhs: Wants) -> Wants {
+        Wants(self.0 | rhs.0)
+    }
+}
+
+/// Until [`Wx::settle`]: every event is sent (a listener may still be added).
+const UNDECIDED: u8 = 0x80;
+
+/// What a wx API name leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Download,
+    /// A wx API the engine is getting (`Client::request`, `Client::upload`): a `fail` for now.
+    Coming,
+}
+
+/// The API table: every name [`Wx::call`] knows.
+const APIS: [(&str, Route); 3] = [
+    ("downloadFile", Route::Download),
+    ("request", Route::Coming),
+    ("uploadFile", Route::Coming),
+];
+
+/// WeChat's general errno for an error it has no finer row for (`unknown error`).
+const ERRNO_UNKNOWN: u32 = 1;
+
+/// A [`Wx`] that could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WxError {
+    /// The configuration names a certificate, resolve rule or network that cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The client could not be built (sandbox root, TLS).
+    #[error(transparent)]
+    Build(#[from] wxdl::BuildError),
+    /// The engine's threads could not be started.
+    #[error("engine threads: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// A running call: how to abort it and which events its listeners want.
+struct Running {
+    abort: Option<AbortHandle>,
+    wants: Arc<AtomicU8>,
+}
+
+#[derive(Default)]
+struct Calls {
+    running: HashMap<CallId, Running>,
+    closing: bool,
+}
+
+struct Shared {
+    sink: Box<dyn Sink>,
+    calls: Mutex<Calls>,
+    /// Told whenever a call has completed.
+    completed: Condvar,
+}
+
+impl Shared {
+    fn calls(&self) -> MutexGuard<'_, Calls> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands one event to the sink; a sink that panics loses that event, not the protocol.
+    fn send(&self, id: CallId, kind: &str, json: &str) {
+        IN_SINK.with(|s| s.set(true));
+        let _ = catch_unwind(AssertUnwindSafe(|| self.sink.event(id, kind, json)));
+        IN_SINK.with(|s| s.set(false));
+    }
+
+    /// The outcome, `complete` after it, then the call is gone.
+    fn finish(&self, id: CallId, outcome_kind: &str, result: &Value) {
+        let text = result.to_string();
+        self.send(id, outcome_kind, &text);
+        self.send(id, kind::COMPLETE, &text);
+        self.calls().running.remove(&id);
+        self.completed.notify_all();
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside a sink call (where [`Wx::close`] must not wait).
+    static IN_SINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is running a [`Sink::event`] of some [`Wx`].
+pub fn in_sink() -> bool {
+    IN_SINK.with(|s| s.get())
+}
+
+/// One Mini Program's wx APIs over one client: call by name, JSON in, JSON events out.
+///
+/// ```no_run
+/// use serde_json::json;
+/// use wxdl_wx::{call::Wx, config::ClientConfig};
+///
+/// let config = ClientConfig::from_json(&json!({"root": "/tmp/wxdl-demo"}));
+/// let wx = Wx::new(&config, |id, kind: &str, json: &str| println!("{id} {kind} {json}")).unwrap();
+/// let id = wx.call("downloadFile", r#"{"url": "https://example.com/a.mp3"}"#);
+/// assert_eq!(id, 1);
+/// wx.close(); // aborts what runs, returns once every call has sent `complete`
+/// ```
+pub struct Wx {
+    client: Client,
+    shared: Arc<Shared>,
+    next: AtomicU64,
+    /// `networkTimeout.downloadFile`.
+    download_timeout: Option<Duration>,
+    /// The engine's threads (taken when the `Wx` goes).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Wx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wx")
+            .field("running", &self.shared.calls().running.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wx {
+    /// A `Wx` with its own engine threads (two), its client made from `config`, its events
+    /// sent to `sink`.
+    pub fn new(config: &ClientConfig, sink: impl Sink) -> Result<Wx, WxError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wxdl-engine")
+            .enable_all()
+            .build()?;
+        let builder = config.builder()?;
+        let client = {
+            let _inside = runtime.enter();
+            builder.build()?
+        };
+        Ok(Wx {
+            client,
+            shared: Arc::new(Shared {
+                sink: Box::new(sink),
+                calls: Mutex::default(),
+                completed: Condvar::new(),
+            }),
+            next: AtomicU64::new(1),
+            download_timeout: config.timeout(Api::DownloadFile),
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The client the calls run on (its sandbox for the file system APIs, its network).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether `api` is a name [`Wx::call`] knows (served now or coming).
+    pub fn knows(api: &str) -> bool {
+        APIS.iter().any(|(name, _)| *name == api)
+    }
+
+    /// Starts `wx.<api>(options)` and returns its id at once; everything else arrives as
+    /// events. `options_json` is the options object as JSON text (callbacks left out); text
+    /// that is not JSON counts as `{}`, as the faces read it.
+    pub fn call(&self, api: &str, options_json: &str) -> CallId {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let wants = Arc::new(AtomicU8::new(UNDECIDED));
+        {
+            let mut calls = self.shared.calls();
+            let closing = calls.closing;
+            calls.running.insert(
+                id,
+                Running {
+                    abort: None,
+                    wants: wants.clone(),
+                },
+            );
+            if closing {
+                drop(calls);
+                let fail = Fail::with(FailReason::Abort, "closing");
+                self.fail_later(id, fail_object(api, &fail));
+                return id;
+            }
+        }
+        let options: Value = serde_json::from_str(options_json).unwrap_or_else(|_| json!({}));
+        match APIS.iter().find(|(name, _)| *name == api).map(|e| e.1) {
+            Some(Route::Download) => self.download(id, &options, wants),
+            Some(Route::Coming) | None => self.fail_later(
+                id,
+                json!({"errMsg": format!("{api}:fail not supported by wxdl"), "errno": ERRNO_UNKNOWN}),
+            ),
+        }
+        id
+    }
+
+    /// Aborts call `id`; `false` when no such call is running (it completed, or never was).
+    /// The call then fails with `abort` (unless it ended first), and completes.
+    pub fn abort(&self, id: CallId) -> bool {
+        match self.shared.calls().running.get(&id) {
+            Some(r) => {
+                if let Some(a) = &r.abort {
+                    a.abort();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Call `id`'s task has listeners for `kinds` (added to what it had). Until
+    /// [`settle`](Wx::settle) every event is sent anyway; after it, only those wanted.
+    pub fn want(&self, id: CallId, kinds: Wants) {
+        if let Some(r) = self.shared.calls().running.get(&id) {
+            r.wants.fetch_or(kinds.0, Ordering::Relaxed);
+        }
+    }
+
+    /// Call `id`'s listeners are known (the JS turn that started it is over): from now on it
+    /// sends only the optional events [`want`](Wx::want) asked for. A face that never settles
+    /// gets every event.
+    pub fn settle(&self, id: CallId) {
+        if let Some(r) = self.shared.calls().running.get(&id) {
+            r.wants.fetch_and(!UNDECIDED, Ordering::Relaxed);
+        }
+    }
+
+    /// How many calls have not completed yet.
+    pub fn running(&self) -> usize {
+        self.shared.calls().running.len()
+    }
+
+    /// Aborts every running call and returns when each has sent `complete`; calls made after
+    /// it fail with `abort`. Called inside a sink (where waiting would wait for itself) it
+    /// aborts and returns without waiting.
+    pub fn close(&self) {
+        let mut calls = self.shared.calls();
+        calls.closing = true;
+        for r in calls.running.values() {
+            if let Some(a) = &r.abort {
+                a.abort();
+            }
+        }
+        if in_sink() {
+            return;
+        }
+        while !calls.running.is_empty() {
+            calls = self
+                .shared
+                .completed
+                .wait(calls)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Sends `fail` + `complete` for call `id` from an engine thread.
+    fn fail_later(&self, id: CallId, result: Value) {
+        let shared = self.shared.clone();
+        self.handle()
+            .spawn(async move { shared.finish(id, kind::FAIL, &result) });
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime.as_ref().expect("runtime until drop").handle()
+    }
+
+    fn download(&self, id: CallId, options: &Value, wants: Arc<AtomicU8>) {
+        let parsed = download::options(options, |w| eprintln!("{w}"));
+        let opts = match parsed {
+            Ok(o) => match self.download_timeout {
+                Some(t) => o.default_timeout(t),
+                None => o,
+            },
+            Err(fail) => return self.fail_later(id, download::API.fail_result(&fail)),
+        };
+        let wanted =
+            move |w: &AtomicU8, want: Wants| w.load(Ordering::Relaxed) & (want.0 | UNDECIDED) != 0;
+        let (progress, progress_wants) = (self.shared.clone(), wants.clone());
+        let (headers, headers_wants) = (self.shared.clone(), wants);
+        let opts = opts
+            .on_progress_update(move |p| {
+                if wanted(&progress_wants, Wants::PROGRESS) {
+                    let json = serde_json::to_string(p).unwrap_or_default();
+                    progress.send(id, kind::PROGRESS_UPDATE, &json);
+                }
+            })
+            .on_headers_received(move |h| {
+                if wanted(&headers_wants, Wants::HEADERS) {
+                    let json = serde_json::to_string(h).unwrap_or_default();
+                    headers.send(id, kind::HEADERS_RECEIVED, &json);
+                }
+            });
+        let task = {
+            // The download runs on this Wx's threads whoever calls.
+            let _inside = self.handle().enter();
+            self.client.download(opts)
+        };
+        {
+            let mut calls = self.shared.calls();
+            // A close between the call's entry and now found no handle: abort it here.
+            if calls.closing {
+                task.abort();
+            }
+            if let Some(r) = calls.running.get_mut(&id) {
+                r.abort = Some(task.abort_handle());
+            }
+        }
+        let shared = self.shared.clone();
+        let inner = self.handle().spawn(task.into_future());
+        self.handle().spawn(async move {
+            let outcome = match inner.await {
+                Ok(outcome) => outcome,
+                // A panic in the engine is a bug; the call still ends as the protocol says.
+                Err(e) => Err(Fail::with(
+                    FailReason::WriteFileFail,
+                    format_args!("internal error: {e}"),
+                )),
+            };
+            match outcome {
+                Ok(s) => {
+                    let mut v = download::success(&s);
+                    // [beyond] where the file is on this machine, for native hosts.
+                    v["savedPath"] = json!(s.saved_path.display().to_string());
+                    shared.finish(id, kind::SUCCESS, &v)
+                }
+                Err(f) => shared.finish(id, kind::FAIL, &download::API.fail_result(&f)),
+            }
+        });
+    }
+}
+
+/// `<api>:fail <reason>` for an API the table may not know (its name as given).
+fn fail_object(api: &str, fail: &Fail) -> Value {
+    json!({"errMsg": format!("{api}:fail {}", fail.message()), "errno": fail.errno()})
+}
+
+impl Drop for Wx {
+    /// [`close`](Wx::close), then the engine's threads stop.
+    fn drop(&mut self) {
+        self.close();
+        if let Some(rt) = self.runtime.take() {
+            if in_sink() || tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                drop(rt);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_knows_the_three_network_apis_and_wants_combine() {
+        assert!(Wx::knows("downloadFile") && Wx::knows("request") && Wx::knows("uploadFile"));
+        assert!(!Wx::knows("downloadfile") && !Wx::knows(""));
+        let both = Wants::PROGRESS | Wants::HEADERS;
+        assert!(both.contains(Wants::PROGRESS) && !both.contains(Wants::CHUNKS));
+        assert!(Wants::ALL.contains(both | Wants::CHUNKS));
+        assert_eq!(Wants::of_kind(kind::SUCCESS), None);
+        assert_eq!(Wants::of_kind(kind::HEADERS_RECEIVED), Some(Wants::HEADERS));
+        assert_eq!(
+            fail_object("x", &Fail::new(FailReason::Abort)),
+            json!({"errMsg": "x:fail abort", "errno": 603105})
+        );
+    }
+}

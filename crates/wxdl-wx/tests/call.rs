@@ -1,0 +1,245 @@
+//! `Wx::call` against a real nginx: WeChat's event order per call, failures as events, abort,
+//! want/settle, and close waiting for every call.
+
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wxdl_testkit::{sha256_file, write_random, Nginx};
+use wxdl_wx::call::{kind, CallId, Wants, Wx};
+use wxdl_wx::config::ClientConfig;
+
+type Event = (CallId, String, Value);
+
+/// A `Wx` over a fresh sandbox whose events arrive on a channel.
+fn wx(root: &std::path::Path) -> (Wx, Receiver<Event>) {
+    let (tx, rx) = channel();
+    let tx = Mutex::new(tx);
+    let config = ClientConfig::from_json(&json!({"root": root}));
+    let wx = Wx::new(&config, move |id, kind: &str, json: &str| {
+        let v = serde_json::from_str(json).expect("events carry JSON");
+        let _ = tx.lock().unwrap().send((id, kind.to_owned(), v));
+    })
+    .expect("a Wx");
+    (wx, rx)
+}
+
+/// Events until call `id` completes (bounded: 30 s without an event fails the test).
+fn until_complete(rx: &Receiver<Event>, id: CallId) -> Vec<Event> {
+    let mut seen = Vec::new();
+    loop {
+        let e = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the call completes");
+        let done = e.0 == id && e.1 == kind::COMPLETE;
+        seen.push(e);
+        if done {
+            return seen.into_iter().filter(|e| e.0 == id).collect();
+        }
+    }
+}
+
+/// The kinds in order, progress events folded into one.
+fn shape(events: &[Event]) -> Vec<&str> {
+    let mut kinds: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    kinds.dedup();
+    kinds
+}
+
+#[test]
+fn a_download_sends_headers_progress_success_then_complete_last() {
+    let nginx = Nginx::start();
+    let sum = write_random(&nginx.root.join("a.bin"), 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+
+    let id = wx.call(
+        "downloadFile",
+        &json!({"url": nginx.url("/a.bin")}).to_string(),
+    );
+    assert_eq!(id, 1, "ids start at 1");
+    let events = until_complete(&rx, id);
+    assert_eq!(
+        shape(&events),
+        ["headersReceived", "progressUpdate", "success", "complete"]
+    );
+    assert_eq!(events[0].2["statusCode"], 200);
+    let last_progress = &events[events.len() - 3].2;
+    assert_eq!(last_progress["progress"], 100);
+    assert_eq!(last_progress["totalBytesWritten"], 300_000);
+    let ok = &events[events.len() - 2].2;
+    assert_eq!(ok["errMsg"], "downloadFile:ok");
+    assert_eq!(ok["dataLength"], 300_000);
+    assert!(ok["tempFilePath"]
+        .as_str()
+        .unwrap()
+        .starts_with(wxdl::store::TEMP_PREFIX));
+    assert_eq!(events.last().unwrap().2, *ok, "complete carries the result");
+    let saved = ok["savedPath"].as_str().unwrap();
+    assert_eq!(sha256_file(std::path::Path::new(saved)), sum);
+
+    assert_eq!(wx.running(), 0);
+    let next = wx.call(
+        "downloadFile",
+        &json!({"url": nginx.url("/status/404")}).to_string(),
+    );
+    assert_eq!(next, 2);
+    let events = until_complete(&rx, next);
+    assert_eq!(
+        events[events.len() - 2].2["statusCode"],
+        404,
+        "any status is a success"
+    );
+}
+
+#[test]
+fn bad_options_and_unknown_apis_fail_as_events_after_the_call_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+    for (api, options, err_msg, errno) in [
+        (
+            "downloadFile",
+            r#"{"url": 42}"#,
+            "downloadFile:fail invalid url: parameter.url should be String instead of Number",
+            600009,
+        ),
+        (
+            "downloadFile",
+            "{}",
+            "downloadFile:fail url is null or nil",
+            600005,
+        ),
+        (
+            "downloadFile",
+            "not json",
+            "downloadFile:fail url is null or nil",
+            600005,
+        ),
+        (
+            "downloadFile",
+            r#"{"url": "ftp://127.0.0.1/x"}"#,
+            "downloadFile:fail invalid url",
+            600009,
+        ),
+        (
+            "openWindow",
+            "{}",
+            "openWindow:fail not supported by wxdl",
+            1,
+        ),
+        (
+            "request",
+            r#"{"url": "http://127.0.0.1/"}"#,
+            "request:fail not supported by wxdl",
+            1,
+        ),
+    ] {
+        let id = wx.call(api, options);
+        let events = until_complete(&rx, id);
+        assert_eq!(shape(&events), ["fail", "complete"], "{api} {options}");
+        let fail = &events[0].2;
+        assert!(
+            fail["errMsg"].as_str().unwrap().starts_with(err_msg),
+            "{api} {options}: {fail}"
+        );
+        assert_eq!(fail["errno"], errno, "{api} {options}");
+        assert_eq!(events[1].2, *fail);
+    }
+}
+
+#[test]
+fn abort_fails_the_call_with_wechats_abort_and_completes_it() {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("slow/big.bin"), 8 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+    let id = wx.call(
+        "downloadFile",
+        &json!({"url": nginx.url("/slow/big.bin")}).to_string(),
+    );
+    // Aborted once the body flows.
+    let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!((first.0, first.1.as_str()), (id, "headersReceived"));
+    assert!(wx.abort(id));
+    let events = until_complete(&rx, id);
+    let fail = &events[events.len() - 2];
+    assert_eq!(fail.1, "fail");
+    assert_eq!(
+        fail.2,
+        json!({"errMsg": "downloadFile:fail abort", "errno": 603105})
+    );
+    assert!(!wx.abort(id), "a completed call is not running");
+    assert!(!wx.abort(999));
+}
+
+#[test]
+fn after_settle_only_wanted_events_are_sent() {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("b.bin"), 1 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    // The sink settles each call when its headers arrive (before any body byte), as a JS face
+    // does when the turn that started the task ends; call 2 wants progress, call 1 nothing.
+    let me: Arc<OnceLock<Weak<Wx>>> = Arc::default();
+    let (tx, rx) = channel();
+    let tx = Mutex::new(tx);
+    let config = ClientConfig::from_json(&json!({"root": dir.path()}));
+    let sink_me = me.clone();
+    let wx = Arc::new(
+        Wx::new(&config, move |id, kind: &str, json: &str| {
+            if kind == "headersReceived" {
+                if let Some(wx) = sink_me.get().and_then(Weak::upgrade) {
+                    if id == 2 {
+                        wx.want(id, Wants::PROGRESS);
+                    }
+                    wx.settle(id);
+                }
+            }
+            let v: Value = serde_json::from_str(json).unwrap();
+            let _ = tx.lock().unwrap().send((id, kind.to_owned(), v));
+        })
+        .unwrap(),
+    );
+    me.set(Arc::downgrade(&wx)).unwrap();
+    let options = json!({"url": nginx.url("/b.bin")}).to_string();
+    let first = wx.call("downloadFile", &options);
+    assert_eq!(
+        shape(&until_complete(&rx, first)),
+        ["headersReceived", "success", "complete"]
+    );
+    let second = wx.call("downloadFile", &options);
+    assert_eq!(
+        shape(&until_complete(&rx, second)),
+        ["headersReceived", "progressUpdate", "success", "complete"]
+    );
+    assert_eq!(Wants::of_kind("chunkReceived"), Some(Wants::CHUNKS));
+    assert!(Wants::ALL.contains(Wants::PROGRESS | Wants::HEADERS));
+}
+
+#[test]
+fn close_aborts_what_runs_and_returns_when_every_call_has_completed() {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("slow/c.bin"), 8 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+    let options = json!({"url": nginx.url("/slow/c.bin")}).to_string();
+    let ids: Vec<CallId> = (0..5).map(|_| wx.call("downloadFile", &options)).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    wx.close();
+    assert_eq!(wx.running(), 0);
+    let events: Vec<Event> = rx.try_iter().collect();
+    for id in ids {
+        let mine: Vec<&Event> = events.iter().filter(|e| e.0 == id).collect();
+        let last = mine.last().expect("events");
+        assert_eq!(last.1, "complete", "call {id}: {mine:?}");
+        assert_eq!(mine.iter().filter(|e| e.1 == "complete").count(), 1);
+        assert_eq!(last.2["errMsg"], "downloadFile:fail abort");
+    }
+    // A call after close fails with abort, and completes.
+    let late = wx.call("downloadFile", &options);
+    let events = until_complete(&rx, late);
+    assert_eq!(shape(&events), ["fail", "complete"]);
+    assert_eq!(events[0].2["errMsg"], "downloadFile:fail abort");
+    drop(wx);
+    assert!(rx.try_recv().is_err(), "nothing after the Wx is gone");
+}
