@@ -415,16 +415,17 @@ async fn strict_policy_checks_the_request_domain_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_and_a_shared_concurrency_scope() {
-    // A server that answers nothing until told to.
+    // `/held` answers only when told to; any other path at once.
     let release = Arc::new(tokio::sync::Notify::new());
     let arrived = Arc::new(tokio::sync::Notify::new());
     let (rel, arr) = (release.clone(), arrived.clone());
     let held = RawServer::start(move |mut s, _| {
         let (rel, arr) = (rel.clone(), arr.clone());
         async move {
-            read_head(&mut s).await;
-            arr.notify_one();
-            rel.notified().await;
+            if read_head(&mut s).await.contains(" /held ") {
+                arr.notify_one();
+                rel.notified().await;
+            }
             let _ = s
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
                 .await;
@@ -434,6 +435,7 @@ async fn abort_and_a_shared_concurrency_scope() {
     let ca = TestCa::new();
     let echo = Echo::start(&ca).await;
     let env = Env::new();
+    let other = env.client(&[]);
     for scope in [
         wxdl::client::ConcurrencyScope::PerApi,
         wxdl::client::ConcurrencyScope::Shared,
@@ -448,22 +450,29 @@ async fn abort_and_a_shared_concurrency_scope() {
         tokio::time::timeout(LIMIT, arrived.notified())
             .await
             .unwrap();
-        let second = client.request(RequestOptions::new(echo.url("/next")));
-        let first_end;
-        let second_ok;
+        let second = client.request(RequestOptions::new(held.url("/next")));
+        let queued_by = std::time::Instant::now();
         if scope == wxdl::client::ConcurrencyScope::PerApi {
-            // Its own queue: it runs while the download is held.
-            second_ok = ok(tokio::time::timeout(LIMIT, second).await.unwrap());
+            // Its own queue: it runs to its end while the download is held.
+            ok(tokio::time::timeout(LIMIT, second).await.unwrap());
             release.notify_one();
-            first_end = first.await.unwrap().profile.unwrap().response_end;
-            assert!(second_ok.profile.as_ref().unwrap().queue_end < first_end);
+            first.await.unwrap();
         } else {
+            // Something else happens meanwhile (another client's exchange), then the download
+            // is let go. The request was queued by `queued_by` and admitted after `released`:
+            // its profile's queue wait covers at least that span.
+            ok(other
+                .request(RequestOptions::new(echo.url("/meanwhile")))
+                .await);
+            let released = std::time::Instant::now();
             release.notify_one();
-            first_end = first.await.unwrap().profile.unwrap().response_end;
-            second_ok = ok(second.await);
+            first.await.unwrap();
+            let p = ok(second.await).profile.unwrap();
+            let waited = p.queue_end - p.queue_start;
+            let at_least = (released - queued_by).as_secs_f64() * 1000.0;
             assert!(
-                second_ok.profile.as_ref().unwrap().queue_end >= first_end,
-                "one pool: the request waited for the download's slot"
+                waited + 0.001 >= at_least,
+                "one pool: the request waited for the download's slot ({waited} ms < {at_least} ms)"
             );
         }
     }

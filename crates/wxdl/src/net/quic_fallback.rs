@@ -1,7 +1,8 @@
 //! HTTP/3 first, TCP when it fails (contract §5): with `enableQuic`, a request goes over QUIC when
 //! the origin is known to speak HTTP/3 (an `Alt-Svc` seen earlier, or the host's hint); if QUIC
-//! fails before a response head, the request goes over TCP instead, transparently, and the
-//! origin stays on TCP for a while (as long as an advertisement would last; `altsvc`). Every response seen over TCP teaches the Alt-Svc cache.
+//! fails before a response head, the request (its body sent again) goes over TCP instead,
+//! transparently, and the origin stays on TCP for a while (as long as an advertisement would
+//! last; `altsvc`). Every response seen over TCP teaches the Alt-Svc cache.
 //!
 //! Imports `attempt`, `stale_retry`, `transport`, `profile`, `engine`; never `redirect`, `retry` or
 //! the download.
@@ -13,7 +14,8 @@ use crate::net::stale_retry::send_tcp;
 use crate::quality::profile::Timeline;
 use crate::transport::Origin;
 
-/// Sends one GET and waits for the response head, on the protocol the rules above pick.
+/// Sends one request (its body opened afresh for each try) and waits for the response head,
+/// on the protocol the rules above pick.
 pub(crate) async fn send(
     engine: &Engine,
     fetch: Fetch<'_>,

@@ -1,7 +1,9 @@
 //! The stale-connection retry: over TCP, a request that fails before any response head on a
-//! pooled connection that had served before goes out once more on a new connection. The peer
-//! closed or reset the idle connection as we reused it; the request was not answered, and GET is
-//! idempotent (RFC 9110 9.2.2). A failure on a new connection is the download's failure.
+//! pooled connection that had served before goes out once more on a new connection, its body
+//! opened again. The peer closed or reset the idle connection as we reused it and the request
+//! was not answered; this holds for any method (as browsers resend on a reused socket: RFC
+//! 9110 §9.2.2 allows it when the client knows the request was not processed, which an idle
+//! close before any answer tells). A failure on a new connection is the request's failure.
 //!
 //! Imports `attempt`, `transport`, `profile`, `engine`; never a policy above it.
 
