@@ -14,12 +14,13 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client, Fail, FailReason};
 
 use crate::api::Api;
 use crate::config::{ClientConfig, ConfigError};
-use crate::download;
+use crate::{download, request, upload};
 
 /// A call's number: from 1, in call order, never reused by one [`Wx`].
 pub type CallId = u64;
@@ -30,7 +31,7 @@ pub mod kind {
     pub const HEADERS_RECEIVED: &str = "headersReceived";
     /// `onProgressUpdate`: `{progress, totalBytesWritten, totalBytesExpectedToWrite}`.
     pub const PROGRESS_UPDATE: &str = "progressUpdate";
-    /// `onChunkReceived` (`wx.request` with `enableChunked`; not sent yet).
+    /// `onChunkReceived` (`wx.request` with `enableChunked`): `{data: {base64}}`.
     pub const CHUNK_RECEIVED: &str = "chunkReceived";
     /// The `success` result object.
     pub const SUCCESS: &str = "success";
@@ -101,15 +102,15 @@ const UNDECIDED: u8 = 0x80;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Download,
-    /// A wx API the engine is getting (`Client::request`, `Client::upload`): a `fail` for now.
-    Coming,
+    Request,
+    Upload,
 }
 
 /// The API table: every name [`Wx::call`] knows.
 const APIS: [(&str, Route); 3] = [
     ("downloadFile", Route::Download),
-    ("request", Route::Coming),
-    ("uploadFile", Route::Coming),
+    ("request", Route::Request),
+    ("uploadFile", Route::Upload),
 ];
 
 /// WeChat's general errno for an error it has no finer row for (`unknown error`).
@@ -197,8 +198,10 @@ pub struct Wx {
     client: Client,
     shared: Arc<Shared>,
     next: AtomicU64,
-    /// `networkTimeout.downloadFile`.
+    /// `networkTimeout.downloadFile`, `.request`, `.uploadFile`.
     download_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    upload_timeout: Option<Duration>,
     /// The engine's threads (taken when the `Wx` goes).
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -234,6 +237,8 @@ impl Wx {
             }),
             next: AtomicU64::new(1),
             download_timeout: config.timeout(Api::DownloadFile),
+            request_timeout: config.timeout(Api::Request),
+            upload_timeout: config.timeout(Api::UploadFile),
             runtime: Some(runtime),
         })
     }
@@ -274,7 +279,9 @@ impl Wx {
         let options: Value = serde_json::from_str(options_json).unwrap_or_else(|_| json!({}));
         match APIS.iter().find(|(name, _)| *name == api).map(|e| e.1) {
             Some(Route::Download) => self.download(id, &options, wants),
-            Some(Route::Coming) | None => self.fail_later(
+            Some(Route::Request) => self.request(id, &options, wants),
+            Some(Route::Upload) => self.upload(id, &options, wants),
+            None => self.fail_later(
                 id,
                 json!({"errMsg": format!("{api}:fail not supported by wxdl"), "errno": ERRNO_UNKNOWN}),
             ),
@@ -361,8 +368,6 @@ impl Wx {
             },
             Err(fail) => return self.fail_later(id, download::API.fail_result(&fail)),
         };
-        let wanted =
-            move |w: &AtomicU8, want: Wants| w.load(Ordering::Relaxed) & (want.0 | UNDECIDED) != 0;
         let (progress, progress_wants) = (self.shared.clone(), wants.clone());
         let (headers, headers_wants) = (self.shared.clone(), wants);
         let opts = opts
@@ -383,9 +388,126 @@ impl Wx {
             let _inside = self.handle().enter();
             self.client.download(opts)
         };
+        self.run(id, task, |outcome| match outcome {
+            Ok(s) => {
+                let mut v = download::success(&s);
+                // [beyond] where the file is on this machine, for native hosts.
+                v["savedPath"] = json!(s.saved_path.display().to_string());
+                (kind::SUCCESS, v)
+            }
+            Err(f) => (kind::FAIL, download::API.fail_result(&f)),
+        });
+    }
+
+    /// `wx.request`: `data` comes in the options (a string or any JSON value; a face with an
+    /// `ArrayBuffer` passes `{"data": {"base64": "…"}}`, the bytes as base64, and
+    /// `responseType: 'arraybuffer'` answers `data` the same way).
+    fn request(&self, id: CallId, options: &Value, wants: Arc<AtomicU8>) {
+        let data = match options.get("data") {
+            None | Some(Value::Null) => request::Data::Absent,
+            Some(Value::Object(o))
+                if o.len() == 1 && o.get("base64").is_some_and(Value::is_string) =>
+            {
+                let text = o["base64"].as_str().unwrap_or_default();
+                match base64::engine::general_purpose::STANDARD.decode(text) {
+                    Ok(bytes) => request::Data::Bytes(bytes),
+                    Err(_) => request::Data::Value(Value::Object(o.clone())),
+                }
+            }
+            Some(v) => request::Data::Value(v.clone()),
+        };
+        let call = match request::options(options, data, |w| eprintln!("{w}")) {
+            Ok(c) => c,
+            Err(fail) => return self.fail_later(id, request::API.fail_result(&fail)),
+        };
+        let (data_type, response_type) = (call.data_type, call.response_type);
+        let mut opts = call.options;
+        if let Some(t) = self.request_timeout {
+            opts = opts.default_timeout(t);
+        }
+        let (headers, headers_wants) = (self.shared.clone(), wants.clone());
+        opts = opts.on_headers_received(move |h| {
+            if wanted(&headers_wants, Wants::HEADERS) {
+                let json = serde_json::to_string(h).unwrap_or_default();
+                headers.send(id, kind::HEADERS_RECEIVED, &json);
+            }
+        });
+        if call.chunked {
+            let chunks = self.shared.clone();
+            opts = opts.on_chunk_received(move |c| {
+                if wanted(&wants, Wants::CHUNKS) {
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(c);
+                    chunks.send(
+                        id,
+                        kind::CHUNK_RECEIVED,
+                        &json!({"data": {"base64": b64}}).to_string(),
+                    );
+                }
+            });
+        }
+        let task = {
+            let _inside = self.handle().enter();
+            self.client.request(opts)
+        };
+        self.run(id, task, move |outcome| match outcome {
+            Ok(res) => {
+                let request::Reply { mut result, bytes } =
+                    request::success(&res, &data_type, &response_type);
+                if let Some(b) = bytes {
+                    result["data"] =
+                        json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)});
+                }
+                (kind::SUCCESS, result)
+            }
+            Err(f) => (kind::FAIL, request::API.fail_result(&f)),
+        });
+    }
+
+    /// `wx.uploadFile`: progress as `{progress, totalBytesSent, totalBytesExpectedToSend}`.
+    fn upload(&self, id: CallId, options: &Value, wants: Arc<AtomicU8>) {
+        let mut opts = match upload::options(options, |w| eprintln!("{w}")) {
+            Ok(o) => o,
+            Err(fail) => return self.fail_later(id, upload::API.fail_result(&fail)),
+        };
+        if let Some(t) = self.upload_timeout {
+            opts = opts.default_timeout(t);
+        }
+        let (progress, progress_wants) = (self.shared.clone(), wants.clone());
+        let (headers, headers_wants) = (self.shared.clone(), wants);
+        let opts = opts
+            .on_progress_update(move |p| {
+                if wanted(&progress_wants, Wants::PROGRESS) {
+                    let json = serde_json::to_string(p).unwrap_or_default();
+                    progress.send(id, kind::PROGRESS_UPDATE, &json);
+                }
+            })
+            .on_headers_received(move |h| {
+                if wanted(&headers_wants, Wants::HEADERS) {
+                    let json = serde_json::to_string(h).unwrap_or_default();
+                    headers.send(id, kind::HEADERS_RECEIVED, &json);
+                }
+            });
+        let task = {
+            let _inside = self.handle().enter();
+            self.client.upload(opts)
+        };
+        self.run(id, task, |outcome| match outcome {
+            Ok(done) => (kind::SUCCESS, upload::success(&done)),
+            Err(f) => (kind::FAIL, upload::API.fail_result(&f)),
+        });
+    }
+
+    /// Runs a started task to its outcome on this Wx's threads, then sends the result object
+    /// `result` makes of it and `complete`. A close between the call's entry and now found no
+    /// handle: the task is aborted here.
+    fn run<T: Send + 'static>(
+        &self,
+        id: CallId,
+        task: wxdl::task::Task<T>,
+        result: impl FnOnce(Result<T, Fail>) -> (&'static str, Value) + Send + 'static,
+    ) {
         {
             let mut calls = self.shared.calls();
-            // A close between the call's entry and now found no handle: abort it here.
             if calls.closing {
                 task.abort();
             }
@@ -404,17 +526,15 @@ impl Wx {
                     format_args!("internal error: {e}"),
                 )),
             };
-            match outcome {
-                Ok(s) => {
-                    let mut v = download::success(&s);
-                    // [beyond] where the file is on this machine, for native hosts.
-                    v["savedPath"] = json!(s.saved_path.display().to_string());
-                    shared.finish(id, kind::SUCCESS, &v)
-                }
-                Err(f) => shared.finish(id, kind::FAIL, &download::API.fail_result(&f)),
-            }
+            let (outcome_kind, v) = result(outcome);
+            shared.finish(id, outcome_kind, &v);
         });
     }
+}
+
+/// Whether a call's listeners want `want` (everything until the face settles).
+fn wanted(w: &AtomicU8, want: Wants) -> bool {
+    w.load(Ordering::Relaxed) & (want.0 | UNDECIDED) != 0
 }
 
 /// `<api>:fail <reason>` for an API the table may not know (its name as given).

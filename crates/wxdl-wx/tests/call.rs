@@ -130,9 +130,15 @@ fn bad_options_and_unknown_apis_fail_as_events_after_the_call_returns() {
         ),
         (
             "request",
-            r#"{"url": "http://127.0.0.1/"}"#,
-            "request:fail not supported by wxdl",
-            1,
+            r#"{"url": "http://127.0.0.1/", "method": "PATCH"}"#,
+            "request:fail parameter error: parameter.method should be one of",
+            600005,
+        ),
+        (
+            "uploadFile",
+            r#"{"url": "http://127.0.0.1/", "filePath": "wxfile://usr/a"}"#,
+            "uploadFile:fail parameter error: parameter.name should be String instead of Undefined",
+            600005,
         ),
     ] {
         let id = wx.call(api, options);
@@ -242,4 +248,78 @@ fn close_aborts_what_runs_and_returns_when_every_call_has_completed() {
     assert_eq!(events[0].2["errMsg"], "downloadFile:fail abort");
     drop(wx);
     assert!(rx.try_recv().is_err(), "nothing after the Wx is gone");
+}
+
+/// `wx.request` and `wx.uploadFile` through the same entry against the echo server: WeChat's
+/// order (headers, chunks or progress, success, complete), `data` by dataType, bytes as base64.
+#[test]
+fn request_and_upload_go_through_the_same_entry() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ca = wxdl_testkit::TestCa::new();
+    let echo = rt.block_on(wxdl_testkit::Echo::start(&ca));
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+
+    let id = wx.call(
+        "request",
+        &json!({"url": echo.url("/r"), "method": "POST", "data": {"a": 1}}).to_string(),
+    );
+    let events = until_complete(&rx, id);
+    assert_eq!(shape(&events), ["headersReceived", "success", "complete"]);
+    let res = &events[1].2;
+    assert_eq!(res["errMsg"], "request:ok");
+    assert_eq!(res["data"]["body_text"], r#"{"a":1}"#);
+
+    // An ArrayBuffer both ways, and chunks as they arrive.
+    let id = wx.call(
+        "request",
+        &json!({"url": echo.url("/bytes/100000"), "method": "PUT", "data": {"base64": "AAEC"},
+                "responseType": "arraybuffer", "enableChunked": true})
+        .to_string(),
+    );
+    let events = until_complete(&rx, id);
+    let chunks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.1 == "chunkReceived")
+        .map(|e| &e.2)
+        .collect();
+    assert!(!chunks.is_empty(), "{events:?}");
+    let decode = |v: &Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(v["base64"].as_str().unwrap())
+            .unwrap()
+    };
+    let chunked: usize = chunks.iter().map(|c| decode(&c["data"]).len()).sum();
+    assert_eq!(chunked, 100_000);
+    let res = &events.iter().find(|e| e.1 == "success").unwrap().2;
+    let body = decode(&res["data"]);
+    assert_eq!(body.len(), 100_000);
+    assert_eq!(body[300], (300 % 251) as u8);
+    assert_eq!(shape(&events).last(), Some(&"complete"));
+
+    // An upload from the sandbox: progress, then the body as text.
+    let usr = wx.client().sandbox().usr_dir();
+    std::fs::create_dir_all(usr).unwrap();
+    std::fs::write(usr.join("p.bin"), vec![7u8; 300_000]).unwrap();
+    let id = wx.call(
+        "uploadFile",
+        &json!({"url": echo.url("/u"), "filePath": "wxfile://usr/p.bin", "name": "f",
+                "formData": {"k": "v"}})
+        .to_string(),
+    );
+    let events = until_complete(&rx, id);
+    assert_eq!(
+        shape(&events),
+        ["progressUpdate", "headersReceived", "success", "complete"],
+        "{events:?}"
+    );
+    let last_progress = events.iter().rfind(|e| e.1 == "progressUpdate").unwrap();
+    assert_eq!(last_progress.2["progress"], 100);
+    assert!(last_progress.2["totalBytesSent"].as_u64().unwrap() > 300_000);
+    let res = &events.iter().find(|e| e.1 == "success").unwrap().2;
+    assert_eq!(res["errMsg"], "uploadFile:ok");
+    let echoed: Value = serde_json::from_str(res["data"].as_str().unwrap()).unwrap();
+    assert_eq!(echoed["parts"][1]["len"], 300_000);
+    wx.close();
 }
