@@ -14,6 +14,8 @@ use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
 pub enum Update {
     Progress(serde_json::Value),
     Headers(serde_json::Value),
+    /// A `wx.request` body chunk, as base64.
+    Chunk(String),
 }
 
 /// One download's events, and which of them its task listens to.

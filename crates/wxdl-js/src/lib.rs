@@ -17,6 +17,7 @@ mod audio;
 mod inbox;
 mod journal;
 mod modules;
+mod request_upload;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -93,6 +94,9 @@ struct Host {
     /// The project's root and its `app.json` (null without one), as JSON for the prelude.
     project: String,
     app_timeout: Option<Duration>,
+    /// `app.json`'s `networkTimeout.request` and `.uploadFile`.
+    request_timeout: Option<Duration>,
+    upload_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
     downloads: RefCell<HashMap<u32, Running>>,
@@ -258,12 +262,12 @@ fn project_json(root: &Path) -> String {
 
 /// The default download timeout from `app.json` (`networkTimeout.downloadFile`) next to the
 /// script or in a parent directory.
-fn app_json_timeout(script_dir: &Path) -> Option<Duration> {
+fn app_json_timeout(script_dir: &Path, api: wxdl_wx::Api) -> Option<Duration> {
     let mut dir = Some(script_dir);
     while let Some(d) = dir {
         if let Ok(text) = std::fs::read_to_string(d.join("app.json")) {
             let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-            return ClientConfig::from_json(&v).timeout(download::API);
+            return ClientConfig::from_json(&v).timeout(api);
         }
         dir = d.parent();
     }
@@ -351,7 +355,9 @@ pub async fn run_file_until(
             page.keep_tmp,
         )),
         client,
-        app_timeout: app_json_timeout(&script_dir),
+        app_timeout: app_json_timeout(&script_dir, download::API),
+        request_timeout: app_json_timeout(&script_dir, wxdl_wx::request::API),
+        upload_timeout: app_json_timeout(&script_dir, wxdl_wx::upload::API),
         modules: confinement.clone(),
         project: project_json(&project.root),
         next_id: Cell::new(0),
@@ -601,7 +607,10 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                   options: Value<'js>,
                   on_event: Function<'js>|
                   -> rquickjs::Result<u32> {
-                let parsed = download::options(&option_fields(&options), |w| eprintln!("{w}"));
+                let parsed =
+                    download::options(&option_fields(&options, &download::OPTION_FIELDS), |w| {
+                        eprintln!("{w}")
+                    });
                 Ok(match parsed {
                     Ok(opts) => {
                         start_download(&ctx, &h, with_app_timeout(opts, h.app_timeout), on_event)
@@ -614,6 +623,8 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
             },
         )?,
     )?;
+
+    request_upload::install(ctx, &n, host)?;
 
     let h = Rc::clone(host);
     n.set(
@@ -866,12 +877,12 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
 }
 
 /// The option fields of the object a script passed, as JSON (only the fields the engine reads).
-fn option_fields(options: &Value<'_>) -> serde_json::Value {
+fn option_fields(options: &Value<'_>, names: &[&str]) -> serde_json::Value {
     let Some(o) = options.as_object() else {
         return serde_json::Value::Null;
     };
     let mut m = serde_json::Map::new();
-    for name in download::OPTION_FIELDS {
+    for &name in names {
         if let Ok(v) = o.get::<_, Value>(name) {
             m.insert(name.to_owned(), js_to_json(&v));
         }
@@ -988,6 +999,7 @@ fn start_download<'js>(
         let deliver = |u: Update| match u {
             Update::Progress(v) => emit("progress", &v),
             Update::Headers(v) => emit("headers", &v),
+            Update::Chunk(_) => {}
         };
         let mut outcome = std::pin::pin!(task.into_future());
         let result = loop {

@@ -49,6 +49,26 @@
     return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
   }, call);
 
+  // ---- wx.request, wx.uploadFile -----------------------------------------------------------
+  // Bytes cross to the natives as base64: an ArrayBuffer (or a view of one) `data` goes as
+  // {base64}; a chunk's and an arraybuffer response's bytes come back as base64 text.
+  const asBuffer = (b64) => (typeof b64 === 'string' ? b64ToBuffer(b64) : b64);
+  const viewBytes = (v) => v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+  const networkApi = (api, native) => makeDownloadFile.forApi(api, (obj, onEvent) => {
+    let options = obj;
+    const data = obj.data;
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      options = Object.assign({}, obj, {
+        data: { base64: bufferToB64(data instanceof ArrayBuffer ? data : viewBytes(data)) },
+      });
+    }
+    const id = native(options, (kind, v, extra, bytes) => onEvent(
+      kind, v, kind === 'chunk' ? asBuffer(extra) : extra, asBuffer(bytes)));
+    return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
+  }, call);
+  const request = networkApi('request', N.request);
+  const uploadFile = networkApi('uploadFile', N.upload);
+
   // ---- wx.getFileSystemManager -------------------------------------------------------------
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   function b64ToBuffer(s) {
@@ -135,6 +155,8 @@
     ...pages.wx,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
+    request,
+    uploadFile,
     getFileSystemManager: fileSystemManager,
     getNetworkType(obj) {
       const res = { errMsg: 'getNetworkType:ok', networkType: N.networkType() };

@@ -1,12 +1,14 @@
-// wx.downloadFile's task over one native start, `start(options, onEvent) -> {abort, want}`
-// where onEvent(kind, value or its JSON text, profileJson?) gets "progress", "headers", then
-// "success" or "fail", and want(events) tells the engine the task now listens to progress (1)
-// or headers (2) events (it may skip building the others): callbacks, the DownloadTask's
-// listeners, the thenable rule and WeChat's header spelling. Shared by the JS host
-// (`wxdl run`) and the Node package.
+// The network APIs' tasks (wx.downloadFile, wx.request, wx.uploadFile) over one native start,
+// `start(options, onEvent) -> {abort, want}` where onEvent(kind, value or its JSON text,
+// extra?, bytes?) gets "progress", "headers", "chunk" (extra: the ArrayBuffer), then "success"
+// (extra: the profile's JSON text; bytes: an arraybuffer request's data) or "fail", and
+// want(events) tells the engine the task now listens to progress (1), headers (2) or chunk (8)
+// events (it may skip building the others): callbacks, the tasks' listeners, the thenable
+// rule and WeChat's header spelling. Shared by the JS host (`wxdl run`) and the Node package.
 (function (root) {
   'use strict';
-  function makeDownloadFile(start, call) {
+  // `api` is downloadFile, request or uploadFile.
+  function makeNetworkApi(api, start, call) {
     // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
     // names are case-insensitive). WeChat hands over the server's spelling, so Mini Program code
     // reads `res.header['Content-Type']`: lookups here ignore case, keys stay as they are.
@@ -47,15 +49,15 @@
 
     // The task: methods on the prototype, state in private fields. A call that passes none of
     // success/fail/complete gets a thenable task (`await wx.downloadFile({url})`); with any
-    // callback it is a plain DownloadTask, as in WeChat, whose downloadFile has no Promise style
-    // (so `resolve(task)` and `return task` from an async function keep the task). The promise
-    // is made only when a thenable task is used as one.
-    class DownloadTask {
+    // callback it is a plain task, as in WeChat, whose network APIs have no Promise style (so
+    // `resolve(task)` and `return task` from an async function keep the task). The promise
+    // is made only when a thenable task is used as one. One class for the three APIs; each
+    // API's task type adds the listeners WeChat gives it (see TASKS below).
+    class NetworkTask {
       #obj;
       #control = null;
       #ended = false;
-      #progress = [];
-      #headers = [];
+      #listeners = { progress: [], headers: [], chunk: [] };
       #outcome = null; // [ok, result] once ended
       #promise = null;
       #settle = null;
@@ -63,21 +65,15 @@
       constructor(obj) { this.#obj = obj; }
 
       abort() { if (this.#control && !this.#ended) this.#control.abort(); }
-      onProgressUpdate(fn) {
+
+      // `kind`'s listener list gets `fn`; the engine hears of the first one (`bit`).
+      _on(kind, bit, fn) {
         if (typeof fn !== 'function') return;
-        if (this.#progress.push(fn) === 1 && this.#control) this.#control.want(1);
+        if (this.#listeners[kind].push(fn) === 1 && this.#control) this.#control.want(bit);
       }
-      offProgressUpdate(fn) { this.#progress = fn ? this.#progress.filter((f) => f !== fn) : []; }
-      onHeadersReceived(fn) {
-        if (typeof fn !== 'function') return;
-        if (this.#headers.push(fn) === 1 && this.#control) this.#control.want(2);
+      _off(kind, fn) {
+        this.#listeners[kind] = fn ? this.#listeners[kind].filter((f) => f !== fn) : [];
       }
-      offHeadersReceived(fn) { this.#headers = fn ? this.#headers.filter((f) => f !== fn) : []; }
-      static Thenable = class DownloadTask extends this {
-        then(a, b) { return this.#thenable().then(a, b); }
-        catch(b) { return this.#thenable().catch(b); }
-        finally(f) { return this.#thenable().finally(f); }
-      };
 
       #thenable() {
         if (!this.#promise) {
@@ -102,38 +98,80 @@
         if (this.#promise) this.#resolve();
       }
 
-      // `v` is the event's value, or its JSON text (parsed only when someone listens).
-      #event(kind, v, profile) {
+      // `v` is the event's value, or its JSON text (parsed only when someone listens);
+      // `extra` is the profile's JSON text for a success, or an ArrayBuffer (a chunk's data, a
+      // request's arraybuffer `data`).
+      #event(kind, v, extra, bytes) {
         const value = () => (typeof v === 'string' ? JSON.parse(v) : v);
-        if (kind === 'progress') {
-          if (this.#progress.length) {
-            const p = value();
-            this.#progress.slice().forEach((f) => call(f, p));
-          }
-        } else if (kind === 'headers') {
-          if (this.#headers.length) {
-            const h = withCaseless(value());
-            this.#headers.slice().forEach((f) => call(f, h));
+        const heard = this.#listeners[kind];
+        if (heard) {
+          if (heard.length) {
+            let e = value();
+            if (kind === 'headers') e = withCaseless(e);
+            if (kind === 'chunk') e = { data: extra };
+            heard.slice().forEach((f) => call(f, e));
           }
         } else {
           const res = value();
-          this.#finish(kind === 'success', kind === 'success' ? withProfile(withCaseless(res), profile) : res);
+          if (kind === 'success') {
+            if (bytes !== undefined) res.data = bytes;
+            this.#finish(true, withProfile(withCaseless(res), extra));
+          } else {
+            this.#finish(false, res);
+          }
         }
       }
 
-      // Starts the download; the engine parses and checks the options (WeChat's rules and
+      static thenable(Base) {
+        return class extends Base {
+          then(a, b) { return this.#thenable().then(a, b); }
+          catch(b) { return this.#thenable().catch(b); }
+          finally(f) { return this.#thenable().finally(f); }
+        };
+      }
+
+      // Starts the call; the engine parses and checks the options (WeChat's rules and
       // messages) and reports a bad one as the task's failure, after this call returns.
-      static start(obj) {
+      static start(Task, Thenable, obj) {
         obj = (obj && typeof obj === 'object') ? obj : {};
         const callback = typeof obj.success === 'function' || typeof obj.fail === 'function'
           || typeof obj.complete === 'function';
-        const task = callback ? new DownloadTask(obj) : new DownloadTask.Thenable(obj);
-        task.#control = start(obj, (kind, v, profile) => task.#event(kind, v, profile));
+        const task = callback ? new Task(obj) : new Thenable(obj);
+        task.#control = start(obj, (kind, v, extra, bytes) => task.#event(kind, v, extra, bytes));
         return task;
       }
     }
-    return (obj) => DownloadTask.start(obj);
+
+    // WeChat's task types: DownloadTask (progress, headers), RequestTask (headers, chunks),
+    // UploadTask (progress, headers). `want` bits: progress 1, headers 2, chunks 8.
+    class DownloadTask extends NetworkTask {
+      onProgressUpdate(fn) { this._on('progress', 1, fn); }
+      offProgressUpdate(fn) { this._off('progress', fn); }
+      onHeadersReceived(fn) { this._on('headers', 2, fn); }
+      offHeadersReceived(fn) { this._off('headers', fn); }
+    }
+    class RequestTask extends NetworkTask {
+      onHeadersReceived(fn) { this._on('headers', 2, fn); }
+      offHeadersReceived(fn) { this._off('headers', fn); }
+      onChunkReceived(fn) { this._on('chunk', 8, fn); }
+      offChunkReceived(fn) { this._off('chunk', fn); }
+    }
+    class UploadTask extends NetworkTask {
+      onProgressUpdate(fn) { this._on('progress', 1, fn); }
+      offProgressUpdate(fn) { this._off('progress', fn); }
+      onHeadersReceived(fn) { this._on('headers', 2, fn); }
+      offHeadersReceived(fn) { this._off('headers', fn); }
+    }
+    const TASKS = { downloadFile: DownloadTask, request: RequestTask, uploadFile: UploadTask };
+    const Task = TASKS[api];
+    const Thenable = NetworkTask.thenable(Task);
+    Object.defineProperty(Thenable, 'name', { value: Task.name });
+    return (obj) => NetworkTask.start(Task, Thenable, obj);
   }
+  // `makeDownloadFile(start, call)`, as the faces have called it; `.forApi(api, start, call)`
+  // for wx.request and wx.uploadFile.
+  const makeDownloadFile = (start, call) => makeNetworkApi('downloadFile', start, call);
+  makeDownloadFile.forApi = makeNetworkApi;
   if (typeof module === 'object' && module && module.exports) {
     module.exports = makeDownloadFile;
   } else {

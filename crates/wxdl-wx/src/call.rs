@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client, Fail, FailReason};
 
@@ -403,19 +402,7 @@ impl Wx {
     /// `ArrayBuffer` passes `{"data": {"base64": "…"}}`, the bytes as base64, and
     /// `responseType: 'arraybuffer'` answers `data` the same way).
     fn request(&self, id: CallId, options: &Value, wants: Arc<AtomicU8>) {
-        let data = match options.get("data") {
-            None | Some(Value::Null) => request::Data::Absent,
-            Some(Value::Object(o))
-                if o.len() == 1 && o.get("base64").is_some_and(Value::is_string) =>
-            {
-                let text = o["base64"].as_str().unwrap_or_default();
-                match base64::engine::general_purpose::STANDARD.decode(text) {
-                    Ok(bytes) => request::Data::Bytes(bytes),
-                    Err(_) => request::Data::Value(Value::Object(o.clone())),
-                }
-            }
-            Some(v) => request::Data::Value(v.clone()),
-        };
+        let data = request::Data::from_json(options.get("data"));
         let call = match request::options(options, data, |w| eprintln!("{w}")) {
             Ok(c) => c,
             Err(fail) => return self.fail_later(id, request::API.fail_result(&fail)),
@@ -436,12 +423,8 @@ impl Wx {
             let chunks = self.shared.clone();
             opts = opts.on_chunk_received(move |c| {
                 if wanted(&wants, Wants::CHUNKS) {
-                    let b64 = base64::engine::general_purpose::STANDARD.encode(c);
-                    chunks.send(
-                        id,
-                        kind::CHUNK_RECEIVED,
-                        &json!({"data": {"base64": b64}}).to_string(),
-                    );
+                    let chunk = json!({ "data": request::bytes_json(c) });
+                    chunks.send(id, kind::CHUNK_RECEIVED, &chunk.to_string());
                 }
             });
         }
@@ -454,8 +437,7 @@ impl Wx {
                 let request::Reply { mut result, bytes } =
                     request::success(&res, &data_type, &response_type);
                 if let Some(b) = bytes {
-                    result["data"] =
-                        json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)});
+                    result["data"] = request::bytes_json(&b);
                 }
                 (kind::SUCCESS, result)
             }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use wxdl::request::{Redirect, RequestOptions, Response};
 use wxdl::{Fail, FailReason};
@@ -222,6 +223,32 @@ pub enum Data {
     Bytes(Vec<u8>),
     /// Any other JavaScript value, as JSON.
     Value(Value),
+}
+
+impl Data {
+    /// `data` from JSON, as a face that cannot pass an `ArrayBuffer` hands it over: absent or
+    /// null is [`Data::Absent`]; `{"base64": "…"}` (exactly that, valid base64) is the bytes
+    /// (see [`bytes_json`]); anything else is the value.
+    pub fn from_json(v: Option<&Value>) -> Data {
+        match v {
+            None | Some(Value::Null) => Data::Absent,
+            Some(Value::Object(o)) if o.len() == 1 => match o.get("base64").and_then(Value::as_str)
+            {
+                Some(text) => match base64::engine::general_purpose::STANDARD.decode(text) {
+                    Ok(bytes) => Data::Bytes(bytes),
+                    Err(_) => Data::Value(Value::Object(o.clone())),
+                },
+                None => Data::Value(Value::Object(o.clone())),
+            },
+            Some(v) => Data::Value(v.clone()),
+        }
+    }
+}
+
+/// Bytes in JSON, for faces and sinks that carry JSON only (an `ArrayBuffer`'s content):
+/// `{"base64": "…"}`.
+pub fn bytes_json(bytes: &[u8]) -> Value {
+    json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) })
 }
 
 /// What goes on the wire for one call.
