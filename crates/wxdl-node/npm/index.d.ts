@@ -99,6 +99,79 @@ export interface ThenableDownloadTask extends DownloadTask, PromiseLike<Download
   finally(onfinally?: () => void): Promise<DownloadFileSuccessCallbackResult>;
 }
 
+export interface RequestOption {
+  url: string;
+  /** A GET's query; other methods: JSON by default, a form with x-www-form-urlencoded. */
+  data?: string | Record<string, any> | ArrayBuffer;
+  header?: Record<string, any>;
+  timeout?: number;
+  method?: 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT';
+  /** `json` (default): `data` parsed when it parses. */
+  dataType?: string;
+  responseType?: 'text' | 'arraybuffer';
+  enableChunked?: boolean;
+  redirect?: 'follow' | 'manual';
+  enableHttp2?: boolean;
+  enableQuic?: boolean;
+  enableCache?: boolean;
+  enableHttpDNS?: boolean;
+  forceCellularNetwork?: boolean;
+  enableProfile?: boolean;
+  useHighPerformanceMode?: boolean;
+  success?: (res: RequestSuccessCallbackResult) => void;
+  fail?: (res: GeneralCallbackResult) => void;
+  complete?: (res: GeneralCallbackResult) => void;
+}
+
+export interface RequestSuccessCallbackResult {
+  data: string | Record<string, any> | ArrayBuffer;
+  statusCode: number;
+  header: Record<string, string>;
+  cookies: string[];
+  profile?: DownloadProfile;
+  errMsg: string;
+}
+
+export interface RequestTask {
+  abort(): void;
+  onHeadersReceived(listener: (res: OnHeadersReceivedListenerResult) => void): void;
+  offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
+  onChunkReceived(listener: (res: { data: ArrayBuffer }) => void): void;
+  offChunkReceived(listener?: (res: { data: ArrayBuffer }) => void): void;
+}
+
+export interface UploadFileOption {
+  url: string;
+  filePath: string;
+  name: string;
+  header?: Record<string, any>;
+  formData?: Record<string, any>;
+  timeout?: number;
+  enableHttp2?: boolean;
+  enableQuic?: boolean;
+  enableProfile?: boolean;
+  success?: (res: UploadFileSuccessCallbackResult) => void;
+  fail?: (res: GeneralCallbackResult) => void;
+  complete?: (res: GeneralCallbackResult) => void;
+}
+
+export interface UploadFileSuccessCallbackResult {
+  /** The response body as text. */
+  data: string;
+  statusCode: number;
+  header: Record<string, string>;
+  profile?: DownloadProfile;
+  errMsg: string;
+}
+
+export interface UploadTask {
+  abort(): void;
+  onProgressUpdate(listener: (res: { progress: number; totalBytesSent: number; totalBytesExpectedToSend: number }) => void): void;
+  offProgressUpdate(listener?: Function): void;
+  onHeadersReceived(listener: (res: OnHeadersReceivedListenerResult) => void): void;
+  offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
+}
+
 export interface FileSystemManager {
   accessSync(path: string): void;
   statSync(path: string): { size: number; isFile(): boolean; isDirectory(): boolean };
@@ -133,6 +206,10 @@ export interface Wx {
   env: { USER_DATA_PATH: string };
   downloadFile(option: DownloadFileOption & ({ success: Function } | { fail: Function } | { complete: Function })): DownloadTask;
   downloadFile(option: DownloadFileOption): ThenableDownloadTask;
+  request(option: RequestOption & ({ success: Function } | { fail: Function } | { complete: Function })): RequestTask;
+  request(option: RequestOption): RequestTask & PromiseLike<RequestSuccessCallbackResult>;
+  uploadFile(option: UploadFileOption & ({ success: Function } | { fail: Function } | { complete: Function })): UploadTask;
+  uploadFile(option: UploadFileOption): UploadTask & PromiseLike<UploadFileSuccessCallbackResult>;
   getFileSystemManager(): FileSystemManager;
   /** Into the saved files (`wxfile://store_…`); a Promise without callbacks. */
   saveFile(option: { tempFilePath: string } & Callbacks): Promise<{ savedFilePath: string; errMsg: string }> | void;
@@ -222,7 +299,7 @@ export interface WxConfig {
   networkTimeline?: string;
   seed?: number;
   /** As app.json's: the timeout in ms of a `downloadFile` that gives none. */
-  networkTimeout?: { downloadFile?: number };
+  networkTimeout?: { downloadFile?: number; request?: number; uploadFile?: number };
 }
 
 export function createWx(config?: WxConfig): Wx;

@@ -97,15 +97,47 @@ function createWx(config = {}) {
     }
     if (running.size === 0) engine.hold(false);
   });
-  const downloadFile = makeDownloadFile((obj, onEvent) => {
+  // One start for the three network APIs: `native(id, optionsJson)` begins the call, whose
+  // events reach `onEvent` in order, the outcome last.
+  const start = (native, options, onEvent) => {
     const id = nextId;
     nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
     if (running.size === 0) engine.hold(true);
     running.set(id, onEvent);
-    engine.download(id, plain(obj));
+    native(id, options);
     if (unsettled.push(id) === 1) timers.setImmediate(settle);
     return { abort: () => engine.abort(id), want: (events) => engine.want(id, events) };
+  };
+  const downloadFile = makeDownloadFile(
+    (obj, onEvent) => start((id, o) => engine.download(id, o), plain(obj), onEvent), call);
+  // wx.request and wx.uploadFile: bytes cross as base64 (`{base64}`), an ArrayBuffer (or a
+  // view, a Buffer) `data` on the way out, a chunk and an arraybuffer `data` on the way back.
+  const toBuffer = (b64) => {
+    const b = Buffer.from(b64, 'base64');
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  };
+  const networkApi = (api, native) => makeDownloadFile.forApi(api, (obj, onEvent) => {
+    let options = obj;
+    const data = obj.data;
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const bytes = data instanceof ArrayBuffer ? Buffer.from(data)
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      options = { ...obj, data: { base64: bytes.toString('base64') } };
+    }
+    const arraybuffer = obj.responseType === 'arraybuffer';
+    return start(native, plain(options), (kind, json, profile) => {
+      if (kind === 'chunk') return onEvent(kind, null, toBuffer(JSON.parse(json).base64));
+      if (kind === 'success' && arraybuffer) {
+        const res = JSON.parse(json);
+        const bytes = toBuffer(res.data.base64);
+        delete res.data;
+        return onEvent(kind, res, profile, bytes);
+      }
+      return onEvent(kind, json, profile);
+    });
   }, call);
+  const request = networkApi('request', (id, o) => engine.request(id, o));
+  const uploadFile = networkApi('uploadFile', (id, o) => engine.upload(id, o));
   // Storage, saved files, documents, toasts/loading/modals (printed), system info and the app
   // lifecycle listeners: the wx layer's, the same as the JS host's.
   const shared = makeWxApis({
@@ -132,6 +164,8 @@ function createWx(config = {}) {
     ...shared.apis,
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
+    request,
+    uploadFile,
     getFileSystemManager: () => makeFileSystemManager(fsCall, later, codec),
     getNetworkType(obj = {}) {
       const res = { errMsg: 'getNetworkType:ok', networkType: engine.networkType() };

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client};
 use wxdl_wx::config::ClientConfig;
 use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
-use wxdl_wx::{download, fs, network, storage, system};
+use wxdl_wx::{download, fs, network, request, storage, system, upload};
 
 /// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
 /// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
@@ -129,6 +129,9 @@ pub struct Engine {
     running: Arc<Mutex<HashMap<u32, Running>>>,
     /// `networkTimeout.downloadFile`: the timeout of a download that gives none.
     timeout: Option<std::time::Duration>,
+    /// `networkTimeout.request` and `.uploadFile`.
+    request_timeout: Option<std::time::Duration>,
+    upload_timeout: Option<std::time::Duration>,
     /// The Mini Program's key-value storage (per appid, beside the sandbox, as the JS host's).
     storage: Mutex<storage::Storage>,
 }
@@ -144,6 +147,55 @@ struct Running {
 /// Whether an event of kind `want` is sent for a download whose wants are `wants`.
 fn wanted(wants: &AtomicU8, want: u8) -> bool {
     wants.load(Ordering::Relaxed) & (want | UNDECIDED) != 0
+}
+
+/// `onChunkReceived` listeners (the task's `want` bit).
+const WANT_CHUNKS: u8 = 8;
+
+/// A headers listener that queues `headers` events for call `id` while they are wanted.
+fn headers_feed(
+    sink: &Arc<Sink>,
+    id: u32,
+    wants: &Arc<AtomicU8>,
+) -> impl Fn(&wxdl::HeadersReceived) + Send + Sync + 'static {
+    let (sink, wants) = (sink.clone(), wants.clone());
+    move |h| {
+        if wanted(&wants, WANT_HEADERS) {
+            sink.push(Event {
+                id,
+                kind: "headers",
+                json: json!({"header": h.header, "statusCode": h.status_code}).to_string(),
+                profile: None,
+            });
+        }
+    }
+}
+
+impl Event {
+    /// An outcome event without a profile.
+    fn outcome(id: u32, kind: &'static str, result: Value) -> Event {
+        Event {
+            id,
+            kind,
+            json: result.to_string(),
+            profile: None,
+        }
+    }
+
+    /// A success, its profile taken out to cross as its own JSON text (parsed only if read).
+    fn success(id: u32, mut result: Value) -> Event {
+        let profile = result
+            .as_object_mut()
+            .and_then(|o| o.remove("profile"))
+            .filter(|p| !p.is_null())
+            .map(|p| p.to_string());
+        Event {
+            id,
+            kind: "success",
+            json: result.to_string(),
+            profile,
+        }
+    }
 }
 
 /// Sandbox roots made for this process alone (`createWx()` without `root`, the Jest setup's
@@ -211,6 +263,8 @@ impl Engine {
             sink: None,
             running: Arc::default(),
             timeout: config.timeout(download::API),
+            request_timeout: config.timeout(request::API),
+            upload_timeout: config.timeout(upload::API),
         })
     }
 
@@ -268,12 +322,7 @@ impl Engine {
             Err(fail) => {
                 // Queued, so delivered on a later turn of the event loop: as WeChat calls
                 // fail, never before downloadFile returns.
-                sink.push(Event {
-                    id,
-                    kind: "fail",
-                    json: download::API.fail_result(&fail).to_string(),
-                    profile: None,
-                });
+                sink.push(Event::outcome(id, "fail", download::API.fail_result(&fail)));
                 return Ok(());
             }
         };
@@ -281,7 +330,6 @@ impl Engine {
         // (`settle`): most tasks have none.
         let wants = Arc::new(AtomicU8::new(UNDECIDED));
         let (progress, progress_wanted) = (sink.clone(), wants.clone());
-        let (headers, headers_wanted) = (sink.clone(), wants.clone());
         let opts = opts
             .on_progress_update(move |p| {
                 if !wanted(&progress_wanted, WANT_PROGRESS) {
@@ -297,52 +345,116 @@ impl Engine {
                     profile: None,
                 });
             })
-            .on_headers_received(move |h| {
-                if !wanted(&headers_wanted, WANT_HEADERS) {
-                    return;
-                }
-                headers.push(Event {
-                    id,
-                    kind: "headers",
-                    json: json!({"header": h.header, "statusCode": h.status_code}).to_string(),
-                    profile: None,
-                });
-            });
+            .on_headers_received(headers_feed(&sink, id, &wants));
         let task = within_runtime_if_available(|| self.client.download(opts));
-        let running = self.running.clone();
-        lock(&running).insert(
-            id,
-            Running {
-                abort: task.abort_handle(),
-                wants,
-            },
-        );
-        spawn(async move {
-            let outcome = task.await;
-            lock(&running).remove(&id);
-            sink.push(match outcome {
+        self.run(sink, id, task.abort_handle(), wants, async move {
+            match task.await {
                 Ok(s) => {
                     let mut data = download::success(&s);
                     data["savedPath"] = json!(s.saved_path.display().to_string());
-                    let profile = data
-                        .as_object_mut()
-                        .and_then(|o| o.remove("profile"))
-                        .filter(|p| !p.is_null())
-                        .map(|p| p.to_string());
-                    Event {
-                        id,
-                        kind: "success",
-                        json: data.to_string(),
-                        profile,
-                    }
+                    Event::success(id, data)
                 }
-                Err(f) => Event {
-                    id,
-                    kind: "fail",
-                    json: download::API.fail_result(&f).to_string(),
-                    profile: None,
-                },
+                Err(f) => Event::outcome(id, "fail", download::API.fail_result(&f)),
+            }
+        });
+        Ok(())
+    }
+
+    /// Starts `wx.request` `id` with `options` (JSON text; an `ArrayBuffer` `data` as
+    /// `{base64}`): events `headers`, `chunk` (`{base64}`, with `enableChunked`), then
+    /// `success` (an arraybuffer `data` as `{base64}`) or `fail`.
+    #[napi]
+    pub fn request(&self, id: u32, options: String) -> napi::Result<()> {
+        let sink = self
+            .sink
+            .clone()
+            .ok_or_else(|| error("request before listen"))?;
+        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
+        let data = request::Data::from_json(options.get("data"));
+        let call = match request::options(&options, data, |w| eprintln!("wx.request: {w}")) {
+            Ok(c) => c,
+            Err(fail) => {
+                sink.push(Event::outcome(id, "fail", request::API.fail_result(&fail)));
+                return Ok(());
+            }
+        };
+        let wants = Arc::new(AtomicU8::new(UNDECIDED));
+        let (data_type, response_type) = (call.data_type, call.response_type);
+        let mut opts = call
+            .options
+            .on_headers_received(headers_feed(&sink, id, &wants));
+        if let Some(t) = self.request_timeout {
+            opts = opts.default_timeout(t);
+        }
+        if call.chunked {
+            let (chunks, chunks_wanted) = (sink.clone(), wants.clone());
+            opts = opts.on_chunk_received(move |c| {
+                if wanted(&chunks_wanted, WANT_CHUNKS) {
+                    chunks.push(Event {
+                        id,
+                        kind: "chunk",
+                        json: request::bytes_json(c).to_string(),
+                        profile: None,
+                    });
+                }
             });
+        }
+        let task = within_runtime_if_available(|| self.client.request(opts));
+        self.run(sink, id, task.abort_handle(), wants, async move {
+            match task.await {
+                Ok(res) => {
+                    let request::Reply { mut result, bytes } =
+                        request::success(&res, &data_type, &response_type);
+                    if let Some(b) = bytes {
+                        result["data"] = request::bytes_json(&b);
+                    }
+                    Event::success(id, result)
+                }
+                Err(f) => Event::outcome(id, "fail", request::API.fail_result(&f)),
+            }
+        });
+        Ok(())
+    }
+
+    /// Starts `wx.uploadFile` `id` with `options` (JSON text): events `progress`, `headers`,
+    /// then `success` or `fail`.
+    #[napi]
+    pub fn upload(&self, id: u32, options: String) -> napi::Result<()> {
+        let sink = self
+            .sink
+            .clone()
+            .ok_or_else(|| error("upload before listen"))?;
+        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
+        let mut opts = match upload::options(&options, |w| eprintln!("wx.uploadFile: {w}")) {
+            Ok(o) => o,
+            Err(fail) => {
+                sink.push(Event::outcome(id, "fail", upload::API.fail_result(&fail)));
+                return Ok(());
+            }
+        };
+        if let Some(t) = self.upload_timeout {
+            opts = opts.default_timeout(t);
+        }
+        let wants = Arc::new(AtomicU8::new(UNDECIDED));
+        let (progress, progress_wanted) = (sink.clone(), wants.clone());
+        let opts = opts
+            .on_headers_received(headers_feed(&sink, id, &wants))
+            .on_progress_update(move |p| {
+                if wanted(&progress_wanted, WANT_PROGRESS) {
+                    progress.push(Event {
+                        id,
+                        kind: "progress",
+                        json: serde_json::to_string(p).unwrap_or_default(),
+                        profile: None,
+                    });
+                }
+            });
+        let task = within_runtime_if_available(|| self.client.upload(opts));
+        self.run(sink, id, task.abort_handle(), wants, async move {
+            match task.await {
+                Ok(done) => Event::success(id, upload::success(&done)),
+                Err(f) => Event::outcome(id, "fail", upload::API.fail_result(&f)),
+            }
         });
         Ok(())
     }
@@ -355,12 +467,12 @@ impl Engine {
         }
     }
 
-    /// Download `id`'s task now listens to `events`: 1 progress, 2 headers (bits).
+    /// Call `id`'s task now listens to `events`: 1 progress, 2 headers, 8 chunks (bits).
     #[napi]
     pub fn want(&self, id: u32, events: u32) {
         if let Some(r) = lock(&self.running).get(&id) {
             r.wants.fetch_or(
-                events as u8 & (WANT_PROGRESS | WANT_HEADERS),
+                events as u8 & (WANT_PROGRESS | WANT_HEADERS | WANT_CHUNKS),
                 Ordering::Relaxed,
             );
         }
@@ -431,6 +543,26 @@ impl Engine {
 /// The JavaScript the package shares with the JS host (`wxdl_wx::js`): `{file name: source}`.
 /// `scripts/build-node.sh` writes each file beside the addon, so the package's JS is the very
 /// JS this addon was built with.
+impl Engine {
+    /// Registers call `id` and sends its outcome (what `outcome` resolves to) when it ends.
+    fn run(
+        &self,
+        sink: Arc<Sink>,
+        id: u32,
+        abort: AbortHandle,
+        wants: Arc<AtomicU8>,
+        outcome: impl std::future::Future<Output = Event> + Send + 'static,
+    ) {
+        let running = self.running.clone();
+        lock(&running).insert(id, Running { abort, wants });
+        spawn(async move {
+            let event = outcome.await;
+            lock(&running).remove(&id);
+            sink.push(event);
+        });
+    }
+}
+
 #[napi]
 pub fn shared_js() -> HashMap<String, String> {
     wxdl_wx::js::FILES

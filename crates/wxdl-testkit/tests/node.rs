@@ -112,6 +112,7 @@ fn the_packages_node_test_suite_passes() {
     };
     let (resumed, split) = (changing(Some(600_000)), changing(None));
     let echo = rt.block_on(RawServer::echo_head());
+    let api = rt.block_on(wxdl_testkit::Echo::start(&wxdl_testkit::TestCa::new()));
     let out = run(Command::new("node")
         .arg("--test")
         .arg("--test-timeout=60000")
@@ -121,9 +122,10 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_CHANGING_RESUME", resumed.url(""))
         .env("WXDL_TEST_CHANGING_SPLIT", split.url(""))
         .env("WXDL_TEST_V2_SHA", sha256_hex(&v2))
-        .env("WXDL_TEST_ECHO", echo.url("")));
+        .env("WXDL_TEST_ECHO", echo.url(""))
+        .env("WXDL_TEST_API", api.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 14"), "every test ran: {out}");
+    assert!(out.contains("# pass 15"), "every test ran: {out}");
 }
 
 #[test]

@@ -294,3 +294,52 @@ test('a throw inside success still runs complete (a Jest-style test that waits f
     thrown: ['downloadFile', 'getSystemInfo', 'setStorage', 'showToast'],
   }, r.stderr);
 });
+
+test('wx.request and wx.uploadFile: the wire, data by dataType/responseType, chunks, progress', async () => {
+  const api = process.env.WXDL_TEST_API;
+  const req = (opts) => new Promise((resolve) => {
+    const t = wx.request({ ...opts, success: (r) => resolve(['ok', r, t]), fail: (e) => resolve(['fail', e, t]) });
+    if (opts.onChunk) t.onChunkReceived(opts.onChunk);
+  });
+  const [k1, get] = await req({ url: `${api}/get`, data: { q: 'a b' }, header: { 'X-N': 3 } });
+  assert.equal(k1, 'ok');
+  assert.equal(get.errMsg, 'request:ok');
+  assert.equal(get.data.path, '/get?q=a%20b');
+  assert.equal(get.data.headers['x-n'], '3');
+  assert.equal(get.header['Content-Type'], 'application/json');
+  assert.deepEqual(get.cookies, []);
+  assert.equal(typeof get.profile.fetchStart, 'number');
+  const [, post] = await req({ url: `${api}/post`, method: 'POST', data: new Uint8Array([1, 2, 3, 4]) });
+  assert.equal(post.data.body_len, 4);
+  let chunked = 0;
+  const [, bytes] = await req({ url: `${api}/bytes/50000`, responseType: 'arraybuffer', enableChunked: true,
+    onChunk: (c) => { chunked += c.data.byteLength; } });
+  assert.ok(bytes.data instanceof ArrayBuffer);
+  assert.equal(bytes.data.byteLength, 50000);
+  assert.equal(new Uint8Array(bytes.data)[300], 300 % 251);
+  assert.equal(chunked, 50000);
+  const [k4, bad] = await req({ url: `${api}/x`, method: 'PATCH' });
+  assert.equal(k4, 'fail');
+  assert.equal(bad.errno, 600005);
+  assert.match(bad.errMsg, /^request:fail parameter error: parameter\.method should be one of/);
+  // Thenable without callbacks, as the download's.
+  const res = await wx.request({ url: `${api}/then`, dataType: 'text' });
+  assert.equal(typeof res.data, 'string');
+
+  const fsm = wx.getFileSystemManager();
+  fsm.writeFileSync(`${wx.env.USER_DATA_PATH}/up.bin`, new Uint8Array(200000).fill(5).buffer);
+  const progress = [];
+  const up = await new Promise((resolve) => {
+    const t = wx.uploadFile({ url: `${api}/up`, filePath: `${wx.env.USER_DATA_PATH}/up.bin`, name: 'f',
+      formData: { user: 7 }, success: resolve, fail: resolve });
+    t.onProgressUpdate((p) => progress.push(p));
+  });
+  assert.equal(up.errMsg, 'uploadFile:ok');
+  assert.equal(typeof up.data, 'string');
+  const echoed = JSON.parse(up.data);
+  assert.deepEqual(echoed.parts.map((p) => p.name), ['user', 'f']);
+  assert.equal(echoed.parts[1].len, 200000);
+  const last = progress[progress.length - 1];
+  assert.equal(last.progress, 100);
+  assert.equal(last.totalBytesSent, last.totalBytesExpectedToSend);
+});
