@@ -202,6 +202,33 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
         .current_dir(&example));
 }
 
+/// Libraries Mini Programs call wx.request through (axios + axios-miniprogram-adapter, flyio's wx
+/// engine) run unmodified over the package's `wx` against the echo server (issue 26).
+#[test]
+fn wx_request_libraries_run_unmodified() {
+    let Some(_pkg) = ready() else { return };
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/clients");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&example));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let echo = rt.block_on(wxdl_testkit::Echo::start(&wxdl_testkit::TestCa::new()));
+    let out = run(Command::new("node")
+        .arg("clients.js")
+        .arg(echo.url(""))
+        .current_dir(&example));
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["axios"]["status"], 200, "{report}");
+    assert_eq!(report["axios"]["method"], "POST");
+    assert_eq!(report["axios"]["body"], r#"{"hello":"axios"}"#);
+    assert_eq!(report["axios"]["lib"], "axios");
+    assert_eq!(report["axios404"], 404);
+    assert_eq!(report["fly"]["status"], 200);
+    assert_eq!(report["fly"]["path"], "/fly?k=v+w");
+    assert_eq!(report["flyPost"]["method"], "POST");
+    assert_eq!(report["flyPost"]["body"], r#"{"n":1}"#);
+}
+
 /// Runs `examples/<example>/scenario.js` in Node over the sandbox at `root` on `url`; what it
 /// reported (JSON text), as `crates/wxdl-js/tests/scenarios.rs` runs it on the JS host.
 fn node_scenario(pkg: &Path, example: &str, root: &Path, url: &str) -> String {
