@@ -1,5 +1,6 @@
-// Promise style: the DownloadTask is thenable, so `await wx.downloadFile({url})` works.
-// Usage: wxdl run --serve examples/static:8000 examples/promise.js (any port: wxdl.serveOrigin)
+// Promise style, wxdl's opt-in (WeChat's tasks are not thenable): with `wxdl run --promise` a
+// call without callbacks gets a thenable DownloadTask, so `await wx.downloadFile({url})` works.
+// Usage: wxdl run --promise --serve examples/static:8000 examples/promise.js (any port: wxdl.serveOrigin)
 const base = (typeof wxdl !== 'undefined' && wxdl.serveOrigin) || 'http://127.0.0.1:8000'
 
 async function main () {

@@ -138,6 +138,12 @@ pub struct RunArgs {
     #[arg(long = "keep-tmp")]
     pub keep_tmp: bool,
 
+    /// Make the tasks of calls without success/fail/complete thenable (`await
+    /// wx.downloadFile({url})` yields the result); WeChat's are not, so by default neither
+    /// are wxdl's.
+    #[arg(long)]
+    pub promise: bool,
+
     /// Bring the app back MS after the start (onAppShow fires).
     #[arg(long = "show-at", value_name = "MS")]
     pub show_at: Option<u64>,

@@ -40,6 +40,7 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         show_at: args.show_at.map(Duration::from_millis),
         // The first --serve's origin, with the port actually bound (PORT 0 picks a free one).
         serve_origin: served.first().map(|addr| format!("http://{addr}")),
+        promise: args.promise,
     };
     let result = wxdl_js::run_file_until(&args.script, client.clone(), &page, async move {
         signalled.wait().await;

@@ -174,7 +174,9 @@ done.then(async () => {{
 "#
     );
     write_all(dir.path(), &[("s.js", &script)]);
-    let out = ok(&run(dir.path(), "s.js", &[]));
+    // The thenable task is wxdl's opt-in (`--promise`); without it see
+    // `no_task_is_thenable_without_the_promise_opt_in`.
+    let out = ok(&run(dir.path(), "s.js", &["--promise"]));
     let has = |s: &str| assert!(out.contains(s), "missing {s:?} in\n{out}");
     has("thenable undefined function 8");
     has("kept true");
@@ -257,7 +259,7 @@ Promise.all(urls.map((url) => wx.downloadFile({{ url }}))).then((all) => {{
         server.url("/q")
     );
     write_all(dir.path(), &[("q.js", &script)]);
-    let out = ok(&run(dir.path(), "q.js", &[]));
+    let out = ok(&run(dir.path(), "q.js", &["--promise"]));
     assert!(out.contains("done 25 true"), "{out}");
     assert_eq!(
         max.load(Ordering::SeqCst),
@@ -1009,7 +1011,9 @@ fn the_readmes_examples_run_as_shipped() {
     let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
     let lines: Vec<&str> = readme
         .lines()
-        .filter(|l| l.starts_with("wxdl run --serve"))
+        .filter(|l| {
+            l.starts_with("wxdl run --serve") || l.starts_with("wxdl run --promise --serve")
+        })
         .collect();
     assert_eq!(lines.len(), 4, "the README's example lines");
     let data = tempfile::tempdir().unwrap();
@@ -1039,6 +1043,34 @@ fn the_readmes_examples_run_as_shipped() {
         };
         assert!(out.contains(expect), "{command}:\n{out}");
     }
+}
+
+/// WeChat's network APIs have no Promise style: `await wx.downloadFile({url})` yields the task
+/// on a phone, and by default here too, so code that breaks there breaks here (issue 27 §8).
+#[test]
+fn no_task_is_thenable_without_the_promise_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+const d = wx.downloadFile({ url: 'http://127.0.0.1:9/x', fail() {} });
+const bare = [wx.downloadFile({ url: 'http://127.0.0.1:9/x' }), wx.request({ url: 'http://127.0.0.1:9/x' }),
+  wx.uploadFile({ url: 'http://127.0.0.1:9/x', filePath: 'wxfile://usr/none', name: 'f' })];
+(async () => {
+  let got;
+  try { got = await bare[0]; } catch (e) { got = e; }
+  console.log('plain', typeof d.then, bare.map((t) => typeof t.then).join(','), got === bare[0], got.constructor.name);
+})();
+"#;
+    write_all(dir.path(), &[("p.js", script)]);
+    let out = ok(&run(dir.path(), "p.js", &[]));
+    assert!(
+        out.contains("plain undefined undefined,undefined,undefined true DownloadTask"),
+        "{out}"
+    );
+    let out = ok(&run(dir.path(), "p.js", &["--promise"]));
+    assert!(
+        out.contains("plain undefined function,function,function false"),
+        "{out}"
+    );
 }
 
 #[test]

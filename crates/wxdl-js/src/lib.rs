@@ -316,6 +316,9 @@ pub struct RunOptions {
     /// The origin the run serves test data from (`wxdl run --serve DIR:PORT`), given to the
     /// script as `wxdl.serveOrigin` (e.g. `http://127.0.0.1:8000`), so it runs on any port.
     pub serve_origin: Option<String>,
+    /// **\[beyond\]** Tasks of calls without callbacks are thenable (`wxdl run --promise`);
+    /// WeChat's are not, nor are they here by default.
+    pub promise: bool,
 }
 
 /// How long an interrupted script may go on delivering its downloads' `abort` results before
@@ -408,6 +411,7 @@ pub async fn run_file_until(
         if let Some(origin) = &page.serve_origin {
             ctx.globals().set("__wxdl_serve_origin", origin.as_str())?;
         }
+        ctx.globals().set("__wxdl_promise", page.promise)?;
         let mut opts = EvalOptions::default();
         opts.global = true;
         opts.filename = Some("wxdl:prelude.js".into());

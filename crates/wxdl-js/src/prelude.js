@@ -43,11 +43,15 @@
     try { fn(arg); } catch (e) { N.uncaught(e); }
   };
 
+  // `wxdl run --promise`: tasks of calls without callbacks are thenable (WeChat's are not).
+  const promise = g.__wxdl_promise === true;
+  delete g.__wxdl_promise;
+
   // ---- wx.downloadFile ---------------------------------------------------------------------
   const downloadFile = makeDownloadFile((obj, onEvent) => {
     const id = N.download(obj, onEvent);
     return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
-  }, call);
+  }, call, promise);
 
   // ---- wx.request, wx.uploadFile -----------------------------------------------------------
   // Bytes cross to the natives as base64: an ArrayBuffer (or a view of one) `data` goes as
@@ -65,7 +69,7 @@
     const id = native(options, (kind, v, extra, bytes) => onEvent(
       kind, v, kind === 'chunk' ? asBuffer(extra) : extra, asBuffer(bytes)));
     return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
-  }, call);
+  }, call, promise);
   const request = networkApi('request', N.request);
   const uploadFile = networkApi('uploadFile', N.upload);
 

@@ -1,5 +1,5 @@
 //! `wx.request` and `wx.uploadFile` in the JS host against the testkit's echo server: a Mini
-//! Program's calls as written (callbacks, thenable, listeners), what went on the wire, and the
+//! Program's calls as written (callbacks, listeners), what went on the wire, and the
 //! result objects the script sees (data by dataType/responseType, ArrayBuffers, chunks,
 //! upload progress, WeChat's errMsg for bad options).
 
@@ -43,15 +43,16 @@ wx.request({{ url: `${{base}}/post`, method: 'POST', data: {{ a: [1] }},
   success: (res) => {{ report.post = res.data.body_text; }}, complete: done }});
 wx.request({{ url: `${{base}}/bin`, method: 'PUT', data: new Uint8Array([1, 2, 3]).buffer,
   success: (res) => {{ report.buffer = res.data.body_len; }}, complete: done }});
-// arraybuffer back, chunks as they come (thenable: no callback given).
-const t = wx.request({{ url: `${{base}}/bytes/100000`, responseType: 'arraybuffer', enableChunked: true }});
+// arraybuffer back, chunks as they come.
+const t = wx.request({{ url: `${{base}}/bytes/100000`, responseType: 'arraybuffer', enableChunked: true,
+  success: (res) => got(res) }});
 let chunked = 0;
 t.onHeadersReceived((h) => {{ report.headers = h.statusCode; }});
 t.onChunkReceived((c) => {{ chunked += c.data.byteLength; }});
-t.then((res) => {{
+function got(res) {{
   report.bytes = {{ len: res.data.byteLength, at300: new Uint8Array(res.data)[300], chunked, isBuffer: res.data instanceof ArrayBuffer }};
   done();
-}});
+}}
 // A bad method: WeChat's words, after the call returned.
 let returned = false;
 wx.request({{ url: `${{base}}/x`, method: 'PATCH', fail: (e) => {{ report.bad = {{ errMsg: e.errMsg, errno: e.errno, returned }}; }}, complete: done }});

@@ -108,8 +108,10 @@ function createWx(config = {}) {
     if (unsettled.push(id) === 1) timers.setImmediate(settle);
     return { abort: () => engine.abort(id), want: (events) => engine.want(id, events) };
   };
+  // `promise: true` (wxdl's opt-in): tasks of calls without callbacks are thenable.
+  const promise = config.promise === true;
   const downloadFile = makeDownloadFile(
-    (obj, onEvent) => start((id, o) => engine.download(id, o), plain(obj), onEvent), call);
+    (obj, onEvent) => start((id, o) => engine.download(id, o), plain(obj), onEvent), call, promise);
   // wx.request and wx.uploadFile: bytes cross as base64 (`{base64}`), an ArrayBuffer (or a
   // view, a Buffer) `data` on the way out, a chunk and an arraybuffer `data` on the way back.
   const toBuffer = (b64) => {
@@ -135,7 +137,7 @@ function createWx(config = {}) {
       }
       return onEvent(kind, json, profile);
     });
-  }, call);
+  }, call, promise);
   const request = networkApi('request', (id, o) => engine.request(id, o));
   const uploadFile = networkApi('uploadFile', (id, o) => engine.upload(id, o));
   // Storage, saved files, documents, toasts/loading/modals (printed), system info and the app

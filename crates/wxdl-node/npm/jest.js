@@ -7,7 +7,9 @@
 const fs = require('fs');
 const { createWx } = require('./index.js');
 
-global.wx = createWx();
+// `global.wxdlConfig` (set by an earlier setup file) configures it: `{promise: true}`, a
+// `network`, `domains`, … as createWx takes.
+global.wx = createWx(global.wxdlConfig || {});
 if (typeof afterAll === 'function') {
   const { root } = global.wx.wxdl;
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

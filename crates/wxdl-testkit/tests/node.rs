@@ -125,7 +125,7 @@ fn the_packages_node_test_suite_passes() {
         .env("WXDL_TEST_ECHO", echo.url(""))
         .env("WXDL_TEST_API", api.url("")));
     assert!(out.contains("# fail 0"), "{out}");
-    assert!(out.contains("# pass 15"), "every test ran: {out}");
+    assert!(out.contains("# pass 16"), "every test ran: {out}");
 }
 
 #[test]

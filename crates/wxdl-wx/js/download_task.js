@@ -4,11 +4,11 @@
 // (extra: the profile's JSON text; bytes: an arraybuffer request's data) or "fail", and
 // want(events) tells the engine the task now listens to progress (1), headers (2) or chunk (8)
 // events (it may skip building the others): callbacks, the tasks' listeners, the thenable
-// rule and WeChat's header spelling. Shared by the JS host (`wxdl run`) and the Node package.
+// rule (thenable only with the face's `promise` opt-in) and WeChat's header spelling. Shared by the JS host (`wxdl run`) and the Node package.
 (function (root) {
   'use strict';
   // `api` is downloadFile, request or uploadFile.
-  function makeNetworkApi(api, start, call) {
+  function makeNetworkApi(api, start, call, promise) {
     // Response headers arrive with lowercase names (HTTP/2 and HTTP/3 only have those; HTTP/1.1
     // names are case-insensitive). WeChat hands over the server's spelling, so Mini Program code
     // reads `res.header['Content-Type']`: lookups here ignore case, keys stay as they are.
@@ -47,11 +47,13 @@
       return Object.defineProperty(v, 'profile', lazyProfile);
     };
 
-    // The task: methods on the prototype, state in private fields. A call that passes none of
-    // success/fail/complete gets a thenable task (`await wx.downloadFile({url})`); with any
-    // callback it is a plain task, as in WeChat, whose network APIs have no Promise style (so
-    // `resolve(task)` and `return task` from an async function keep the task). The promise
-    // is made only when a thenable task is used as one. One class for the three APIs; each
+    // The task: methods on the prototype, state in private fields. As in WeChat, whose network
+    // APIs have no Promise style, a task is never thenable by default: `await
+    // wx.downloadFile({url})` yields the task, as on a phone. With `promise` (the face's
+    // opt-in: `wxdl run --promise`, `createWx({promise: true})`) a call that passes none of
+    // success/fail/complete gets a thenable task; with any callback it stays a plain task (so
+    // `resolve(task)` and `return task` from an async function keep the task). The promise is
+    // made only when a thenable task is used as one. One class for the three APIs; each
     // API's task type adds the listeners WeChat gives it (see TASKS below).
     class NetworkTask {
       #obj;
@@ -164,13 +166,16 @@
     }
     const TASKS = { downloadFile: DownloadTask, request: RequestTask, uploadFile: UploadTask };
     const Task = TASKS[api];
-    const Thenable = NetworkTask.thenable(Task);
-    Object.defineProperty(Thenable, 'name', { value: Task.name });
+    let Thenable = Task;
+    if (promise) {
+      Thenable = NetworkTask.thenable(Task);
+      Object.defineProperty(Thenable, 'name', { value: Task.name });
+    }
     return (obj) => NetworkTask.start(Task, Thenable, obj);
   }
-  // `makeDownloadFile(start, call)`, as the faces have called it; `.forApi(api, start, call)`
-  // for wx.request and wx.uploadFile.
-  const makeDownloadFile = (start, call) => makeNetworkApi('downloadFile', start, call);
+  // `makeDownloadFile(start, call, promise)`; `.forApi(api, start, call, promise)` for
+  // wx.request and wx.uploadFile.
+  const makeDownloadFile = (start, call, promise) => makeNetworkApi('downloadFile', start, call, promise);
   makeDownloadFile.forApi = makeNetworkApi;
   if (typeof module === 'object' && module && module.exports) {
     module.exports = makeDownloadFile;

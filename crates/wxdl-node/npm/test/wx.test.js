@@ -13,7 +13,9 @@ if (!base) {
   console.log('skipped: WXDL_TEST_BASE is not set (run through cargo test -p wxdl-testkit --test node)');
   process.exit(0);
 }
-const wx = createWx({ resolve: ['nowhere.test:80:'] });
+const wx = createWx({ resolve: ['nowhere.test:80:'], promise: true });
+// WeChat's default: no Promise style.
+const plainWx = createWx();
 const settle = (opts) => new Promise((resolve) => {
   const events = [];
   const task = wx.downloadFile({
@@ -93,9 +95,9 @@ test('every other failure row reachable from Node, with its errno', async () => 
       'downloadFile:fail illegal operation on a directory'],
     [wx, { url: `${base}/hello.txt`, filePath: `${wx.env.USER_DATA_PATH}/${'n'.repeat(256)}` }, 603300,
       'downloadFile:fail write file fail'],
-    [createWx({ usrQuota: 10 }), { url: `${base}/hello.txt`, filePath: 'wxfile://usr/big.txt' }, 1300202,
+    [createWx({ usrQuota: 10, promise: true }), { url: `${base}/hello.txt`, filePath: 'wxfile://usr/big.txt' }, 1300202,
       'downloadFile:fail the maximum size of the file storage limit is exceeded'],
-    [createWx({ domains: ['example.com'] }), { url: 'https://127.0.0.1/x' }, null,
+    [createWx({ domains: ['example.com'], promise: true }), { url: 'https://127.0.0.1/x' }, null,
       'downloadFile:fail url not in domain list'],
   ];
   for (const [w, opts, errno, prefix] of rows) {
@@ -105,6 +107,13 @@ test('every other failure row reachable from Node, with its errno', async () => 
     if (errno !== null) assert.equal(res.errno, errno, res.errMsg);
     else assert.equal(typeof res.errno, 'number');
   }
+});
+
+test('no task is thenable without the promise opt-in, as in WeChat', async () => {
+  const t = plainWx.downloadFile({ url: `${base}/hello.txt` });
+  assert.equal(typeof t.then, 'undefined');
+  assert.equal(await t, t);
+  assert.equal(typeof plainWx.request({ url: `${base}/hello.txt` }).then, 'undefined');
 });
 
 test('the thenable rule: a promise only without callbacks; no callback after complete', async () => {
