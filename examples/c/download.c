@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wxdl.h"
 
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s ROOT URL SLOW_URL [--loop N]\n", argv[0]);
         return 2;
     }
-    static struct state s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    static struct state s = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
     char config[1024];
     snprintf(config, sizeof config, "{\"root\":\"%s\",\"concurrency\":4}", argv[1]);
     wxdl_engine *e = wxdl_engine_new(config, on_event, &s);

@@ -83,17 +83,23 @@ fn server() -> Nginx {
     nginx
 }
 
-#[test]
-fn the_c_example_downloads_aborts_and_gets_wechats_failure() {
+/// Runs the C example (`ROOT URL SLOW_URL extra…`) against a fresh nginx and sandbox.
+fn run_c_example(extra: &[&str]) -> Output {
     let nginx = server();
     let sandbox = tempfile::tempdir().unwrap();
-    let out = Command::new(c_example())
+    Command::new(c_example())
         .arg(sandbox.path())
         .arg(nginx.url("/small.bin"))
         .arg(nginx.url("/slow/big.bin"))
+        .args(extra)
         .env("LD_LIBRARY_PATH", lib_dir())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_c_example_downloads_aborts_and_gets_wechats_failure() {
+    let out = run_c_example(&[]);
     let text = show(&out);
     assert!(out.status.success(), "{text}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -134,16 +140,7 @@ fn the_python_example_runs() {
 
 #[test]
 fn a_hundred_calls_with_aborts_all_complete_before_free_returns() {
-    let nginx = server();
-    let sandbox = tempfile::tempdir().unwrap();
-    let out = Command::new(c_example())
-        .arg(sandbox.path())
-        .arg(nginx.url("/small.bin"))
-        .arg(nginx.url("/slow/big.bin"))
-        .args(["--loop", "100"])
-        .env("LD_LIBRARY_PATH", lib_dir())
-        .output()
-        .unwrap();
+    let out = run_c_example(&["--loop", "100"]);
     let text = show(&out);
     assert!(out.status.success(), "{text}");
     assert!(

@@ -133,6 +133,10 @@ pub enum WxError {
 /// A running call: how to abort it and which events its listeners want.
 struct Running {
     abort: Option<AbortHandle>,
+    /// Aborted before its task had a handle: the task is aborted as it gets one.
+    abort_asked: bool,
+    /// Its outcome is being sent: no longer running, not yet gone (close waits for that).
+    ended: bool,
     wants: Arc<AtomicU8>,
 }
 
@@ -163,6 +167,9 @@ impl Shared {
 
     /// The outcome, `complete` after it, then the call is gone.
     fn finish(&self, id: CallId, outcome_kind: &str, result: &Value) {
+        if let Some(r) = self.calls().running.get_mut(&id) {
+            r.ended = true;
+        }
         let text = result.to_string();
         self.send(id, outcome_kind, &text);
         self.send(id, kind::COMPLETE, &text);
@@ -265,6 +272,8 @@ impl Wx {
                 id,
                 Running {
                     abort: None,
+                    abort_asked: false,
+                    ended: false,
                     wants: wants.clone(),
                 },
             );
@@ -291,14 +300,15 @@ impl Wx {
     /// Aborts call `id`; `false` when no such call is running (it completed, or never was).
     /// The call then fails with `abort` (unless it ended first), and completes.
     pub fn abort(&self, id: CallId) -> bool {
-        match self.shared.calls().running.get(&id) {
-            Some(r) => {
-                if let Some(a) = &r.abort {
-                    a.abort();
+        match self.shared.calls().running.get_mut(&id) {
+            Some(r) if !r.ended => {
+                match &r.abort {
+                    Some(a) => a.abort(),
+                    None => r.abort_asked = true,
                 }
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
@@ -319,7 +329,7 @@ impl Wx {
         }
     }
 
-    /// How many calls have not completed yet.
+    /// How many calls have not completed yet (their `complete` not yet returned).
     pub fn running(&self) -> usize {
         self.shared.calls().running.len()
     }
@@ -480,8 +490,7 @@ impl Wx {
     }
 
     /// Runs a started task to its outcome on this Wx's threads, then sends the result object
-    /// `result` makes of it and `complete`. A close between the call's entry and now found no
-    /// handle: the task is aborted here.
+    /// `result` makes of it and `complete`.
     fn run<T: Send + 'static>(
         &self,
         id: CallId,
@@ -490,10 +499,14 @@ impl Wx {
     ) {
         {
             let mut calls = self.shared.calls();
+            // A close or an abort between the call's entry and now found no handle.
             if calls.closing {
                 task.abort();
             }
             if let Some(r) = calls.running.get_mut(&id) {
+                if r.abort_asked {
+                    task.abort();
+                }
                 r.abort = Some(task.abort_handle());
             }
         }

@@ -79,7 +79,10 @@ fn a_download_sends_headers_progress_success_then_complete_last() {
     let saved = ok["savedPath"].as_str().unwrap();
     assert_eq!(sha256_file(std::path::Path::new(saved)), sum);
 
-    assert_eq!(wx.running(), 0);
+    // Gone once its `complete` has returned.
+    assert!(wxdl_testkit::wait_until(Duration::from_secs(10), || wx
+        .running()
+        == 0));
     let next = wx.call(
         "downloadFile",
         &json!({"url": nginx.url("/status/404")}).to_string(),
