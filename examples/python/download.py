@@ -77,6 +77,11 @@ def main():
     kind, res = wx.wait(wx.start("downloadFile", {"url": 42}))
     ok &= kind == "fail" and res["errno"] == 600009
 
+    # wx.request through the same call: any status is a success, the body as text here.
+    kind, res = wx.wait(wx.start("request", {"url": url, "dataType": "text"}))
+    ok &= kind == "success" and res["errMsg"] == "request:ok" and res["statusCode"] == 200
+    print("request:", res["statusCode"], len(res["data"]), "chars")
+
     wx.close()
     print("done:", "ok" if ok else "NOT ok")
     return 0 if ok else 1
