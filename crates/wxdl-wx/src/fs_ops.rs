@@ -217,6 +217,13 @@ fn plain_target(sandbox: &Sandbox, p: &str, verb: &'static str) -> Result<PathBu
 fn existing_file(sandbox: &Sandbox, p: &str) -> Result<PathBuf, FsError> {
     let target = writable(sandbox, p)?;
     let meta = std::fs::symlink_metadata(&target).map_err(|e| io(e, "open", p))?;
+    regular_file(&meta, p)?;
+    Ok(target)
+}
+
+/// `illegal operation on a directory` for a directory, `permission denied` for anything but a
+/// regular file (a link, a FIFO, a device).
+pub(crate) fn regular_file(meta: &std::fs::Metadata, p: &str) -> Result<(), FsError> {
     if meta.is_dir() {
         return Err(FsError::Directory {
             verb: "open",
@@ -226,7 +233,7 @@ fn existing_file(sandbox: &Sandbox, p: &str) -> Result<PathBuf, FsError> {
     if !meta.is_file() {
         return Err(FsError::denied("open", p));
     }
-    Ok(target)
+    Ok(())
 }
 
 /// Copies `src` to a private file beside `dest`, then renames it into place: readers see the
