@@ -2,7 +2,7 @@
 // `report(result)` writing the result where the test reads it): a recursive mkdir, a download
 // into it, getFileInfo (md5, sha1), copyFile, appendFile, rename, truncate, a file descriptor
 // (open, write, read into an ArrayBuffer, fstat, close), a recursive stat, readdir, unzip (the
-// `bundle.zip` beside the URL), rmdir (refused when not empty, then recursive), and a path out
+// `bundle.zip` beside the URL) and readCompressedFile (its brotli file), rmdir (refused when not empty, then recursive), and a path out
 // of the sandbox.
 //   wxdl run examples/file-system/main.js --serve examples/static:8000
 module.exports = function scenario(url, report) {
@@ -59,6 +59,9 @@ module.exports = function scenario(url, report) {
                     fail,
                     success(u) {
                       out.unzip = [u.errMsg, fs.readFileSync(`${usr}/a/docs/readme.txt`, 'utf8'), fs.readdirSync(`${usr}/a`)];
+                      // The zip's brotli-compressed file, read decompressed.
+                      const br = fs.readCompressedFileSync({ filePath: `${usr}/a/data.json.br`, compressionAlgorithm: 'br' });
+                      out.brotli = JSON.parse(String.fromCharCode(...new Uint8Array(br)));
                       fs.rmdir({
                         dirPath: `${usr}/a`,
                         recursive: true,

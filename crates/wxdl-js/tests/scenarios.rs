@@ -7,7 +7,8 @@
 //!   sandbox, the second run finds its file;
 //! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
 //!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
-//!   unzip (`examples/static/bundle.zip`), rmdir (recursive), a path out refused.
+//!   unzip (`examples/static/bundle.zip`), readCompressedFile (its brotli file), rmdir
+//!   (recursive), a path out refused.
 
 use std::path::{Path, PathBuf};
 
@@ -110,7 +111,8 @@ fn file_system_expected() -> Value {
         "readdir": ["c", "renamed.txt"],
         "notEmpty": "rmdirSync:fail directory not empty, rmdir wxfile://usr/a",
         "escape": "copyFileSync:fail permission denied, open wxfile://usr/../outside.txt",
-        "unzip": ["unzip:ok", "unzipped by wxdl\n", ["b", "data.json", "docs", "fd.bin"]],
+        "unzip": ["unzip:ok", "unzipped by wxdl\n", ["b", "data.json", "data.json.br", "docs", "fd.bin"]],
+        "brotli": {"compressed": "by brotli", "n": [1, 2, 3]},
         "rmdir": "rmdir:ok",
         "gone": "getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt",
     })

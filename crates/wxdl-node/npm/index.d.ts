@@ -194,6 +194,8 @@ export interface FileSystemManager {
   closeSync(option: { fd: string }): void;
   /** md5 (default) or sha1 of a file, with its size. */
   getFileInfo(option: { filePath: string; digestAlgorithm?: 'md5' | 'sha1' } & Callbacks): void;
+  /** A brotli file's content (`compressionAlgorithm: 'br'`). */
+  readCompressedFileSync(option: { filePath: string; compressionAlgorithm: 'br' }): ArrayBuffer;
   /** A zip of the sandbox into a directory under usr (confined, bounded, in the usr quota). */
   unzip(option: { zipFilePath: string; targetPath: string } & Callbacks): void;
   getSavedFileList(option?: Callbacks): void;

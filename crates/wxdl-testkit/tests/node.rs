@@ -273,8 +273,8 @@ fn the_image_cache_finds_its_saved_file_on_the_second_run_in_node() {
 }
 
 /// `examples/file-system` in Node: mkdir (recursive), getFileInfo (md5, sha1), copyFile,
-/// appendFile, rename, truncate, a file descriptor, stat (recursive), readdir, unzip, rmdir
-/// (recursive), a path out.
+/// appendFile, rename, truncate, a file descriptor, stat (recursive), readdir, unzip,
+/// readCompressedFile, rmdir (recursive), a path out.
 #[test]
 fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let Some(pkg) = ready() else { return };
@@ -291,6 +291,6 @@ fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let got = node_scenario(&pkg, "file-system", &root, &nginx.url("/hello.txt"));
     assert_eq!(
         got,
-        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","docs","fd.bin"]],"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
+        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
     );
 }

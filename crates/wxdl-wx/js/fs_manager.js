@@ -55,6 +55,13 @@
         sync: (r) => ({ bytesWritten: r.bytesWritten }),
         ok: (r) => ({ bytesWritten: r.bytesWritten }),
       },
+      // A brotli file's content as an ArrayBuffer; the sync form takes the object, as WeChat's.
+      readCompressedFile: {
+        params: [],
+        objectSync: true,
+        sync: (r) => b64ToBuffer(r.data),
+        ok: (r) => ({ data: b64ToBuffer(r.data) }),
+      },
       // A zip of the sandbox into a directory under usr (no sync form in WeChat).
       unzip: { params: [], noSync: true, ok: () => ({}) },
       // md5 (default) or sha1 of a file, with its size (no sync form in WeChat).

@@ -170,15 +170,7 @@ fn open(sandbox: &Sandbox, p: &str, flag: &str) -> Result<Open, FsError> {
         _ => io(e, "open", p),
     })?;
     let meta = file.metadata().map_err(|e| io(e, "open", p))?;
-    if meta.is_dir() {
-        return Err(FsError::Directory {
-            verb: "open",
-            path: p.into(),
-        });
-    }
-    if !meta.is_file() {
-        return Err(FsError::denied("open", p));
-    }
+    crate::fs_ops::regular_file(&meta, p)?;
     if flag.starts_with('w') {
         sandbox.invalidate_usage();
     }

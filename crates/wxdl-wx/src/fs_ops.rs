@@ -1,6 +1,7 @@
 //! The file system manager's operations beyond reading and writing one file: `getFileInfo`
 //! (size and md5/sha1 digest), `copyFile`, `rename`, `rmdir` (recursive), `appendFile`,
-//! `truncate`, a recursive `mkdir`'s check and a recursive `stat`'s walk. Each is confined as
+//! `truncate`, `readCompressedFile` (brotli, bounded as `readFile` is), a recursive `mkdir`'s
+//! check and a recursive `stat`'s walk. Each is confined as
 //! [`crate::fs`] is: reads inside the sandbox, changes only under `wxfile://usr`, never through
 //! a link out, every growth in the usr quota.
 
@@ -117,6 +118,32 @@ pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsE
             json!({})
         }
         "unzip" => crate::fs_unzip::unzip(sandbox, a)?,
+        "readCompressedFile" => {
+            let p = s("filePath");
+            let algorithm = s("compressionAlgorithm");
+            if algorithm != "br" {
+                return Err(FsError::Argument(format!(
+                    "invalid compressionAlgorithm: {algorithm} (only br)"
+                )));
+            }
+            let real = readable(sandbox, p, "open")?;
+            let file = std::fs::File::open(&real).map_err(|e| io(e, "open", p))?;
+            if !file.metadata().map_err(|e| io(e, "open", p))?.is_file() {
+                return Err(FsError::denied("open", p));
+            }
+            let mut bytes = Vec::new();
+            brotli_decompressor::Decompressor::new(file, 64 * 1024)
+                .take(crate::fs::MAX_READ + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| FsError::Argument(format!("decompress fail: {e}")))?;
+            if bytes.len() as u64 > crate::fs::MAX_READ {
+                return Err(FsError::Argument(format!(
+                    "{p} decompresses to more than {} bytes",
+                    crate::fs::MAX_READ
+                )));
+            }
+            json!({ "data": crate::fs::base64_encode(&bytes) })
+        }
         "open" | "close" | "fstat" | "read" | "write" | "ftruncate" => {
             crate::fs_fds::call(sandbox, op, a)?
         }
@@ -190,6 +217,13 @@ fn plain_target(sandbox: &Sandbox, p: &str, verb: &'static str) -> Result<PathBu
 fn existing_file(sandbox: &Sandbox, p: &str) -> Result<PathBuf, FsError> {
     let target = writable(sandbox, p)?;
     let meta = std::fs::symlink_metadata(&target).map_err(|e| io(e, "open", p))?;
+    regular_file(&meta, p)?;
+    Ok(target)
+}
+
+/// `illegal operation on a directory` for a directory, `permission denied` for anything but a
+/// regular file (a link, a FIFO, a device).
+pub(crate) fn regular_file(meta: &std::fs::Metadata, p: &str) -> Result<(), FsError> {
     if meta.is_dir() {
         return Err(FsError::Directory {
             verb: "open",
@@ -199,7 +233,7 @@ fn existing_file(sandbox: &Sandbox, p: &str) -> Result<PathBuf, FsError> {
     if !meta.is_file() {
         return Err(FsError::denied("open", p));
     }
-    Ok(target)
+    Ok(())
 }
 
 /// Copies `src` to a private file beside `dest`, then renames it into place: readers see the
@@ -319,5 +353,26 @@ mod tests {
             "theirs"
         );
         assert!(!outside.join("a").exists());
+    }
+
+    #[test]
+    fn read_compressed_file_takes_brotli_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox =
+            wxdl::Sandbox::open(dir.path().join("sb"), wxdl::store::DEFAULT_USR_QUOTA).unwrap();
+        std::fs::write(sandbox.usr_dir().join("plain.txt"), "not brotli at all").unwrap();
+        let call = |algorithm: &str| {
+            fs(
+                &sandbox,
+                "readCompressedFile",
+                &format!(
+                    r#"{{"filePath": "wxfile://usr/plain.txt", "compressionAlgorithm": "{algorithm}"}}"#
+                ),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(call("gzip"), "invalid compressionAlgorithm: gzip (only br)");
+        assert!(call("br").starts_with("decompress fail"), "{}", call("br"));
     }
 }
