@@ -21,7 +21,7 @@ const server = http.createServer((req, res) => {
 
 server.listen(0, '127.0.0.1', async () => {
   const url = `http://127.0.0.1:${server.address().port}/f.bin`;
-  const wx = createWx({});
+  const wx = createWx({ promise: true });
   const fsm = wx.getFileSystemManager();
   const samples = [];
   const step = Math.max(1, Math.floor(n / 10));

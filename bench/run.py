@@ -480,7 +480,7 @@ def main():
 
             n5 = f"W5 {small_n} x 16 KiB via the JS host"
             w5 = {
-                "wxdl run (JS host)": lambda d: [str(WXDL), "run", str(js), "--data-dir", str(data_dir), "--root", str(d / "root")],
+                "wxdl run (JS host)": lambda d: [str(WXDL), "run", "--promise", str(js), "--data-dir", str(data_dir), "--root", str(d / "root")],
                 "wxdl get -i -j 10": lambda d: wx + ["-i", str(work / "urls-http.txt"), "-j", "10", "-d", str(d)],
             }
             bench.workload(n5, w5, verify_js, keep_outputs=True)
@@ -492,7 +492,7 @@ def main():
             w9_js = work / "w9.js"
             w9_js.write_text(
                 f"const {{ createWx }} = require({str(node_pkg)!r});\n"
-                "const wx = createWx({ root: process.argv[2] });\n"
+                "const wx = createWx({ root: process.argv[2], promise: true });\n"
                 "const urls = " + repr(http_urls).replace("'", '"') + ";\n"
                 "Promise.all(urls.map((url) => wx.downloadFile({ url, "
                 "filePath: wx.env.USER_DATA_PATH + '/' + url.slice(url.lastIndexOf('/') + 1) })))\n"
