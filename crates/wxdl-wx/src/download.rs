@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wxdl::{DownloadOptions, Fail, FailReason, Success};
 
 use crate::api::Api;
-use crate::value::{js_number_text, timeout_ms, type_fail, type_name, url_option};
+use crate::value::{js_number_text, timeout_ms, timeout_option, type_fail, type_name, url_option};
 
 /// This API.
 pub const API: Api = Api::DownloadFile;
@@ -79,18 +79,8 @@ pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<DownloadOption
             ))
         }
     }
-    if let Some(t) = field("timeout") {
-        match timeout_ms(t) {
-            Some(ms) if ms > 0.0 => {
-                opts = opts.timeout(Duration::from_secs_f64(ms.min(1e12) / 1000.0));
-            }
-            Some(_) => {}
-            None => warn(format!(
-                "wx.{}: parameter.timeout should be Number instead of {}; using the default",
-                API.name(),
-                type_name(t)
-            )),
-        }
+    if let Some(t) = timeout_option(field("timeout"), API, &mut warn) {
+        opts = opts.timeout(t);
     }
     let flag = |name: &str| field(name).and_then(Value::as_bool);
     opts = opts

@@ -5,8 +5,6 @@
 //! ask (`json`: parsed when it parses, otherwise the text). The engine sends bytes and hands
 //! bytes back; only this module knows these rules.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use wxdl::request::{Redirect, RequestOptions, Response};
@@ -14,7 +12,7 @@ use wxdl::{Fail, FailReason};
 
 use crate::api::Api;
 use crate::download::header_pairs;
-use crate::value::{js_number_text, timeout_ms, type_name, url_option};
+use crate::value::{js_number_text, timeout_option, url_option};
 
 /// This API.
 pub const API: Api = Api::Request;
@@ -99,18 +97,8 @@ pub fn options(v: &Value, data: Data, mut warn: impl FnMut(String)) -> Result<Ca
     if let Some(body) = encoded.body {
         opts = opts.body(body);
     }
-    if let Some(t) = field("timeout") {
-        match timeout_ms(t) {
-            Some(ms) if ms > 0.0 => {
-                opts = opts.timeout(Duration::from_secs_f64(ms.min(1e12) / 1000.0));
-            }
-            Some(_) => {}
-            None => warn(format!(
-                "wx.{}: parameter.timeout should be Number instead of {}; using the default",
-                API.name(),
-                type_name(t)
-            )),
-        }
+    if let Some(t) = timeout_option(field("timeout"), API, &mut warn) {
+        opts = opts.timeout(t);
     }
     let flag = |name: &str| field(name).and_then(Value::as_bool);
     opts = opts

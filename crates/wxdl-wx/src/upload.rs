@@ -2,15 +2,13 @@
 //! `filePath`, `name`, `header`, `formData`, `timeout`, the protocol switches, with WeChat's
 //! checks and words) and its `success` object, whose `data` is the body as text.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 use wxdl::upload::{UploadOptions, Uploaded};
 use wxdl::{Fail, FailReason};
 
 use crate::api::Api;
 use crate::download::header_pairs;
-use crate::value::{js_number_text, timeout_ms, type_fail, type_name, url_option};
+use crate::value::{js_number_text, timeout_option, type_fail, url_option};
 
 /// This API.
 pub const API: Api = Api::UploadFile;
@@ -89,18 +87,8 @@ pub fn options(v: &Value, mut warn: impl FnMut(String)) -> Result<UploadOptions,
             ))
         }
     }
-    if let Some(t) = field("timeout") {
-        match timeout_ms(t) {
-            Some(ms) if ms > 0.0 => {
-                opts = opts.timeout(Duration::from_secs_f64(ms.min(1e12) / 1000.0));
-            }
-            Some(_) => {}
-            None => warn(format!(
-                "wx.{}: parameter.timeout should be Number instead of {}; using the default",
-                API.name(),
-                type_name(t)
-            )),
-        }
+    if let Some(t) = timeout_option(field("timeout"), API, &mut warn) {
+        opts = opts.timeout(t);
     }
     let flag = |name: &str| field(name).and_then(Value::as_bool);
     Ok(opts

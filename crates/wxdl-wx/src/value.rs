@@ -67,3 +67,26 @@ pub(crate) fn url_option(v: Option<&Value>) -> Result<String, Fail> {
         Some(other) => Err(type_fail(FailReason::InvalidUrl, "url", "String", other)),
     }
 }
+
+/// The `timeout` option as WeChat's client reads it: a number of ms above 0 (a numeric string
+/// counts as its number); 0 or less is the default; anything else is the default with a
+/// warning in `api`'s words.
+pub(crate) fn timeout_option(
+    v: Option<&Value>,
+    api: crate::Api,
+    warn: &mut impl FnMut(String),
+) -> Option<std::time::Duration> {
+    let t = v?;
+    match timeout_ms(t) {
+        Some(ms) if ms > 0.0 => Some(std::time::Duration::from_secs_f64(ms.min(1e12) / 1000.0)),
+        Some(_) => None,
+        None => {
+            warn(format!(
+                "wx.{}: parameter.timeout should be Number instead of {}; using the default",
+                api.name(),
+                type_name(t)
+            ));
+            None
+        }
+    }
+}
