@@ -70,11 +70,10 @@ function createWx(config = {}) {
       throw new Error(e.message);
     }
   };
-  // Every download's events arrive in batches, `[id, kind, json, profile, …]`, in order per
-  // download, the outcome last. The engine keeps Node alive while any download runs.
+  // Every call's events arrive in batches, `[id, kind, json, profile, …]`, in order per call,
+  // the outcome last. The engine keeps Node alive while any call runs.
   const running = new Map();
-  let nextId = 1;
-  // Downloads started in this turn of the event loop: until it ends a listener may still be
+  // Calls started in this turn of the event loop: until it ends a listener may still be
   // added, so they send every event; then only what their tasks listen to (`want`).
   let unsettled = [];
   const settle = () => {
@@ -97,28 +96,27 @@ function createWx(config = {}) {
     }
     if (running.size === 0) engine.hold(false);
   });
-  // One start for the three network APIs: `native(id, optionsJson)` begins the call, whose
-  // events reach `onEvent` in order, the outcome last.
-  const start = (native, options, onEvent) => {
-    const id = nextId;
-    nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
+  // One start for the three network APIs, the wx layer's one entry: `engine.call(api,
+  // optionsJson)` begins the call and gives its id; its events reach `onEvent` in order, the
+  // outcome last (never within this turn, so the id is registered before any arrives).
+  const start = (api, options, onEvent) => {
     if (running.size === 0) engine.hold(true);
+    const id = engine.call(api, options);
     running.set(id, onEvent);
-    native(id, options);
     if (unsettled.push(id) === 1) timers.setImmediate(settle);
     return { abort: () => engine.abort(id), want: (events) => engine.want(id, events) };
   };
   // `promise: true` (wxdl's opt-in): tasks of calls without callbacks are thenable.
   const promise = config.promise === true;
   const downloadFile = makeDownloadFile(
-    (obj, onEvent) => start((id, o) => engine.download(id, o), plain(obj), onEvent), call, promise);
+    (obj, onEvent) => start('downloadFile', plain(obj), onEvent), call, promise);
   // wx.request and wx.uploadFile: bytes cross as base64 (`{base64}`), an ArrayBuffer (or a
   // view, a Buffer) `data` on the way out, a chunk and an arraybuffer `data` on the way back.
   const toBuffer = (b64) => {
     const b = Buffer.from(b64, 'base64');
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
   };
-  const networkApi = (api, native) => makeDownloadFile.forApi(api, (obj, onEvent) => {
+  const networkApi = (api) => makeDownloadFile.forApi(api, (obj, onEvent) => {
     let options = obj;
     const data = obj.data;
     if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
@@ -127,8 +125,8 @@ function createWx(config = {}) {
       options = { ...obj, data: { base64: bytes.toString('base64') } };
     }
     const arraybuffer = obj.responseType === 'arraybuffer';
-    return start(native, plain(options), (kind, json, profile) => {
-      if (kind === 'chunk') return onEvent(kind, null, toBuffer(JSON.parse(json).base64));
+    return start(api, plain(options), (kind, json, profile) => {
+      if (kind === 'chunk') return onEvent(kind, null, toBuffer(JSON.parse(json).data.base64));
       if (kind === 'success' && arraybuffer) {
         const res = JSON.parse(json);
         const bytes = toBuffer(res.data.base64);
@@ -138,8 +136,8 @@ function createWx(config = {}) {
       return onEvent(kind, json, profile);
     });
   }, call, promise);
-  const request = networkApi('request', (id, o) => engine.request(id, o));
-  const uploadFile = networkApi('uploadFile', (id, o) => engine.upload(id, o));
+  const request = networkApi('request');
+  const uploadFile = networkApi('uploadFile');
   // Storage, saved files, documents, toasts/loading/modals (printed), system info and the app
   // lifecycle listeners: the wx layer's, the same as the JS host's.
   const shared = makeWxApis({

@@ -1,38 +1,38 @@
 //! The wxdl engine as a Node.js addon: the npm package `wxdl` (`npm/`) builds its `wx` object
-//! over these few natives, as the JS host's prelude does over its own. Options, result objects,
-//! file operations and the shared JavaScript are the wx layer's (`wxdl_wx`), as the JS host's
-//! are: one behaviour for every face.
+//! over these few natives, as the JS host's prelude does over its own. The network calls are
+//! the wx layer's one entry (`wxdl_wx::call::Wx`: call by API name, abort, want, settle), and
+//! options, result objects, file operations and the shared JavaScript are the wx layer's too:
+//! one behaviour for every face.
 //!
-//! Events reach JavaScript through one thread-safe function per engine: the engine's threads
-//! queue them, and the first event queued since the last delivery asks Node's event loop for one
-//! call, which takes every event queued by then (many downloads' headers, progress and outcomes
-//! in one crossing). Per download the order is kept; the last event is the outcome. The function
-//! keeps Node alive only while downloads are running (`hold`).
+//! Events reach JavaScript through one thread-safe function per engine: `Wx`'s sink queues
+//! them, and the first event queued since the last delivery asks Node's event loop for one
+//! call, which takes every event queued by then (many calls' headers, progress and outcomes
+//! in one crossing). Per call the order is kept; the last event is the outcome (the task JS
+//! calls `complete` itself). The function keeps Node alive only while calls run (`hold`).
 
 #![deny(clippy::all)]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use napi::bindgen_prelude::{spawn, within_runtime_if_available, ToNapiValue};
+use napi::bindgen_prelude::{within_runtime_if_available, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Status};
 use napi_derive::napi;
-use serde_json::{json, Value};
-use wxdl::{AbortHandle, Client};
+use serde_json::Value;
+use wxdl_wx::call::{kind, CallId, Wants, Wx};
 use wxdl_wx::config::ClientConfig;
-use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
-use wxdl_wx::{download, fs, network, request, storage, system, upload};
+use wxdl_wx::{download, fs, network, storage, system};
 
 /// The engine's events, delivered in batches: `[id, kind, json, profile, id, kind, …]` where
-/// kind is `"progress" | "headers" | "success" | "fail"`, json the event's data as JSON text and
-/// profile a success's profile as JSON text (else null). Created weak (not keeping Node alive).
+/// kind is `"progress" | "headers" | "chunk" | "success" | "fail"`, json the event's data as
+/// JSON text and profile a success's profile as JSON text (else null). Created weak (not
+/// keeping Node alive).
 type Events = ThreadsafeFunction<Batch, (), Batch, Status, false, true>;
 
 /// One queued event.
 struct Event {
-    id: u32,
+    id: CallId,
     kind: &'static str,
     json: String,
     profile: Option<String>,
@@ -45,10 +45,12 @@ struct Queue {
     asked: bool,
 }
 
-/// The events queue shared by the engine's threads and Node's.
+/// The events queue shared by the engine's threads and Node's; `Wx`'s sink.
+#[derive(Default)]
 struct Sink {
     queue: Arc<Mutex<Queue>>,
-    deliver: Events,
+    /// Set by `listen`, before the first call.
+    deliver: OnceLock<Events>,
 }
 
 impl Sink {
@@ -59,8 +61,11 @@ impl Sink {
             q.events.push(event);
             !std::mem::replace(&mut q.asked, true)
         };
+        let Some(deliver) = self.deliver.get() else {
+            return;
+        };
         if ask {
-            let status = self.deliver.call(
+            let status = deliver.call(
                 Batch(self.queue.clone()),
                 ThreadsafeFunctionCallMode::NonBlocking,
             );
@@ -69,6 +74,36 @@ impl Sink {
                 lock(&self.queue).asked = false;
             }
         }
+    }
+}
+
+/// The sink `Wx` sends to (the engine keeps the other handle on the same queue).
+struct ToNode(Arc<Sink>);
+
+impl wxdl_wx::call::Sink for ToNode {
+    fn event(&self, id: CallId, kind: &str, json: &str) {
+        // The task JS's names for the listener events.
+        let kind = match kind {
+            kind::PROGRESS_UPDATE => "progress",
+            kind::HEADERS_RECEIVED => "headers",
+            kind::CHUNK_RECEIVED => "chunk",
+            _ => return,
+        };
+        self.0.push(Event {
+            id,
+            kind,
+            json: json.to_owned(),
+            profile: None,
+        });
+    }
+
+    /// The outcome alone (the task JS calls `complete`), a success's profile apart.
+    fn outcome(&self, id: CallId, kind: &str, result: Value) {
+        self.0.push(if kind == kind::SUCCESS {
+            Event::success(id, result)
+        } else {
+            Event::outcome(id, "fail", result)
+        });
     }
 }
 
@@ -96,7 +131,8 @@ impl ToNapiValue for Batch {
 
 /// One element of a delivered batch.
 enum Field {
-    Id(u32),
+    /// A call's id, a JavaScript number (exact below 2^53).
+    Id(CallId),
     Kind(&'static str),
     Text(String),
     Maybe(Option<String>),
@@ -107,7 +143,7 @@ impl ToNapiValue for Field {
         // SAFETY: as for `Batch`: Node's thread, its `env`.
         unsafe {
             match val {
-                Field::Id(n) => u32::to_napi_value(env, n),
+                Field::Id(n) => f64::to_napi_value(env, n as f64),
                 Field::Kind(s) => <&str>::to_napi_value(env, s),
                 Field::Text(s) => String::to_napi_value(env, s),
                 Field::Maybe(s) => Option::to_napi_value(env, s),
@@ -120,60 +156,18 @@ fn error(message: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(Status::InvalidArg, message.to_string())
 }
 
-/// One Mini Program's engine: its sandbox, pool, queue, policy and network.
+/// One Mini Program's engine: its sandbox, pool, queue, policy and network, its calls.
 #[napi]
 pub struct Engine {
-    client: Client,
-    sink: Option<Arc<Sink>>,
-    /// Running downloads, by the id JavaScript gave them.
-    running: Arc<Mutex<HashMap<u32, Running>>>,
-    /// `networkTimeout.downloadFile`: the timeout of a download that gives none.
-    timeout: Option<std::time::Duration>,
-    /// `networkTimeout.request` and `.uploadFile`.
-    request_timeout: Option<std::time::Duration>,
-    upload_timeout: Option<std::time::Duration>,
+    wx: Wx,
+    sink: Arc<Sink>,
     /// The Mini Program's key-value storage (per appid, beside the sandbox, as the JS host's).
     storage: Mutex<storage::Storage>,
 }
 
-/// A running download: how to abort it, and which of its events its task listens to.
-struct Running {
-    abort: AbortHandle,
-    /// [`WANT_PROGRESS`] | [`WANT_HEADERS`], set by `want` when the task gets a listener, and
-    /// [`UNDECIDED`] until `settle`.
-    wants: Arc<AtomicU8>,
-}
-
-/// Whether an event of kind `want` is sent for a download whose wants are `wants`.
-fn wanted(wants: &AtomicU8, want: u8) -> bool {
-    wants.load(Ordering::Relaxed) & (want | UNDECIDED) != 0
-}
-
-/// `onChunkReceived` listeners (the task's `want` bit).
-const WANT_CHUNKS: u8 = 8;
-
-/// A headers listener that queues `headers` events for call `id` while they are wanted.
-fn headers_feed(
-    sink: &Arc<Sink>,
-    id: u32,
-    wants: &Arc<AtomicU8>,
-) -> impl Fn(&wxdl::HeadersReceived) + Send + Sync + 'static {
-    let (sink, wants) = (sink.clone(), wants.clone());
-    move |h| {
-        if wanted(&wants, WANT_HEADERS) {
-            sink.push(Event {
-                id,
-                kind: "headers",
-                json: json!({"header": h.header, "statusCode": h.status_code}).to_string(),
-                profile: None,
-            });
-        }
-    }
-}
-
 impl Event {
     /// An outcome event without a profile.
-    fn outcome(id: u32, kind: &'static str, result: Value) -> Event {
+    fn outcome(id: CallId, kind: &'static str, result: Value) -> Event {
         Event {
             id,
             kind,
@@ -183,7 +177,7 @@ impl Event {
     }
 
     /// A success, its profile taken out to cross as its own JSON text (parsed only if read).
-    fn success(id: u32, mut result: Value) -> Event {
+    fn success(id: CallId, mut result: Value) -> Event {
         let profile = result
             .as_object_mut()
             .and_then(|o| o.remove("profile"))
@@ -231,10 +225,6 @@ fn remove_at_exit(root: &str) {
         .push(root.into());
 }
 
-/// The turn of Node's event loop that started the download is not over: a listener may still
-/// be added in it, and must hear every event (the engine's threads may already be sending).
-const UNDECIDED: u8 = 4;
-
 #[napi]
 impl Engine {
     /// `config`: `{root, appid, appVersion, domains, cacert, concurrency, userAgent, usrQuota,
@@ -251,47 +241,48 @@ impl Engine {
             remove_at_exit(root);
         }
         let config = ClientConfig::from_json(&config);
-        let b = config.builder().map_err(error)?;
-        let client = within_runtime_if_available(|| b.build()).map_err(error)?;
+        let sink = Arc::new(Sink::default());
+        // The calls run on the addon's runtime (no second set of engine threads).
+        let wx = within_runtime_if_available(|| {
+            let handle = tokio::runtime::Handle::current();
+            Wx::on_runtime(&config, ToNode(sink.clone()), handle)
+        })
+        .map_err(error)?;
         let storage = storage::Storage::open(
-            client.sandbox().root().join("storage"),
+            wx.client().sandbox().root().join("storage"),
             config.appid.as_deref().unwrap_or("touristappid"),
         );
         Ok(Engine {
             storage: Mutex::new(storage),
-            client,
-            sink: None,
-            running: Arc::default(),
-            timeout: config.timeout(download::API),
-            request_timeout: config.timeout(request::API),
-            upload_timeout: config.timeout(upload::API),
+            wx,
+            sink,
         })
     }
 
-    /// Sets the function that receives every download's events in batches (`[id, kind, json,
-    /// profile, …]`); once, before the first download.
+    /// Sets the function that receives every call's events in batches (`[id, kind, json,
+    /// profile, …]`); once, before the first call.
     #[napi]
-    pub fn listen(&mut self, deliver: Events) {
-        self.sink = Some(Arc::new(Sink {
-            queue: Arc::default(),
-            deliver,
-        }));
+    pub fn listen(&self, deliver: Events) -> napi::Result<()> {
+        self.sink
+            .deliver
+            .set(deliver)
+            .map_err(|_| error("listen: already listening"))
     }
 
     /// Whether the event function keeps Node alive: JavaScript holds it while any download
     /// runs, so a script does not end before its downloads do, nor wait after them.
     #[napi]
     pub fn hold(&self, env: Env, hold: bool) -> napi::Result<()> {
-        let Some(sink) = &self.sink else {
+        let Some(deliver) = self.sink.deliver.get() else {
             return Ok(());
         };
         // SAFETY: on Node's thread (a #[napi] method) with its env; the function is alive
         // (owned by `sink`).
         let status = unsafe {
             if hold {
-                sys::napi_ref_threadsafe_function(env.raw(), sink.deliver.raw())
+                sys::napi_ref_threadsafe_function(env.raw(), deliver.raw())
             } else {
-                sys::napi_unref_threadsafe_function(env.raw(), sink.deliver.raw())
+                sys::napi_unref_threadsafe_function(env.raw(), deliver.raw())
             }
         };
         match status {
@@ -300,191 +291,32 @@ impl Engine {
         }
     }
 
-    /// Starts download `id` with `options` (JSON text); its events go to the listener, the
-    /// outcome last (a bad option is a failure too, delivered after this call returns).
+    /// Starts `wx.<api>(options)` (`downloadFile`, `request`, `uploadFile`; options as JSON
+    /// text, an `ArrayBuffer` `data` as `{base64}`) and returns its id; its events go to the
+    /// listener, the outcome last (a bad option is a failure too, delivered after this returns).
     #[napi]
-    pub fn download(&self, id: u32, options: String) -> napi::Result<()> {
-        let sink = self
-            .sink
-            .clone()
-            .ok_or_else(|| error("download before listen"))?;
-        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
-        let mut warnings = Vec::new();
-        let parsed = download::options(&options, |w| warnings.push(w));
-        for w in warnings {
-            eprintln!("wx.downloadFile: {w}");
-        }
-        let opts = match parsed {
-            Ok(o) => match self.timeout {
-                Some(t) => o.default_timeout(t),
-                None => o,
-            },
-            Err(fail) => {
-                // Queued, so delivered on a later turn of the event loop: as WeChat calls
-                // fail, never before downloadFile returns.
-                sink.push(Event::outcome(id, "fail", download::API.fail_result(&fail)));
-                return Ok(());
-            }
-        };
-        // Events no listener hears are not built nor sent once the task's listeners are known
-        // (`settle`): most tasks have none.
-        let wants = Arc::new(AtomicU8::new(UNDECIDED));
-        let (progress, progress_wanted) = (sink.clone(), wants.clone());
-        let opts = opts
-            .on_progress_update(move |p| {
-                if !wanted(&progress_wanted, WANT_PROGRESS) {
-                    return;
-                }
-                progress.push(Event {
-                    id,
-                    kind: "progress",
-                    json: format!(
-                        r#"{{"progress":{},"totalBytesWritten":{},"totalBytesExpectedToWrite":{}}}"#,
-                        p.progress, p.total_bytes_written, p.total_bytes_expected_to_write
-                    ),
-                    profile: None,
-                });
-            })
-            .on_headers_received(headers_feed(&sink, id, &wants));
-        let task = within_runtime_if_available(|| self.client.download(opts));
-        self.run(sink, id, task.abort_handle(), wants, async move {
-            match task.await {
-                Ok(s) => {
-                    let mut data = download::success(&s);
-                    data["savedPath"] = json!(s.saved_path.display().to_string());
-                    Event::success(id, data)
-                }
-                Err(f) => Event::outcome(id, "fail", download::API.fail_result(&f)),
-            }
-        });
-        Ok(())
+    pub fn call(&self, api: String, options: String) -> f64 {
+        self.wx.call(&api, &options) as f64
     }
 
-    /// Starts `wx.request` `id` with `options` (JSON text; an `ArrayBuffer` `data` as
-    /// `{base64}`): events `headers`, `chunk` (`{base64}`, with `enableChunked`), then
-    /// `success` (an arraybuffer `data` as `{base64}`) or `fail`.
+    /// Aborts call `id` (nothing once it has ended).
     #[napi]
-    pub fn request(&self, id: u32, options: String) -> napi::Result<()> {
-        let sink = self
-            .sink
-            .clone()
-            .ok_or_else(|| error("request before listen"))?;
-        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
-        let data = request::Data::from_json(options.get("data"));
-        let call = match request::options(&options, data, |w| eprintln!("wx.request: {w}")) {
-            Ok(c) => c,
-            Err(fail) => {
-                sink.push(Event::outcome(id, "fail", request::API.fail_result(&fail)));
-                return Ok(());
-            }
-        };
-        let wants = Arc::new(AtomicU8::new(UNDECIDED));
-        let (data_type, response_type) = (call.data_type, call.response_type);
-        let mut opts = call
-            .options
-            .on_headers_received(headers_feed(&sink, id, &wants));
-        if let Some(t) = self.request_timeout {
-            opts = opts.default_timeout(t);
-        }
-        if call.chunked {
-            let (chunks, chunks_wanted) = (sink.clone(), wants.clone());
-            opts = opts.on_chunk_received(move |c| {
-                if wanted(&chunks_wanted, WANT_CHUNKS) {
-                    chunks.push(Event {
-                        id,
-                        kind: "chunk",
-                        json: request::bytes_json(c).to_string(),
-                        profile: None,
-                    });
-                }
-            });
-        }
-        let task = within_runtime_if_available(|| self.client.request(opts));
-        self.run(sink, id, task.abort_handle(), wants, async move {
-            match task.await {
-                Ok(res) => {
-                    let request::Reply { mut result, bytes } =
-                        request::success(&res, &data_type, &response_type);
-                    if let Some(b) = bytes {
-                        result["data"] = request::bytes_json(&b);
-                    }
-                    Event::success(id, result)
-                }
-                Err(f) => Event::outcome(id, "fail", request::API.fail_result(&f)),
-            }
-        });
-        Ok(())
-    }
-
-    /// Starts `wx.uploadFile` `id` with `options` (JSON text): events `progress`, `headers`,
-    /// then `success` or `fail`.
-    #[napi]
-    pub fn upload(&self, id: u32, options: String) -> napi::Result<()> {
-        let sink = self
-            .sink
-            .clone()
-            .ok_or_else(|| error("upload before listen"))?;
-        let options: Value = serde_json::from_str(&options).unwrap_or_else(|_| json!({}));
-        let mut opts = match upload::options(&options, |w| eprintln!("wx.uploadFile: {w}")) {
-            Ok(o) => o,
-            Err(fail) => {
-                sink.push(Event::outcome(id, "fail", upload::API.fail_result(&fail)));
-                return Ok(());
-            }
-        };
-        if let Some(t) = self.upload_timeout {
-            opts = opts.default_timeout(t);
-        }
-        let wants = Arc::new(AtomicU8::new(UNDECIDED));
-        let (progress, progress_wanted) = (sink.clone(), wants.clone());
-        let opts = opts
-            .on_headers_received(headers_feed(&sink, id, &wants))
-            .on_progress_update(move |p| {
-                if wanted(&progress_wanted, WANT_PROGRESS) {
-                    progress.push(Event {
-                        id,
-                        kind: "progress",
-                        json: serde_json::to_string(p).unwrap_or_default(),
-                        profile: None,
-                    });
-                }
-            });
-        let task = within_runtime_if_available(|| self.client.upload(opts));
-        self.run(sink, id, task.abort_handle(), wants, async move {
-            match task.await {
-                Ok(done) => Event::success(id, upload::success(&done)),
-                Err(f) => Event::outcome(id, "fail", upload::API.fail_result(&f)),
-            }
-        });
-        Ok(())
-    }
-
-    /// Aborts download `id` (nothing once it has ended).
-    #[napi]
-    pub fn abort(&self, id: u32) {
-        if let Some(r) = lock(&self.running).get(&id) {
-            r.abort.abort();
-        }
+    pub fn abort(&self, id: f64) {
+        self.wx.abort(id as CallId);
     }
 
     /// Call `id`'s task now listens to `events`: 1 progress, 2 headers, 8 chunks (bits).
     #[napi]
-    pub fn want(&self, id: u32, events: u32) {
-        if let Some(r) = lock(&self.running).get(&id) {
-            r.wants.fetch_or(
-                events as u8 & (WANT_PROGRESS | WANT_HEADERS | WANT_CHUNKS),
-                Ordering::Relaxed,
-            );
-        }
+    pub fn want(&self, id: f64, events: u32) {
+        self.wx.want(id as CallId, Wants::from_bits(events as u8));
     }
 
-    /// The turn that started downloads `ids` is over: from now on they send only the events
-    /// their tasks listen to (a listener added later hears the events after it).
+    /// The turn that started calls `ids` is over: from now on they send only the events their
+    /// tasks listen to (a listener added later hears the events after it).
     #[napi]
-    pub fn settle(&self, ids: Vec<u32>) {
-        let running = lock(&self.running);
-        for r in ids.iter().filter_map(|id| running.get(id)) {
-            r.wants.fetch_and(!UNDECIDED, Ordering::Relaxed);
+    pub fn settle(&self, ids: Vec<f64>) {
+        for id in ids {
+            self.wx.settle(id as CallId);
         }
     }
 
@@ -492,7 +324,7 @@ impl Engine {
     /// message is WeChat's text after `<op>:fail `.
     #[napi]
     pub fn fs(&self, op: String, args: String) -> napi::Result<String> {
-        fs::call(self.client.sandbox(), &op, &args)
+        fs::call(self.wx.client().sandbox(), &op, &args)
             .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
     }
 
@@ -514,7 +346,8 @@ impl Engine {
     /// Where a `wxfile://` path is on this machine.
     #[napi]
     pub fn host_path(&self, wxfile: String) -> napi::Result<String> {
-        self.client
+        self.wx
+            .client()
             .sandbox()
             .resolve(&wxfile)
             .map(|p| p.display().to_string())
@@ -524,45 +357,25 @@ impl Engine {
     /// The sandbox's root directory.
     #[napi]
     pub fn root(&self) -> String {
-        self.client.sandbox().root().display().to_string()
+        self.wx.client().sandbox().root().display().to_string()
     }
 
     /// What `wx.getNetworkType` answers: the emulated network's type, else the estimate's.
     #[napi]
     pub fn network_type(&self) -> String {
-        network::network_type(&self.client).to_owned()
+        network::network_type(self.wx.client()).to_owned()
     }
 
     /// The emulated timeline's coming changes: `[[ms from now, type], …]`.
     #[napi]
     pub fn network_changes(&self) -> Value {
-        network::network_changes(&self.client)
+        network::network_changes(self.wx.client())
     }
 }
 
 /// The JavaScript the package shares with the JS host (`wxdl_wx::js`): `{file name: source}`.
 /// `scripts/build-node.sh` writes each file beside the addon, so the package's JS is the very
 /// JS this addon was built with.
-impl Engine {
-    /// Registers call `id` and sends its outcome (what `outcome` resolves to) when it ends.
-    fn run(
-        &self,
-        sink: Arc<Sink>,
-        id: u32,
-        abort: AbortHandle,
-        wants: Arc<AtomicU8>,
-        outcome: impl std::future::Future<Output = Event> + Send + 'static,
-    ) {
-        let running = self.running.clone();
-        lock(&running).insert(id, Running { abort, wants });
-        spawn(async move {
-            let event = outcome.await;
-            lock(&running).remove(&id);
-            sink.push(event);
-        });
-    }
-}
-
 #[napi]
 pub fn shared_js() -> HashMap<String, String> {
     wxdl_wx::js::FILES

@@ -46,6 +46,16 @@ pub mod kind {
 pub trait Sink: Send + Sync + 'static {
     /// One event of call `id`: `kind` is one of [`kind`], `json` its object as JSON text.
     fn event(&self, id: CallId, kind: &str, json: &str);
+
+    /// Call `id`'s outcome: `kind` is `success` or `fail`, `result` its object. By default its
+    /// JSON text goes to [`event`](Sink::event) twice, as the outcome and then as `complete`;
+    /// a face whose tasks call `complete` themselves (the JS faces), or that keeps the profile
+    /// apart, takes the object here instead. Nothing of call `id` follows.
+    fn outcome(&self, id: CallId, kind: &str, result: Value) {
+        let text = result.to_string();
+        self.event(id, kind, &text);
+        self.event(id, kind::COMPLETE, &text);
+    }
 }
 
 impl<F: Fn(CallId, &str, &str) + Send + Sync + 'static> Sink for F {
@@ -79,6 +89,12 @@ impl Wants {
             kind::CHUNK_RECEIVED => Some(Wants::CHUNKS),
             _ => None,
         }
+    }
+
+    /// The wants of those bits: 1 progress, 2 headers, 8 chunks (the JS faces' `want` bits);
+    /// other bits are ignored.
+    pub fn from_bits(bits: u8) -> Wants {
+        Wants(bits & Wants::ALL.0)
     }
 
     /// Whether every event of `other` is wanted here.
@@ -160,19 +176,15 @@ impl Shared {
 
     /// Hands one event to the sink; a sink that panics loses that event, not the protocol.
     fn send(&self, id: CallId, kind: &str, json: &str) {
-        IN_SINK.with(|s| s.set(true));
-        let _ = catch_unwind(AssertUnwindSafe(|| self.sink.event(id, kind, json)));
-        IN_SINK.with(|s| s.set(false));
+        in_sink_while(|| self.sink.event(id, kind, json));
     }
 
     /// The outcome, `complete` after it, then the call is gone.
-    fn finish(&self, id: CallId, outcome_kind: &str, result: &Value) {
+    fn finish(&self, id: CallId, outcome_kind: &str, result: Value) {
         if let Some(r) = self.calls().running.get_mut(&id) {
             r.ended = true;
         }
-        let text = result.to_string();
-        self.send(id, outcome_kind, &text);
-        self.send(id, kind::COMPLETE, &text);
+        in_sink_while(|| self.sink.outcome(id, outcome_kind, result));
         self.calls().running.remove(&id);
         self.completed.notify_all();
     }
@@ -181,6 +193,13 @@ impl Shared {
 thread_local! {
     /// Whether this thread is inside a sink call (where [`Wx::close`] must not wait).
     static IN_SINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a sink's method) marked as inside a sink; a panic in it is caught.
+fn in_sink_while(f: impl FnOnce()) {
+    IN_SINK.with(|s| s.set(true));
+    let _ = catch_unwind(AssertUnwindSafe(f));
+    IN_SINK.with(|s| s.set(false));
 }
 
 /// Whether the current thread is running a [`Sink::event`] of some [`Wx`].
@@ -208,8 +227,9 @@ pub struct Wx {
     download_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     upload_timeout: Option<Duration>,
-    /// The engine's threads (taken when the `Wx` goes).
+    /// The engine's threads: its own (taken when the `Wx` goes) or a face's.
     runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for Wx {
@@ -229,9 +249,22 @@ impl Wx {
             .thread_name("wxdl-engine")
             .enable_all()
             .build()?;
+        let mut wx = Wx::on_runtime(config, sink, runtime.handle().clone())?;
+        wx.runtime = Some(runtime);
+        Ok(wx)
+    }
+
+    /// A `Wx` whose calls run on a runtime the face already has (Node's addon runtime), with
+    /// I/O and time enabled. Dropped, such a `Wx` aborts what runs without waiting (the
+    /// runtime may be stopping then); [`close`](Wx::close) first waits.
+    pub fn on_runtime(
+        config: &ClientConfig,
+        sink: impl Sink,
+        handle: tokio::runtime::Handle,
+    ) -> Result<Wx, WxError> {
         let builder = config.builder()?;
         let client = {
-            let _inside = runtime.enter();
+            let _inside = handle.enter();
             builder.build()?
         };
         Ok(Wx {
@@ -245,7 +278,8 @@ impl Wx {
             download_timeout: config.timeout(Api::DownloadFile),
             request_timeout: config.timeout(Api::Request),
             upload_timeout: config.timeout(Api::UploadFile),
-            runtime: Some(runtime),
+            runtime: None,
+            handle,
         })
     }
 
@@ -338,13 +372,7 @@ impl Wx {
     /// it fail with `abort`. Called inside a sink (where waiting would wait for itself) it
     /// aborts and returns without waiting.
     pub fn close(&self) {
-        let mut calls = self.shared.calls();
-        calls.closing = true;
-        for r in calls.running.values() {
-            if let Some(a) = &r.abort {
-                a.abort();
-            }
-        }
+        let mut calls = self.abort_all();
         if in_sink() {
             return;
         }
@@ -357,15 +385,27 @@ impl Wx {
         }
     }
 
+    /// Marks the `Wx` closing and aborts every running call; the calls' lock, held.
+    fn abort_all(&self) -> MutexGuard<'_, Calls> {
+        let mut calls = self.shared.calls();
+        calls.closing = true;
+        for r in calls.running.values() {
+            if let Some(a) = &r.abort {
+                a.abort();
+            }
+        }
+        calls
+    }
+
     /// Sends `fail` + `complete` for call `id` from an engine thread.
     fn fail_later(&self, id: CallId, result: Value) {
         let shared = self.shared.clone();
         self.handle()
-            .spawn(async move { shared.finish(id, kind::FAIL, &result) });
+            .spawn(async move { shared.finish(id, kind::FAIL, result) });
     }
 
     fn handle(&self) -> &tokio::runtime::Handle {
-        self.runtime.as_ref().expect("runtime until drop").handle()
+        &self.handle
     }
 
     fn download(&self, id: CallId, options: &Value, wants: Arc<AtomicU8>) {
@@ -377,21 +417,9 @@ impl Wx {
             },
             Err(fail) => return self.fail_later(id, download::API.fail_result(&fail)),
         };
-        let (progress, progress_wants) = (self.shared.clone(), wants.clone());
-        let (headers, headers_wants) = (self.shared.clone(), wants);
         let opts = opts
-            .on_progress_update(move |p| {
-                if wanted(&progress_wants, Wants::PROGRESS) {
-                    let json = serde_json::to_string(p).unwrap_or_default();
-                    progress.send(id, kind::PROGRESS_UPDATE, &json);
-                }
-            })
-            .on_headers_received(move |h| {
-                if wanted(&headers_wants, Wants::HEADERS) {
-                    let json = serde_json::to_string(h).unwrap_or_default();
-                    headers.send(id, kind::HEADERS_RECEIVED, &json);
-                }
-            });
+            .on_progress_update(self.feed(id, &wants, Wants::PROGRESS))
+            .on_headers_received(self.feed(id, &wants, Wants::HEADERS));
         let task = {
             // The download runs on this Wx's threads whoever calls.
             let _inside = self.handle().enter();
@@ -422,13 +450,7 @@ impl Wx {
         if let Some(t) = self.request_timeout {
             opts = opts.default_timeout(t);
         }
-        let (headers, headers_wants) = (self.shared.clone(), wants.clone());
-        opts = opts.on_headers_received(move |h| {
-            if wanted(&headers_wants, Wants::HEADERS) {
-                let json = serde_json::to_string(h).unwrap_or_default();
-                headers.send(id, kind::HEADERS_RECEIVED, &json);
-            }
-        });
+        opts = opts.on_headers_received(self.feed(id, &wants, Wants::HEADERS));
         if call.chunked {
             let chunks = self.shared.clone();
             opts = opts.on_chunk_received(move |c| {
@@ -464,21 +486,9 @@ impl Wx {
         if let Some(t) = self.upload_timeout {
             opts = opts.default_timeout(t);
         }
-        let (progress, progress_wants) = (self.shared.clone(), wants.clone());
-        let (headers, headers_wants) = (self.shared.clone(), wants);
         let opts = opts
-            .on_progress_update(move |p| {
-                if wanted(&progress_wants, Wants::PROGRESS) {
-                    let json = serde_json::to_string(p).unwrap_or_default();
-                    progress.send(id, kind::PROGRESS_UPDATE, &json);
-                }
-            })
-            .on_headers_received(move |h| {
-                if wanted(&headers_wants, Wants::HEADERS) {
-                    let json = serde_json::to_string(h).unwrap_or_default();
-                    headers.send(id, kind::HEADERS_RECEIVED, &json);
-                }
-            });
+            .on_progress_update(self.feed(id, &wants, Wants::PROGRESS))
+            .on_headers_received(self.feed(id, &wants, Wants::HEADERS));
         let task = {
             let _inside = self.handle().enter();
             self.client.upload(opts)
@@ -487,6 +497,28 @@ impl Wx {
             Ok(done) => (kind::SUCCESS, upload::success(&done)),
             Err(f) => (kind::FAIL, upload::API.fail_result(&f)),
         });
+    }
+
+    /// A task listener that sends call `id`'s events of `want` (progress or headers) as their
+    /// JSON, while they are wanted (nothing is built otherwise).
+    fn feed<E: serde::Serialize>(
+        &self,
+        id: CallId,
+        wants: &Arc<AtomicU8>,
+        want: Wants,
+    ) -> impl Fn(&E) + Send + Sync + 'static {
+        let (shared, wants) = (self.shared.clone(), wants.clone());
+        let kind = if want == Wants::PROGRESS {
+            kind::PROGRESS_UPDATE
+        } else {
+            kind::HEADERS_RECEIVED
+        };
+        move |e| {
+            if wanted(&wants, want) {
+                let json = serde_json::to_string(e).unwrap_or_default();
+                shared.send(id, kind, &json);
+            }
+        }
     }
 
     /// Runs a started task to its outcome on this Wx's threads, then sends the result object
@@ -522,7 +554,7 @@ impl Wx {
                 )),
             };
             let (outcome_kind, v) = result(outcome);
-            shared.finish(id, outcome_kind, &v);
+            shared.finish(id, outcome_kind, v);
         });
     }
 }
@@ -540,6 +572,12 @@ fn fail_object(api: &str, fail: &Fail) -> Value {
 impl Drop for Wx {
     /// [`close`](Wx::close), then the engine's threads stop.
     fn drop(&mut self) {
+        if self.runtime.is_none() {
+            // A face's runtime may be stopping as this goes (Node tearing down): abort what
+            // runs and do not wait for it (call `close` first to wait).
+            drop(self.abort_all());
+            return;
+        }
         self.close();
         if let Some(rt) = self.runtime.take() {
             if in_sink() || tokio::runtime::Handle::try_current().is_ok() {
