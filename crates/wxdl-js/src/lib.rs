@@ -14,28 +14,23 @@
 //! ```
 
 mod audio;
-mod inbox;
+mod calls;
 mod journal;
 mod modules;
-mod request_upload;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Exception, Function, Module, Value};
 use tokio::sync::Notify;
-use wxdl::{AbortHandle, Client, DownloadOptions};
+use wxdl::Client;
 use wxdl_wx::config::ClientConfig;
-use wxdl_wx::events::{WANT_HEADERS, WANT_PROGRESS};
-use wxdl_wx::{download, fs, network, storage};
-
-use inbox::{Inbox, Update};
+use wxdl_wx::{fs, network, storage};
 
 /// The download task, the file system manager and the wx APIs around them (the wx layer's,
 /// shared with the Node package), the app and its pages (`pages.js`), then the rest of the
@@ -75,16 +70,10 @@ impl From<rquickjs::Error> for ScriptError {
     }
 }
 
-/// A running download: how to abort it, and its events on their way to the script.
-struct Running {
-    abort: AbortHandle,
-    inbox: Arc<Inbox>,
-}
-
-/// What the natives share: the engine client, live timers and downloads, and the first fatal
-/// error (after which everything pending is cancelled so the runtime can wind down).
+/// What the natives share: the network calls (and their client), live timers, and the first
+/// fatal error (after which everything pending is cancelled so the runtime can wind down).
 struct Host {
-    client: Client,
+    calls: calls::Calls,
     /// The Mini Program's key-value storage.
     storage: RefCell<storage::Storage>,
     /// Temp files this run downloaded, journaled (removed at its end unless kept).
@@ -93,13 +82,8 @@ struct Host {
     modules: modules::Confinement,
     /// The project's root and its `app.json` (null without one), as JSON for the prelude.
     project: String,
-    app_timeout: Option<Duration>,
-    /// `app.json`'s `networkTimeout.request` and `.uploadFile`.
-    request_timeout: Option<Duration>,
-    upload_timeout: Option<Duration>,
     next_id: Cell<u32>,
     timers: RefCell<HashMap<u32, Rc<Notify>>>,
-    downloads: RefCell<HashMap<u32, Running>>,
     fatal: RefCell<Option<String>>,
     /// Uncaught exceptions so far (each printed when it happened; the run went on).
     uncaught: Cell<usize>,
@@ -136,9 +120,7 @@ impl Host {
         for (_, t) in self.timers.borrow_mut().drain() {
             t.notify_one();
         }
-        for (_, Running { abort: d, .. }) in self.downloads.borrow_mut().drain() {
-            d.abort();
-        }
+        self.calls.abort_all();
     }
 
     fn is_dead(&self) -> bool {
@@ -159,9 +141,7 @@ impl Host {
         for (_, t) in self.timers.borrow_mut().drain() {
             t.notify_one();
         }
-        for d in self.downloads.borrow().values().map(|r| &r.abort) {
-            d.abort();
-        }
+        self.calls.abort_all();
     }
 }
 
@@ -357,15 +337,11 @@ pub async fn run_file_until(
             client.sandbox().tmp_dir(),
             page.keep_tmp,
         )),
-        client,
-        app_timeout: app_json_timeout(&script_dir, download::API),
-        request_timeout: app_json_timeout(&script_dir, wxdl_wx::request::API),
-        upload_timeout: app_json_timeout(&script_dir, wxdl_wx::upload::API),
+        calls: calls::Calls::new(client, |api| app_json_timeout(&script_dir, api)),
         modules: confinement.clone(),
         project: project_json(&project.root),
         next_id: Cell::new(0),
         timers: RefCell::default(),
-        downloads: RefCell::default(),
         fatal: RefCell::default(),
         uncaught: Cell::new(0),
         unhandled: RefCell::default(),
@@ -602,51 +578,29 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         })?,
     )?;
 
+    // The network calls: `call(api, options, deliver) -> id`, `abort(id)`, `want(id, bits)`.
     let h = Rc::clone(host);
     n.set(
-        "download",
+        "call",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>,
-                  options: Value<'js>,
-                  on_event: Function<'js>|
-                  -> rquickjs::Result<u32> {
-                let parsed =
-                    download::options(&option_fields(&options, &download::OPTION_FIELDS), |w| {
-                        eprintln!("{w}")
-                    });
-                Ok(match parsed {
-                    Ok(opts) => {
-                        start_download(&ctx, &h, with_app_timeout(opts, h.app_timeout), on_event)
-                    }
-                    Err(fail) => {
-                        fail_soon(&ctx, &h, fail, on_event);
-                        0
-                    }
-                })
+            move |ctx: Ctx<'js>, api: String, options: Value<'js>, deliver: Function<'js>| {
+                calls::start(&ctx, &h, &api, &options, deliver) as f64
             },
         )?,
     )?;
 
-    request_upload::install(ctx, &n, host)?;
-
     let h = Rc::clone(host);
     n.set(
         "abort",
-        Function::new(ctx.clone(), move |id: u32| {
-            if let Some(d) = h.downloads.borrow().get(&id) {
-                d.abort.abort();
-            }
-        })?,
+        Function::new(ctx.clone(), move |id: f64| h.calls.abort(id as u64))?,
     )?;
 
     let h = Rc::clone(host);
     n.set(
         "want",
-        Function::new(ctx.clone(), move |id: u32, events: u8| {
-            if let Some(d) = h.downloads.borrow().get(&id) {
-                d.inbox.want(events);
-            }
+        Function::new(ctx.clone(), move |id: f64, events: u8| {
+            h.calls.want(id as u64, events)
         })?,
     )?;
 
@@ -656,7 +610,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, op: String, args: String| -> rquickjs::Result<String> {
-                fs::call(h.client.sandbox(), &op, &args)
+                fs::call(h.calls.client().sandbox(), &op, &args)
                     .map_err(|e| Exception::throw_message(&ctx, &e.to_string()))
             },
         )?,
@@ -767,9 +721,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                 ctx.spawn(async move {
                     tokio::time::sleep(BACKGROUND_GRACE).await;
                     if host.background.get() && host.stay.get() == stay {
-                        for d in host.downloads.borrow().values().map(|r| &r.abort) {
-                            d.interrupt();
-                        }
+                        host.calls.interrupt_all();
                     }
                 });
             }
@@ -812,7 +764,7 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<String> {
-                let host_path = h.client.sandbox().resolve(&path).map_err(|_| {
+                let host_path = h.calls.client().sandbox().resolve(&path).map_err(|_| {
                     Exception::throw_message(&ctx, &format!("permission denied, open {path}"))
                 })?;
                 audio::describe(&host_path)
@@ -831,14 +783,14 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     n.set(
         "networkType",
         Function::new(ctx.clone(), move || {
-            network::network_type(&h.client).to_string()
+            network::network_type(h.calls.client()).to_string()
         })?,
     )?;
     let h = Rc::clone(host);
     n.set(
         "networkChanges",
         Function::new(ctx.clone(), move || {
-            network::network_changes(&h.client).to_string()
+            network::network_changes(h.calls.client()).to_string()
         })?,
     )?;
 
@@ -894,29 +846,6 @@ fn option_fields(options: &Value<'_>, names: &[&str]) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// Without a `timeout` of its own, a download gets `app.json`'s `networkTimeout.downloadFile`.
-fn with_app_timeout(opts: DownloadOptions, app_timeout: Option<Duration>) -> DownloadOptions {
-    match app_timeout {
-        Some(t) => opts.default_timeout(t),
-        None => opts,
-    }
-}
-
-/// Reports a call the engine refused (bad options) as the task's failure, after the call
-/// returned, as WeChat does.
-fn fail_soon<'js>(ctx: &Ctx<'js>, host: &Rc<Host>, fail: wxdl::Fail, on_event: Function<'js>) {
-    let host = Rc::clone(host);
-    let task_ctx = ctx.clone();
-    ctx.spawn(async move {
-        match json_to_js(&task_ctx, &download::API.fail_result(&fail)) {
-            Ok(v) => invoke(&task_ctx, &host, &on_event, ("fail", v, None::<String>)),
-            Err(e) => host.die(format!(
-                "wx.downloadFile: cannot build the fail result: {e}"
-            )),
-        }
-    });
-}
-
 /// A JSON value as a JS value, built directly (what `JSON.parse` of its text would give,
 /// without printing and tokenizing it: results carry a profile of fractional epoch times).
 fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
@@ -944,98 +873,4 @@ fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Va
             object.into_value()
         }
     })
-}
-
-/// Starts an engine download and a JS-side future that delivers its events, in order, then
-/// its outcome, to `on_event(kind, json)`.
-fn start_download<'js>(
-    ctx: &Ctx<'js>,
-    host: &Rc<Host>,
-    opts: DownloadOptions,
-    on_event: Function<'js>,
-) -> u32 {
-    // Events nobody listens to are not built: most scripts register no listener.
-    let inbox = Arc::new(Inbox::default());
-    let (progress, headers) = (Arc::clone(&inbox), Arc::clone(&inbox));
-    let opts = opts
-        .on_progress_update(move |p| {
-            if progress.wants(WANT_PROGRESS) {
-                progress.push(Update::Progress(
-                    serde_json::to_value(p).unwrap_or_default(),
-                ));
-            }
-        })
-        .on_headers_received(move |h| {
-            if headers.wants(WANT_HEADERS) {
-                headers.push(Update::Headers(serde_json::to_value(h).unwrap_or_default()));
-            }
-        });
-    let task = host.client.download(opts);
-    if host.interrupted.get() {
-        task.abort();
-    } else if host.background.get() {
-        // Started in the background: WeChat fails it at once.
-        task.abort_handle().interrupt();
-    }
-    let id = host.id();
-    host.downloads.borrow_mut().insert(
-        id,
-        Running {
-            abort: task.abort_handle(),
-            inbox: Arc::clone(&inbox),
-        },
-    );
-    let host = Rc::clone(host);
-    let task_ctx = ctx.clone();
-    ctx.spawn(async move {
-        // The profile (33 fields) crosses as JSON text that JS parses only if the script reads
-        // it: building it as an object for every download was a sixth of the host's work.
-        let emit_with =
-            |kind: &str, v: &serde_json::Value, profile: Option<String>| match json_to_js(
-                &task_ctx, v,
-            ) {
-                Ok(v) => invoke(&task_ctx, &host, &on_event, (kind, v, profile)),
-                Err(e) => host.die(format!(
-                    "wx.downloadFile: cannot build the {kind} result: {e}"
-                )),
-            };
-        let emit = |kind: &str, v: &serde_json::Value| emit_with(kind, v, None);
-        let deliver = |u: Update| match u {
-            Update::Progress(v) => emit("progress", &v),
-            Update::Headers(v) => emit("headers", &v),
-            Update::Chunk(_) => {}
-        };
-        let mut outcome = std::pin::pin!(task.into_future());
-        let result = loop {
-            tokio::select! {
-                biased;
-                () = inbox.ready() => {
-                    while let Some(u) = inbox.take() {
-                        deliver(u);
-                    }
-                }
-                r = &mut outcome => break r,
-            }
-        };
-        while let Some(u) = inbox.take() {
-            deliver(u);
-        }
-        host.downloads.borrow_mut().remove(&id);
-        match result {
-            Ok(mut s) => {
-                if s.temp_file_path.is_some() {
-                    if let Some(journal) = host.temps.borrow_mut().as_mut() {
-                        journal.add(&s.saved_path);
-                    }
-                }
-                let profile = s
-                    .profile
-                    .take()
-                    .and_then(|p| serde_json::to_string(&p).ok());
-                emit_with("success", &download::success(&s), profile)
-            }
-            Err(f) => emit("fail", &download::API.fail_result(&f)),
-        }
-    });
-    id
 }

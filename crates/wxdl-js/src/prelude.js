@@ -47,18 +47,32 @@
   const promise = g.__wxdl_promise === true;
   delete g.__wxdl_promise;
 
-  // ---- wx.downloadFile ---------------------------------------------------------------------
-  const downloadFile = makeDownloadFile((obj, onEvent) => {
-    const id = N.download(obj, onEvent);
+  // ---- the network calls: one start for wx.downloadFile, wx.request, wx.uploadFile ----------
+  // `N.call(api, options, deliver)` starts the call (the wx layer's one entry) and gives its
+  // id; every call's events come back through `deliver`, in order per call, the outcome last.
+  const running = new Map();
+  const deliver = (id, kind, v, extra, bytes) => {
+    const onEvent = running.get(id);
+    if (!onEvent) return;
+    if (kind === 'success' || kind === 'fail') running.delete(id);
+    onEvent(kind, v, extra, bytes);
+  };
+  const start = (api, obj, onEvent) => {
+    const id = N.call(api, obj, deliver);
+    running.set(id, onEvent);
     return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
-  }, call, promise);
+  };
+
+  // ---- wx.downloadFile ---------------------------------------------------------------------
+  const downloadFile = makeDownloadFile((obj, onEvent) => start('downloadFile', obj, onEvent),
+    call, promise);
 
   // ---- wx.request, wx.uploadFile -----------------------------------------------------------
   // Bytes cross to the natives as base64: an ArrayBuffer (or a view of one) `data` goes as
   // {base64}; a chunk's and an arraybuffer response's bytes come back as base64 text.
   const asBuffer = (b64) => (typeof b64 === 'string' ? b64ToBuffer(b64) : b64);
   const viewBytes = (v) => v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
-  const networkApi = (api, native) => makeDownloadFile.forApi(api, (obj, onEvent) => {
+  const networkApi = (api) => makeDownloadFile.forApi(api, (obj, onEvent) => {
     let options = obj;
     const data = obj.data;
     if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
@@ -66,12 +80,11 @@
         data: { base64: bufferToB64(data instanceof ArrayBuffer ? data : viewBytes(data)) },
       });
     }
-    const id = native(options, (kind, v, extra, bytes) => onEvent(
+    return start(api, options, (kind, v, extra, bytes) => onEvent(
       kind, v, kind === 'chunk' ? asBuffer(extra) : extra, asBuffer(bytes)));
-    return { abort: () => N.abort(id), want: (events) => N.want(id, events) };
   }, call, promise);
-  const request = networkApi('request', N.request);
-  const uploadFile = networkApi('uploadFile', N.upload);
+  const request = networkApi('request');
+  const uploadFile = networkApi('uploadFile');
 
   // ---- wx.getFileSystemManager -------------------------------------------------------------
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

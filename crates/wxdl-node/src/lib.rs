@@ -82,12 +82,8 @@ struct ToNode(Arc<Sink>);
 
 impl wxdl_wx::call::Sink for ToNode {
     fn event(&self, id: CallId, kind: &str, json: &str) {
-        // The task JS's names for the listener events.
-        let kind = match kind {
-            kind::PROGRESS_UPDATE => "progress",
-            kind::HEADERS_RECEIVED => "headers",
-            kind::CHUNK_RECEIVED => "chunk",
-            _ => return,
+        let Some(kind) = kind::in_task_js(kind) else {
+            return;
         };
         self.0.push(Event {
             id,

@@ -38,6 +38,17 @@ pub mod kind {
     pub const FAIL: &str = "fail";
     /// The same object as `success` or `fail`, last.
     pub const COMPLETE: &str = "complete";
+
+    /// The name the JS faces' shared task code (`download_task.js`) gives a listener event:
+    /// `progress`, `headers`, `chunk`; `None` for the outcome kinds.
+    pub fn in_task_js(kind: &str) -> Option<&'static str> {
+        match kind {
+            PROGRESS_UPDATE => Some("progress"),
+            HEADERS_RECEIVED => Some("headers"),
+            CHUNK_RECEIVED => Some("chunk"),
+            _ => None,
+        }
+    }
 }
 
 /// Where a [`Wx`]'s events go. Called on the engine's threads, one event at a time per call
@@ -127,6 +138,16 @@ const APIS: [(&str, Route); 3] = [
     ("request", Route::Request),
     ("uploadFile", Route::Upload),
 ];
+
+/// The option fields `api`'s parser reads (a face that reads options from its own objects takes
+/// only these); `None` for a name [`Wx::call`] does not know.
+pub fn option_fields(api: &str) -> Option<&'static [&'static str]> {
+    match APIS.iter().find(|(name, _)| *name == api)?.1 {
+        Route::Download => Some(&download::OPTION_FIELDS),
+        Route::Request => Some(&request::OPTION_FIELDS),
+        Route::Upload => Some(&upload::OPTION_FIELDS),
+    }
+}
 
 /// WeChat's general errno for an error it has no finer row for (`unknown error`).
 const ERRNO_UNKNOWN: u32 = 1;
@@ -267,7 +288,18 @@ impl Wx {
             let _inside = handle.enter();
             builder.build()?
         };
-        Ok(Wx {
+        let mut wx = Wx::from_client(client, sink, handle);
+        for api in [Api::DownloadFile, Api::Request, Api::UploadFile] {
+            wx = wx.network_timeout(api, config.timeout(api));
+        }
+        Ok(wx)
+    }
+
+    /// A `Wx` over a client the face made (the JS host is given one), on the face's runtime
+    /// as [`on_runtime`](Wx::on_runtime)'s; no `networkTimeout` until
+    /// [`network_timeout`](Wx::network_timeout).
+    pub fn from_client(client: Client, sink: impl Sink, handle: tokio::runtime::Handle) -> Wx {
+        Wx {
             client,
             shared: Arc::new(Shared {
                 sink: Box::new(sink),
@@ -275,12 +307,22 @@ impl Wx {
                 completed: Condvar::new(),
             }),
             next: AtomicU64::new(1),
-            download_timeout: config.timeout(Api::DownloadFile),
-            request_timeout: config.timeout(Api::Request),
-            upload_timeout: config.timeout(Api::UploadFile),
+            download_timeout: None,
+            request_timeout: None,
+            upload_timeout: None,
             runtime: None,
             handle,
-        })
+        }
+    }
+
+    /// `app.json`'s `networkTimeout.<api>`: the timeout of `api`'s calls that give none.
+    pub fn network_timeout(mut self, api: Api, timeout: Option<Duration>) -> Wx {
+        match api {
+            Api::DownloadFile => self.download_timeout = timeout,
+            Api::Request => self.request_timeout = timeout,
+            Api::UploadFile => self.upload_timeout = timeout,
+        }
+        self
     }
 
     /// The client the calls run on (its sandbox for the file system APIs, its network).
@@ -297,6 +339,13 @@ impl Wx {
     /// events. `options_json` is the options object as JSON text (callbacks left out); text
     /// that is not JSON counts as `{}`, as the faces read it.
     pub fn call(&self, api: &str, options_json: &str) -> CallId {
+        let options: Value = serde_json::from_str(options_json).unwrap_or_else(|_| json!({}));
+        self.call_with(api, &options)
+    }
+
+    /// [`call`](Wx::call) with the options already as a JSON value (a face that reads them
+    /// from its own objects, as the JS host does).
+    pub fn call_with(&self, api: &str, options: &Value) -> CallId {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let wants = Arc::new(AtomicU8::new(UNDECIDED));
         {
@@ -318,11 +367,10 @@ impl Wx {
                 return id;
             }
         }
-        let options: Value = serde_json::from_str(options_json).unwrap_or_else(|_| json!({}));
         match APIS.iter().find(|(name, _)| *name == api).map(|e| e.1) {
-            Some(Route::Download) => self.download(id, &options, wants),
-            Some(Route::Request) => self.request(id, &options, wants),
-            Some(Route::Upload) => self.upload(id, &options, wants),
+            Some(Route::Download) => self.download(id, options, wants),
+            Some(Route::Request) => self.request(id, options, wants),
+            Some(Route::Upload) => self.upload(id, options, wants),
             None => self.fail_later(
                 id,
                 json!({"errMsg": format!("{api}:fail not supported by wxdl"), "errno": ERRNO_UNKNOWN}),
@@ -340,6 +388,23 @@ impl Wx {
                     Some(a) => a.abort(),
                     None => r.abort_asked = true,
                 }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Interrupts call `id` as WeChat does a call still running 5 s after the Mini Program
+    /// went to the background: it fails with `interrupted` (600003). `false` when no such call
+    /// runs.
+    pub fn interrupt(&self, id: CallId) -> bool {
+        match self.shared.calls().running.get(&id) {
+            Some(Running {
+                abort: Some(a),
+                ended: false,
+                ..
+            }) => {
+                a.interrupt();
                 true
             }
             _ => false,
