@@ -238,6 +238,11 @@ class Bench:
         self.rows = {}  # (workload, tool) -> [(wall, rss, cpu, server cpu)]
         self.servers = []  # the servers' pids (their CPU during each run is recorded)
         self.workloads = 0
+        self.only = None  # with --only: the workloads to run (W1, W10, ...), the rest skipped
+
+    def runs(self, workload):
+        """Whether `workload` (W1, W8, ...) is in this run."""
+        return self.only is None or workload in self.only
 
     def workload(self, name, tools, verify, keep_outputs=False):
         """tools: {label: (make_cmd(out_dir) -> argv)}; verify(out_dir) checks the outputs.
@@ -247,6 +252,8 @@ class Bench:
         thousands of deletions are slow (ext4 scans recently freed inodes, for about 30 s),
         which would charge one tool for another's cleanup.
         """
+        if not self.runs(name.split()[0]):
+            return
         self.workloads += 1
         base = self.out / f"o{self.workloads}"
         # The many-small-files runs take a tenth of a second each, where this VM's jitter is
@@ -351,6 +358,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller data, 2 rounds (smoke)")
     ap.add_argument("--rounds", type=int)
+    ap.add_argument("--only", help="comma-separated workloads to run (e.g. W10,W11); default all")
     args = ap.parse_args()
     need(["nginx", "caddy", "curl", "wget", "aria2c", "openssl", "/usr/bin/time"])
     if not WXDL.exists():
@@ -378,6 +386,8 @@ def main():
         try:
             bench = Bench(rounds, work)
             bench.servers = [nginx.pid, caddy.pid, quinn.pid]
+            if args.only:
+                bench.only = set(args.only.split(","))
             wx = [str(WXDL), "get", "-q", "--data-dir", str(data_dir)]
 
             def verify_big(d: Path, label):
@@ -581,7 +591,7 @@ def main():
             sink.wait()
 
             table = bench.table(compare)
-            w8 = resume_rows(work, wx, thr, big_size, big_sha, rounds)
+            w8 = resume_rows(work, wx, thr, big_size, big_sha, rounds) if bench.runs("W8") else "(not run)"
         finally:
             nginx.terminate()
             caddy.terminate()

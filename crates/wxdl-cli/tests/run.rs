@@ -1115,3 +1115,51 @@ wx.downloadFile({{
         "the object's call fails before any I/O"
     );
 }
+
+/// WeChat's own `miniprogram-api-promise` 1.0.4, unmodified (untranspiled ES modules, imports
+/// without extensions, `Object.keys(wx)`): `examples/api-promise`'s page promisifies every wx
+/// API and awaits a request, a download, the network type and a refused request through it
+/// (issue 26). The package comes from the example's lockfile (`npm ci`); without npm the test
+/// says so and skips. Node runs the same module under Jest (wxdl-testkit's node tests).
+#[test]
+fn miniprogram_api_promise_runs_unmodified() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/api-promise");
+    let npm = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&example)
+        .status();
+    match npm {
+        Ok(s) if s.success() => {}
+        other => {
+            eprintln!("skipped: npm ci in examples/api-promise did not run ({other:?})");
+            return;
+        }
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = cli::run(
+        BIN,
+        &example.join("pages/index/index.js"),
+        data.path(),
+        &["--serve", "static:0"],
+    );
+    cmd.current_dir(&example);
+    let out = ok(&cli::bounded(cmd));
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+    assert_eq!(report["promisified"], true, "{report}");
+    assert_eq!(
+        report["request"],
+        serde_json::json!({"statusCode": 200, "errMsg": "request:ok", "data": {"hello": "api-promise"}})
+    );
+    assert_eq!(report["download"]["errMsg"], "downloadFile:ok", "{report}");
+    assert_eq!(report["download"]["temp"], true, "{report}");
+    assert_eq!(report["download"]["text"], "{\"hello\":\"api-promise\"}\n");
+    assert_eq!(report["network"], "getNetworkType:ok");
+    let refused = &report["refused"];
+    assert!(
+        refused["errMsg"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("request:fail connect fail")),
+        "{report}"
+    );
+    assert_eq!(refused["errno"], 600001, "{report}");
+}

@@ -294,3 +294,21 @@ fn the_file_system_scenario_runs_in_node_as_on_the_host() {
         r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
     );
 }
+
+/// WeChat's own `miniprogram-api-promise` 1.0.4, unmodified, in Node: `examples/api-promise`'s
+/// module under Jest (babel-jest turns its untranspiled ES modules into CommonJS, as WeChat's
+/// devtools' npm build does) awaits a request, a download, the network type and a refused
+/// request through the promisified real `wx` (issue 26); `wxdl run` runs the same module
+/// (wxdl-cli's run tests).
+#[test]
+fn miniprogram_api_promise_runs_unmodified_under_jest() {
+    let Some(_) = ready() else { return };
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/api-promise");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&example));
+    let out = run(Command::new("npx")
+        .args(["jest", "--ci"])
+        .current_dir(&example));
+    assert!(out.contains("Tests:       1 passed, 1 total"), "{out}");
+}
