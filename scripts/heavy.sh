@@ -12,6 +12,8 @@
 #   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
 #     whatever is missing;
+#   - a 1 GiB upload (UPLOAD_SIZE bytes, sparse) to a sink that reads every byte: wxdl's peak
+#     RSS must stay under 64 MiB (bench/upload_rss.py);
 #   - the network emulation against the kernel's tc netem (NETEM_SIZE bytes at the wifi, 4g
 #     and 3g presets; root and a kernel with sch_netem, else it prints why it is skipped);
 #   - the rate emulation against the kernel's tc tbf (TBF_SIZE bytes at the 4g and 3g rates,
@@ -50,6 +52,10 @@ PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --lib
 
 echo "== benchmark smoke"
 timeout 600 bash bench/run.sh --quick
+
+echo "== a 1 GiB upload keeps RSS flat"
+cargo build --release --locked -q -p wxdl-testkit --bin wxdl-sink
+timeout 600 python3 bench/upload_rss.py --size "${UPLOAD_SIZE:-1073741824}"
 
 echo "== emulation against tc netem"
 timeout 600 python3 bench/netem.py --size "${NETEM_SIZE:-262144}" --presets wifi,4g,3g

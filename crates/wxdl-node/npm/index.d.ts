@@ -85,6 +85,11 @@ export interface OnHeadersReceivedListenerResult {
   statusCode: number;
 }
 
+/** `RequestTask.onHeadersReceived`: also each `Set-Cookie` as sent, in order. */
+export interface RequestHeadersReceivedListenerResult extends OnHeadersReceivedListenerResult {
+  cookies: string[];
+}
+
 export interface DownloadTask {
   abort(): void;
   onProgressUpdate(listener: (res: OnProgressUpdateListenerResult) => void): void;
@@ -134,8 +139,8 @@ export interface RequestSuccessCallbackResult {
 
 export interface RequestTask {
   abort(): void;
-  onHeadersReceived(listener: (res: OnHeadersReceivedListenerResult) => void): void;
-  offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
+  onHeadersReceived(listener: (res: RequestHeadersReceivedListenerResult) => void): void;
+  offHeadersReceived(listener?: (res: RequestHeadersReceivedListenerResult) => void): void;
   onChunkReceived(listener: (res: { data: ArrayBuffer }) => void): void;
   offChunkReceived(listener?: (res: { data: ArrayBuffer }) => void): void;
 }

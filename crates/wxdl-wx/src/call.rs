@@ -515,7 +515,15 @@ impl Wx {
         if let Some(t) = self.request_timeout {
             opts = opts.default_timeout(t);
         }
-        opts = opts.on_headers_received(self.feed(id, &wants, Wants::HEADERS));
+        // WeChat's RequestTask.onHeadersReceived: `{header, statusCode, cookies}`.
+        let (headers, headers_wants) = (self.shared.clone(), wants.clone());
+        opts = opts.on_headers_received(move |h| {
+            if wanted(&headers_wants, Wants::HEADERS) {
+                let event =
+                    json!({"header": h.header, "statusCode": h.status_code, "cookies": h.cookies});
+                headers.send(id, kind::HEADERS_RECEIVED, &event.to_string());
+            }
+        });
         if call.chunked {
             let chunks = self.shared.clone();
             opts = opts.on_chunk_received(move |c| {

@@ -326,3 +326,41 @@ fn request_and_upload_go_through_the_same_entry() {
     assert_eq!(echoed["parts"][1]["len"], 300_000);
     wx.close();
 }
+
+/// `RequestTask.onHeadersReceived` gets WeChat's `{header, statusCode, cookies}`: each
+/// `Set-Cookie` as the server sent it, in order, where `header` joins them into one entry; a
+/// download's event stays `{header, statusCode}`.
+#[test]
+fn a_requests_headers_event_carries_its_cookies() {
+    let nginx = Nginx::builder()
+        .location(
+            r#"location = /cookies { add_header Set-Cookie "a=1"; add_header Set-Cookie "b=2; Path=/; HttpOnly"; return 200 "ok"; }"#,
+        )
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let (wx, rx) = wx(dir.path());
+    let id = wx.call(
+        "request",
+        &json!({"url": nginx.url("/cookies")}).to_string(),
+    );
+    let events = until_complete(&rx, id);
+    let headers = &events.iter().find(|e| e.1 == "headersReceived").unwrap().2;
+    assert_eq!(headers["statusCode"], 200);
+    assert_eq!(headers["cookies"], json!(["a=1", "b=2; Path=/; HttpOnly"]));
+    assert_eq!(
+        headers["header"]["set-cookie"],
+        "a=1, b=2; Path=/; HttpOnly"
+    );
+    let res = &events.iter().find(|e| e.1 == "success").unwrap().2;
+    assert_eq!(res["cookies"], headers["cookies"]);
+
+    let id = wx.call(
+        "downloadFile",
+        &json!({"url": nginx.url("/cookies")}).to_string(),
+    );
+    let events = until_complete(&rx, id);
+    let headers = &events.iter().find(|e| e.1 == "headersReceived").unwrap().2;
+    assert_eq!(headers["statusCode"], 200);
+    assert!(headers.get("cookies").is_none(), "{headers}");
+    wx.close();
+}

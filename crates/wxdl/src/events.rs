@@ -53,6 +53,10 @@ pub struct HeadersReceived {
     pub header: Header,
     /// Final response status.
     pub status_code: u16,
+    /// Each `Set-Cookie` value as sent, in order (`header` joins them into one entry);
+    /// `wx.request`'s listener gets them as `cookies`. Not serialized.
+    #[serde(skip)]
+    pub cookies: Vec<String>,
 }
 
 /// One event of a task, as delivered by [`DownloadTask::events`](crate::DownloadTask::events).

@@ -84,6 +84,7 @@ impl Fresh<'_> {
         shared.emit_headers(&HeadersReceived {
             header: header.clone(),
             status_code: status,
+            cookies: crate::net::headers::set_cookies(headers),
         });
         let codings =
             Codings::of(headers, self.decode_wanted).map_err(|f| f.in_phase(Phase::Response))?;

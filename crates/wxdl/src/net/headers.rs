@@ -45,6 +45,15 @@ pub(crate) fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each `Set-Cookie` value of a response, as sent, in order.
+pub(crate) fn set_cookies(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect()
+}
+
 /// Response headers as a map of lowercase names; repeated fields joined by `, `.
 pub(crate) fn header_map(headers: &HeaderMap) -> Header {
     let mut out = Header::new();

@@ -19,7 +19,7 @@ use crate::error::{Fail, FailReason, Phase};
 use crate::events::HeadersReceived;
 use crate::net::attempt::{Answer, HopRecord, Protocols};
 use crate::net::decode::{BodyReader, Codings};
-use crate::net::headers::{header_list, header_map, request_headers};
+use crate::net::headers::{header_list, header_map, request_headers, set_cookies};
 use crate::net::payload::Outgoing;
 use crate::net::policy::Api;
 use crate::net::redirect::Followed;
@@ -140,6 +140,7 @@ async fn exchange(
     shared.emit_headers(&HeadersReceived {
         header: header.clone(),
         status_code,
+        cookies: set_cookies(head),
     });
     let Answer {
         response,
