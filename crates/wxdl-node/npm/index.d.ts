@@ -287,12 +287,21 @@ export interface WxConfig {
   root?: string;
   appid?: string;
   appVersion?: string;
-  /** The strict policy (WeChat's production rules) with these download domains. */
+  /** The strict policy (WeChat's production rules) with this domain list, for every API
+   *  without a list of its own. */
   domains?: string[];
+  /** WeChat's per-API domain lists (any of them makes the policy strict; an API without one
+   *  uses `domains`, else reaches nothing). */
+  downloadDomains?: string[];
+  requestDomains?: string[];
+  uploadDomains?: string[];
   /** Extra trusted CA certificates: PEM text or paths of PEM files. */
   cacert?: string[];
-  /** Downloads at once (default 10, as WeChat). */
+  /** Calls at once per API (default 10, as WeChat). */
   concurrency?: number;
+  /** `'per-api'` (default): downloads, requests and uploads each have `concurrency` slots;
+   *  `'shared'`: one pool for the three. */
+  concurrencyScope?: 'per-api' | 'shared';
   userAgent?: string;
   usrQuota?: number;
   /** curl's `HOST:PORT:ADDR` overrides (an empty ADDR: the name does not resolve). */

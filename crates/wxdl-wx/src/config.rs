@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
+use wxdl::client::ConcurrencyScope;
 use wxdl::{
     transport::{NetworkSettings, Resolver},
     Client, ClientBuilder, Policy,
@@ -34,9 +35,10 @@ impl ConfigError {
     }
 }
 
-/// What a client is made of: `{root, appid, appVersion, domains, cacert, concurrency,
-/// userAgent, usrQuota, resolve, rateLimit, quicHandshakeTimeout, network, down, up, latency,
-/// jitter, loss, networkTimeline, seed, networkTimeout}`, every field optional.
+/// What a client is made of: `{root, appid, appVersion, domains, downloadDomains,
+/// requestDomains, uploadDomains, cacert, concurrency, concurrencyScope, userAgent, usrQuota,
+/// resolve, rateLimit, quicHandshakeTimeout, network, down, up, latency, jitter, loss,
+/// networkTimeline, seed, networkTimeout}`, every field optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -46,12 +48,25 @@ pub struct ClientConfig {
     pub appid: Option<String>,
     /// The app version in the user agent (default `devtools`).
     pub app_version: Option<String>,
-    /// The strict policy's download domains (none: the permissive policy).
+    /// The strict policy's domain list for every API without a list of its own (none, and no
+    /// per-API list: the permissive policy).
     pub domains: Option<Vec<String>>,
+    /// WeChat's per-API lists (`downloadDomains`, `requestDomains`, `uploadDomains`): with any
+    /// of them the policy is strict, each API checked against its own list, else `domains`,
+    /// else nothing (every host refused).
+    pub download_domains: Option<Vec<String>>,
+    /// See [`download_domains`](ClientConfig::download_domains).
+    pub request_domains: Option<Vec<String>>,
+    /// See [`download_domains`](ClientConfig::download_domains).
+    pub upload_domains: Option<Vec<String>>,
     /// Extra trusted CA certificates: PEM text, or paths of PEM files.
     pub cacert: Vec<String>,
-    /// Downloads at once (at least 1).
+    /// Calls at once per API, or for the three together (at least 1; default 10).
     pub concurrency: Option<usize>,
+    /// `concurrencyScope`: `"per-api"` (the default: downloads, requests and uploads each have
+    /// `concurrency` slots) or `"shared"` (one pool for the three); anything else is an error
+    /// of [`builder`](ClientConfig::builder).
+    pub concurrency_scope: Option<String>,
     /// The `User-Agent`.
     pub user_agent: Option<String>,
     /// The usr quota in bytes.
@@ -98,14 +113,17 @@ impl ClientConfig {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         };
+        // An array option that is present (even empty) as its strings.
+        let list = |k: &str| config.get(k).and_then(Value::as_array).map(|_| strings(k));
         ClientConfig {
             root: text("root").map(PathBuf::from),
             appid: text("appid"),
             app_version: text("appVersion"),
-            domains: config
-                .get("domains")
-                .and_then(Value::as_array)
-                .map(|_| strings("domains")),
+            domains: list("domains"),
+            download_domains: list("downloadDomains"),
+            request_domains: list("requestDomains"),
+            upload_domains: list("uploadDomains"),
+            concurrency_scope: text("concurrencyScope"),
             cacert: strings("cacert"),
             concurrency: number("concurrency")
                 .filter(|n| *n >= 1.0)
@@ -162,10 +180,18 @@ impl ClientConfig {
         if let Some(ms) = self.quic_handshake_timeout {
             b = b.quic_handshake_timeout(Duration::from_millis(ms));
         }
-        if let Some(domains) = &self.domains {
-            let policy = Policy::strict(domains.iter().map(String::as_str))
-                .map_err(|e| ConfigError::new("domains", e.to_string()))?;
+        if let Some(policy) = self.policy()? {
             b = b.policy(policy);
+        }
+        match self.concurrency_scope.as_deref() {
+            None | Some("per-api") => {}
+            Some("shared") => b = b.concurrency_scope(ConcurrencyScope::Shared),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "concurrencyScope",
+                    format!("should be \"shared\" or \"per-api\", not {other:?}"),
+                ))
+            }
         }
         for pem in &self.cacert {
             let bytes = if pem.contains("-----BEGIN") {
@@ -190,6 +216,45 @@ impl ClientConfig {
             b = b.network(e);
         }
         Ok(b)
+    }
+}
+
+impl ClientConfig {
+    /// The strict policy the domain lists describe, if any.
+    fn policy(&self) -> Result<Option<Policy>, ConfigError> {
+        let per_api = [
+            (&self.download_domains, "downloadDomains"),
+            (&self.request_domains, "requestDomains"),
+            (&self.upload_domains, "uploadDomains"),
+        ];
+        if per_api.iter().all(|(l, _)| l.is_none()) {
+            let Some(domains) = &self.domains else {
+                return Ok(None);
+            };
+            return Policy::strict(domains.iter().map(String::as_str))
+                .map(Some)
+                .map_err(|e| ConfigError::new("domains", e.to_string()));
+        }
+        // Each list on its own first, so an error names the field it is in.
+        for (list, field) in per_api.iter().chain([&(&self.domains, "domains")]) {
+            if let Some(l) = list {
+                Policy::strict(l.iter().map(String::as_str))
+                    .map_err(|e| ConfigError::new(field, e.to_string()))?;
+            }
+        }
+        let of = |own: &Option<Vec<String>>| -> Vec<String> {
+            own.as_ref()
+                .or(self.domains.as_ref())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Policy::strict_per_api(
+            of(&self.download_domains),
+            of(&self.request_domains),
+            of(&self.upload_domains),
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::new("domains", e.to_string()))
     }
 }
 
@@ -235,5 +300,42 @@ mod tests {
             .unwrap()
             .to_string()
             .starts_with("cacert /no/such/ca.pem"));
+    }
+
+    #[test]
+    fn per_api_domain_lists_fall_back_to_domains_then_to_nothing() {
+        use wxdl::net::Api as Net;
+        let c = ClientConfig::from_json(&json!({
+            "domains": ["cdn.example.com"], "requestDomains": ["api.example.com"]
+        }));
+        let p = c.policy().unwrap().expect("strict");
+        assert!(p
+            .check_str_for(Net::Request, "https://api.example.com/v1")
+            .is_ok());
+        assert!(p
+            .check_str_for(Net::Request, "https://cdn.example.com/a")
+            .is_err());
+        assert!(p
+            .check_str_for(Net::Download, "https://cdn.example.com/a")
+            .is_ok());
+        assert!(p
+            .check_str_for(Net::Upload, "https://cdn.example.com/a")
+            .is_ok());
+        // Without `domains`, an API with no list of its own may reach nothing.
+        let c = ClientConfig::from_json(&json!({"uploadDomains": ["up.example.com"]}));
+        let p = c.policy().unwrap().expect("strict");
+        assert!(p
+            .check_str_for(Net::Upload, "https://up.example.com/")
+            .is_ok());
+        assert!(p
+            .check_str_for(Net::Download, "https://up.example.com/")
+            .is_err());
+        // A bad entry names its list.
+        let c = ClientConfig::from_json(&json!({"requestDomains": ["http://x"]}));
+        assert_eq!(c.builder().map(|_| ()).unwrap_err().field, "requestDomains");
+        assert!(ClientConfig::from_json(&json!({}))
+            .policy()
+            .unwrap()
+            .is_none());
     }
 }

@@ -364,3 +364,60 @@ fn a_requests_headers_event_carries_its_cookies() {
     assert!(headers.get("cookies").is_none(), "{headers}");
     wx.close();
 }
+
+/// With `concurrency: 1` and the given extra configuration, a slow download (nginx's /slow/,
+/// 256 KiB/s: ~2 s for 512 KiB) then, once its headers have arrived (it holds its slot), a
+/// request: which came first, the download's last body byte (its 100 % progress event) or the
+/// request's response (its headers event).
+fn first_of_body_end_and_request(extra: Value) -> &'static str {
+    let nginx = Nginx::start();
+    write_random(&nginx.root.join("slow/s.bin"), 512 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = channel();
+    let tx = Mutex::new(tx);
+    let mut config = json!({"root": dir.path(), "concurrency": 1});
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let wx = Wx::new(
+        &ClientConfig::from_json(&config),
+        move |id, kind: &str, json: &str| {
+            let v: Value = serde_json::from_str(json).unwrap();
+            let _ = tx.lock().unwrap().send((id, kind.to_owned(), v));
+        },
+    )
+    .unwrap();
+    let next = || rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let download = wx.call(
+        "downloadFile",
+        &json!({"url": nginx.url("/slow/s.bin")}).to_string(),
+    );
+    while next().1 != kind::HEADERS_RECEIVED {}
+    wx.call("request", &json!({"url": nginx.url("/conn")}).to_string());
+    loop {
+        let (id, kind, v) = next();
+        if id == download && kind == kind::PROGRESS_UPDATE && v["progress"] == 100 {
+            return "download body";
+        }
+        if id != download && kind == kind::HEADERS_RECEIVED {
+            return "request";
+        }
+    }
+}
+
+/// `concurrencyScope`: per API by default (a request is not queued behind a download), one
+/// pool for the three with `"shared"` (it waits for the download's slot); a bad value is a
+/// configuration error that names the field.
+#[test]
+fn concurrency_scope_shares_one_pool_when_asked() {
+    assert_eq!(first_of_body_end_and_request(json!({})), "request");
+    assert_eq!(
+        first_of_body_end_and_request(json!({"concurrencyScope": "shared"})),
+        "download body"
+    );
+    let bad = ClientConfig::from_json(&json!({"concurrencyScope": "global"}));
+    let err = bad.builder().map(|_| ()).unwrap_err();
+    assert_eq!(err.field, "concurrencyScope");
+    assert!(err.message.contains("\"shared\" or \"per-api\""), "{err}");
+}
