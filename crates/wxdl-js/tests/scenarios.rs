@@ -8,7 +8,9 @@
 //! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
 //!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
 //!   unzip (`examples/static/bundle.zip`), readCompressedFile (its brotli file), rmdir
-//!   (recursive), a path out refused.
+//!   (recursive), a path out refused;
+//! - `media`: getImageInfo (a downloaded file, a network src, a file written; WeChat's fail
+//!   words), the photo album (`album/`), the clipboard, the guards around absent APIs.
 
 use std::path::{Path, PathBuf};
 
@@ -95,6 +97,60 @@ fn the_file_system_scenario_runs_as_in_wechat() {
     run(&entry, &root).unwrap();
     assert_eq!(report(&root), file_system_expected());
     assert_eq!(std::fs::read_dir(root.join("usr")).unwrap().count(), 0);
+}
+
+#[test]
+fn the_media_scenario_reads_images_saves_to_the_album_and_guards_absent_apis() {
+    let nginx = Nginx::start();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/logo.png"),
+        nginx.root.join("logo.png"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let entry = project(
+        "media",
+        &["scenario.js"],
+        &dir.path().join("app"),
+        &nginx.url("/logo.png"),
+    );
+    run(&entry, &root).unwrap();
+    assert_eq!(report(&root), media_expected());
+    let mut album: Vec<String> = std::fs::read_dir(root.join("album"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    album.sort();
+    assert_eq!(album.len(), 3, "{album:?}");
+    assert_eq!(album[..2], ["dot.gif", "note.txt"]);
+    assert!(album[2].starts_with("tmp_") && album[2].ends_with(".png"));
+}
+
+/// What `examples/media/scenario.js` reports over nginx's `/logo.png` (a 5×3 PNG), in both
+/// JS faces.
+fn media_expected() -> Value {
+    json!({
+        "downloaded": ["getImageInfo:ok", 5, 3, "png", "up", true],
+        "network": ["getImageInfo:ok", 5, 3, "png", true],
+        "gif": [1, 1, "gif"],
+        "fails": [
+            "getImageInfo:fail file not found",
+            "getImageInfo:fail invalid image",
+            "getImageInfo:fail parameter error: parameter.src should be String instead of Undefined;",
+            "getImageInfo:fail download image fail",
+        ],
+        "album": [
+            "saveImageToPhotosAlbum:ok",
+            "saveImageToPhotosAlbum:ok",
+            "saveVideoToPhotosAlbum:ok",
+            "saveImageToPhotosAlbum:fail invalid file type",
+            "saveImageToPhotosAlbum:fail no such file or directory, open wxfile://usr/none.png",
+        ],
+        "clipboard": ["setClipboardData:ok", "getClipboardData:ok", "copied by wxdl"],
+        "guards": {"chooseImage": "undefined", "canIUse": [true, true, false], "enumerable": true},
+        "called": "TypeError",
+    })
 }
 
 /// What `examples/file-system/scenario.js` reports over nginx's `/hello.txt`.

@@ -239,6 +239,15 @@ export interface Wx {
   showLoading(option: { title: string } & Callbacks): Promise<GeneralCallbackResult> | void;
   hideLoading(option?: Callbacks): Promise<GeneralCallbackResult> | void;
   showModal(option: { title?: string; content?: string } & Callbacks): Promise<{ confirm: boolean; cancel: boolean; errMsg: string }> | void;
+  /** Width, height and type from the file's header (a network src is downloaded first); orientation is always 'up'. */
+  getImageInfo(option: { src: string } & Callbacks): Promise<ImageInfo> | void;
+  /** [headless] A copy into `album/` of the sandbox root; the file must be an image wxdl reads. */
+  saveImageToPhotosAlbum(option: { filePath: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  /** [headless] A copy into `album/` of the sandbox root. */
+  saveVideoToPhotosAlbum(option: { filePath: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  /** [headless] In memory, this `wx`'s own; the toast WeChat shows is printed. */
+  setClipboardData(option: { data: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  getClipboardData(option?: Callbacks): Promise<{ data: string; errMsg: string }> | void;
   onAppShow(listener: (res: AppLifecycleResult) => void): void;
   offAppShow(listener: (res: AppLifecycleResult) => void): void;
   onAppHide(listener: (res: AppLifecycleResult) => void): void;
@@ -263,6 +272,16 @@ export interface Callbacks {
   success?: Function;
   fail?: Function;
   complete?: Function;
+}
+
+export interface ImageInfo extends GeneralCallbackResult {
+  width: number;
+  height: number;
+  /** 'png', 'jpeg', 'gif', 'webp', 'bmp' or 'tiff'. */
+  type: string;
+  orientation: 'up';
+  /** The local file: the src, or the temp file a network src was downloaded to. */
+  path: string;
 }
 
 export interface StorageInfo {

@@ -144,6 +144,7 @@ function createWx(config = {}) {
   // lifecycle listeners: the wx layer's, the same as the JS host's.
   const shared = makeWxApis({
     fsCall,
+    download: (o) => downloadFile(o),
     storage: (op, key, data) => {
       try {
         return JSON.parse(engine.storage(op, key, data));

@@ -294,3 +294,26 @@ fn the_file_system_scenario_runs_in_node_as_on_the_host() {
         r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
     );
 }
+
+/// `examples/media` in Node: getImageInfo (downloaded, network, written; WeChat's fail words),
+/// the photo album, the clipboard, the guards around absent APIs; the same report as the JS
+/// host's (`crates/wxdl-js/tests/scenarios.rs`).
+#[test]
+fn the_media_scenario_runs_in_node_as_on_the_host() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/logo.png"),
+        nginx.root.join("logo.png"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    std::fs::create_dir_all(&root).unwrap();
+    let got = node_scenario(&pkg, "media", &root, &nginx.url("/logo.png"));
+    assert_eq!(
+        got,
+        r#"{"downloaded":["getImageInfo:ok",5,3,"png","up",true],"network":["getImageInfo:ok",5,3,"png",true],"gif":[1,1,"gif"],"fails":["getImageInfo:fail file not found","getImageInfo:fail invalid image","getImageInfo:fail parameter error: parameter.src should be String instead of Undefined;","getImageInfo:fail download image fail"],"album":["saveImageToPhotosAlbum:ok","saveImageToPhotosAlbum:ok","saveVideoToPhotosAlbum:ok","saveImageToPhotosAlbum:fail invalid file type","saveImageToPhotosAlbum:fail no such file or directory, open wxfile://usr/none.png"],"clipboard":["setClipboardData:ok","getClipboardData:ok","copied by wxdl"],"guards":{"chooseImage":"undefined","canIUse":[true,true,false],"enumerable":true},"called":"TypeError"}"#
+    );
+    assert_eq!(std::fs::read_dir(root.join("album")).unwrap().count(), 3);
+}

@@ -294,7 +294,10 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
             }
             json!({ "filePath": p, "fileType": kind, "size": meta.len() })
         }
-        other => return crate::fs_ops::call(sandbox, other, &a),
+        other => match crate::image::call(sandbox, other, &a) {
+            Some(result) => result?,
+            None => return crate::fs_ops::call(sandbox, other, &a),
+        },
     };
     if matches!(op, "unlink" | "removeSaved") {
         sandbox.invalidate_usage();
