@@ -673,13 +673,9 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let h = Rc::clone(host);
     n.set(
         "fs",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, op: String, args: String| -> rquickjs::Result<String> {
-                fs::call(h.client.sandbox(), &op, &args)
-                    .map_err(|e| Exception::throw_message(&ctx, &e.to_string()))
-            },
-        )?,
+        Function::new(ctx.clone(), move |op: String, args: String| {
+            fs::outcome(h.client.sandbox(), &op, &args)
+        })?,
     )?;
 
     let h = Rc::clone(host);

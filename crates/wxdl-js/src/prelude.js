@@ -98,7 +98,7 @@
     return s;
   }
   const later = (f) => N.setTimer(0, false, f);
-  const fsCall = (op, args) => JSON.parse(N.fs(op, JSON.stringify(args)));
+  const fsCall = makeFileSystemManager.overNative((op, text) => N.fs(op, text));
   const fileSystemManager = () => makeFileSystemManager(fsCall, later, {
     b64ToBuffer,
     bufferToB64,

@@ -8,7 +8,7 @@
 //! - `file-system`: mkdir (recursive), getFileInfo (md5, sha1), copyFile, appendFile, rename,
 //!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
 //!   unzip (`examples/static/bundle.zip`), readCompressedFile (its brotli file), rmdir
-//!   (recursive), a path out refused;
+//!   (recursive), a path out refused, the FileError `errCode` of failures;
 //! - `media`: getImageInfo (a downloaded file, a network src, a file written; WeChat's fail
 //!   words), the photo album (`album/`), the clipboard, the guards around absent APIs.
 
@@ -171,5 +171,17 @@ fn file_system_expected() -> Value {
         "brotli": {"compressed": "by brotli", "n": [1, 2, 3]},
         "rmdir": "rmdir:ok",
         "gone": "getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt",
+        // The typings' FileError codes, the last one a sync form's thrown Error's.
+        "errCodes": [
+            ["readFile:fail no such file or directory, open wxfile://usr/none.txt", 1300002],
+            ["writeFile:fail permission denied, open wxfile://tmp_x.txt", 1300013],
+            ["mkdir:fail file already exists, mkdir wxfile://usr/plain.txt", 1301005],
+            ["readFile:fail illegal operation on a directory, open wxfile://usr", 1301003],
+            ["fstat:fail bad file descriptor", 1300009],
+            ["readCompressedFile:fail decompress fail: Invalid Data", 1301111],
+            ["unzip:fail invalid zip file wxfile://usr/plain.txt: invalid Zip archive: Could not find EOCD", 1301104],
+            ["removeSavedFile:fail file not exist", 1300002],
+            ["accessSync:fail no such file or directory, access wxfile://usr/none.txt", 1300002],
+        ],
     })
 }

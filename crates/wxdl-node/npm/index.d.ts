@@ -172,6 +172,14 @@ export interface UploadTask {
   offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
 }
 
+/** A file system manager operation's `fail` result, as miniprogram-api-typings' `FileError`
+ * (1300002 no such file or directory, 1300013 permission denied, 1300009 bad file descriptor,
+ * …); a sync form's thrown Error carries the same `errCode`. */
+export interface FileError {
+  errMsg: string;
+  errCode: number;
+}
+
 export interface FileSystemManager {
   accessSync(path: string): void;
   statSync(path: string): { size: number; isFile(): boolean; isDirectory(): boolean };

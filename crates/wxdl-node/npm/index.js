@@ -62,14 +62,9 @@ function createWx(config = {}) {
   // library's exit, which Jest's per-file copy of `process` cannot stop from happening).
   const root = config.root || fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-'));
   const engine = new native.Engine({ ...config, root, removeRootAtExit: !config.root });
-  const fsCall = (op, args) => {
-    try {
-      return JSON.parse(engine.fs(op, JSON.stringify(args)));
-    } catch (e) {
-      // The engine's message is WeChat's text after `<op>:fail `.
-      throw new Error(e.message);
-    }
-  };
+  // The engine's file operations: a failure throws WeChat's text after `<op>:fail ` with its
+  // FileError errCode.
+  const fsCall = makeFileSystemManager.overNative((op, text) => engine.fs(op, text));
   // Every download's events arrive in batches, `[id, kind, json, profile, …]`, in order per
   // download, the outcome last. The engine keeps Node alive while any download runs.
   const running = new Map();

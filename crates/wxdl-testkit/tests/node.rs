@@ -274,7 +274,7 @@ fn the_image_cache_finds_its_saved_file_on_the_second_run_in_node() {
 
 /// `examples/file-system` in Node: mkdir (recursive), getFileInfo (md5, sha1), copyFile,
 /// appendFile, rename, truncate, a file descriptor, stat (recursive), readdir, unzip,
-/// readCompressedFile, rmdir (recursive), a path out.
+/// readCompressedFile, rmdir (recursive), a path out, the FileError errCodes.
 #[test]
 fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let Some(pkg) = ready() else { return };
@@ -291,7 +291,7 @@ fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let got = node_scenario(&pkg, "file-system", &root, &nginx.url("/hello.txt"));
     assert_eq!(
         got,
-        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
+        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt","errCodes":[["readFile:fail no such file or directory, open wxfile://usr/none.txt",1300002],["writeFile:fail permission denied, open wxfile://tmp_x.txt",1300013],["mkdir:fail file already exists, mkdir wxfile://usr/plain.txt",1301005],["readFile:fail illegal operation on a directory, open wxfile://usr",1301003],["fstat:fail bad file descriptor",1300009],["readCompressedFile:fail decompress fail: Invalid Data",1301111],["unzip:fail invalid zip file wxfile://usr/plain.txt: invalid Zip archive: Could not find EOCD",1301104],["removeSavedFile:fail file not exist",1300002],["accessSync:fail no such file or directory, access wxfile://usr/none.txt",1300002]]}"#
     );
 }
 
