@@ -37,15 +37,13 @@ use wxdl_wx::{download, fs, network, storage};
 
 use inbox::{Inbox, Update};
 
-/// The download task, the file system manager and the wx APIs around them (the wx layer's,
-/// shared with the Node package), the app and its pages (`pages.js`), then the rest of the
-/// surface.
+/// The download task, the file system manager, the wx APIs around them and the app and its
+/// pages (the wx layer's, shared with the Node package), then the rest of the surface.
 static PRELUDE: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::new();
     for (_, source) in wxdl_wx::js::FILES {
         js.push_str(source);
     }
-    js.push_str(include_str!("pages.js"));
     js + include_str!("prelude.js")
 });
 

@@ -136,10 +136,7 @@
     N.lifecycle(hide);
     const res = { path: '', query: {}, scene: 1001 };
     shared.appLifecycle(hide, res);
-    const method = hide ? 'onHide' : 'onShow';
-    for (const target of [pages.app(), pages.current()]) {
-      if (target && typeof target[method] === 'function') call(() => target[method](target === pages.app() ? res : undefined));
-    }
+    pages.lifecycle(hide, res);
   };
   g.__wxdl_lifecycle = setHidden;
   // `wxdl.serveOrigin`: the origin `wxdl run --serve DIR:PORT` serves (undefined without it).

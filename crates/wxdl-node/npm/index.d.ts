@@ -256,6 +256,12 @@ export interface Wx {
   /** [headless] In memory, this `wx`'s own; the toast WeChat shows is printed. */
   setClipboardData(option: { data: string } & Callbacks): Promise<GeneralCallbackResult> | void;
   getClipboardData(option?: Callbacks): Promise<{ data: string; errMsg: string }> | void;
+  /** Present on the `wx` of `loadApp` (a project's pages): moves as in WeChat, with the page lifecycle. */
+  navigateTo?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  redirectTo?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  navigateBack?(option?: { delta?: number } & Callbacks): Promise<GeneralCallbackResult> | void;
+  reLaunch?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  switchTab?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
   onAppShow(listener: (res: AppLifecycleResult) => void): void;
   offAppShow(listener: (res: AppLifecycleResult) => void): void;
   onAppHide(listener: (res: AppLifecycleResult) => void): void;
@@ -332,4 +338,35 @@ export interface WxConfig {
 }
 
 export function createWx(config?: WxConfig): Wx;
+
+export interface LoadAppOptions extends WxConfig {
+  /** The entry: a page route (`pages/x/x`) or a script of the project (default: app.json's
+   * `entryPagePath`, else its first page). */
+  entry?: string;
+  /** The entry page's `onLoad` options (and `onLaunch`'s `query`). */
+  query?: string | Record<string, string>;
+}
+
+export interface PageInstance {
+  route: string;
+  options: Record<string, string>;
+  data: Record<string, any>;
+  setData(patch: Record<string, any>, callback?: () => void): void;
+  [key: string]: any;
+}
+
+export type NavigateApi = 'navigateTo' | 'redirectTo' | 'navigateBack' | 'reLaunch' | 'switchTab';
+
+export interface LoadedApp {
+  /** The app's `wx`: createWx's, with the navigation APIs (also installed as the global `wx`). */
+  wx: Wx;
+  getApp(): any;
+  getCurrentPages(): PageInstance[];
+  /** Moves as `wx[api]` does; a Promise of the result (rejected with the fail result). */
+  navigate(api: NavigateApi, options?: { url?: string; delta?: number }): Promise<GeneralCallbackResult>;
+}
+
+/** Runs a Mini Program project: app.js (App), the entry page (onLoad → onShow → onReady);
+ * `App`, `Page`, `getApp`, `getCurrentPages` and `wx` become globals, as in WeChat. */
+export function loadApp(projectDir: string, options?: LoadAppOptions): Promise<LoadedApp>;
 export function downloadFile(option: DownloadFileOption): DownloadTask | ThenableDownloadTask;

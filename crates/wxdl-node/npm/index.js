@@ -17,6 +17,7 @@ const native = require('./wxdl.node');
 const makeDownloadFile = require('./download_task.js');
 const makeFileSystemManager = require('./fs_manager.js');
 const makeWxApis = require('./wx_apis.js');
+const makePages = require('./pages.js');
 
 // A callback's exception must not cost the other events of its batch: it is thrown again on
 // its own, where Node surfaces any uncaught exception.
@@ -58,6 +59,12 @@ function plain(obj) {
  * @param {import('./index').WxConfig} [config]
  */
 function createWx(config = {}) {
+  return makeWx(config, null);
+}
+
+// `createWx`, and with `app` ({ root, app: app.json's content }) the project's App, pages and
+// navigation over the host's pages.js: `{ wx, pages }`'s wx.
+function makeWx(config, project, out) {
   // A root made here is this process's alone: removed when it exits (by the engine, at the C
   // library's exit, which Jest's per-file copy of `process` cannot stop from happening).
   const root = config.root || fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-'));
@@ -150,16 +157,37 @@ function createWx(config = {}) {
     systemInfo: () => engine.systemInfo(),
     print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
   }, call, later);
+  // The project's App, pages and navigation (loadApp): the JS host's pages.js over Node's
+  // require, confined to the project.
+  const pages = project && makePages({
+    project,
+    load: (file) => {
+      // A fresh run of the file for this app (another loadApp may have run it before).
+      delete require.cache[file];
+      return require(file);
+    },
+    resolvePage: (route) => {
+      const file = path.resolve(project.root, `${route}.js`);
+      if (!file.startsWith(project.root + path.sep) || !fs.existsSync(file)) {
+        throw new Error(`page "${route}" is not found`);
+      }
+      return file;
+    },
+    print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
+  }, call, later);
   let hidden = false;
   const setHidden = (hide) => {
     if (hide === hidden) return;
     hidden = hide;
-    shared.appLifecycle(hide, { path: '', query: {}, scene: 1001 });
+    const res = { path: '', query: {}, scene: 1001 };
+    shared.appLifecycle(hide, res);
+    if (pages) pages.lifecycle(hide, res);
   };
   const netChange = [];
   let netWatched = false;
   const wx = {
     ...shared.apis,
+    ...(pages ? pages.wx : {}),
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     request,
@@ -204,7 +232,53 @@ function createWx(config = {}) {
       show: () => setHidden(false),
     }),
   });
+  if (out) out.pages = pages;
   return wx;
+}
+
+/**
+ * Runs a Mini Program project as WeChat launches it: `app.js` (`App({...})`), the entry (the
+ * first page of `app.json`, or `options.entry`: a route or a script of the project), then
+ * `onLaunch`/`onShow` and the entry page's `onLoad(query)` → `onShow` → `onReady`. Page files
+ * see `App`, `Page`, `getApp`, `getCurrentPages` and `wx` as globals, as in WeChat.
+ * @param {string} projectDir
+ * @param {import('./index').LoadAppOptions} [options]
+ * @returns {Promise<import('./index').LoadedApp>}
+ */
+async function loadApp(projectDir, options = {}) {
+  const root = fs.realpathSync(path.resolve(projectDir));
+  const read = (name) => {
+    const file = path.join(root, name);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+  };
+  const appJson = read('app.json');
+  if (!appJson) throw new Error(`loadApp: no app.json in ${root}`);
+  const projectConfig = read('project.config.json') || {};
+  const { entry, query, ...config } = options;
+  if (config.appid === undefined && typeof projectConfig.appid === 'string') config.appid = projectConfig.appid;
+  const out = {};
+  const wx = makeWx(config, { root, app: appJson }, out);
+  const { pages } = out;
+  Object.assign(globalThis, pages.globals, { wx });
+  const first = appJson.entryPagePath || (Array.isArray(appJson.pages) ? appJson.pages[0] : undefined);
+  const entryName = String(entry || first || '').replace(/^\/+/, '');
+  if (!entryName) throw new Error('loadApp: app.json has no pages (give options.entry)');
+  const entryFile = path.resolve(root, /\.(js|cjs)$/.test(entryName) ? entryName : `${entryName}.js`);
+  if (!entryFile.startsWith(root + path.sep) || !fs.existsSync(entryFile)) {
+    throw new Error(`loadApp: the entry ${entryName} is not a file of the project`);
+  }
+  // As the JS host runs its entry script: app.js first, the entry, then the launch.
+  pages.boot(entryFile);
+  delete require.cache[entryFile];
+  require(entryFile);
+  pages.start(typeof query === 'string' ? query : new URLSearchParams(query || {}).toString());
+  return {
+    wx,
+    getApp: pages.globals.getApp,
+    getCurrentPages: pages.globals.getCurrentPages,
+    /** Moves as wx[api] does (navigateTo, redirectTo, navigateBack, reLaunch, switchTab): a Promise of the result. */
+    navigate: (api, opts) => pages.navigate(api, opts),
+  };
 }
 
 let shared = null;
@@ -214,4 +288,4 @@ function downloadFile(obj) {
   return shared.downloadFile(obj);
 }
 
-module.exports = { createWx, downloadFile };
+module.exports = { createWx, downloadFile, loadApp };

@@ -164,7 +164,8 @@ fn npm_pack_installs_into_a_fresh_project_and_works_there() {
 }
 
 /// `examples/jest`: a custom component that downloads in `attached`, rendered by
-/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx; and its
+/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx; `examples/app`
+/// from `loadApp` (a page aborting its download in onUnload); and its
 /// `types.check.ts` (official typings against the package's) through `tsc`. Its npm
 /// dependencies come from the committed lockfile (`npm ci`).
 #[test]
@@ -183,14 +184,14 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
         .env("WXDL_TEST_BASE", nginx.url(""))
         .env("TMPDIR", tmp.path())
         .current_dir(&example));
-    assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    assert!(out.contains("Tests:       3 passed, 3 total"), "{out}");
     // As a user runs it, with no WXDL_TEST_BASE: the tests serve /hello.txt themselves and
     // run, never skip.
     let out = run(Command::new("npx")
         .args(["jest", "--ci"])
         .env_remove("WXDL_TEST_BASE")
         .current_dir(&example));
-    assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    assert!(out.contains("Tests:       3 passed, 3 total"), "{out}");
     assert_eq!(
         sandboxes_in(tmp.path()),
         Vec::<String>::new(),
@@ -317,3 +318,83 @@ fn the_media_scenario_runs_in_node_as_on_the_host() {
     );
     assert_eq!(std::fs::read_dir(root.join("album")).unwrap().count(), 3);
 }
+
+/// `examples/app` from Node's `loadApp`: app.js (App, onLaunch, onShow), the first page with its
+/// query, then `examples/app/drive.js` moves between the pages (`app.navigate`, and the pages'
+/// own `wx.navigateTo` & co.), the detail page aborting its download of nginx's slow file in
+/// onUnload; the same log as on the JS host (`crates/wxdl-js/tests/scenarios.rs`). Then the app
+/// goes to the background and back (App's and the page's onHide/onShow).
+#[test]
+fn the_app_example_runs_from_load_app_as_on_the_host() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/app")
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let script = format!(
+        "const {{ loadApp }} = require({pkg:?});\n\
+         loadApp({project:?}, {{ root: {root:?}, query: {{ from: 'main' }} }}).then((app) =>\n\
+           require({drive:?})(app.navigate, '{url}', (log) => {{\n\
+             const keys = Object.keys(app.wx);\n\
+             app.wx.wxdl.hide(); app.wx.wxdl.show();\n\
+             console.log(JSON.stringify({{ log, same: app.getApp() === getApp(), \
+               enumerable: ['navigateTo', 'redirectTo', 'navigateBack', 'reLaunch', 'switchTab'].every((k) => keys.includes(k)), \
+               pages: app.getCurrentPages().map((p) => p.route) }}));\n\
+           }}));",
+        pkg = pkg.canonicalize().unwrap(),
+        drive = project.join("drive.js"),
+        url = nginx.url("/slow/big.bin"),
+    );
+    let out = run(Command::new("node").args(["-e", &script]));
+    let got: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(got["same"], true, "{out}");
+    assert_eq!(got["enumerable"], true);
+    assert_eq!(got["pages"], serde_json::json!(["pages/tab/tab"]));
+    let mut want: Vec<serde_json::Value> = APP_LOG.iter().map(|s| serde_json::json!(s)).collect();
+    want.extend(
+        ["app.onHide", "tab.onHide", "app.onShow", "tab.onShow"].map(|s| serde_json::json!(s)),
+    );
+    assert_eq!(got["log"], serde_json::Value::Array(want), "{out}");
+}
+
+/// The lifecycle log `examples/app/drive.js` reports (as `app_expected` on the JS host).
+const APP_LOG: [&str; 35] = [
+    "app.onLaunch scene=1001",
+    "app.onShow",
+    "list.onLoad pages/list/list {\"from\":\"main\"}",
+    "list.onShow",
+    "list.onReady",
+    "stack pages/list/list",
+    "list.onHide",
+    "detail.onLoad pages/detail/detail {\"id\":\"7\"}",
+    "detail.onShow",
+    "detail.onReady",
+    "stack pages/list/list,pages/detail/detail",
+    "detail.onUnload",
+    "list.onShow",
+    "detail.fail downloadFile:fail abort 603105",
+    "list.onHide",
+    "tab.onLoad pages/tab/tab {}",
+    "tab.onShow",
+    "tab.onReady",
+    "tab.onHide",
+    "list.onShow",
+    "stack pages/list/list",
+    "fail navigateTo:fail page \"pages/nope/nope\" is not found",
+    "fail navigateBack:fail cannot navigate back at first page.",
+    "fail navigateTo:fail can not navigateTo a tabbar page",
+    "list.onUnload",
+    "detail.onLoad pages/detail/detail {\"id\":\"8\"}",
+    "detail.onShow",
+    "detail.onReady",
+    "options {\"id\":\"8\"} pages/detail/detail",
+    "detail.onUnload",
+    "tab.onUnload",
+    "tab.onLoad pages/tab/tab {}",
+    "tab.onShow",
+    "tab.onReady",
+    "detail.fail downloadFile:fail abort 603105",
+];
