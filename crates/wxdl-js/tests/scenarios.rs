@@ -265,3 +265,33 @@ fn file_system_expected() -> Value {
         ],
     })
 }
+
+/// docs/js-host.md's "Every `wx` API" table lists exactly the enumerable own properties of
+/// `wx` in a `wxdl run` script (what `for…in` sees too), so the table cannot drift.
+#[test]
+fn the_docs_table_lists_every_wx_api_of_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = dir.path().join("keys.js");
+    std::fs::write(
+        &entry,
+        "const seen = []; for (const k in wx) seen.push(k);\n\
+         wx.getFileSystemManager().writeFileSync(wx.env.USER_DATA_PATH + '/report.json', \
+         JSON.stringify({ keys: Object.keys(wx), seen }));\n",
+    )
+    .unwrap();
+    let root = dir.path().join("sandbox");
+    run(&entry, &root).unwrap();
+    let got = report(&root);
+    assert_eq!(got["keys"], got["seen"]);
+    let mut keys: Vec<String> = serde_json::from_value(got["keys"].clone()).unwrap();
+    keys.sort();
+    let mut table: Vec<String> = wxdl_testkit::docs::wx_api_table("docs/js-host.md")
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+    table.sort();
+    assert_eq!(
+        table, keys,
+        "docs/js-host.md's table against Object.keys(wx)"
+    );
+}

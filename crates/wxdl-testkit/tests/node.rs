@@ -398,3 +398,47 @@ const APP_LOG: [&str; 35] = [
     "tab.onReady",
     "detail.fail downloadFile:fail abort 603105",
 ];
+
+/// docs/node.md's "Every `wx` API" table lists exactly the enumerable own properties of the
+/// `wx` that `loadApp` gives, and those of `createWx()`'s but the rows it marks as
+/// `loadApp`'s only, so the table cannot drift.
+#[test]
+fn the_docs_table_lists_every_wx_api_of_the_package() {
+    let Some(pkg) = ready() else { return };
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/app")
+        .canonicalize()
+        .unwrap();
+    let script = format!(
+        "const {{ createWx, loadApp }} = require({pkg:?});\n\
+         loadApp({project:?}).then((app) => console.log(JSON.stringify({{\n\
+           created: Object.keys(createWx()), loaded: Object.keys(app.wx) }})));",
+        pkg = pkg.canonicalize().unwrap(),
+    );
+    let out = run(Command::new("node").args(["-e", &script]));
+    let got: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let sorted = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = serde_json::from_value(v.clone()).unwrap();
+        keys.sort();
+        keys
+    };
+    let rows = wxdl_testkit::docs::wx_api_table("docs/node.md");
+    let mut table: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    table.sort();
+    assert_eq!(
+        table,
+        sorted(&got["loaded"]),
+        "docs/node.md against loadApp's wx"
+    );
+    let mut created: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.what.starts_with("On `loadApp`'s `wx` only"))
+        .map(|r| r.name.clone())
+        .collect();
+    created.sort();
+    assert_eq!(
+        created,
+        sorted(&got["created"]),
+        "docs/node.md against createWx()"
+    );
+}
