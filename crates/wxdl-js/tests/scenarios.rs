@@ -9,8 +9,6 @@
 //!   truncate, a file descriptor (open, write, read, fstat, close), stat (recursive), readdir,
 //!   unzip (`examples/static/bundle.zip`), readCompressedFile (its brotli file), rmdir
 //!   (recursive), a path out refused, the FileError `errCode` of failures;
-//! - `app`: a project with app.json (App, three pages, a tab bar) driven through its pages
-//!   (`wxdl.navigate`), the detail page aborting its download in onUnload;
 //! - `media`: getImageInfo (a downloaded file, a network src, a file written; WeChat's fail
 //!   words), the photo album (`album/`), the clipboard, the guards around absent APIs.
 
@@ -20,18 +18,12 @@ use serde_json::{json, Value};
 use wxdl_testkit::Nginx;
 
 mod common;
-use common::{report, run};
+use common::{copy_example, expected, report, run};
 
 /// Copies `examples/<example>` (its `files`) into `dir` with an entry script that runs its
 /// scenario on `url` and writes the result to `wxfile://usr/report.json`.
 fn project(example: &str, files: &[&str], dir: &Path, url: &str) -> PathBuf {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(example);
-    for file in files {
-        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
-        std::fs::copy(example.join(file), dir.join(file)).unwrap();
-    }
+    copy_example(example, files, dir);
     let entry = dir.join("entry.js");
     std::fs::write(
         &entry,
@@ -118,7 +110,7 @@ fn the_media_scenario_reads_images_saves_to_the_album_and_guards_absent_apis() {
         &nginx.url("/logo.png"),
     );
     run(&entry, &root).unwrap();
-    assert_eq!(report(&root), media_expected());
+    assert_eq!(report(&root), expected("media"));
     let mut album: Vec<String> = std::fs::read_dir(root.join("album"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -127,110 +119,6 @@ fn the_media_scenario_reads_images_saves_to_the_album_and_guards_absent_apis() {
     assert_eq!(album.len(), 3, "{album:?}");
     assert_eq!(album[..2], ["dot.gif", "note.txt"]);
     assert!(album[2].starts_with("tmp_") && album[2].ends_with(".png"));
-}
-
-#[test]
-fn the_app_example_moves_between_its_pages_and_aborts_in_on_unload() {
-    let nginx = Nginx::start();
-    wxdl_testkit::write_random(&nginx.root.join("slow/big.bin"), 4 << 20);
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app");
-    let files = [
-        "app.json",
-        "app.js",
-        "utils/logged.js",
-        "pages/list/list.js",
-        "pages/detail/detail.js",
-        "pages/tab/tab.js",
-        "drive.js",
-    ];
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/app");
-    for file in files {
-        std::fs::create_dir_all(app.join(file).parent().unwrap()).unwrap();
-        std::fs::copy(example.join(file), app.join(file)).unwrap();
-    }
-    // As examples/app/main.js, on nginx's slow file (the abort always comes first).
-    let entry = app.join("entry.js");
-    std::fs::write(
-        &entry,
-        format!(
-            "wxdl.navigate('reLaunch', {{ url: '/pages/list/list?from=main' }}).then(() => \
-             require('./drive.js')(wxdl.navigate, '{}', (log) => wx.getFileSystemManager()\
-             .writeFileSync(wx.env.USER_DATA_PATH + '/report.json', JSON.stringify(log))));\n",
-            nginx.url("/slow/big.bin")
-        ),
-    )
-    .unwrap();
-    let root = dir.path().join("sandbox");
-    run(&entry, &root).unwrap();
-    assert_eq!(report(&root), app_expected());
-}
-
-/// The lifecycle log `examples/app/drive.js` reports, in both JS faces.
-fn app_expected() -> Value {
-    json!([
-        "app.onLaunch scene=1001",
-        "app.onShow",
-        "list.onLoad pages/list/list {\"from\":\"main\"}",
-        "list.onShow",
-        "list.onReady",
-        "stack pages/list/list",
-        "list.onHide",
-        "detail.onLoad pages/detail/detail {\"id\":\"7\"}",
-        "detail.onShow",
-        "detail.onReady",
-        "stack pages/list/list,pages/detail/detail",
-        "detail.onUnload",
-        "list.onShow",
-        "detail.fail downloadFile:fail abort 603105",
-        "list.onHide",
-        "tab.onLoad pages/tab/tab {}",
-        "tab.onShow",
-        "tab.onReady",
-        "tab.onHide",
-        "list.onShow",
-        "stack pages/list/list",
-        "fail navigateTo:fail page \"pages/nope/nope\" is not found",
-        "fail navigateBack:fail cannot navigate back at first page.",
-        "fail navigateTo:fail can not navigateTo a tabbar page",
-        "list.onUnload",
-        "detail.onLoad pages/detail/detail {\"id\":\"8\"}",
-        "detail.onShow",
-        "detail.onReady",
-        "options {\"id\":\"8\"} pages/detail/detail",
-        "detail.onUnload",
-        "tab.onUnload",
-        "tab.onLoad pages/tab/tab {}",
-        "tab.onShow",
-        "tab.onReady",
-        "detail.fail downloadFile:fail abort 603105",
-    ])
-}
-
-/// What `examples/media/scenario.js` reports over nginx's `/logo.png` (a 5×3 PNG), in both
-/// JS faces.
-fn media_expected() -> Value {
-    json!({
-        "downloaded": ["getImageInfo:ok", 5, 3, "png", "up", true],
-        "network": ["getImageInfo:ok", 5, 3, "png", true],
-        "gif": [1, 1, "gif"],
-        "fails": [
-            "getImageInfo:fail file not found",
-            "getImageInfo:fail invalid image",
-            "getImageInfo:fail parameter error: parameter.src should be String instead of Undefined;",
-            "getImageInfo:fail download image fail",
-        ],
-        "album": [
-            "saveImageToPhotosAlbum:ok",
-            "saveImageToPhotosAlbum:ok",
-            "saveVideoToPhotosAlbum:ok",
-            "saveImageToPhotosAlbum:fail invalid file type",
-            "saveImageToPhotosAlbum:fail no such file or directory, open wxfile://usr/none.png",
-        ],
-        "clipboard": ["setClipboardData:ok", "getClipboardData:ok", "copied by wxdl"],
-        "guards": {"chooseImage": "undefined", "canIUse": [true, true, false], "enumerable": true},
-        "called": "TypeError",
-    })
 }
 
 /// What `examples/file-system/scenario.js` reports over nginx's `/hello.txt`.
