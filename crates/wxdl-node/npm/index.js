@@ -34,6 +34,8 @@ const call = (fn, arg) => {
   }
 };
 const later = (f) => timers.setImmediate(f);
+// What the shared JS prints (toasts, setData lines): level 0 to stdout, 1 to stderr.
+const print = (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`);
 
 const codec = {
   b64ToBuffer: (s) => {
@@ -62,8 +64,8 @@ function createWx(config = {}) {
   return makeWx(config, null);
 }
 
-// `createWx`, and with `app` ({ root, app: app.json's content }) the project's App, pages and
-// navigation over the host's pages.js: `{ wx, pages }`'s wx.
+// createWx's `wx`; with `project` ({ root, app: app.json's content }) also the project's App,
+// pages and navigation (the JS host's pages.js), that instance handed back as `out.pages`.
 function makeWx(config, project, out) {
   // A root made here is this process's alone: removed when it exits (by the engine, at the C
   // library's exit, which Jest's per-file copy of `process` cannot stop from happening).
@@ -155,7 +157,7 @@ function makeWx(config, project, out) {
       }
     },
     systemInfo: () => engine.systemInfo(),
-    print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
+    print,
   }, call, later);
   // The project's App, pages and navigation (loadApp): the JS host's pages.js over Node's
   // require, confined to the project.
@@ -173,7 +175,7 @@ function makeWx(config, project, out) {
       }
       return file;
     },
-    print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
+    print,
   }, call, later);
   let hidden = false;
   const setHidden = (hide) => {
