@@ -2,9 +2,39 @@
 // `report(result)` writing the result where the test reads it): a recursive mkdir, a download
 // into it, getFileInfo (md5, sha1), copyFile, appendFile, rename, truncate, a file descriptor
 // (open, write, read into an ArrayBuffer, fstat, close), a recursive stat, readdir, unzip (the
-// `bundle.zip` beside the URL) and readCompressedFile (its brotli file), rmdir (refused when not empty, then recursive), and a path out
-// of the sandbox.
+// `bundle.zip` beside the URL) and readCompressedFile (its brotli file), rmdir (refused when not empty, then recursive), a path out
+// of the sandbox, and the FileError `errCode` of failures (callback and sync forms).
 //   wxdl run examples/file-system/main.js --serve examples/static:8000
+// Failures one after another in the callback form, each `[errMsg, errCode]` into `out.errCodes`
+// (the typings' FileError), then a sync form's thrown errCode; then `done()`.
+function errCodes(fs, usr, out, done) {
+  fs.writeFileSync(`${usr}/plain.txt`, 'not brotli, not a zip');
+  fs.mkdirSync(`${usr}/z`);
+  const calls = [
+    ['readFile', { filePath: `${usr}/none.txt` }],
+    ['writeFile', { filePath: 'wxfile://tmp_x.txt', data: 'x' }],
+    ['mkdir', { dirPath: `${usr}/plain.txt` }],
+    ['readFile', { filePath: usr, encoding: 'utf8' }],
+    ['fstat', { fd: '999' }],
+    ['readCompressedFile', { filePath: `${usr}/plain.txt`, compressionAlgorithm: 'br' }],
+    ['unzip', { zipFilePath: `${usr}/plain.txt`, targetPath: `${usr}/z` }],
+    ['removeSavedFile', { filePath: 'wxfile://store_none' }],
+  ];
+  out.errCodes = [];
+  const next = (i) => {
+    if (i === calls.length) {
+      try { fs.accessSync(`${usr}/none.txt`); } catch (e) { out.errCodes.push([e.message, e.errCode]); }
+      fs.unlinkSync(`${usr}/plain.txt`);
+      fs.rmdirSync(`${usr}/z`);
+      done();
+      return;
+    }
+    const [op, args] = calls[i];
+    fs[op]({ ...args, success: () => { out.errCodes.push([`${op}:ok`]); next(i + 1); }, fail: (e) => { out.errCodes.push([e.errMsg, e.errCode]); next(i + 1); } });
+  };
+  next(0);
+}
+
 module.exports = function scenario(url, report) {
   const fs = wx.getFileSystemManager();
   const usr = wx.env.USER_DATA_PATH;
@@ -71,7 +101,7 @@ module.exports = function scenario(url, report) {
                           fs.getFileInfo({
                             filePath: file,
                             success: () => fail(new Error('still there')),
-                            fail(e) { out.gone = e.errMsg; report(out); },
+                            fail(e) { out.gone = e.errMsg; errCodes(fs, usr, out, () => report(out)); },
                           });
                         },
                       });

@@ -1163,3 +1163,40 @@ fn miniprogram_api_promise_runs_unmodified() {
     );
     assert_eq!(refused["errno"], 600001, "{report}");
 }
+
+#[test]
+fn calling_an_api_wxdl_lacks_is_a_type_error_that_names_it() {
+    // As in WeChat, an API the platform lacks is absent: a guard skips it, a call is the usual
+    // TypeError; the report names the API (QuickJS's own words are only "not a function"),
+    // thrown or rejected, and not an unrelated error after a guard in a later turn.
+    let dir = tempfile::tempdir().unwrap();
+    write_all(
+        dir.path(),
+        &[(
+            "absent.js",
+            "if (wx.chooseVideo) wx.chooseVideo({});\n\
+             setTimeout(() => { const f = undefined; f(); }, 1);\n\
+             setTimeout(async () => { await null; wx.scanCode({}); }, 2);\n\
+             wx.chooseImage({ count: 1 });\n",
+        )],
+    );
+    let o = run(dir.path(), "absent.js", &[]);
+    assert_eq!(o.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "Uncaught TypeError: not a function (wx.chooseImage is not provided by wxdl (headless))\n"
+        ) && err.contains("absent.js:4:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Unhandled promise rejection: TypeError: not a function (wx.scanCode is not provided by wxdl (headless))"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Uncaught TypeError: not a function\n"),
+        "{err}"
+    );
+    assert!(!err.contains("chooseVideo"), "{err}");
+    assert!(err.contains("3 uncaught exceptions"), "{err}");
+}

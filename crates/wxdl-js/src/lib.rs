@@ -32,15 +32,13 @@ use wxdl::Client;
 use wxdl_wx::config::ClientConfig;
 use wxdl_wx::{fs, network, storage};
 
-/// The download task, the file system manager and the wx APIs around them (the wx layer's,
-/// shared with the Node package), the app and its pages (`pages.js`), then the rest of the
-/// surface.
+/// The download task, the file system manager, the wx APIs around them and the app and its
+/// pages (the wx layer's, shared with the Node package), then the rest of the surface.
 static PRELUDE: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::new();
     for (_, source) in wxdl_wx::js::FILES {
         js.push_str(source);
     }
-    js.push_str(include_str!("pages.js"));
     js + include_str!("prelude.js")
 });
 
@@ -88,6 +86,9 @@ struct Host {
     /// Uncaught exceptions so far (each printed when it happened; the run went on).
     uncaught: Cell<usize>,
     unhandled: RefCell<Vec<String>>,
+    /// The last `wx.<name>` the script read that wxdl lacks, in this turn of the event loop (an
+    /// exception calling it is reported naming it).
+    missing: RefCell<Option<String>>,
     /// Set when the run was interrupted (a signal): downloads end as `abort`, timers stop,
     /// callbacks still run so the script sees its downloads fail.
     interrupted: Cell<bool>,
@@ -130,8 +131,24 @@ impl Host {
     /// An exception the script did not catch: printed with its stack now, and the run goes on
     /// (as in WeChat); the run's end says it happened.
     fn uncaught(&self, message: &str) {
+        let message = self.name_missing(message);
         eprintln!("{message}");
         self.uncaught.set(self.uncaught.get() + 1);
+    }
+
+    /// A report of a `TypeError: not a function` right after the script read a `wx` API wxdl
+    /// lacks names the API: `… not a function (wx.chooseImage is not provided by wxdl
+    /// (headless))`.
+    fn name_missing(&self, message: &str) -> String {
+        let missing = self.missing.borrow();
+        match (missing.as_deref(), message.split_once('\n')) {
+            (Some(name), first) if message.contains("TypeError: not a function") => {
+                let (head, rest) = first.map_or((message, None), |(h, r)| (h, Some(r)));
+                let hint = format!("{head} (wx.{name} is not provided by wxdl (headless))");
+                rest.map_or(hint.clone(), |r| format!("{hint}\n{r}"))
+            }
+            _ => message.to_string(),
+        }
     }
 
     /// Aborts every download (their `fail` callbacks run with `abort`) and stops every timer;
@@ -345,6 +362,7 @@ pub async fn run_file_until(
         fatal: RefCell::default(),
         uncaught: Cell::new(0),
         unhandled: RefCell::default(),
+        missing: RefCell::default(),
         interrupted: Cell::new(false),
         background: Cell::new(false),
         stay: Cell::new(0),
@@ -361,7 +379,7 @@ pub async fn run_file_until(
             if handled {
                 list.pop();
             } else {
-                list.push(describe(&reason).replacen(
+                list.push(tracker_host.name_missing(&describe(&reason)).replacen(
                     "Uncaught",
                     "Unhandled promise rejection:",
                     1,
@@ -607,13 +625,9 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     let h = Rc::clone(host);
     n.set(
         "fs",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, op: String, args: String| -> rquickjs::Result<String> {
-                fs::call(h.calls.client().sandbox(), &op, &args)
-                    .map_err(|e| Exception::throw_message(&ctx, &e.to_string()))
-            },
-        )?,
+        Function::new(ctx.clone(), move |op: String, args: String| {
+            fs::outcome(h.calls.client().sandbox(), &op, &args)
+        })?,
     )?;
 
     let h = Rc::clone(host);
@@ -725,6 +739,14 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
                     }
                 });
             }
+        })?,
+    )?;
+
+    let h = Rc::clone(host);
+    n.set(
+        "missing",
+        Function::new(ctx.clone(), move |name: String| {
+            *h.missing.borrow_mut() = (!name.is_empty()).then_some(name);
         })?,
     )?;
 

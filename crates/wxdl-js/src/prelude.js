@@ -111,7 +111,7 @@
     return s;
   }
   const later = (f) => N.setTimer(0, false, f);
-  const fsCall = (op, args) => JSON.parse(N.fs(op, JSON.stringify(args)));
+  const fsCall = makeFileSystemManager.overNative((op, text) => N.fs(op, text));
   const fileSystemManager = () => makeFileSystemManager(fsCall, later, {
     b64ToBuffer,
     bufferToB64,
@@ -123,6 +123,7 @@
   // listeners: the wx layer's, shared with the Node package.
   const shared = makeWxApis({
     fsCall,
+    download: (o) => downloadFile(o),
     storage: (op, key, data) => JSON.parse(N.storage(op, key, data)),
     systemInfo: () => JSON.parse(N.systemInfo()),
     print: (level, text) => N.print(level, text),
@@ -148,10 +149,7 @@
     N.lifecycle(hide);
     const res = { path: '', query: {}, scene: 1001 };
     shared.appLifecycle(hide, res);
-    const method = hide ? 'onHide' : 'onShow';
-    for (const target of [pages.app(), pages.current()]) {
-      if (target && typeof target[method] === 'function') call(() => target[method](target === pages.app() ? res : undefined));
-    }
+    pages.lifecycle(hide, res);
   };
   g.__wxdl_lifecycle = setHidden;
   // `wxdl.serveOrigin`: the origin `wxdl run --serve DIR:PORT` serves (undefined without it).
@@ -217,7 +215,22 @@
   const wxTarget = wx;
   // As in WeChat: the APIs wxdl has are enumerable own properties of `wx`, and one it lacks is
   // absent (`typeof wx.x === 'undefined'`), so guards like `wx.x && wx.x()` behave.
-  g.wx = wx;
+  // Reading an API wxdl lacks is remembered until the turn ends: a `TypeError: not a function`
+  // calling it is reported naming it ("wx.chooseImage is not provided by wxdl (headless)").
+  let forgetting = false;
+  const NOT_APIS = new Set(['then', 'toJSON', 'constructor', '__esModule', 'default', 'inspect']);
+  g.wx = new Proxy(wx, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && !(key in target) && !NOT_APIS.has(key)) {
+        N.missing(key);
+        if (!forgetting) {
+          forgetting = true;
+          later(() => { forgetting = false; N.missing(''); });
+        }
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
 
   // ---- CommonJS modules ----------------------------------------------------------------------
   // As WeChat's build: `require` of an ES module (or one mixing `import`/`export` with

@@ -177,6 +177,14 @@ export interface UploadTask {
   offHeadersReceived(listener?: (res: OnHeadersReceivedListenerResult) => void): void;
 }
 
+/** A file system manager operation's `fail` result, as miniprogram-api-typings' `FileError`
+ * (1300002 no such file or directory, 1300013 permission denied, 1300009 bad file descriptor,
+ * …); a sync form's thrown Error carries the same `errCode`. */
+export interface FileError {
+  errMsg: string;
+  errCode: number;
+}
+
 export interface FileSystemManager {
   accessSync(path: string): void;
   statSync(path: string): { size: number; isFile(): boolean; isDirectory(): boolean };
@@ -244,6 +252,21 @@ export interface Wx {
   showLoading(option: { title: string } & Callbacks): Promise<GeneralCallbackResult> | void;
   hideLoading(option?: Callbacks): Promise<GeneralCallbackResult> | void;
   showModal(option: { title?: string; content?: string } & Callbacks): Promise<{ confirm: boolean; cancel: boolean; errMsg: string }> | void;
+  /** Width, height and type from the file's header (a network src is downloaded first); orientation is always 'up'. */
+  getImageInfo(option: { src: string } & Callbacks): Promise<ImageInfo> | void;
+  /** [headless] A copy into `album/` of the sandbox root; the file must be an image wxdl reads. */
+  saveImageToPhotosAlbum(option: { filePath: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  /** [headless] A copy into `album/` of the sandbox root. */
+  saveVideoToPhotosAlbum(option: { filePath: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  /** [headless] In memory, this `wx`'s own; the toast WeChat shows is printed. */
+  setClipboardData(option: { data: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  getClipboardData(option?: Callbacks): Promise<{ data: string; errMsg: string }> | void;
+  /** Present on the `wx` of `loadApp` (a project's pages): moves as in WeChat, with the page lifecycle. */
+  navigateTo?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  redirectTo?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  navigateBack?(option?: { delta?: number } & Callbacks): Promise<GeneralCallbackResult> | void;
+  reLaunch?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
+  switchTab?(option: { url: string } & Callbacks): Promise<GeneralCallbackResult> | void;
   onAppShow(listener: (res: AppLifecycleResult) => void): void;
   offAppShow(listener: (res: AppLifecycleResult) => void): void;
   onAppHide(listener: (res: AppLifecycleResult) => void): void;
@@ -268,6 +291,16 @@ export interface Callbacks {
   success?: Function;
   fail?: Function;
   complete?: Function;
+}
+
+export interface ImageInfo extends GeneralCallbackResult {
+  width: number;
+  height: number;
+  /** 'png', 'jpeg', 'gif', 'webp', 'bmp' or 'tiff'. */
+  type: string;
+  orientation: 'up';
+  /** The local file: the src, or the temp file a network src was downloaded to. */
+  path: string;
 }
 
 export interface StorageInfo {
@@ -319,4 +352,35 @@ export interface WxConfig {
 }
 
 export function createWx(config?: WxConfig): Wx;
+
+export interface LoadAppOptions extends WxConfig {
+  /** The entry: a page route (`pages/x/x`) or a script of the project (default: app.json's
+   * `entryPagePath`, else its first page). */
+  entry?: string;
+  /** The entry page's `onLoad` options (and `onLaunch`'s `query`). */
+  query?: string | Record<string, string>;
+}
+
+export interface PageInstance {
+  route: string;
+  options: Record<string, string>;
+  data: Record<string, any>;
+  setData(patch: Record<string, any>, callback?: () => void): void;
+  [key: string]: any;
+}
+
+export type NavigateApi = 'navigateTo' | 'redirectTo' | 'navigateBack' | 'reLaunch' | 'switchTab';
+
+export interface LoadedApp {
+  /** The app's `wx`: createWx's, with the navigation APIs (also installed as the global `wx`). */
+  wx: Wx;
+  getApp(): any;
+  getCurrentPages(): PageInstance[];
+  /** Moves as `wx[api]` does; a Promise of the result (rejected with the fail result). */
+  navigate(api: NavigateApi, options?: { url?: string; delta?: number }): Promise<GeneralCallbackResult>;
+}
+
+/** Runs a Mini Program project: app.js (App), the entry page (onLoad → onShow → onReady);
+ * `App`, `Page`, `getApp`, `getCurrentPages` and `wx` become globals, as in WeChat. */
+export function loadApp(projectDir: string, options?: LoadAppOptions): Promise<LoadedApp>;
 export function downloadFile(option: DownloadFileOption): DownloadTask | ThenableDownloadTask;

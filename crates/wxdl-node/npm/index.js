@@ -17,6 +17,7 @@ const native = require('./wxdl.node');
 const makeDownloadFile = require('./download_task.js');
 const makeFileSystemManager = require('./fs_manager.js');
 const makeWxApis = require('./wx_apis.js');
+const makePages = require('./pages.js');
 
 // A callback's exception must not cost the other events of its batch: it is thrown again on
 // its own, where Node surfaces any uncaught exception.
@@ -33,6 +34,8 @@ const call = (fn, arg) => {
   }
 };
 const later = (f) => timers.setImmediate(f);
+// What the shared JS prints (toasts, setData lines): level 0 to stdout, 1 to stderr.
+const print = (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`);
 
 const codec = {
   b64ToBuffer: (s) => {
@@ -58,18 +61,19 @@ function plain(obj) {
  * @param {import('./index').WxConfig} [config]
  */
 function createWx(config = {}) {
+  return makeWx(config, null);
+}
+
+// createWx's `wx`; with `project` ({ root, app: app.json's content }) also the project's App,
+// pages and navigation (the JS host's pages.js), that instance handed back as `out.pages`.
+function makeWx(config, project, out) {
   // A root made here is this process's alone: removed when it exits (by the engine, at the C
   // library's exit, which Jest's per-file copy of `process` cannot stop from happening).
   const root = config.root || fs.mkdtempSync(path.join(os.tmpdir(), 'wxdl-'));
   const engine = new native.Engine({ ...config, root, removeRootAtExit: !config.root });
-  const fsCall = (op, args) => {
-    try {
-      return JSON.parse(engine.fs(op, JSON.stringify(args)));
-    } catch (e) {
-      // The engine's message is WeChat's text after `<op>:fail `.
-      throw new Error(e.message);
-    }
-  };
+  // The engine's file operations: a failure throws WeChat's text after `<op>:fail ` with its
+  // FileError errCode.
+  const fsCall = makeFileSystemManager.overNative((op, text) => engine.fs(op, text));
   // Every call's events arrive in batches, `[id, kind, json, profile, …]`, in order per call,
   // the outcome last. The engine keeps Node alive while any call runs.
   const running = new Map();
@@ -142,6 +146,7 @@ function createWx(config = {}) {
   // lifecycle listeners: the wx layer's, the same as the JS host's.
   const shared = makeWxApis({
     fsCall,
+    download: (o) => downloadFile(o),
     storage: (op, key, data) => {
       try {
         return JSON.parse(engine.storage(op, key, data));
@@ -150,18 +155,39 @@ function createWx(config = {}) {
       }
     },
     systemInfo: () => engine.systemInfo(),
-    print: (level, text) => (level === 0 ? process.stdout : process.stderr).write(`${text}\n`),
+    print,
+  }, call, later);
+  // The project's App, pages and navigation (loadApp): the JS host's pages.js over Node's
+  // require, confined to the project.
+  const pages = project && makePages({
+    project,
+    load: (file) => {
+      // A fresh run of the file for this app (another loadApp may have run it before).
+      delete require.cache[file];
+      return require(file);
+    },
+    resolvePage: (route) => {
+      const file = path.resolve(project.root, `${route}.js`);
+      if (!file.startsWith(project.root + path.sep) || !fs.existsSync(file)) {
+        throw new Error(`page "${route}" is not found`);
+      }
+      return file;
+    },
+    print,
   }, call, later);
   let hidden = false;
   const setHidden = (hide) => {
     if (hide === hidden) return;
     hidden = hide;
-    shared.appLifecycle(hide, { path: '', query: {}, scene: 1001 });
+    const res = { path: '', query: {}, scene: 1001 };
+    shared.appLifecycle(hide, res);
+    if (pages) pages.lifecycle(hide, res);
   };
   const netChange = [];
   let netWatched = false;
   const wx = {
     ...shared.apis,
+    ...(pages ? pages.wx : {}),
     env: { USER_DATA_PATH: 'wxfile://usr' },
     downloadFile,
     request,
@@ -206,7 +232,53 @@ function createWx(config = {}) {
       show: () => setHidden(false),
     }),
   });
+  if (out) out.pages = pages;
   return wx;
+}
+
+/**
+ * Runs a Mini Program project as WeChat launches it: `app.js` (`App({...})`), the entry (the
+ * first page of `app.json`, or `options.entry`: a route or a script of the project), then
+ * `onLaunch`/`onShow` and the entry page's `onLoad(query)` → `onShow` → `onReady`. Page files
+ * see `App`, `Page`, `getApp`, `getCurrentPages` and `wx` as globals, as in WeChat.
+ * @param {string} projectDir
+ * @param {import('./index').LoadAppOptions} [options]
+ * @returns {Promise<import('./index').LoadedApp>}
+ */
+async function loadApp(projectDir, options = {}) {
+  const root = fs.realpathSync(path.resolve(projectDir));
+  const read = (name) => {
+    const file = path.join(root, name);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+  };
+  const appJson = read('app.json');
+  if (!appJson) throw new Error(`loadApp: no app.json in ${root}`);
+  const projectConfig = read('project.config.json') || {};
+  const { entry, query, ...config } = options;
+  if (config.appid === undefined && typeof projectConfig.appid === 'string') config.appid = projectConfig.appid;
+  const out = {};
+  const wx = makeWx(config, { root, app: appJson }, out);
+  const { pages } = out;
+  Object.assign(globalThis, pages.globals, { wx });
+  const first = appJson.entryPagePath || (Array.isArray(appJson.pages) ? appJson.pages[0] : undefined);
+  const entryName = String(entry || first || '').replace(/^\/+/, '');
+  if (!entryName) throw new Error('loadApp: app.json has no pages (give options.entry)');
+  const entryFile = path.resolve(root, /\.(js|cjs)$/.test(entryName) ? entryName : `${entryName}.js`);
+  if (!entryFile.startsWith(root + path.sep) || !fs.existsSync(entryFile)) {
+    throw new Error(`loadApp: the entry ${entryName} is not a file of the project`);
+  }
+  // As the JS host runs its entry script: app.js first, the entry, then the launch.
+  pages.boot(entryFile);
+  delete require.cache[entryFile];
+  require(entryFile);
+  pages.start(typeof query === 'string' ? query : new URLSearchParams(query || {}).toString());
+  return {
+    wx,
+    getApp: pages.globals.getApp,
+    getCurrentPages: pages.globals.getCurrentPages,
+    /** Moves as wx[api] does (navigateTo, redirectTo, navigateBack, reLaunch, switchTab): a Promise of the result. */
+    navigate: (api, opts) => pages.navigate(api, opts),
+  };
 }
 
 let shared = null;
@@ -216,4 +288,4 @@ function downloadFile(obj) {
   return shared.downloadFile(obj);
 }
 
-module.exports = { createWx, downloadFile };
+module.exports = { createWx, downloadFile, loadApp };

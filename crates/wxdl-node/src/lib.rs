@@ -316,12 +316,11 @@ impl Engine {
         }
     }
 
-    /// One file system manager operation (`wxdl_wx::fs`): JSON in, JSON out; an error's
-    /// message is WeChat's text after `<op>:fail `.
+    /// One file system manager operation (`wxdl_wx::fs::outcome`): JSON in, JSON out; a
+    /// failure is `{"$fail": <WeChat's text after <op>:fail>, "errCode"}`.
     #[napi]
-    pub fn fs(&self, op: String, args: String) -> napi::Result<String> {
-        fs::call(self.wx.client().sandbox(), &op, &args)
-            .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
+    pub fn fs(&self, op: String, args: String) -> String {
+        fs::outcome(self.wx.client().sandbox(), &op, &args)
     }
 
     /// One storage operation (`wxdl_wx::storage`: set, get, remove, clear, info): JSON out;

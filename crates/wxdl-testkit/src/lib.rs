@@ -11,6 +11,7 @@ pub mod ca;
 pub mod caddy;
 pub mod cli;
 pub mod data;
+pub mod docs;
 pub mod echo;
 pub mod engine;
 pub mod h3;

@@ -164,7 +164,8 @@ fn npm_pack_installs_into_a_fresh_project_and_works_there() {
 }
 
 /// `examples/jest`: a custom component that downloads in `attached`, rendered by
-/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx; and its
+/// miniprogram-simulate under Jest with `setupFiles: ['wxdl/jest']`, against nginx; `examples/app`
+/// from `loadApp` (a page aborting its download in onUnload); and its
 /// `types.check.ts` (official typings against the package's) through `tsc`. Its npm
 /// dependencies come from the committed lockfile (`npm ci`).
 #[test]
@@ -183,14 +184,14 @@ fn the_jest_example_passes_with_miniprogram_simulate() {
         .env("WXDL_TEST_BASE", nginx.url(""))
         .env("TMPDIR", tmp.path())
         .current_dir(&example));
-    assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    assert!(out.contains("Tests:       3 passed, 3 total"), "{out}");
     // As a user runs it, with no WXDL_TEST_BASE: the tests serve /hello.txt themselves and
     // run, never skip.
     let out = run(Command::new("npx")
         .args(["jest", "--ci"])
         .env_remove("WXDL_TEST_BASE")
         .current_dir(&example));
-    assert!(out.contains("Tests:       2 passed, 2 total"), "{out}");
+    assert!(out.contains("Tests:       3 passed, 3 total"), "{out}");
     assert_eq!(
         sandboxes_in(tmp.path()),
         Vec::<String>::new(),
@@ -274,7 +275,7 @@ fn the_image_cache_finds_its_saved_file_on_the_second_run_in_node() {
 
 /// `examples/file-system` in Node: mkdir (recursive), getFileInfo (md5, sha1), copyFile,
 /// appendFile, rename, truncate, a file descriptor, stat (recursive), readdir, unzip,
-/// readCompressedFile, rmdir (recursive), a path out.
+/// readCompressedFile, rmdir (recursive), a path out, the FileError errCodes.
 #[test]
 fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let Some(pkg) = ready() else { return };
@@ -291,7 +292,7 @@ fn the_file_system_scenario_runs_in_node_as_on_the_host() {
     let got = node_scenario(&pkg, "file-system", &root, &nginx.url("/hello.txt"));
     assert_eq!(
         got,
-        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt"}"#
+        r#"{"mkdir":true,"md5":["getFileInfo:ok",17,"7cb04a3741e6b8547bb003c592547b80"],"sha1":"09428e810085d47e11aeda75793e6391c5c88eeb","renamed":"hello from nginx\nand more\n","truncated":"hello","fd":["string",2,[0,102,100,0],8],"closed":"fstatSync:fail bad file descriptor","tree":["/ dir","/b dir","/b/c dir","/b/c/hello.txt 17","/b/renamed.txt 5","/fd.bin 8"],"readdir":["c","renamed.txt"],"notEmpty":"rmdirSync:fail directory not empty, rmdir wxfile://usr/a","escape":"copyFileSync:fail permission denied, open wxfile://usr/../outside.txt","unzip":["unzip:ok","unzipped by wxdl\n",["b","data.json","data.json.br","docs","fd.bin"]],"brotli":{"compressed":"by brotli","n":[1,2,3]},"rmdir":"rmdir:ok","gone":"getFileInfo:fail no such file or directory, open wxfile://usr/a/b/c/hello.txt","errCodes":[["readFile:fail no such file or directory, open wxfile://usr/none.txt",1300002],["writeFile:fail permission denied, open wxfile://tmp_x.txt",1300013],["mkdir:fail file already exists, mkdir wxfile://usr/plain.txt",1301005],["readFile:fail illegal operation on a directory, open wxfile://usr",1301003],["fstat:fail bad file descriptor",1300009],["readCompressedFile:fail decompress fail: Invalid Data",1301111],["unzip:fail invalid zip file wxfile://usr/plain.txt: invalid Zip archive: Could not find EOCD",1301104],["removeSavedFile:fail file not exist",1300002],["accessSync:fail no such file or directory, access wxfile://usr/none.txt",1300002]]}"#
     );
 }
 
@@ -311,4 +312,121 @@ fn miniprogram_api_promise_runs_unmodified_under_jest() {
         .args(["jest", "--ci"])
         .current_dir(&example));
     assert!(out.contains("Tests:       1 passed, 1 total"), "{out}");
+}
+
+/// `examples/media` in Node: getImageInfo (downloaded, network, written; WeChat's fail words),
+/// the photo album, the clipboard, the guards around absent APIs; the same report as the JS
+/// host's (`crates/wxdl-js/tests/scenarios.rs`).
+#[test]
+fn the_media_scenario_runs_in_node_as_on_the_host() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/static/logo.png"),
+        nginx.root.join("logo.png"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    std::fs::create_dir_all(&root).unwrap();
+    let got = node_scenario(&pkg, "media", &root, &nginx.url("/logo.png"));
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got, expected("media"));
+    assert_eq!(std::fs::read_dir(root.join("album")).unwrap().count(), 3);
+}
+
+/// `examples/app` from Node's `loadApp`: app.js (App, onLaunch, onShow), the first page with its
+/// query, then `examples/app/drive.js` moves between the pages (`app.navigate`, and the pages'
+/// own `wx.navigateTo` & co.), the detail page aborting its download of nginx's slow file in
+/// onUnload; the same log as on the JS host (`crates/wxdl-js/tests/scenarios.rs`). Then the app
+/// goes to the background and back (App's and the page's onHide/onShow).
+#[test]
+fn the_app_example_runs_from_load_app_as_on_the_host() {
+    let Some(pkg) = ready() else { return };
+    let nginx = nginx();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/app")
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    let script = format!(
+        "const {{ loadApp }} = require({pkg:?});\n\
+         loadApp({project:?}, {{ root: {root:?}, query: {{ from: 'main' }} }}).then((app) =>\n\
+           require({drive:?})(app.navigate, '{url}', (log) => {{\n\
+             const keys = Object.keys(app.wx);\n\
+             app.wx.wxdl.hide(); app.wx.wxdl.show();\n\
+             console.log(JSON.stringify({{ log, same: app.getApp() === getApp(), \
+               enumerable: ['navigateTo', 'redirectTo', 'navigateBack', 'reLaunch', 'switchTab'].every((k) => keys.includes(k)), \
+               pages: app.getCurrentPages().map((p) => p.route) }}));\n\
+           }}));",
+        pkg = pkg.canonicalize().unwrap(),
+        drive = project.join("drive.js"),
+        url = nginx.url("/slow/big.bin"),
+    );
+    let out = run(Command::new("node").args(["-e", &script]));
+    let got: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(got["same"], true, "{out}");
+    assert_eq!(got["enumerable"], true);
+    assert_eq!(got["pages"], serde_json::json!(["pages/tab/tab"]));
+    let serde_json::Value::Array(mut want) = expected("app") else {
+        panic!("examples/app/expected.json is a list")
+    };
+    want.extend(
+        ["app.onHide", "tab.onHide", "app.onShow", "tab.onShow"].map(|s| serde_json::json!(s)),
+    );
+    assert_eq!(got["log"], serde_json::Value::Array(want), "{out}");
+}
+
+/// docs/node.md's "Every `wx` API" table lists exactly the enumerable own properties of the
+/// `wx` that `loadApp` gives, and those of `createWx()`'s but the rows it marks as
+/// `loadApp`'s only, so the table cannot drift.
+#[test]
+fn the_docs_table_lists_every_wx_api_of_the_package() {
+    let Some(pkg) = ready() else { return };
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/app")
+        .canonicalize()
+        .unwrap();
+    let script = format!(
+        "const {{ createWx, loadApp }} = require({pkg:?});\n\
+         loadApp({project:?}).then((app) => console.log(JSON.stringify({{\n\
+           created: Object.keys(createWx()), loaded: Object.keys(app.wx) }})));",
+        pkg = pkg.canonicalize().unwrap(),
+    );
+    let out = run(Command::new("node").args(["-e", &script]));
+    let got: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let sorted = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = serde_json::from_value(v.clone()).unwrap();
+        keys.sort();
+        keys
+    };
+    let rows = wxdl_testkit::docs::wx_api_table("docs/node.md");
+    let mut table: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    table.sort();
+    assert_eq!(
+        table,
+        sorted(&got["loaded"]),
+        "docs/node.md against loadApp's wx"
+    );
+    let mut created: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.what.starts_with("On `loadApp`'s `wx` only"))
+        .map(|r| r.name.clone())
+        .collect();
+    created.sort();
+    assert_eq!(
+        created,
+        sorted(&got["created"]),
+        "docs/node.md against createWx()"
+    );
+}
+
+/// `examples/<example>/expected.json`: what the example reports, in both JS faces.
+fn expected(example: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+        .join("expected.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -1,7 +1,8 @@
 // wx.getFileSystemManager() over one native call, `fsCall(op, args) -> result` (the engine's
-// confined file operations, wxdl_wx::fs), shared by the JS host (`wxdl run`) and the Node
-// package: each operation in its sync form (returns or throws `<op>Sync:fail …`) and its
-// callback form (success/fail/complete, called later through `later`).
+// confined file operations, wxdl_wx::fs; `makeFileSystemManager.overNative` makes it), shared by the
+// JS host (`wxdl run`) and the Node package: each operation in its sync form (returns or throws
+// `<op>Sync:fail …`, the Error carrying `errCode`) and its callback form (success/fail/complete,
+// called later through `later`; a fail result has WeChat's FileError `errCode`).
 (function (root) {
   'use strict';
   function makeFileSystemManager(fsCall, later, codec) {
@@ -80,7 +81,8 @@
         ok: (r) => ({ savedFilePath: r.savedFilePath }),
       },
       // The saved files, as wx.getSavedFileList / wx.removeSavedFile (no sync form in WeChat).
-      getSavedFileList: { op: 'savedList', params: [], noSync: true, ok: (r) => ({ fileList: r.fileList }) },
+      // Its fail result is a GeneralCallbackResult (no errCode), as the typings have it.
+      getSavedFileList: { op: 'savedList', params: [], noSync: true, general: true, ok: (r) => ({ fileList: r.fileList }) },
       removeSavedFile: { op: 'removeSaved', params: ['filePath'], noSync: true, ok: () => ({}) },
     };
     // A read's bytes into the caller's ArrayBuffer at `offset`.
@@ -110,6 +112,9 @@
         isDirectory: () => r.isDirectory,
       };
     }
+    // A failure's FileError code: the native's (wxdl_wx::fs::FsError::err_code), else an
+    // argument this JS refused (1300022 Invalid argument).
+    const errCode = (e) => (typeof e.errCode === 'number' ? e.errCode : 1300022);
     function fileSystemManager() {
       const m = {};
       for (const [name, spec] of Object.entries(FS)) {
@@ -123,7 +128,7 @@
             const a = prep(args);
             return spec.sync(fsCall(op, a), a, args);
           } catch (e) {
-            throw new Error(`${name}Sync:fail ${e.message}`);
+            throw Object.assign(new Error(`${name}Sync:fail ${e.message}`), { errCode: errCode(e) });
           }
         };
         m[name] = (obj) => {
@@ -134,7 +139,8 @@
             res = { errMsg: `${name}:ok`, ...spec.ok(fsCall(op, a), a, obj) };
           } catch (e) {
             ok = false;
-            res = { errMsg: `${name}:fail ${e.message}` };
+            res = spec.general ? { errMsg: `${name}:fail ${e.message}` }
+              : { errMsg: `${name}:fail ${e.message}`, errCode: errCode(e) };
           }
           later(() => {
             call(ok ? obj.success : obj.fail, res);
@@ -146,6 +152,13 @@
     }
     return fileSystemManager();
   }
+  // The `fsCall` both faces give, over their native `fs(op, argsJson)` (wxdl_wx::fs::outcome):
+  // the result object, or an Error with WeChat's words and the FileError `errCode`.
+  makeFileSystemManager.overNative = (native) => (op, args) => {
+    const r = JSON.parse(native(op, JSON.stringify(args)));
+    if (r && typeof r.$fail === 'string') throw Object.assign(new Error(r.$fail), { errCode: r.errCode });
+    return r;
+  };
   if (typeof module === 'object' && module && module.exports) {
     module.exports = makeFileSystemManager;
   } else {

@@ -1,10 +1,10 @@
 // The wx APIs around the download that both JS faces have, over a few natives: storage (sync and
-// async), saved files and documents, toasts/loading/modals (printed), the system info and the
-// app lifecycle listeners. Shared by the JS host (`wxdl run`) and the Node package:
+// async), saved files and documents, toasts/loading/modals (printed), image info, the photo
+// album and the clipboard, the system info and the app lifecycle listeners. Shared by the JS host (`wxdl run`) and the Node package:
 //
-//   makeWxApis({ fsCall, storage, systemInfo, print }, call, later) -> { apis, appLifecycle }
+//   makeWxApis({ fsCall, storage, systemInfo, print, download }, call, later) -> { apis, appLifecycle }
 //
-// where fsCall(op, args) -> result object (wxdl_wx::fs; throws with WeChat's text after
+// where download(obj) is the face's wx.downloadFile (getImageInfo of a network src), fsCall(op, args) -> result object (wxdl_wx::fs; throws with WeChat's text after
 // `<op>:fail `), storage(op, key, dataJson) -> result object (wxdl_wx::storage, same errors),
 // systemInfo() -> object, print(level, text) (0 stdout, 1 stderr); call(fn, arg) runs a callback
 // so that its exception never stops the next one (`complete` follows a `success` that threw);
@@ -28,6 +28,19 @@
       later(() => { call(ok ? obj.success : obj.fail, res); call(obj.complete, res); });
       if (!callback) return ok ? Promise.resolve(res) : Promise.reject(res);
       return undefined;
+    };
+    // One whose work ends later: `start(done)` calls done(ok, fields) once.
+    const laterApi = (name, obj, start) => {
+      obj = obj || {};
+      const callback = ['success', 'fail', 'complete'].some((k) => typeof obj[k] === 'function');
+      const p = new Promise((resolve, reject) => start((ok, fields) => {
+        const res = { errMsg: `${name}:${ok ? 'ok' : 'fail'}${ok ? '' : ` ${fields}`}`, ...(ok ? fields : {}) };
+        call(ok ? obj.success : obj.fail, res);
+        call(obj.complete, res);
+        (ok ? resolve : reject)(res);
+      }));
+      if (callback) { p.catch(() => {}); return undefined; }
+      return p;
     };
     const syncApi = (name, fn) => (...a) => {
       try { return fn(...a); } catch (e) { throw new Error(`${name}:fail ${e.message}`); }
@@ -80,6 +93,52 @@
       }),
     };
 
+    // Images and the photo album (wxdl_wx::image): getImageInfo reads a sandbox file's header
+    // (a network src is downloaded first, as WeChat does); a save to the album is a copy into the
+    // data directory's album/.
+    const isString = (v, what) => {
+      if (typeof v !== 'string') {
+        const type = v === null ? 'Null' : (typeof v).charAt(0).toUpperCase() + (typeof v).slice(1);
+        throw new Error(`parameter error: parameter.${what} should be String instead of ${type};`);
+      }
+    };
+    const media = {
+      getImageInfo: (obj) => {
+        const src = obj && obj.src;
+        if (typeof src !== 'string' || !/^https?:\/\//i.test(src) || !N.download) {
+          return asyncApi('getImageInfo', obj, (o) => { isString(o.src, 'src'); return N.fsCall('imageInfo', { src: o.src }); });
+        }
+        return laterApi('getImageInfo', obj, (done) => N.download({
+          url: src,
+          success: (r) => {
+            if (r.statusCode < 200 || r.statusCode > 299) return done(false, 'download image fail');
+            try { done(true, N.fsCall('imageInfo', { src: r.tempFilePath })); } catch (e) { done(false, e.message); }
+          },
+          fail: () => done(false, 'download image fail'),
+        }));
+      },
+      saveImageToPhotosAlbum: (obj) => asyncApi('saveImageToPhotosAlbum', obj, (o) => {
+        isString(o.filePath, 'filePath');
+        N.fsCall('saveToAlbum', { filePath: o.filePath, image: true });
+      }),
+      saveVideoToPhotosAlbum: (obj) => asyncApi('saveVideoToPhotosAlbum', obj, (o) => {
+        isString(o.filePath, 'filePath');
+        N.fsCall('saveToAlbum', { filePath: o.filePath, image: false });
+      }),
+    };
+
+    // The clipboard: in memory, this wx's own (a run of `wxdl run`, one createWx in Node). As in
+    // WeChat, setting it shows a toast (printed).
+    let clipboard = '';
+    const clipboardApis = {
+      setClipboardData: (obj) => asyncApi('setClipboardData', obj, (o) => {
+        isString(o.data, 'data');
+        clipboard = o.data;
+        shown('setClipboardData', { data: o.data });
+      }),
+      getClipboardData: (obj) => asyncApi('getClipboardData', obj, () => ({ data: clipboard })),
+    };
+
     const system = {
       getSystemInfoSync: () => N.systemInfo(),
       getSystemInfo: (obj) => asyncApi('getSystemInfo', obj, () => N.systemInfo()),
@@ -100,7 +159,7 @@
       (hide ? appHide : appShow).slice().forEach((fn) => call(fn, res));
     };
 
-    return { apis: { ...ui, ...storage, ...files, ...system, ...lifecycle }, appLifecycle };
+    return { apis: { ...ui, ...storage, ...files, ...media, ...clipboardApis, ...system, ...lifecycle }, appLifecycle };
   }
   if (typeof module === 'object' && module && module.exports) {
     module.exports = makeWxApis;

@@ -53,6 +53,52 @@ pub enum FsError {
 }
 
 impl FsError {
+    /// The `errCode` WeChat's `FileError` carries for this failure (miniprogram-api-typings'
+    /// table: 1300002 no such file or directory, 1300013 permission denied, …).
+    ///
+    /// ```
+    /// use wxdl_wx::fs::FsError;
+    /// assert_eq!(FsError::Quota.err_code(), 1300202);
+    /// assert_eq!(FsError::Argument("bad file descriptor".into()).err_code(), 1300009);
+    /// ```
+    pub fn err_code(&self) -> u32 {
+        use std::io::ErrorKind as K;
+        match self {
+            FsError::Denied { .. } => 1300013,
+            FsError::NotFound { .. } | FsError::NoFile => 1300002,
+            FsError::Directory { .. } => 1301003,
+            FsError::NotPermitted { .. } => 1300001,
+            FsError::Quota => 1300202,
+            FsError::FileType => 1300301,
+            FsError::Unsupported(_) => 1300201,
+            FsError::Argument(words) => {
+                let table: [(&str, u32); 6] = [
+                    ("bad file descriptor", 1300009),
+                    ("invalid flag", 1302003),
+                    ("invalid base64", 1300203),
+                    ("decompress fail", 1301111),
+                    ("invalid zip file", 1301104),
+                    ("too many open files", 1302002),
+                ];
+                table
+                    .iter()
+                    .find(|(start, _)| words.starts_with(start))
+                    .map_or(1300022, |&(_, code)| code)
+            }
+            FsError::Io { source, .. } => match source.kind() {
+                K::NotFound => 1300002,
+                K::PermissionDenied => 1300013,
+                K::AlreadyExists => 1301005,
+                K::IsADirectory => 1301003,
+                K::NotADirectory => 1300020,
+                K::DirectoryNotEmpty => 1300066,
+                K::StorageFull => 1300202,
+                K::InvalidInput => 1300022,
+                _ => 1300201,
+            },
+        }
+    }
+
     pub(crate) fn denied(verb: &'static str, path: &str) -> FsError {
         FsError::Denied {
             verb,
@@ -294,12 +340,33 @@ pub fn call(sandbox: &Sandbox, op: &str, args: &str) -> Result<String, FsError> 
             }
             json!({ "filePath": p, "fileType": kind, "size": meta.len() })
         }
-        other => return crate::fs_ops::call(sandbox, other, &a),
+        other => match crate::image::call(sandbox, other, &a) {
+            Some(result) => result?,
+            None => return crate::fs_ops::call(sandbox, other, &a),
+        },
     };
     if matches!(op, "unlink" | "removeSaved") {
         sandbox.invalidate_usage();
     }
     Ok(out.to_string())
+}
+
+/// [`call`] as one JSON text for a JS face's native: the result object, or on failure
+/// `{"$fail": <WeChat's words after <op>:fail>, "errCode": <FileError code>}` (the shared JS
+/// throws it as an Error with `errCode`).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let sandbox = wxdl::Sandbox::open(dir.path(), 1 << 20).unwrap();
+/// let out = wxdl_wx::fs::outcome(&sandbox, "readFile", r#"{"filePath":"wxfile://usr/none"}"#);
+/// assert_eq!(
+///     out,
+///     r#"{"$fail":"no such file or directory, open wxfile://usr/none","errCode":1300002}"#
+/// );
+/// ```
+pub fn outcome(sandbox: &Sandbox, op: &str, args: &str) -> String {
+    call(sandbox, op, args)
+        .unwrap_or_else(|e| json!({ "$fail": e.to_string(), "errCode": e.err_code() }).to_string())
 }
 
 /// The host path of the temp file a save moves: only a `wxfile://tmp_…` path.

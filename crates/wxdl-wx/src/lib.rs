@@ -9,6 +9,7 @@
 //! - [`upload`]: `wx.uploadFile`'s options and `success` object;
 //! - [`events`]: the task's event protocol (which events a listener wants);
 //! - [`fs`]: `wx.getFileSystemManager()` confined to the sandbox, with WeChat's error texts;
+//! - [`image`]: `wx.getImageInfo` (headers only) and the photo album (`album/`);
 //! - [`storage`]: `wx.setStorage` and friends;
 //! - [`network`]: what `wx.onNetworkStatusChange` is told;
 //! - [`system`]: what `wx.getSystemInfo(Sync)` answers headless;
@@ -35,6 +36,7 @@ pub mod fs;
 mod fs_fds;
 mod fs_ops;
 mod fs_unzip;
+pub mod image;
 pub mod js;
 pub mod network;
 pub mod request;

@@ -45,3 +45,24 @@ pub fn report(root: &Path) -> serde_json::Value {
     std::fs::remove_file(path).unwrap();
     serde_json::from_str(&text).unwrap()
 }
+
+/// Copies `examples/<example>`'s `files` (paths relative to it) into `dir`.
+pub fn copy_example(example: &str, files: &[&str], dir: &Path) {
+    let example = example_dir(example);
+    for file in files {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        std::fs::copy(example.join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// `examples/<example>/expected.json`: what the example reports, in both JS faces.
+pub fn expected(example: &str) -> serde_json::Value {
+    let path = example_dir(example).join("expected.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn example_dir(example: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(example)
+}

@@ -1,7 +1,7 @@
 // The app and its pages, headless: `App()`, `getApp()`, `Page()`, `getCurrentPages()` and the
 // navigation APIs (navigateTo, redirectTo, navigateBack, reLaunch, switchTab) over the project's
 // `app.json`, with WeChat's page lifecycle (onLoad → onShow → onReady; onHide when covered,
-// onUnload when closed). Loaded by the prelude:
+// onUnload when closed). Shared by the JS host (its prelude) and the Node package (`loadApp`):
 //
 //   makePages({ project, load, resolvePage, print }, call, later) -> { globals, wx, ... }
 //
@@ -234,8 +234,17 @@
       return page[method]();
     }
 
+    // The app went to the background (hide) or came back: App's onHide/onShow (onShow with
+    // `res`) and the current page's.
+    function lifecycle(hide, res) {
+      const method = hide ? 'onHide' : 'onShow';
+      if (appDef && typeof appDef[method] === 'function') call(() => appDef[method].call(appInstance, res));
+      hook(current(), method);
+    }
+
     return {
       globals: { App, getApp, Page, getCurrentPages },
+      lifecycle,
       wx,
       navigate: (api, o) => {
         if (!Object.prototype.hasOwnProperty.call(moves, api)) throw new Error(`wxdl.navigate: no such move ${api}`);
@@ -247,5 +256,9 @@
       app: () => appDef,
     };
   }
-  root.__wxdl_pages = makePages;
+  if (typeof module === 'object' && module && module.exports) {
+    module.exports = makePages;
+  } else {
+    root.__wxdl_pages = makePages;
+  }
 })(globalThis);

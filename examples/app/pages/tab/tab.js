@@ -1,0 +1,1 @@
+Page(require('../../utils/logged.js')('tab'));
