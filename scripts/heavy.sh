@@ -8,6 +8,9 @@
 #   - versions soak: VERSIONS_N downloads (default 400, 3 MiB each) with resume (+ retry) and
 #     split against a server whose file changes every 3 requests, that cuts bodies and on half
 #     the paths ignores If-Range; every committed file must be one whole version;
+#   - the minimal C library (scripts/build-c.sh --minimal, a few minutes): within its 3 MiB
+#     budget, and downloading over HTTP/1.1, TLS and HTTP/2 from nginx
+#     (crates/wxdl-c/tests/minimal.rs);
 #   - properties: PROPTEST_CASES cases (default 20 000) of every property test, release build;
 #   - the benchmark's smoke run (bench/run.sh --quick: smaller data, 2 rounds, outputs verified,
 #     no timing asserted). It needs curl, wget and aria2c besides nginx and Caddy, and names
@@ -45,6 +48,9 @@ timeout 600 node --expose-gc --max-semi-space-size=1 bench/node_soak.js "$soak_n
 
 echo "== C ABI under valgrind: 1000 calls through the C example, every other one aborted"
 timeout 1200 cargo test --release --locked -q -p wxdl-c --test examples -- --ignored --nocapture
+
+echo "== the minimal C library: size budget, HTTP/1.1, TLS and HTTP/2 downloads"
+timeout 1200 cargo test --release --locked -q -p wxdl-c --test minimal -- --ignored --nocapture
 
 echo "== properties: $cases cases each"
 PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties

@@ -5,7 +5,9 @@
 //! [`crate::fs`] is: reads inside the sandbox, changes only under `wxfile://usr`, never through
 //! a link out, every growth in the usr quota.
 
-use std::io::{Read, Write};
+#[cfg(feature = "fs-codecs")]
+use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
@@ -23,6 +25,7 @@ pub const MAX_STAT_ENTRIES: usize = 100_000;
 pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsError> {
     let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default();
     let out = match op {
+        #[cfg(feature = "fs-codecs")]
         "getFileInfo" => {
             let p = s("filePath");
             let real = readable(sandbox, p, "open")?;
@@ -117,7 +120,9 @@ pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsE
             }
             json!({})
         }
+        #[cfg(feature = "fs-codecs")]
         "unzip" => crate::fs_unzip::unzip(sandbox, a)?,
+        #[cfg(feature = "fs-codecs")]
         "readCompressedFile" => {
             let p = s("filePath");
             let algorithm = s("compressionAlgorithm");
@@ -156,6 +161,7 @@ pub(crate) fn call(sandbox: &Sandbox, op: &str, a: &Value) -> Result<String, FsE
 }
 
 /// `(size, hex digest)` of a regular file, md5 by default or sha1.
+#[cfg(feature = "fs-codecs")]
 fn digest(path: &Path, algorithm: Option<&str>) -> std::io::Result<(u64, String)> {
     use md5::Digest;
     enum Hasher {

@@ -35,6 +35,7 @@ pub mod events;
 pub mod fs;
 mod fs_fds;
 mod fs_ops;
+#[cfg(feature = "fs-codecs")]
 mod fs_unzip;
 pub mod image;
 pub mod js;

@@ -15,7 +15,9 @@ use crate::queue::Queue;
 use crate::store::sandbox::Sandbox;
 use crate::store::storage::Storage;
 use crate::transport::bucket::Bucket;
-use crate::transport::{Connector, Pool, QuicConnector};
+#[cfg(feature = "http3")]
+use crate::transport::QuicConnector;
+use crate::transport::{Connector, Pool};
 
 /// Commits that may wait for their sync round per download slot.
 pub(crate) const COMMITS_PER_SLOT: usize = 2;
@@ -26,6 +28,7 @@ pub(crate) struct Engine {
     pub sandbox: Sandbox,
     pub pool: Pool,
     pub connector: Connector,
+    #[cfg(feature = "http3")]
     pub quic: QuicConnector,
     pub alt_svc: AltSvc,
     /// The downloads' queue.

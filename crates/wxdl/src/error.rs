@@ -331,6 +331,7 @@ pub(crate) fn http_error(err: hyper::Error) -> Fail {
 
 /// Maps an error of the HTTP/3 layer (h3 over quinn) on an open connection to its row, the
 /// same way as [`http_error`] does for the other protocols.
+#[cfg(feature = "http3")]
 pub(crate) fn h3_error(err: &dyn fmt::Display) -> Fail {
     Fail::with(
         FailReason::NetworkInterrupted,

@@ -20,8 +20,10 @@ use crate::queue::Queue;
 use crate::store::sandbox::{Sandbox, DEFAULT_USR_QUOTA};
 use crate::store::storage::Storage;
 use crate::transport::bucket::Bucket;
+#[cfg(feature = "http3")]
+use crate::transport::QuicConnector;
 use crate::transport::{
-    CaError, Connector, Emulation, Link, Pool, QuicConnector, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
+    CaError, Connector, Emulation, Link, Pool, Resolver, Trust, QUIC_HANDSHAKE_BOUND,
 };
 
 /// Default number of downloads (and of requests, and of uploads) that run at once per client.
@@ -79,6 +81,7 @@ pub struct ClientBuilder {
     resolver: Resolver,
     estimator: Option<EstimatorState>,
     alt_svc: Vec<AltSvcEntry>,
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     quic_handshake: Duration,
     rate_limit: Option<u64>,
     network: Option<Emulation>,
@@ -254,6 +257,7 @@ impl ClientBuilder {
         }
         let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?.insecure(self.insecure));
         let link = self.network.map(|e| Arc::new(Link::new(e)));
+        #[cfg(feature = "http3")]
         let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake, link.clone());
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
@@ -279,6 +283,7 @@ impl ClientBuilder {
             inner: Arc::new(Engine {
                 sandbox,
                 pool: Pool::default(),
+                #[cfg(feature = "http3")]
                 quic,
                 alt_svc: AltSvc::from_entries(&self.alt_svc),
                 connector: Connector {

@@ -33,6 +33,7 @@ pub(crate) struct Fetch<'a> {
 
 /// Which protocols one download may use.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "http3"), allow(dead_code))]
 pub(crate) struct Protocols {
     pub h2: bool,
     pub quic: bool,

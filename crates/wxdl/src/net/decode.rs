@@ -8,12 +8,17 @@
 use std::io;
 use std::pin::Pin;
 
-use async_compression::tokio::bufread::{
-    BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
-};
+#[cfg(feature = "brotli")]
+use async_compression::tokio::bufread::BrotliDecoder;
+#[cfg(feature = "zstd")]
+use async_compression::tokio::bufread::ZstdDecoder;
+#[cfg(feature = "gzip")]
+use async_compression::tokio::bufread::{DeflateDecoder, GzipDecoder, ZlibDecoder};
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, CONTENT_ENCODING, TRANSFER_ENCODING};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+#[cfg(feature = "gzip")]
+use tokio::io::AsyncBufReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
 use crate::error::{Fail, FailReason};
@@ -26,10 +31,14 @@ const DECODE_CHUNK: usize = 64 * 1024;
 /// One coding of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
+    #[cfg(feature = "gzip")]
     Gzip,
     /// zlib-wrapped (RFC 9110's `deflate`) or raw DEFLATE, told apart by the first bytes.
+    #[cfg(feature = "gzip")]
     Deflate,
+    #[cfg(feature = "brotli")]
     Brotli,
+    #[cfg(feature = "zstd")]
     Zstd,
 }
 
@@ -56,6 +65,10 @@ impl Codings {
 
 /// The codings listed in every `name` field, last applied first, skipping `identity` and
 /// `skip`.
+#[cfg_attr(
+    not(any(feature = "gzip", feature = "brotli", feature = "zstd")),
+    allow(unreachable_code, unused_variables)
+)]
 fn parse(headers: &HeaderMap, name: &str, skip: &[&str]) -> Result<Vec<Coding>, Fail> {
     let mut listed = Vec::new();
     for value in headers.get_all(name) {
@@ -64,9 +77,13 @@ fn parse(headers: &HeaderMap, name: &str, skip: &[&str]) -> Result<Vec<Coding>, 
             let coding = match token {
                 "identity" => continue,
                 t if skip.contains(&t) => continue,
+                #[cfg(feature = "gzip")]
                 "gzip" | "x-gzip" => Coding::Gzip,
+                #[cfg(feature = "gzip")]
                 "deflate" => Coding::Deflate,
+                #[cfg(feature = "brotli")]
                 "br" => Coding::Brotli,
+                #[cfg(feature = "zstd")]
                 "zstd" => Coding::Zstd,
                 other => {
                     return Err(Fail::with(
@@ -149,14 +166,21 @@ impl BodyReader {
 }
 
 /// One decoding layer over `inner`.
+#[cfg_attr(
+    not(any(feature = "gzip", feature = "brotli", feature = "zstd")),
+    allow(unreachable_code, unused_variables)
+)]
 async fn undo(inner: Decoder, coding: Coding) -> io::Result<Decoder> {
+    #[cfg_attr(not(feature = "gzip"), allow(unused_mut))]
     let mut raw = BufReader::new(inner);
     Ok(match coding {
+        #[cfg(feature = "gzip")]
         Coding::Gzip => {
             let mut d = GzipDecoder::new(raw);
             d.multiple_members(true);
             Box::pin(d)
         }
+        #[cfg(feature = "gzip")]
         Coding::Deflate => {
             if is_zlib(raw.fill_buf().await?) {
                 Box::pin(ZlibDecoder::new(raw))
@@ -164,13 +188,16 @@ async fn undo(inner: Decoder, coding: Coding) -> io::Result<Decoder> {
                 Box::pin(DeflateDecoder::new(raw))
             }
         }
+        #[cfg(feature = "brotli")]
         Coding::Brotli => Box::pin(BrotliDecoder::new(raw)),
+        #[cfg(feature = "zstd")]
         Coding::Zstd => Box::pin(ZstdDecoder::new(raw)),
     })
 }
 
 /// Whether a deflate body starts with a zlib header (RFC 1950: method 8, a check that makes
 /// the first two bytes a multiple of 31), as opposed to raw DEFLATE some servers send.
+#[cfg(feature = "gzip")]
 fn is_zlib(head: &[u8]) -> bool {
     match head {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,

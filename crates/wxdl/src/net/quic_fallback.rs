@@ -9,9 +9,12 @@
 
 use crate::engine::Engine;
 use crate::error::Fail;
-use crate::net::attempt::{attempt, Answer, Fetch, Protocols};
+#[cfg(feature = "http3")]
+use crate::net::attempt::attempt;
+use crate::net::attempt::{Answer, Fetch, Protocols};
 use crate::net::stale_retry::send_tcp;
 use crate::quality::profile::Timeline;
+#[cfg(feature = "http3")]
 use crate::transport::Origin;
 
 /// Sends one request (its body opened afresh for each try) and waits for the response head,
@@ -23,6 +26,7 @@ pub(crate) async fn send(
     timeline: &mut Timeline,
 ) -> Result<Answer, Fail> {
     timeline.begin_fetch();
+    #[cfg(feature = "http3")]
     if let Some(port) = quic_port(engine, fetch.origin, protocols) {
         match send_h3(engine, fetch, port, timeline).await {
             Ok(answer) => return Ok(answer),
@@ -44,6 +48,7 @@ pub(crate) async fn send(
     Ok(answer)
 }
 
+#[cfg(feature = "http3")]
 async fn send_h3(
     engine: &Engine,
     fetch: Fetch<'_>,
@@ -60,6 +65,7 @@ async fn send_h3(
 }
 
 /// The UDP port to try HTTP/3 on, when allowed and known (or hinted), and not recently broken.
+#[cfg(feature = "http3")]
 fn quic_port(engine: &Engine, origin: &Origin, p: Protocols) -> Option<u16> {
     if !(p.quic && origin.https) || engine.alt_svc.is_broken(origin) {
         return None;

@@ -19,6 +19,7 @@ use crate::transport::Origin;
 /// `ma` when an advertisement names none (RFC 7838 §3.1: 24 hours).
 const DEFAULT_MAX_AGE_S: f64 = 86_400.0;
 /// How long a QUIC failure keeps an origin on TCP at most: an advertisement's default lifetime.
+#[cfg_attr(not(feature = "http3"), allow(dead_code))]
 pub(crate) const QUIC_BROKEN_FOR: Duration = Duration::from_secs(DEFAULT_MAX_AGE_S as u64);
 
 /// One learned advertisement, in the form the CLI persists.
@@ -76,6 +77,7 @@ impl AltSvc {
     }
 
     /// The HTTP/3 port `origin` advertised, if still valid.
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     pub fn h3_port(&self, origin: &Origin) -> Option<u16> {
         let map = lock(&self.h3);
         let e = map.get(&key(origin))?;
@@ -83,6 +85,7 @@ impl AltSvc {
     }
 
     /// Whether QUIC failed for `origin` and the mark has not expired.
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     pub fn is_broken(&self, origin: &Origin) -> bool {
         let mut map = lock(&self.broken);
         match map.get(&key(origin)) {
@@ -97,6 +100,7 @@ impl AltSvc {
 
     /// Records a QUIC failure to `port` for `origin`: it stays on TCP as long as its
     /// advertisement would have lasted, at most [`QUIC_BROKEN_FOR`].
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     pub fn mark_broken(&self, origin: &Origin, port: u16) {
         let cap = now_ms() + QUIC_BROKEN_FOR.as_secs_f64() * 1000.0;
         let expires_ms = lock(&self.h3)

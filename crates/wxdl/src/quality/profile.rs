@@ -101,6 +101,7 @@ impl Timeline {
 
     /// Forgets a failed connection attempt's marks (a QUIC try before the TCP fallback), keeping
     /// `fetchStart`: the time it cost stays visible as the gap before the new connect.
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     pub fn clear_connection_marks(&mut self) {
         let fetch = self.fetch_start;
         self.begin_fetch();

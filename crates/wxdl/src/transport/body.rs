@@ -1,17 +1,23 @@
 //! A response body from any of the protocols, read as data chunks.
 
-use bytes::{Buf, Bytes};
+#[cfg(feature = "http3")]
+use bytes::Buf;
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+#[cfg(feature = "http3")]
 use super::quic::H3Stream;
-use crate::error::{h3_error, http_error, Fail};
+#[cfg(feature = "http3")]
+use crate::error::h3_error;
+use crate::error::{http_error, Fail};
 
 /// A response body from any of the protocols.
 pub(crate) enum Body {
     /// HTTP/1.1 or HTTP/2, from hyper.
     Http(Incoming),
     /// HTTP/3, from h3 over quinn.
+    #[cfg(feature = "http3")]
     H3(Box<H3Stream>),
 }
 
@@ -28,6 +34,7 @@ impl Body {
                     Err(e) => return Some(Err(http_error(e))),
                 }
             },
+            #[cfg(feature = "http3")]
             Body::H3(stream) => loop {
                 match stream.recv_data().await {
                     Ok(None) => return None,

@@ -98,6 +98,7 @@ impl Connector {
                 peer,
                 protocol,
                 meter,
+                #[cfg(feature = "http3")]
                 quic: None,
                 times,
             },

@@ -361,6 +361,7 @@ impl Link {
     }
 
     /// [`Link::deliver`] for a datagram, which loss really drops (`None`).
+    #[cfg_attr(not(feature = "http3"), allow(dead_code))]
     pub fn datagram(&self, n: usize, arrived: Instant, previous: Instant) -> Option<Instant> {
         self.arrival(n, arrived, previous, true)
     }

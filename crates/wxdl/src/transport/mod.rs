@@ -7,12 +7,14 @@ pub(crate) mod bucket;
 mod connect;
 mod emulate;
 mod emulate_tcp;
+#[cfg(feature = "http3")]
 mod emulate_udp;
 mod insecure;
 mod io;
 mod meter;
 mod out_body;
 mod pool;
+#[cfg(feature = "http3")]
 mod quic;
 mod resolve;
 mod self_signed;
@@ -26,16 +28,20 @@ pub(crate) use meter::{Mark, Meter};
 pub(crate) use out_body::{OutBody, Segment};
 pub use out_body::{SentFn, OUT_CHUNK};
 pub(crate) use pool::{Conn, Pool, SendError, Sender};
+#[cfg(feature = "http3")]
 pub(crate) use quic::QuicConnector;
-pub(crate) use quic::QUIC_HANDSHAKE_BOUND;
 pub use resolve::Resolver;
 pub use tls::CaError;
 pub(crate) use tls::Trust;
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use url::{Host, Url};
+
+/// The default bound on a QUIC handshake: one that has not completed by then counts as failed
+/// (UDP blocked, nothing listening), and the download falls back to TCP.
+pub(crate) const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
 
 /// The application protocol a response came over (profile `protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +127,7 @@ pub(crate) struct ConnInfo {
     /// Bytes and marks of the exchanges on this connection.
     pub meter: std::sync::Arc<Meter>,
     /// The QUIC connection under HTTP/3 (for its path RTT).
+    #[cfg(feature = "http3")]
     pub quic: Option<quinn::Connection>,
     /// When it was opened, phase by phase.
     pub times: ConnectTimes,
@@ -129,10 +136,11 @@ pub(crate) struct ConnInfo {
 impl ConnInfo {
     /// The transport's smoothed RTT in ms: QUIC's path RTT, or TCP's from `TCP_INFO`.
     pub fn rtt_ms(&self) -> Option<f64> {
-        match &self.quic {
-            Some(q) => Some(q.rtt().as_secs_f64() * 1000.0),
-            None => self.meter.rtt_ms(),
+        #[cfg(feature = "http3")]
+        if let Some(q) = &self.quic {
+            return Some(q.rtt().as_secs_f64() * 1000.0);
         }
+        self.meter.rtt_ms()
     }
 }
 

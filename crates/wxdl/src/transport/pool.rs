@@ -5,15 +5,21 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "http3")]
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use super::out_body::OutBody;
+#[cfg(feature = "http3")]
 use super::quic::H3Send;
-use super::{Body, ConnInfo, ConnectTimes, Connector, Origin, Protocol, QuicConnector, Resolver};
-use crate::error::{h3_error, http_error, lock, Fail};
+use super::{Body, ConnInfo, ConnectTimes, Connector, Origin, Protocol};
+#[cfg(feature = "http3")]
+use super::{QuicConnector, Resolver};
+#[cfg(feature = "http3")]
+use crate::error::h3_error;
+use crate::error::{http_error, lock, Fail};
 
 /// How long an idle connection stays in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -30,6 +36,7 @@ const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 pub(crate) enum Sender {
     H1(http1::SendRequest<OutBody>),
     H2(http2::SendRequest<OutBody>),
+    #[cfg(feature = "http3")]
     H3(H3Send),
 }
 
@@ -38,6 +45,7 @@ impl std::fmt::Debug for Sender {
         f.write_str(match self {
             Sender::H1(_) => "Sender::H1",
             Sender::H2(_) => "Sender::H2",
+            #[cfg(feature = "http3")]
             Sender::H3(_) => "Sender::H3",
         })
     }
@@ -47,6 +55,7 @@ impl std::fmt::Debug for Sender {
 #[derive(Debug)]
 pub(crate) enum SendError {
     Hyper(hyper::Error),
+    #[cfg(feature = "http3")]
     H3(String),
     /// The request could not even be built.
     Fail(Fail),
@@ -57,6 +66,7 @@ impl SendError {
     pub fn into_fail(self) -> Fail {
         match self {
             SendError::Hyper(e) => http_error(e),
+            #[cfg(feature = "http3")]
             SendError::H3(e) => h3_error(&e),
             SendError::Fail(f) => f,
         }
@@ -75,6 +85,7 @@ impl Sender {
         match self {
             Sender::H1(s) => http(s.send_request(req).await),
             Sender::H2(s) => http(s.send_request(req).await),
+            #[cfg(feature = "http3")]
             Sender::H3(s) => {
                 let h3 = |e: &dyn std::fmt::Display| SendError::H3(e.to_string());
                 let (parts, mut body) = req.into_parts();
@@ -149,8 +160,10 @@ impl<S> std::fmt::Debug for Shared<S> {
 pub(crate) struct Pool {
     idle: Mutex<HashMap<Origin, Vec<Idle>>>,
     h2: Mutex<HashMap<Origin, Shared<http2::SendRequest<OutBody>>>>,
+    #[cfg(feature = "http3")]
     h3: Mutex<HashMap<Origin, Shared<H3Send>>>,
     /// One QUIC handshake at a time per origin, so concurrent requests share it.
+    #[cfg(feature = "http3")]
     h3_connecting: Mutex<HashMap<Origin, Arc<tokio::sync::Mutex<()>>>>,
     /// One connect at a time per origin while HTTP/2 may come of it, so concurrent requests
     /// share the connection instead of racing to open several.
@@ -200,6 +213,7 @@ impl Pool {
     }
 
     /// A request slot on the origin's HTTP/3 connection (UDP `port`), opening it if needed.
+    #[cfg(feature = "http3")]
     pub async fn get_h3(
         &self,
         quic: &QuicConnector,
@@ -235,6 +249,7 @@ impl Pool {
         })
     }
 
+    #[cfg(feature = "http3")]
     fn shared_h3(&self, origin: &Origin) -> Option<Conn> {
         let mut map = lock(&self.h3);
         let entry = map.get_mut(origin)?;
@@ -257,6 +272,7 @@ impl Pool {
     }
 
     /// Forgets the origin's HTTP/3 connection (after it failed).
+    #[cfg(feature = "http3")]
     pub fn drop_h3(&self, origin: &Origin) {
         lock(&self.h3).remove(origin);
     }

@@ -17,10 +17,6 @@ pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
 /// One HTTP/3 request stream.
 pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
-/// The default bound on a QUIC handshake: one that has not completed by then counts as failed
-/// (UDP blocked, nothing listening), and the download falls back to TCP.
-pub(crate) const QUIC_HANDSHAKE_BOUND: Duration = Duration::from_millis(1000);
-
 /// Opens QUIC connections.
 #[derive(Debug)]
 pub(crate) struct QuicConnector {

@@ -21,6 +21,7 @@ pub(crate) struct TlsConfigs {
     /// ALPN `h2, http/1.1`.
     pub h2: Arc<ClientConfig>,
     /// ALPN `h3`, TLS 1.3 only (for QUIC).
+    #[cfg(feature = "http3")]
     pub h3: Arc<ClientConfig>,
 }
 
@@ -136,6 +137,7 @@ impl Trust {
         TlsConfigs {
             http1: with_alpn(versions(false), &[b"http/1.1"]),
             h2: with_alpn(versions(false), &[b"h2", b"http/1.1"]),
+            #[cfg(feature = "http3")]
             h3: with_alpn(versions(true), &[b"h3"]),
         }
     }
