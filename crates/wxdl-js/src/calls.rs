@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rquickjs::{Ctx, Function};
 use serde_json::Value;
 use tokio::sync::Notify;
-use wxdl_wx::call::{kind, CallId, Sink, Wants, Wx};
+use wxdl_wx::call::{kind, CallId, Outcome, Sink, Wants, Wx};
 
 use crate::{invoke, json_to_js, Host};
 
@@ -28,8 +28,8 @@ enum Payload {
     Listener(&'static str, String),
     /// A `wx.request` chunk, its bytes as base64.
     Chunk(String),
-    /// `success` or `fail` with its result object.
-    Outcome(&'static str, Value),
+    /// `success` or `fail` with its result object and a success's profile as JSON text.
+    Outcome(Outcome),
 }
 
 /// The events `Wx` sent and the script has not had yet.
@@ -73,13 +73,8 @@ impl Sink for ToScript {
         self.0.push(id, payload);
     }
 
-    fn outcome(&self, id: CallId, kind: &str, result: Value) {
-        let kind = if kind == kind::SUCCESS {
-            "success"
-        } else {
-            "fail"
-        };
-        self.0.push(id, Payload::Outcome(kind, result));
+    fn outcome(&self, id: CallId, outcome: Outcome) {
+        self.0.push(id, Payload::Outcome(outcome));
     }
 }
 
@@ -219,20 +214,24 @@ fn hand_over<'js>(
     match payload {
         Payload::Listener(kind, json) => invoke(ctx, host, deliver, (id, kind, json)),
         Payload::Chunk(b64) => invoke(ctx, host, deliver, (id, "chunk", (), b64)),
-        Payload::Outcome(kind, mut result) => {
+        Payload::Outcome(Outcome {
+            kind,
+            mut result,
+            profile,
+        }) => {
             let Some(running) = host.calls.running.borrow_mut().remove(&(id as CallId)) else {
                 return;
             };
+            let kind = if kind == kind::SUCCESS {
+                "success"
+            } else {
+                "fail"
+            };
             let object = result.as_object_mut();
             let saved = object.as_ref().and_then(|o| o.get("savedPath")).cloned();
-            let mut profile = None;
             let mut bytes = None;
             if let Some(o) = object {
                 o.remove("savedPath");
-                profile = o
-                    .remove("profile")
-                    .filter(|p| !p.is_null())
-                    .map(|p| p.to_string());
                 if running.arraybuffer && kind == "success" {
                     bytes = o
                         .remove("data")

@@ -20,7 +20,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 use serde_json::Value;
-use wxdl_wx::call::{kind, CallId, Wants, Wx};
+use wxdl_wx::call::{kind, CallId, Outcome, Wants, Wx};
 use wxdl_wx::config::ClientConfig;
 use wxdl_wx::{download, fs, network, storage, system};
 
@@ -94,11 +94,16 @@ impl wxdl_wx::call::Sink for ToNode {
     }
 
     /// The outcome alone (the task JS calls `complete`), a success's profile apart.
-    fn outcome(&self, id: CallId, kind: &str, result: Value) {
-        self.0.push(if kind == kind::SUCCESS {
-            Event::success(id, result)
-        } else {
-            Event::outcome(id, "fail", result)
+    fn outcome(&self, id: CallId, outcome: Outcome) {
+        self.0.push(Event {
+            id,
+            kind: if outcome.kind == kind::SUCCESS {
+                "success"
+            } else {
+                "fail"
+            },
+            json: outcome.result.to_string(),
+            profile: outcome.profile,
         });
     }
 }
@@ -159,33 +164,6 @@ pub struct Engine {
     sink: Arc<Sink>,
     /// The Mini Program's key-value storage (per appid, beside the sandbox, as the JS host's).
     storage: Mutex<storage::Storage>,
-}
-
-impl Event {
-    /// An outcome event without a profile.
-    fn outcome(id: CallId, kind: &'static str, result: Value) -> Event {
-        Event {
-            id,
-            kind,
-            json: result.to_string(),
-            profile: None,
-        }
-    }
-
-    /// A success, its profile taken out to cross as its own JSON text (parsed only if read).
-    fn success(id: CallId, mut result: Value) -> Event {
-        let profile = result
-            .as_object_mut()
-            .and_then(|o| o.remove("profile"))
-            .filter(|p| !p.is_null())
-            .map(|p| p.to_string());
-        Event {
-            id,
-            kind: "success",
-            json: result.to_string(),
-            profile,
-        }
-    }
 }
 
 /// Sandbox roots made for this process alone (`createWx()` without `root`, the Jest setup's

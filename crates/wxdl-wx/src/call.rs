@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use serde_json::{json, Value};
 use wxdl::{AbortHandle, Client, Fail, FailReason};
 
@@ -58,14 +59,69 @@ pub trait Sink: Send + Sync + 'static {
     /// One event of call `id`: `kind` is one of [`kind`], `json` its object as JSON text.
     fn event(&self, id: CallId, kind: &str, json: &str);
 
-    /// Call `id`'s outcome: `kind` is `success` or `fail`, `result` its object. By default its
-    /// JSON text goes to [`event`](Sink::event) twice, as the outcome and then as `complete`;
-    /// a face whose tasks call `complete` themselves (the JS faces), or that keeps the profile
-    /// apart, takes the object here instead. Nothing of call `id` follows.
-    fn outcome(&self, id: CallId, kind: &str, result: Value) {
-        let text = result.to_string();
-        self.event(id, kind, &text);
+    /// Call `id`'s outcome. By default its JSON text goes to [`event`](Sink::event) twice, as
+    /// `success` or `fail` and then as `complete`; a face whose tasks call `complete`
+    /// themselves (the JS faces), or that keeps the profile apart, takes it here instead.
+    /// Nothing of call `id` follows.
+    fn outcome(&self, id: CallId, outcome: Outcome) {
+        let text = outcome.to_json();
+        self.event(id, outcome.kind, &text);
         self.event(id, kind::COMPLETE, &text);
+    }
+}
+
+/// A call's outcome as a [`Sink`] gets it: the result object, and a success's `profile` apart,
+/// as JSON text (a face that hands it on as text, to be parsed only if read, never builds it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// [`kind::SUCCESS`] or [`kind::FAIL`].
+    pub kind: &'static str,
+    /// The result object without its `profile`.
+    pub result: Value,
+    /// The `profile` object as JSON text, when there is one.
+    pub profile: Option<String>,
+}
+
+impl Outcome {
+    fn success(result: Value, profile: Option<&wxdl::Profile>) -> Outcome {
+        Outcome {
+            kind: kind::SUCCESS,
+            result,
+            profile: profile.and_then(|p| serde_json::to_string(p).ok()),
+        }
+    }
+
+    fn fail(result: Value) -> Outcome {
+        Outcome {
+            kind: kind::FAIL,
+            result,
+            profile: None,
+        }
+    }
+
+    /// The whole result object as JSON text, `profile` included (its last field).
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use wxdl_wx::call::{kind, Outcome};
+    /// let o = Outcome { kind: kind::SUCCESS, result: json!({"errMsg": "request:ok"}),
+    ///                   profile: Some(r#"{"protocol":"http/1.1"}"#.into()) };
+    /// assert_eq!(o.to_json(), r#"{"errMsg":"request:ok","profile":{"protocol":"http/1.1"}}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut text = self.result.to_string();
+        if let Some(profile) = &self.profile {
+            if text.ends_with('}') {
+                text.pop();
+                if text.len() > 1 {
+                    text.push(',');
+                }
+                text.push_str("\"profile\":");
+                text.push_str(profile);
+                text.push('}');
+            }
+        }
+        text
     }
 }
 
@@ -201,11 +257,11 @@ impl Shared {
     }
 
     /// The outcome, `complete` after it, then the call is gone.
-    fn finish(&self, id: CallId, outcome_kind: &str, result: Value) {
+    fn finish(&self, id: CallId, outcome: Outcome) {
         if let Some(r) = self.calls().running.get_mut(&id) {
             r.ended = true;
         }
-        in_sink_while(|| self.sink.outcome(id, outcome_kind, result));
+        in_sink_while(|| self.sink.outcome(id, outcome));
         self.calls().running.remove(&id);
         self.completed.notify_all();
     }
@@ -466,7 +522,7 @@ impl Wx {
     fn fail_later(&self, id: CallId, result: Value) {
         let shared = self.shared.clone();
         self.handle()
-            .spawn(async move { shared.finish(id, kind::FAIL, result) });
+            .spawn(async move { shared.finish(id, Outcome::fail(result)) });
     }
 
     fn handle(&self) -> &tokio::runtime::Handle {
@@ -491,13 +547,14 @@ impl Wx {
             self.client.download(opts)
         };
         self.run(id, task, |outcome| match outcome {
-            Ok(s) => {
+            Ok(mut s) => {
+                let profile = s.profile.take();
                 let mut v = download::success(&s);
                 // [beyond] where the file is on this machine, for native hosts.
                 v["savedPath"] = json!(s.saved_path.display().to_string());
-                (kind::SUCCESS, v)
+                Outcome::success(v, profile.as_ref())
             }
-            Err(f) => (kind::FAIL, download::API.fail_result(&f)),
+            Err(f) => Outcome::fail(download::API.fail_result(&f)),
         });
     }
 
@@ -538,15 +595,16 @@ impl Wx {
             self.client.request(opts)
         };
         self.run(id, task, move |outcome| match outcome {
-            Ok(res) => {
+            Ok(mut res) => {
+                let profile = res.profile.take();
                 let request::Reply { mut result, bytes } =
                     request::success(&res, &data_type, &response_type);
                 if let Some(b) = bytes {
                     result["data"] = request::bytes_json(&b);
                 }
-                (kind::SUCCESS, result)
+                Outcome::success(result, profile.as_ref())
             }
-            Err(f) => (kind::FAIL, request::API.fail_result(&f)),
+            Err(f) => Outcome::fail(request::API.fail_result(&f)),
         });
     }
 
@@ -567,8 +625,11 @@ impl Wx {
             self.client.upload(opts)
         };
         self.run(id, task, |outcome| match outcome {
-            Ok(done) => (kind::SUCCESS, upload::success(&done)),
-            Err(f) => (kind::FAIL, upload::API.fail_result(&f)),
+            Ok(mut done) => {
+                let profile = done.response.profile.take();
+                Outcome::success(upload::success(&done), profile.as_ref())
+            }
+            Err(f) => Outcome::fail(upload::API.fail_result(&f)),
         });
     }
 
@@ -600,7 +661,7 @@ impl Wx {
         &self,
         id: CallId,
         task: wxdl::task::Task<T>,
-        result: impl FnOnce(Result<T, Fail>) -> (&'static str, Value) + Send + 'static,
+        result: impl FnOnce(Result<T, Fail>) -> Outcome + Send + 'static,
     ) {
         {
             let mut calls = self.shared.calls();
@@ -616,18 +677,17 @@ impl Wx {
             }
         }
         let shared = self.shared.clone();
-        let inner = self.handle().spawn(task.into_future());
+        // One task per call: the download and then its outcome.
         self.handle().spawn(async move {
-            let outcome = match inner.await {
+            let outcome = match AssertUnwindSafe(task.into_future()).catch_unwind().await {
                 Ok(outcome) => outcome,
                 // A panic in the engine is a bug; the call still ends as the protocol says.
-                Err(e) => Err(Fail::with(
+                Err(_) => Err(Fail::with(
                     FailReason::WriteFileFail,
-                    format_args!("internal error: {e}"),
+                    "internal error: the engine panicked",
                 )),
             };
-            let (outcome_kind, v) = result(outcome);
-            shared.finish(id, outcome_kind, v);
+            shared.finish(id, result(outcome));
         });
     }
 }
