@@ -27,7 +27,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-# module -> the wxdl test targets that judge it (`lib` = the crate's unit tests).
+# module -> the test targets that judge it (`lib` = the crate's unit tests). Modules of the wx
+# layer's option parsing are named `wx.<file>` (crates/wxdl-wx/src/<file>.rs, judged by the
+# wxdl-wx crate's tests); the others are wxdl's (crates/wxdl/src/<layer>/<file>.rs).
 declare -A TESTS=(
   [policy]="lib nginx fault_matrix profile properties"
   [disposition]="lib"
@@ -37,12 +39,18 @@ declare -A TESTS=(
   [quota]="lib faults fault_matrix nginx trust"
   [pinned]="lib lifecycle faults flow"
   [publish]="lib flow faults resume nginx surface"
-  [sandbox]="lib flow faults nginx properties"
+  [sandbox]="lib faults trust properties"
   [split]="lib split split_short faults http_edges"
   [integrity]="lib flow resume split"
   [progress]="lib progress faults nginx split surface"
+  [wx.download]="lib call results"
+  [wx.request]="lib call request results"
+  [wx.upload]="lib call upload results"
+  [wx.value]="lib call request upload results"
+  [wx.config]="lib call results"
 )
-ORDER=(policy disposition redirect resume partial quota pinned publish sandbox split integrity progress)
+ORDER=(policy disposition redirect resume partial quota pinned publish sandbox split integrity progress
+  wx.download wx.request wx.upload wx.value wx.config)
 
 changed_base=""
 missed_only=0
@@ -74,11 +82,18 @@ done
 
 # A module's file, wherever its layer folder keeps it (store/sandbox.rs, net/policy.rs, …).
 module_file() {
-  find crates/wxdl/src -name "$1.rs" -print -quit
+  case "$1" in
+    wx.*) echo "crates/wxdl-wx/src/${1#wx.}.rs" ;;
+    *) find crates/wxdl/src -name "$1.rs" -print -quit ;;
+  esac
+}
+# The package whose tests judge a module.
+module_package() {
+  case "$1" in wx.*) echo wxdl-wx ;; *) echo wxdl ;; esac
 }
 
 if [ -n "$changed_base" ]; then
-  mapfile -t touched < <(git diff --name-only "$changed_base" -- crates/wxdl/src)
+  mapfile -t touched < <(git diff --name-only "$changed_base" -- crates/wxdl/src crates/wxdl-wx/src)
   for m in "${ORDER[@]}"; do
     for f in "${touched[@]}"; do
       [ "$f" = "$(module_file "$m")" ] && modules+=("$m")
@@ -150,7 +165,7 @@ for m in "${modules[@]}"; do
     continue
   fi
   budget=$((left < module_budget ? left : module_budget))
-  args=(-p wxdl)
+  args=(-p "$(module_package "$m")")
   for t in ${TESTS[$m]}; do
     if [ "$t" = lib ]; then args+=(-C --lib); else args+=(-C "--test=$t"); fi
   done
