@@ -19,7 +19,8 @@
 #
 # cargo-mutants runs in place in a scratch copy of the tree (`$CARGO_TARGET_DIR/mutants/src`),
 # never in this one, building into `$CARGO_TARGET_DIR/mutants/target` (first a copy of the
-# tree's debug builds). Results: `$CARGO_TARGET_DIR/mutants/out/<module>/mutants.out/`
+# tree's debug builds). Results: `$CARGO_TARGET_DIR/mutants/out/<module>/mutants.out/` (a
+# `--missed` run's in `<module>.missed/`, a `--changed` run's in `<module>.changed/`)
 # (caught.txt, missed.txt, timeout.txt, unviable.txt), and a table on stdout in the form
 # bench/MUTANTS.md keeps. When cargo-mutants is missing it is installed
 # (`cargo install --locked cargo-mutants`); when that fails the run is skipped with the reason.
@@ -27,7 +28,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-# module -> the wxdl test targets that judge it (`lib` = the crate's unit tests).
+# module -> the test targets that judge it (`lib` = the crate's unit tests). Modules of the wx
+# layer's option parsing are named `wx.<file>` (crates/wxdl-wx/src/<file>.rs, judged by the
+# wxdl-wx crate's tests); the others are wxdl's (crates/wxdl/src/<layer>/<file>.rs).
 declare -A TESTS=(
   [policy]="lib nginx fault_matrix profile properties"
   [disposition]="lib"
@@ -37,12 +40,18 @@ declare -A TESTS=(
   [quota]="lib faults fault_matrix nginx trust"
   [pinned]="lib lifecycle faults flow"
   [publish]="lib flow faults resume nginx surface"
-  [sandbox]="lib flow faults nginx properties"
+  [sandbox]="lib faults trust properties"
   [split]="lib split split_short faults http_edges"
   [integrity]="lib flow resume split"
   [progress]="lib progress faults nginx split surface"
+  [wx.download]="lib call results"
+  [wx.request]="lib call request results"
+  [wx.upload]="lib call upload results"
+  [wx.value]="lib call request upload results"
+  [wx.config]="lib call results"
 )
-ORDER=(policy disposition redirect resume partial quota pinned publish sandbox split integrity progress)
+ORDER=(policy disposition redirect resume partial quota pinned publish sandbox split integrity progress
+  wx.download wx.request wx.upload wx.value wx.config)
 
 changed_base=""
 missed_only=0
@@ -74,11 +83,18 @@ done
 
 # A module's file, wherever its layer folder keeps it (store/sandbox.rs, net/policy.rs, …).
 module_file() {
-  find crates/wxdl/src -name "$1.rs" -print -quit
+  case "$1" in
+    wx.*) echo "crates/wxdl-wx/src/${1#wx.}.rs" ;;
+    *) find crates/wxdl/src -name "$1.rs" -print -quit ;;
+  esac
+}
+# The package whose tests judge a module.
+module_package() {
+  case "$1" in wx.*) echo wxdl-wx ;; *) echo wxdl ;; esac
 }
 
 if [ -n "$changed_base" ]; then
-  mapfile -t touched < <(git diff --name-only "$changed_base" -- crates/wxdl/src)
+  mapfile -t touched < <(git diff --name-only "$changed_base" -- crates/wxdl/src crates/wxdl-wx/src)
   for m in "${ORDER[@]}"; do
     for f in "${touched[@]}"; do
       [ "$f" = "$(module_file "$m")" ] && modules+=("$m")
@@ -141,16 +157,17 @@ sync_copy() {
 count() { if [ -f "$1" ]; then grep -c . "$1" || true; else echo 0; fi; }
 
 rows=()
+ran=()
 broken=0
 for m in "${modules[@]}"; do
   now=$(date +%s)
   left=$((deadline - now))
   if [ "$left" -le 60 ]; then
-    rows+=("| $m | not run: the run's budget (MUTANTS_BUDGET) was spent | | | | |")
+    rows+=("| $m | not run: the run's budget (MUTANTS_BUDGET) was spent | | | | | |")
     continue
   fi
   budget=$((left < module_budget ? left : module_budget))
-  args=(-p wxdl)
+  args=(-p "$(module_package "$m")")
   for t in ${TESTS[$m]}; do
     if [ "$t" = lib ]; then args+=(-C --lib); else args+=(-C "--test=$t"); fi
   done
@@ -158,6 +175,8 @@ for m in "${modules[@]}"; do
   extra=()
   name=$m
   if [ -n "$changed_base" ]; then
+    # Its own results: a look at changed lines never replaces a module's full run.
+    name=$m.changed
     git diff "$changed_base" -- "$(module_file "$m")" >"$work/$m.diff"
     extra+=(--in-diff "$work/$m.diff")
   elif [ "$missed_only" = 1 ]; then
@@ -165,7 +184,7 @@ for m in "${modules[@]}"; do
     name=$m.missed
     list=$out/$m/mutants.out/missed.txt
     if [ "$(count "$list")" -eq 0 ]; then
-      rows+=("| $m (missed) | nothing missed in the last full run | | | | |")
+      rows+=("| $m (missed) | nothing missed in the last full run | | | | | |")
       continue
     fi
     while IFS= read -r line; do
@@ -174,10 +193,13 @@ for m in "${modules[@]}"; do
   fi
   echo "== $name: tests ${TESTS[$m]}; budget ${budget}s"
   rm -rf "${out:?}/$name"
+  ran+=("$name")
+  started=$(date +%s)
   status=0
   (cd "$scratch" && timeout --kill-after=30 "$budget" cargo mutants --in-place --no-shuffle \
     --timeout "$test_timeout" --build-timeout 600 \
     -f "$(module_file "$m")" "${extra[@]}" "${args[@]}" -o "$out/$name") || status=$?
+  took=$(($(date +%s) - started))
   dir=$out/$name/mutants.out
   caught=$(count "$dir/caught.txt")
   missed=$(count "$dir/missed.txt")
@@ -190,7 +212,7 @@ for m in "${modules[@]}"; do
     0 | 2 | 3) ;; # 2: some mutants missed, 3: some timed out (cargo-mutants' exit codes)
     124 | 137) note=" (cut at ${budget} s)" ;;
     4)
-      note=" (the tests fail without a mutant: see $out/$m/mutants.out/log/baseline.log)"
+      note=" (the tests fail without a mutant: see $dir/log/baseline.log)"
       broken=1
       ;;
     *)
@@ -198,7 +220,7 @@ for m in "${modules[@]}"; do
       broken=1
       ;;
   esac
-  rows+=("| $name | $((caught + timeouts)) / $viable | $pct | $missed | $timeouts | $unviable |$note")
+  rows+=("| $name | $((caught + timeouts)) / $viable | $pct | $missed | $timeouts | $unviable | $((took / 60)) min $((took % 60)) s |$note")
   if [ "$missed" -gt 0 ]; then
     echo "-- $name: missed"
     cat "$dir/missed.txt"
@@ -206,14 +228,13 @@ for m in "${modules[@]}"; do
 done
 
 echo
-echo "| module | caught / viable | % | missed | timeout | unviable |"
-echo "|---|---|---|---|---|---|"
+echo "| module | caught / viable | % | missed | timeout | unviable | time |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 # The run fails when a mutant survived in a module it ran (missed.txt names them; equivalent
 # mutants are excluded, with their reasons, in .cargo/mutants.toml).
 total_missed=0
-for m in "${modules[@]}"; do
-  [ "$missed_only" = 1 ] && m=$m.missed
-  total_missed=$((total_missed + $(count "$out/$m/mutants.out/missed.txt")))
+for name in "${ran[@]}"; do
+  total_missed=$((total_missed + $(count "$out/$name/mutants.out/missed.txt")))
 done
 [ "$total_missed" -eq 0 ] && [ "$broken" -eq 0 ]

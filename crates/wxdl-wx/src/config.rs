@@ -338,4 +338,24 @@ mod tests {
             .unwrap()
             .is_none());
     }
+
+    #[test]
+    fn numbers_at_their_bounds() {
+        let c = ClientConfig::from_json(&json!({
+            "concurrency": 1, "usrQuota": 0, "rateLimit": 1, "quicHandshakeTimeout": 0,
+            "networkTimeout": {"downloadFile": 5000, "request": 0, "uploadFile": -1}
+        }));
+        assert_eq!(c.concurrency, Some(1));
+        assert_eq!(c.usr_quota, Some(0));
+        assert_eq!(c.rate_limit, Some(1));
+        assert_eq!(c.quic_handshake_timeout, Some(0));
+        assert_eq!(
+            c.timeout(Api::DownloadFile),
+            Some(Duration::from_millis(5000))
+        );
+        assert_eq!(c.timeout(Api::Request), None, "0 is the default");
+        assert_eq!(c.timeout(Api::UploadFile), None);
+        let c = ClientConfig::from_json(&json!({"concurrency": 0.5, "quicHandshakeTimeout": -1}));
+        assert_eq!((c.concurrency, c.quic_handshake_timeout), (None, None));
+    }
 }

@@ -400,4 +400,60 @@ mod tests {
         let o = parse(json!({"url": "http://h/", "split": "4"})).unwrap();
         assert!(has(&o, "split: 0"), "not a number: one stream");
     }
+
+    #[test]
+    fn beyond_options_read_as_docs_contract_says() {
+        // docs/contract.md: stallTimeout and retryDelay in ms (a numeric string counts), a
+        // rateLimit of at least 1 byte/s, retry N (at most 100), split N (2 to 16), integrity a
+        // string; 0, negatives and other types leave each off.
+        let o = parse(json!({
+            "url": "http://h/", "stallTimeout": 1500, "rateLimit": 1, "retry": 1,
+            "retryDelay": "250", "retryHttp": true, "integrity": "sha256-x", "split": 2,
+            "useHighPerformanceMode": true
+        }))
+        .unwrap();
+        for shown in [
+            "stall_timeout: Some(1.5s)",
+            "rate_limit: Some(1)",
+            "retry: 1",
+            "retry_delay: Some(250ms)",
+            "retry_http: true",
+            r#"integrity: Some("sha256-x")"#,
+            "split: 2",
+            "use_high_performance_mode: true",
+        ] {
+            assert!(has(&o, shown), "{shown} in {o:?}");
+        }
+        let o = parse(json!({
+            "url": "http://h/", "stallTimeout": 0, "rateLimit": 0.5, "retry": 0.5,
+            "retryDelay": 0, "retryHttp": 1, "integrity": 5, "split": 1,
+            "useHighPerformanceMode": "yes"
+        }))
+        .unwrap();
+        for shown in [
+            "stall_timeout: None",
+            "rate_limit: None",
+            "retry: 0",
+            "retry_delay: None",
+            "retry_http: false",
+            "integrity: None",
+            "split: 0",
+            "use_high_performance_mode: false",
+        ] {
+            assert!(has(&o, shown), "{shown} in {o:?}");
+        }
+        let o = parse(json!({
+            "url": "http://h/", "stallTimeout": 1e300, "rateLimit": 2.5e30, "retry": 1000,
+            "retryDelay": 1e300
+        }))
+        .unwrap();
+        for shown in [
+            "stall_timeout: Some(1000000000s)",
+            &format!("rate_limit: Some({})", u64::MAX),
+            "retry: 100",
+            "retry_delay: Some(1000000s)",
+        ] {
+            assert!(has(&o, shown), "{shown} in {o:?}");
+        }
+    }
 }

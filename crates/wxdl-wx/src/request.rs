@@ -516,4 +516,71 @@ mod tests {
             ["a=1; Path=/", "b=2"]
         );
     }
+
+    #[test]
+    fn switches_texts_and_data_as_wechat_reads_them() {
+        let parse = |v: Value| options(&v, Data::Absent, |_| {}).unwrap();
+        let shown = |c: &Call, field_value: &str| {
+            format!("{:?}", c.options).contains(&format!(" {field_value},"))
+        };
+        let c = parse(json!({"url": "https://h.test/", "enableChunked": 1, "redirect": "follow"}));
+        assert_eq!(
+            (c.data_type.as_str(), c.response_type.as_str()),
+            ("json", "text")
+        );
+        assert!(!c.chunked);
+        assert!(shown(&c, "redirect: Follow"), "{:?}", c.options);
+        assert!(shown(&c, "enable_http2: false") && shown(&c, "enable_quic: false"));
+        assert!(shown(&c, "method: GET"));
+        let c = parse(json!({
+            "url": "https://h.test/", "enableChunked": true, "redirect": "manual",
+            "dataType": "text", "responseType": "arraybuffer", "enableHttp2": true,
+            "enableQuic": true, "method": " put "
+        }));
+        assert_eq!(
+            (c.data_type.as_str(), c.response_type.as_str()),
+            ("text", "arraybuffer")
+        );
+        assert!(c.chunked);
+        assert!(shown(&c, "redirect: Manual") && shown(&c, "method: PUT"));
+        assert!(shown(&c, "enable_http2: true") && shown(&c, "enable_quic: true"));
+        // WeChat's content-type only when the caller gives none, in any case of its name.
+        let c = parse(json!({"url": "https://h.test/", "header": {"Content-Type": "text/plain"}}));
+        assert!(
+            shown(&c, r#"header: [("Content-Type", "text/plain")]"#),
+            "{:?}",
+            c.options
+        );
+        // A URL ending in `&` takes the query without another separator.
+        assert_eq!(
+            encode(
+                "GET",
+                "https://h.test/p?x=1&",
+                &Data::Value(json!({"a": 1})),
+                None
+            )
+            .url,
+            "https://h.test/p?x=1&a=1"
+        );
+        // `{"base64": …}` alone and valid is bytes; anything else is the value.
+        assert_eq!(
+            Data::from_json(Some(&json!({"base64": "AAH/"}))),
+            Data::Bytes(vec![0, 1, 255])
+        );
+        for v in [
+            json!({"base64": "AAH/", "x": 1}),
+            json!({"base64": "not base64!"}),
+            json!({"base64": 5}),
+            json!({"other": "AAH/"}),
+        ] {
+            assert_eq!(Data::from_json(Some(&v)), Data::Value(v.clone()), "{v}");
+        }
+        assert_eq!(Data::from_json(Some(&Value::Null)), Data::Absent);
+        assert_eq!(Data::from_json(None), Data::Absent);
+        assert_eq!(
+            bytes_json(&[0, 1, 255]),
+            json!({"base64": "AAH/"}),
+            "the form from_json reads back"
+        );
+    }
 }

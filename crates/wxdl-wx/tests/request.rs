@@ -142,3 +142,31 @@ async fn bad_options_fail_before_any_connection_in_wechats_words() {
     let (msg, _) = fail(json!({"url": "https://a.test/", "header": {"X": {"a": 1}}}));
     assert!(msg.starts_with("request:fail invalid header"), "{msg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_is_there_unless_refused_and_names_the_high_performance_mode() {
+    let ca = TestCa::new();
+    let echo = Echo::start(&ca).await;
+    let env = Env::new();
+    let client = env.client(&[]);
+    let url = echo.url("/p");
+    for (opts, mode) in [
+        (
+            json!({"url": url, "useHighPerformanceMode": true}),
+            Some(true),
+        ),
+        (
+            json!({"url": url, "useHighPerformanceMode": 1}),
+            Some(false),
+        ),
+        (json!({"url": url, "enableProfile": 0}), Some(false)),
+        (json!({"url": url, "enableProfile": false}), None),
+    ] {
+        let r = call(&client, opts.clone(), Data::Absent).await;
+        let shown = r
+            .result
+            .get("profile")
+            .map(|p| p["usingHighPerformanceMode"].as_bool());
+        assert_eq!(shown, mode.map(Some), "{opts}: {}", r.result);
+    }
+}

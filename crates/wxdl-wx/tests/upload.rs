@@ -82,3 +82,62 @@ async fn an_options_object_becomes_wechats_multipart_body() {
         .starts_with("uploadFile:fail no such file or directory"));
     assert_eq!(echo.hits(), hits);
 }
+
+/// Whether the options hold `field: value` as their `Debug` shows them (the engine keeps its
+/// fields private).
+fn shows(o: &wxdl::upload::UploadOptions, field_value: &str) -> bool {
+    format!("{o:?}").contains(&format!(" {field_value},"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_switches_follow_javascripts_defaults_and_wrong_types_fail_with_wechats_words() {
+    let ca = TestCa::new();
+    let echo = Echo::start(&ca).await;
+    let env = Env::new();
+    let client = env.client(&[]);
+    std::fs::write(client.sandbox().usr_dir().join("a"), b"abc").unwrap();
+    let base = json!({"url": echo.url("/up"), "filePath": "wxfile://usr/a", "name": "f"});
+    let with = |extra: Value| {
+        let mut v = base.clone();
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        upload::options(&v, |_| {})
+    };
+    // WeChat: enableProfile on unless false; the others off unless true.
+    let o = with(json!({"enableHttp2": 1})).unwrap();
+    assert!(shows(&o, "enable_http2: false") && shows(&o, "enable_quic: false"));
+    let o = with(json!({"enableHttp2": true, "enableQuic": true})).unwrap();
+    assert!(shows(&o, "enable_http2: true") && shows(&o, "enable_quic: true"));
+    // The profile says whether the high-performance mode was asked for; without a profile
+    // there is none.
+    for (extra, mode) in [
+        (json!({"useHighPerformanceMode": true}), Some(true)),
+        (json!({"useHighPerformanceMode": 1}), Some(false)),
+        (json!({"enableProfile": false}), None),
+    ] {
+        let done = client.upload(with(extra.clone()).unwrap()).await.unwrap();
+        let v = upload::success(&done);
+        let shown = v
+            .get("profile")
+            .map(|p| p["usingHighPerformanceMode"].as_bool());
+        assert_eq!(shown, mode.map(Some), "{extra}: {v}");
+    }
+    for (extra, msg) in [
+        (
+            json!({"name": null}),
+            "uploadFile:fail parameter error: parameter.name should be String instead of Undefined",
+        ),
+        (
+            json!({"filePath": 7}),
+            "uploadFile:fail parameter error: parameter.filePath should be String instead of Number",
+        ),
+        (
+            json!({"formData": "a=1"}),
+            "uploadFile:fail parameter error: parameter.formData should be Object instead of String",
+        ),
+    ] {
+        let fail = with(extra.clone()).unwrap_err();
+        assert_eq!(upload::API.err_msg(&fail), msg, "{extra}");
+    }
+}

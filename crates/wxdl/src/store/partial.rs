@@ -482,4 +482,50 @@ mod tests {
             Some(3)
         );
     }
+
+    #[test]
+    fn a_partial_last_changed_seven_days_ago_to_the_second_is_not_continued() {
+        // Retention is "kept for 7 days": at 604 800 s of age it is over. The age is read in
+        // whole seconds; a clock tick between staging and reading only makes it older, so the
+        // answer is the same every time, and three tries leave no tick to hide behind.
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", None)).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let data = dir.path().join(".f.bin.wxdl-partial");
+        for _ in 0..3 {
+            let now = SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let seven_days_ago = std::time::UNIX_EPOCH + Duration::from_secs(now - 7 * 86_400);
+            let file = std::fs::File::options().write(true).open(&data).unwrap();
+            file.set_modified(seven_days_ago).unwrap();
+            drop(file);
+            let p = open(dir.path(), "u").unwrap();
+            assert!(p.found().is_none(), "7 days old to the second");
+        }
+    }
+
+    #[test]
+    fn an_empty_partial_is_not_continued() {
+        // A record whose data file holds nothing: there is nothing to continue, so no ranged
+        // request (`bytes=0-` of an empty file on the server would be a 416 and a second try).
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = open(dir.path(), "u").unwrap();
+        p.describe(&record("u", Some(10))).unwrap();
+        p.private.file.write_all(b"abc").unwrap();
+        drop(p);
+        let data = dir.path().join(".f.bin.wxdl-partial");
+        std::fs::File::options()
+            .write(true)
+            .open(&data)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert!(dir.path().join(".f.bin.wxdl-partial.json").exists());
+        let p = open(dir.path(), "u").unwrap();
+        assert!(p.found().is_none(), "0 bytes held");
+    }
 }

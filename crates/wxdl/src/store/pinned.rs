@@ -516,4 +516,106 @@ mod tests {
         let marked = rustix::fs::getxattr(base.path().join("f"), PRIVATE_MARK, &mut v);
         assert!(marked.is_err(), "the published file carries no mark");
     }
+
+    #[test]
+    fn the_private_name_pattern_is_exactly_the_documented_one() {
+        // `.wxdl-` + 16 lowercase hex digits + `.tmp`, nothing else.
+        assert!(is_private_name(b".wxdl-0123456789abcdef.tmp"));
+        assert!(is_private_name(private_name().as_bytes()));
+        for other in [
+            ".wxdl-0123456789abcde.tmp",    // 15 digits
+            ".wxdl-0123456789abcdef0.tmp",  // 17
+            ".wxdl-0123456789abcdefff.tmp", // longer still
+            "xwxdl-0123456789abcdef.tmp",   // another prefix, same length
+            ".wxdl-0123456789abcdef.tmq",   // another suffix, same length
+            ".wxdl-0123456789abcdeg.tmp",   // not hex
+            ".wxdl-0123456789ABCDEF.tmp",   // not lowercase
+            ".wxdl-.tmp",
+            "",
+        ] {
+            assert!(!is_private_name(other.as_bytes()), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_pinned_directory_knows_where_and_what_it_is() {
+        use std::os::unix::fs::MetadataExt;
+        let base = tempfile::tempdir().unwrap();
+        let a = base.path().join("a");
+        let b = base.path().join("b");
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let dir = PinnedDir::open(&a).unwrap();
+        let meta = std::fs::metadata(&a).unwrap();
+        assert_eq!(dir.id(), (meta.dev(), meta.ino()));
+        assert_ne!(dir.id(), PinnedDir::open(&b).unwrap().id());
+        assert_eq!(dir.try_clone().unwrap().id(), dir.id());
+        assert!(dir.is_at(&a).unwrap());
+        assert!(!dir.is_at(&b).unwrap());
+        assert!(!dir.is_at(&base.path().join("none")).unwrap());
+        assert_eq!(dir.path(), a);
+        let target = Target {
+            dir,
+            name: "f.bin".into(),
+        };
+        assert_eq!(target.path(), a.join("f.bin"));
+        // Only a directory is pinned.
+        std::fs::write(base.path().join("file"), b"x").unwrap();
+        assert!(PinnedDir::open(&base.path().join("file")).is_err());
+    }
+
+    #[test]
+    fn o_tmpfile_is_given_up_only_where_it_is_unsupported() {
+        use rustix::io::Errno;
+        // open(2): EOPNOTSUPP (the filesystem lacks it), EISDIR (a kernel without O_TMPFILE
+        // sees O_DIRECTORY | O_RDWR), EINVAL (not understood).
+        for e in [Errno::OPNOTSUPP, Errno::ISDIR, Errno::INVAL] {
+            assert!(tmpfile_unsupported(e), "{e:?}");
+        }
+        for e in [Errno::ACCESS, Errno::NOSPC, Errno::ROFS, Errno::NOENT] {
+            assert!(!tmpfile_unsupported(e), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_discarded_named_private_file_leaves_nothing() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = dir
+            .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+            .unwrap();
+        assert_eq!(names(base.path()).len(), 1);
+        dir.discard(&p);
+        assert!(names(base.path()).is_empty());
+    }
+
+    #[test]
+    fn sweep_leaves_fifos_links_and_other_marks_alone() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        // A FIFO with a private name: opening it to look must not wait for a writer.
+        let fifo = base.path().join(".wxdl-00000000000000aa.tmp");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        // A link with a private name to a marked, unlocked file elsewhere: neither goes.
+        let elsewhere = outside.path().join("marked");
+        std::fs::write(&elsewhere, b"x").unwrap();
+        mark(&elsewhere);
+        let link = base.path().join(".wxdl-00000000000000bb.tmp");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        // A private name whose attribute says something other than `1`.
+        let other = base.path().join(".wxdl-00000000000000cc.tmp");
+        std::fs::write(&other, b"x").unwrap();
+        rustix::fs::setxattr(&other, PRIVATE_MARK, b"0", XattrFlags::empty()).unwrap();
+        assert_eq!(dir.sweep_leftovers().unwrap(), 0);
+        assert_eq!(names(base.path()).len(), 3);
+        assert!(elsewhere.exists());
+    }
 }

@@ -525,4 +525,133 @@ mod tests {
         drop(b);
         assert!(s.reserve(&s.usr_dir().join("a"), 1000).is_ok());
     }
+
+    /// Sets a file's last change to `days` days ago.
+    fn age(path: &Path, days: u64) {
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+
+    #[test]
+    fn the_documented_defaults() {
+        // docs/: temp files are kept 7 days; SPEC §6: the usr quota is 200 MiB by default.
+        let (d, s) = sandbox();
+        for days in [1, 6] {
+            std::fs::write(s.tmp_dir().join(format!("tmp_{days}")), b"x").unwrap();
+            age(&s.tmp_dir().join(format!("tmp_{days}")), days);
+        }
+        std::fs::write(s.tmp_dir().join("tmp_8"), b"x").unwrap();
+        age(&s.tmp_dir().join("tmp_8"), 8);
+        let c = s.expire(TEMP_RETENTION).unwrap();
+        assert_eq!(c.temp_files, 1);
+        assert!(s.tmp_dir().join("tmp_1").exists() && s.tmp_dir().join("tmp_6").exists());
+        assert!(!s.tmp_dir().join("tmp_8").exists());
+        assert_eq!(DEFAULT_USR_QUOTA, 209_715_200);
+        let big = Sandbox::open(d.path().join("big"), DEFAULT_USR_QUOTA).unwrap();
+        assert_eq!(big.usr_quota(), 209_715_200);
+        assert_eq!(s.usr_quota(), 1000);
+    }
+
+    #[test]
+    fn expire_removes_old_temp_files_and_partials_only() {
+        let (_d, s) = sandbox();
+        let tmp = s.tmp_dir();
+        std::fs::write(tmp.join("tmp_old.bin"), b"abc").unwrap();
+        std::fs::write(tmp.join(".wxdl-partial-00112233"), b"12345").unwrap();
+        std::fs::write(tmp.join("notes.txt"), b"not a temp file").unwrap();
+        std::fs::create_dir(tmp.join("tmp_dir")).unwrap();
+        for name in ["tmp_old.bin", ".wxdl-partial-00112233", "notes.txt"] {
+            age(&tmp.join(name), 30);
+        }
+        let c = s.expire(TEMP_RETENTION).unwrap();
+        assert_eq!((c.temp_files, c.partials, c.bytes), (1, 1, 3 + 5));
+        assert!(tmp.join("notes.txt").exists() && tmp.join("tmp_dir").is_dir());
+        assert!(!tmp.join("tmp_old.bin").exists());
+        assert!(!tmp.join(".wxdl-partial-00112233").exists());
+    }
+
+    #[test]
+    fn wxfile_paths_of_host_paths() {
+        let (d, s) = sandbox();
+        assert_eq!(s.to_wxfile(s.usr_dir()).unwrap(), "wxfile://usr");
+        assert_eq!(
+            s.to_wxfile(&s.store_dir().join("store_ab.txt")).unwrap(),
+            "wxfile://store_ab.txt"
+        );
+        assert_eq!(
+            s.to_wxfile(&s.tmp_dir().join("tmp_ab.mp3")).unwrap(),
+            "wxfile://tmp_ab.mp3"
+        );
+        assert_eq!(
+            s.resolve("wxfile://store_ab.txt").unwrap(),
+            s.store_dir().join("store_ab.txt")
+        );
+        // Files there that are not the sandbox's, and the world outside, have no wxfile path.
+        assert_eq!(s.to_wxfile(&s.store_dir().join("ab.txt")), None);
+        assert_eq!(s.to_wxfile(&s.tmp_dir().join("ab.mp3")), None);
+        assert_eq!(s.to_wxfile(&d.path().join("elsewhere")), None);
+        assert_eq!(s.to_wxfile(s.root()), None);
+        assert!(s.root().ends_with("root") && s.tmp_dir().starts_with(s.root()));
+        // A name with a backslash (a separator on other hosts) is refused.
+        assert_eq!(
+            reason(s.resolve("wxfile://usr/a\\b")),
+            FailReason::PermissionDenied
+        );
+    }
+
+    #[test]
+    fn links_inside_the_sandbox_to_a_directory_or_nowhere_are_refused() {
+        let (_d, s) = sandbox();
+        std::fs::create_dir(s.usr_dir().join("sub")).unwrap();
+        std::os::unix::fs::symlink("sub", s.usr_dir().join("to-dir")).unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/to-dir")),
+            FailReason::IllegalOperationOnDirectory
+        );
+        std::os::unix::fs::symlink("sub/none", s.usr_dir().join("dangling")).unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/dangling")),
+            FailReason::PermissionDenied
+        );
+        assert!(!s.usr_dir().join("sub/none").exists());
+        // A parent that is a file: no such directory.
+        std::fs::write(s.usr_dir().join("file"), b"x").unwrap();
+        assert_eq!(
+            reason(s.check_user_target("wxfile://usr/file/a.bin")),
+            FailReason::NoSuchFileOrDirectory
+        );
+    }
+
+    #[test]
+    fn usage_is_what_usr_holds_and_clean_gives_back_the_room_of_leftovers() {
+        let (_d, s) = sandbox();
+        std::fs::write(s.usr_dir().join("a"), vec![0u8; 300]).unwrap();
+        assert_eq!(s.usr_usage(), 300);
+        // A crash leftover of 600 bytes takes room until `clean` removes it.
+        std::fs::create_dir(s.usr_dir().join("sub")).unwrap();
+        let leftover = s.usr_dir().join("sub/.wxdl-0123456789abcdef.tmp");
+        std::fs::write(&leftover, vec![0u8; 600]).unwrap();
+        rustix::fs::setxattr(
+            &leftover,
+            crate::store::pinned::PRIVATE_MARK,
+            b"1",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .unwrap();
+        assert!(s.reserve(&s.usr_dir().join("b"), 500).is_err());
+        assert_eq!(s.clean(TEMP_RETENTION).unwrap().leftovers, 1);
+        assert!(s.reserve(&s.usr_dir().join("b"), 500).is_ok());
+        // Files written or removed behind the ledger's back count once it is told.
+        std::fs::write(s.usr_dir().join("c"), vec![0u8; 600]).unwrap();
+        s.invalidate_usage();
+        assert!(s.reserve(&s.usr_dir().join("b"), 500).is_err());
+        std::fs::remove_file(s.usr_dir().join("c")).unwrap();
+        s.invalidate_usage();
+        assert!(s.reserve(&s.usr_dir().join("b"), 500).is_ok());
+    }
 }
