@@ -54,7 +54,7 @@ timeout 1200 cargo test --release --locked -q -p wxdl-c --test minimal -- --igno
 
 echo "== properties: $cases cases each"
 PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --test properties
-PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl --lib option_json
+PROPTEST_CASES=$cases timeout 600 cargo test --release --locked -q -p wxdl-wx --lib option_json
 
 echo "== benchmark smoke"
 timeout 600 bash bench/run.sh --quick
