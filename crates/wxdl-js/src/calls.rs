@@ -222,26 +222,22 @@ fn hand_over<'js>(
             let Some(running) = host.calls.running.borrow_mut().remove(&(id as CallId)) else {
                 return;
             };
-            let kind = if kind == kind::SUCCESS {
-                "success"
-            } else {
-                "fail"
-            };
-            let object = result.as_object_mut();
-            let saved = object.as_ref().and_then(|o| o.get("savedPath")).cloned();
+            // `kind` is already the task JS's word (`success` or `fail`).
             let mut bytes = None;
-            if let Some(o) = object {
-                o.remove("savedPath");
-                if running.arraybuffer && kind == "success" {
-                    bytes = o
-                        .remove("data")
-                        .and_then(|d| d.get("base64").and_then(Value::as_str).map(str::to_owned));
+            if let Some(o) = result.as_object_mut() {
+                let saved = o.remove("savedPath");
+                if running.arraybuffer && kind == kind::SUCCESS {
+                    // Taken out, not copied: the body as base64 can be large.
+                    if let Some(Value::Object(mut data)) = o.remove("data") {
+                        if let Some(Value::String(b64)) = data.remove("base64") {
+                            bytes = Some(b64);
+                        }
+                    }
                 }
                 if running.download && o.contains_key("tempFilePath") {
-                    if let (Some(path), Some(journal)) = (
-                        saved.as_ref().and_then(Value::as_str),
-                        host.temps.borrow_mut().as_mut(),
-                    ) {
+                    if let (Some(Value::String(path)), Some(journal)) =
+                        (&saved, host.temps.borrow_mut().as_mut())
+                    {
                         journal.add(Path::new(path));
                     }
                 }

@@ -97,11 +97,8 @@ impl wxdl_wx::call::Sink for ToNode {
     fn outcome(&self, id: CallId, outcome: Outcome) {
         self.0.push(Event {
             id,
-            kind: if outcome.kind == kind::SUCCESS {
-                "success"
-            } else {
-                "fail"
-            },
+            // `success` or `fail`: already the task JS's words.
+            kind: outcome.kind,
             json: outcome.result.to_string(),
             profile: outcome.profile,
         });
