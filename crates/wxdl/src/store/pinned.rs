@@ -14,10 +14,13 @@
 //! `O_TMPFILE` where the filesystem has them, else a random hidden name created exclusively
 //! ([`PRIVATE_PREFIX`]…[`PRIVATE_SUFFIX`]). Either way the file is locked (`flock`) while its
 //! download lives, so a leftover of a crash (unlocked) is told apart from a live download of
-//! another process (locked) by [`PinnedDir::sweep_leftovers`]; and it carries a mark only wxdl
-//! writes (the extended attribute [`PRIVATE_MARK`], taken off when it is published), so a file
-//! the user named like one is never taken for a leftover. Where the filesystem has no user
-//! extended attributes nothing is marked, and nothing is swept.
+//! another process (locked) by [`PinnedDir::sweep_leftovers`]; and while it has a private name
+//! it carries a mark only wxdl writes (the extended attribute [`PRIVATE_MARK`], taken off when
+//! it is published), so a file the user named like one is never taken for a leftover. An
+//! unnamed file needs no mark (a crash leaves nothing of it): it is linked straight under the
+//! target's name when that name is free, and marked only when it must take a private name to
+//! be renamed over an existing file. Where the filesystem has no user extended attributes
+//! nothing is marked, and nothing is swept.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -54,6 +57,12 @@ fn private_name() -> OsString {
         rand::random::<u64>()
     )
     .into()
+}
+
+/// Marks a private file as wxdl's own ([`PRIVATE_MARK`]). Without user extended attributes
+/// (some filesystems) it stays unmarked, so never swept.
+fn mark(file: &File) {
+    let _ = rustix::fs::fsetxattr(file, PRIVATE_MARK, b"1", XattrFlags::empty());
 }
 
 /// Whether `name` has the pattern of a private file.
@@ -162,8 +171,9 @@ impl PinnedDir {
             Err(e) => return Err(e.into()),
         };
         rustix::fs::flock(&private.file, FlockOperation::NonBlockingLockExclusive)?;
-        // Without user extended attributes (some filesystems) it is not marked, so never swept.
-        let _ = rustix::fs::fsetxattr(&private.file, PRIVATE_MARK, b"1", XattrFlags::empty());
+        if private.name.is_some() {
+            mark(&private.file);
+        }
         Ok(private)
     }
 
@@ -205,7 +215,16 @@ impl PinnedDir {
         private: &Private,
         target: &OsStr,
     ) -> io::Result<()> {
-        if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
+        let existing = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW);
+        if private.name.is_none() && matches!(existing, Err(rustix::io::Errno::NOENT)) {
+            // A free name: the unnamed file is linked under it, atomically (a name that
+            // appeared meanwhile refuses the link, and the rename below replaces it).
+            match self.link_fd(&private.file, target) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                linked => return linked,
+            }
+        }
+        if let Ok(old) = existing {
             if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
                 // Its owner and group too, where the process may give them (root; a group of
                 // the user's own): else the new file is the process's. Before the bits, as a
@@ -228,6 +247,8 @@ impl PinnedDir {
         match &private.name {
             Some(name) => rename(name),
             None => {
+                // Named for a moment, then renamed: marked while it has the private name.
+                mark(&private.file);
                 let name = home.link_unnamed(&private.file)?;
                 let renamed = rename(&name);
                 if renamed.is_err() {
@@ -248,29 +269,37 @@ impl PinnedDir {
 
     /// Gives an unnamed (`O_TMPFILE`) file a fresh private name in this directory.
     fn link_unnamed(&self, file: &File) -> io::Result<OsString> {
-        use std::os::fd::AsRawFd;
         let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
         for _ in 0..NAME_ATTEMPTS {
             let name = private_name();
-            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for anyone.
-            let linked = rustix::fs::linkat(file, "", &self.fd, &name, AtFlags::EMPTY_PATH)
-                .or_else(|_| {
-                    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
-                    rustix::fs::linkat(
-                        rustix::fs::CWD,
-                        proc.as_str(),
-                        &self.fd,
-                        &name,
-                        AtFlags::SYMLINK_FOLLOW,
-                    )
-                });
-            match linked {
+            match self.link_fd(file, &name) {
                 Ok(()) => return Ok(name),
-                Err(e) if e == rustix::io::Errno::EXIST => last = e.into(),
-                Err(e) => return Err(e.into()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
             }
         }
         Err(last)
+    }
+
+    /// Links an open file under `name` in this directory; an existing `name` (a symlink
+    /// included) refuses it.
+    fn link_fd(&self, file: &File, name: &OsStr) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for anyone.
+        let linked = match rustix::fs::linkat(file, "", &self.fd, name, AtFlags::EMPTY_PATH) {
+            Err(e) if e != rustix::io::Errno::EXIST => {
+                let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    proc.as_str(),
+                    &self.fd,
+                    name,
+                    AtFlags::SYMLINK_FOLLOW,
+                )
+            }
+            linked => linked,
+        };
+        Ok(linked?)
     }
 
     /// Removes leftovers of downloads that ended without cleaning up (a `SIGKILL`, a power
@@ -506,15 +535,46 @@ mod tests {
     }
 
     #[test]
-    fn private_files_are_marked_until_published() {
+    fn private_files_are_marked_only_while_they_have_a_private_name() {
         let base = tempfile::tempdir().unwrap();
         let dir = PinnedDir::open(base.path()).unwrap();
-        let p = dir.create_private().unwrap();
         let mut v = [0u8; 2];
-        assert_eq!(rustix::fs::fgetxattr(&p.file, PRIVATE_MARK, &mut v), Ok(1));
+        let named = dir
+            .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
+            .unwrap();
+        super::mark(&named.file);
+        // What create_private makes: unnamed where the filesystem has O_TMPFILE (then no
+        // mark: a crash leaves nothing of it), else named and marked.
+        let p = dir.create_private().unwrap();
+        let marked = rustix::fs::fgetxattr(&p.file, PRIVATE_MARK, &mut v) == Ok(1);
+        assert_eq!(marked, p.name.is_some(), "{:?}", p.name);
+        // A free name: linked straight under it, no private name on the way.
         dir.publish(&p, OsStr::new("f")).unwrap();
-        let marked = rustix::fs::getxattr(base.path().join("f"), PRIVATE_MARK, &mut v);
-        assert!(marked.is_err(), "the published file carries no mark");
+        // Over an existing file: renamed from a private name, marked only until then.
+        let q = write_private(&dir, b"second");
+        dir.publish(&q, OsStr::new("f")).unwrap();
+        dir.publish(&named, OsStr::new("g")).unwrap();
+        for published in ["f", "g"] {
+            let marked = rustix::fs::getxattr(base.path().join(published), PRIVATE_MARK, &mut v);
+            assert!(marked.is_err(), "the published {published} carries no mark");
+        }
+        assert_eq!(names(base.path()), ["f", "g"]);
+        assert_eq!(std::fs::read(base.path().join("f")).unwrap(), b"second");
+    }
+
+    #[test]
+    fn a_name_taken_after_the_check_is_replaced_as_by_a_rename() {
+        // The unnamed file's link to a free name is refused when the name appears meanwhile
+        // (here: before publish, as a symlink): publish then renames over it, never through it.
+        let base = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let dir = PinnedDir::open(base.path()).unwrap();
+        let p = write_private(&dir, b"mine");
+        std::os::unix::fs::symlink(outside.path().join("x"), base.path().join("f")).unwrap();
+        dir.publish(&p, OsStr::new("f")).unwrap();
+        assert_eq!(std::fs::read(base.path().join("f")).unwrap(), b"mine");
+        assert!(!outside.path().join("x").exists());
+        assert_eq!(names(base.path()), ["f"]);
     }
 
     #[test]
