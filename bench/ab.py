@@ -4,7 +4,7 @@ over HTTP/1.1), W3 (many small files, 10 at a time), W5 (the same through the JS
 (the same through the Node package), the two builds alternating within each round against the
 same nginx, every output verified, one markdown table with B / A by medians.
 
-    python3 bench/ab.py --a /path/to/old/checkout --b . [--rounds 5] [--quick]
+    python3 bench/ab.py --a /path/to/old/checkout --b . [--rounds 5] [--quick] [--dir /dev/shm]
 
 Each checkout needs its release CLI (`cargo build --release -p wxdl-cli --bin wxdl`) and, for
 W9, its Node package (`bash scripts/build-node.sh`). The scripts use callbacks only, so they
@@ -46,6 +46,10 @@ def main():
     ap.add_argument("--b", required=True, type=Path, help="the checkout under test")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="20 MiB and 200 files")
+    ap.add_argument("--dir", type=Path, default=None,
+                    help="where the data and outputs go (default: the system's temp dir); "
+                    "/dev/shm takes the disk's state (ext4's scans after deletions) out of the "
+                    "comparison of two builds' code")
     args = ap.parse_args()
     run.need(["nginx", "node", "/usr/bin/time"])
     builds = {}
@@ -56,7 +60,8 @@ def main():
             sys.exit(f"ab: build {root} first (release CLI and scripts/build-node.sh)")
         builds[tag] = (cli, pkg)
     big_mib, small_n = (20, 200) if args.quick else (200, 1000)
-    work = Path(tempfile.mkdtemp(prefix="wxdl-ab-"))
+    work = Path(tempfile.mkdtemp(prefix="wxdl-ab-", dir=args.dir))
+    work.chmod(0o755)  # nginx's workers read the data as another user
     try:
         www = work / "www"
         run.make_data(www, big_mib, small_n)
