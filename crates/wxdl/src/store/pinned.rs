@@ -12,15 +12,15 @@
 //!
 //! A download's data lives in a *private* file no other writer or reader can name: an unnamed
 //! `O_TMPFILE` where the filesystem has them, else a random hidden name created exclusively
-//! ([`PRIVATE_PREFIX`]…[`PRIVATE_SUFFIX`]). Either way the file is locked (`flock`) while its
-//! download lives, so a leftover of a crash (unlocked) is told apart from a live download of
-//! another process (locked) by [`PinnedDir::sweep_leftovers`]; and while it has a private name
-//! it carries a mark only wxdl writes (the extended attribute [`PRIVATE_MARK`], taken off when
-//! it is published), so a file the user named like one is never taken for a leftover. An
-//! unnamed file needs no mark (a crash leaves nothing of it): it is linked straight under the
-//! target's name when that name is free, and marked only when it must take a private name to
-//! be renamed over an existing file. Where the filesystem has no user extended attributes
-//! nothing is marked, and nothing is swept.
+//! ([`PRIVATE_PREFIX`]…[`PRIVATE_SUFFIX`]). While it has a private name it is locked (`flock`),
+//! so a leftover of a crash (unlocked) is told apart from a live download of another process
+//! (locked) by [`PinnedDir::sweep_leftovers`], and it carries a mark only wxdl writes (the
+//! extended attribute [`PRIVATE_MARK`], taken off when it is published), so a file the user
+//! named like one is never taken for a leftover. An unnamed file needs neither (no sweep can
+//! see it, a crash leaves nothing of it): it is linked straight under the target's name when
+//! that name is free, and locked and marked only when it must take a private name to be
+//! renamed over an existing file. Where the filesystem has no user extended attributes nothing
+//! is marked, and nothing is swept.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -59,10 +59,14 @@ fn private_name() -> OsString {
     .into()
 }
 
-/// Marks a private file as wxdl's own ([`PRIVATE_MARK`]). Without user extended attributes
-/// (some filesystems) it stays unmarked, so never swept.
-fn mark(file: &File) {
+/// Locks a private file that has (or is about to have) a private name, so a sweep sees it is
+/// alive, and marks it as wxdl's own ([`PRIVATE_MARK`]). Without user extended attributes
+/// (some filesystems) it stays unmarked, so never swept. An unnamed file needs neither: no
+/// sweep can see it.
+fn claim(file: &File) -> io::Result<()> {
+    rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive)?;
     let _ = rustix::fs::fsetxattr(file, PRIVATE_MARK, b"1", XattrFlags::empty());
+    Ok(())
 }
 
 /// Whether `name` has the pattern of a private file.
@@ -155,7 +159,8 @@ impl PinnedDir {
         })
     }
 
-    /// Creates a private file for writing (see the module docs), locked while it is open.
+    /// Creates a private file for writing (see the module docs); one with a name is locked
+    /// while it is open.
     /// Its permission bits are `0o644` less the umask, until [`PinnedDir::publish`] says
     /// otherwise.
     pub fn create_private(&self) -> io::Result<Private> {
@@ -170,9 +175,8 @@ impl PinnedDir {
             Err(e) if tmpfile_unsupported(e) => self.create_named(flags, mode)?,
             Err(e) => return Err(e.into()),
         };
-        rustix::fs::flock(&private.file, FlockOperation::NonBlockingLockExclusive)?;
         if private.name.is_some() {
-            mark(&private.file);
+            claim(&private.file)?;
         }
         Ok(private)
     }
@@ -215,16 +219,15 @@ impl PinnedDir {
         private: &Private,
         target: &OsStr,
     ) -> io::Result<()> {
-        let existing = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW);
-        if private.name.is_none() && matches!(existing, Err(rustix::io::Errno::NOENT)) {
-            // A free name: the unnamed file is linked under it, atomically (a name that
-            // appeared meanwhile refuses the link, and the rename below replaces it).
+        if private.name.is_none() {
+            // A free name: the unnamed file is linked under it, atomically. A name that is
+            // taken (or is taken meanwhile) refuses the link, and the rename below replaces it.
             match self.link_fd(&private.file, target) {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 linked => return linked,
             }
         }
-        if let Ok(old) = existing {
+        if let Ok(old) = rustix::fs::statat(&self.fd, target, AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
                 // Its owner and group too, where the process may give them (root; a group of
                 // the user's own): else the new file is the process's. Before the bits, as a
@@ -247,8 +250,9 @@ impl PinnedDir {
         match &private.name {
             Some(name) => rename(name),
             None => {
-                // Named for a moment, then renamed: marked while it has the private name.
-                mark(&private.file);
+                // Named for a moment, then renamed: locked and marked while it has the
+                // private name (a sweep leaves it alone).
+                claim(&private.file)?;
                 let name = home.link_unnamed(&private.file)?;
                 let renamed = rename(&name);
                 if renamed.is_err() {
@@ -542,7 +546,7 @@ mod tests {
         let named = dir
             .create_named(OFlags::WRONLY | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))
             .unwrap();
-        super::mark(&named.file);
+        super::claim(&named.file).unwrap();
         // What create_private makes: unnamed where the filesystem has O_TMPFILE (then no
         // mark: a crash leaves nothing of it), else named and marked.
         let p = dir.create_private().unwrap();
