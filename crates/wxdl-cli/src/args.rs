@@ -234,6 +234,10 @@ pub struct UploadArgs {
     #[arg(short = 'v', long, help_heading = OUTPUT)]
     pub verbose: bool,
 
+    /// Write every request of the run, redirects included, as an HTTP Archive (HAR 1.2).
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub har: Option<PathBuf>,
+
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -294,6 +298,10 @@ pub struct RequestArgs {
     /// profile) or the fail object as JSON instead of the body.
     #[arg(long, help_heading = OUTPUT)]
     pub json: bool,
+
+    /// Write every request of the run, redirects included, as an HTTP Archive (HAR 1.2).
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
+    pub har: Option<PathBuf>,
 
     /// `dataType` for --json: 'json' parses the body when it parses (the default), anything
     /// else keeps the text.

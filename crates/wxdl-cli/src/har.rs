@@ -1,9 +1,53 @@
-//! `--har FILE`: every request of the run (redirects included) as an HTTP Archive 1.2 log.
+//! `--har FILE`: every request of the run (redirects included) as an HTTP Archive 1.2 log,
+//! for `wxdl get`, `wxdl request` and `wxdl upload`.
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 use wxdl::{quality::Hop, Success};
+
+/// A request body as HAR shows it (`postData`, its media type from the request's
+/// `Content-Type`), given by the face that sent it.
+pub enum PostData {
+    /// A body of text (`-d`), copied into the log up to [`TEXT_BOUND`] bytes.
+    Text(String),
+    /// A body that is not shown: bytes, or text over [`TEXT_BOUND`].
+    Opaque,
+    /// `multipart/form-data` (`wxdl upload`): the fields' names and values, then the file
+    /// part's name and file name; never the file's bytes.
+    Form {
+        fields: Vec<(String, String)>,
+        file: (String, String),
+    },
+}
+
+/// A text body longer than this is not copied into the log (its size still is).
+pub const TEXT_BOUND: usize = 64 * 1024;
+
+impl PostData {
+    /// The body `bytes` as the log shows it: text when it is UTF-8 and within the bound.
+    pub fn of_bytes(bytes: &[u8]) -> PostData {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if text.len() <= TEXT_BOUND => PostData::Text(text.to_owned()),
+            _ => PostData::Opaque,
+        }
+    }
+
+    fn to_json(&self, mime: &str) -> Value {
+        match self {
+            PostData::Text(text) => json!({ "mimeType": mime, "text": text }),
+            PostData::Opaque => json!({ "mimeType": mime, "text": "" }),
+            PostData::Form { fields, file } => {
+                let mut params: Vec<Value> = fields
+                    .iter()
+                    .map(|(name, value)| json!({ "name": name, "value": value }))
+                    .collect();
+                params.push(json!({ "name": file.0, "fileName": file.1 }));
+                json!({ "mimeType": mime, "params": params })
+            }
+        }
+    }
+}
 
 /// Collects entries over a run and writes them as one HAR log.
 #[derive(Default)]
@@ -14,10 +58,21 @@ pub struct Har {
 impl Har {
     /// Adds every request of a finished download.
     pub fn add(&mut self, s: &Success) {
-        for hop in &s.hops {
+        self.add_hops(&s.hops, None);
+    }
+
+    /// Adds every request of a finished call; `post` describes the body of those that sent
+    /// one (a 303 turns the next request into a GET without it).
+    pub fn add_hops(&mut self, hops: &[Hop], post: Option<&PostData>) {
+        for hop in hops {
             let mime = header(&hop.response_header, "content-type");
-            self.entries
-                .push(entry(hop, mime.unwrap_or("application/octet-stream")));
+            let mut e = entry(hop, mime.unwrap_or("application/octet-stream"));
+            if let Some(post) = post.filter(|_| hop.request_body_bytes > 0) {
+                let sent_as = header(&hop.request_header, "content-type");
+                e["request"]["postData"] =
+                    post.to_json(sent_as.unwrap_or("application/octet-stream"));
+            }
+            self.entries.push(e);
         }
     }
 
@@ -75,14 +130,14 @@ fn entry(hop: &Hop, mime: &str) -> Value {
         "startedDateTime": iso8601(hop.started_ms),
         "time": total,
         "request": {
-            "method": "GET",
+            "method": hop.method,
             "url": hop.url,
             "httpVersion": hop.http_version,
             "cookies": [],
             "headers": headers(&hop.request_header),
             "queryString": query_string(&hop.url),
-            "headersSize": hop.sent_bytes,
-            "bodySize": 0,
+            "headersSize": hop.sent_bytes.saturating_sub(hop.request_body_bytes),
+            "bodySize": hop.request_body_bytes,
         },
         "response": {
             "status": hop.status_code,

@@ -13,6 +13,7 @@ use wxdl_wx::request::{self, Data, Reply};
 use crate::args::RequestArgs;
 use crate::exit;
 use crate::get::{build_client, with_scheme, CliError};
+use crate::har::{Har, PostData};
 use crate::render;
 use crate::signals::{self, Interrupt};
 use crate::state;
@@ -21,6 +22,7 @@ use crate::watch::Watch;
 /// Runs `wxdl request`; the exit status follows the HTTP status or the failure's reason.
 pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
     let (opts, data) = options_object(&args)?;
+    let data_sent = data.clone();
     let call = request::options(&opts, data, |w| eprintln!("wxdl: warning: {w}"))
         .map_err(|f| CliError::usage(request::API.describe(&f)));
     let mut call = match call {
@@ -50,6 +52,12 @@ pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
     let outcome = signals::until_interrupted(client.request(call.options), &mut interrupt).await;
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
+    if let (Ok(res), Some(path)) = (&outcome, &args.har) {
+        let mut har = Har::default();
+        har.add_hops(&res.hops, Some(&post_data(&data_sent)));
+        har.write(path)
+            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
+    }
     let code = match &outcome {
         Ok(res) => answer(&args, res, &call.data_type, &call.response_type)?,
         Err(fail) => {
@@ -65,6 +73,15 @@ pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
 }
 
 /// The flags as the options object a Mini Program would pass, and its `data`.
+/// What `--har` shows of the body `-d` gave (the wx layer sends a string as it is).
+fn post_data(data: &Data) -> PostData {
+    match data {
+        Data::Value(Value::String(text)) => PostData::of_bytes(text.as_bytes()),
+        Data::Bytes(bytes) => PostData::of_bytes(bytes),
+        _ => PostData::Opaque,
+    }
+}
+
 fn options_object(args: &RequestArgs) -> Result<(Value, Data), CliError> {
     let mut header = Map::new();
     for h in &args.headers {

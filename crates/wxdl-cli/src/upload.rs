@@ -3,6 +3,7 @@
 //! the answer's body (or, with `--json`, the Mini Program result) on stdout.
 
 use std::io::Write;
+use std::path::Path;
 
 use serde_json::{json, Map, Value};
 use wxdl_wx::upload;
@@ -10,6 +11,7 @@ use wxdl_wx::upload;
 use crate::args::UploadArgs;
 use crate::exit;
 use crate::get::{build_client, with_scheme, CliError};
+use crate::har::{Har, PostData};
 use crate::render;
 use crate::signals::{self, Interrupt};
 use crate::state;
@@ -49,7 +51,7 @@ pub async fn run(args: UploadArgs) -> Result<u8, CliError> {
     }
     let mut object = json!({
         "url": with_scheme(&url), "filePath": file_path, "name": args.name,
-        "header": header, "formData": form,
+        "header": header, "formData": form.clone(),
         "enableHttp2": args.http2, "enableQuic": args.http3,
     });
     if let Some(ms) = args.timeout {
@@ -87,6 +89,23 @@ pub async fn run(args: UploadArgs) -> Result<u8, CliError> {
     bar.finish_and_clear();
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
+    if let (Ok(done), Some(path)) = (&outcome, &args.har) {
+        let fields = form
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let shown = Path::new(&file_path)
+            .file_name()
+            .map_or_else(|| file_path.clone(), |n| n.to_string_lossy().into_owned());
+        let post = PostData::Form {
+            fields,
+            file: (args.name.clone(), shown),
+        };
+        let mut har = Har::default();
+        har.add_hops(&done.response.hops, Some(&post));
+        har.write(path)
+            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
+    }
     let code = match &outcome {
         Ok(done) => {
             if args.json {

@@ -267,7 +267,8 @@ fn help_and_docs_name_the_same_options() {
         });
         let option_lines: String = help
             .lines()
-            .filter(|l| l.trim_start().starts_with('-'))
+            // An option's line, and its aliases where clap wraps them onto a line of their own.
+            .filter(|l| l.trim_start().starts_with('-') || l.trim_start().starts_with("[aliases:"))
             .collect::<Vec<_>>()
             .join("\n");
         // The client options are listed once, in the request section.
@@ -290,4 +291,97 @@ fn help_and_docs_name_the_same_options() {
             );
         }
     }
+}
+
+#[test]
+fn har_records_a_request_with_its_body_and_an_upload_with_its_fields() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ca = TestCa::new();
+    let echo = rt.block_on(Echo::start(&ca));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let read_har = |path: &Path| -> Vec<Value> {
+        let log: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(log["log"]["version"], "1.2");
+        log["log"]["entries"].as_array().unwrap().clone()
+    };
+
+    // POST through a 307 (method and body kept) and a 303 (a GET without the body).
+    let har = d.join("post.har");
+    let o = request(
+        d,
+        &[
+            "-d",
+            r#"{"n":1}"#,
+            "--har",
+            har.to_str().unwrap(),
+            &echo.url("/redirect/307?to=/redirect/303"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let entries = read_har(&har);
+    let methods: Vec<&str> = entries
+        .iter()
+        .map(|e| e["request"]["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["POST", "POST", "GET"], "{entries:#?}");
+    for e in &entries[..2] {
+        let req = &e["request"];
+        assert_eq!(req["bodySize"], 7);
+        assert_eq!(req["postData"]["mimeType"], "application/json");
+        assert_eq!(req["postData"]["text"], r#"{"n":1}"#);
+        assert!(e["response"]["redirectURL"].as_str().unwrap().contains("/"));
+    }
+    assert_eq!(entries[0]["response"]["status"], 307);
+    assert_eq!(entries[1]["response"]["status"], 303);
+    let last = &entries[2];
+    assert_eq!(last["request"]["bodySize"], 0);
+    assert!(last["request"].get("postData").is_none(), "{last:#}");
+    assert_eq!(last["response"]["status"], 200);
+    // The 303's Location is `/` (no `to`), fetched with GET.
+    assert_eq!(last["request"]["url"], echo.url("/"));
+
+    // An upload: the fields and the file part by name, never the file's bytes.
+    let file = d.join("photo.jpg");
+    write_random(&file, 50_000);
+    let har = d.join("upload.har");
+    let o = upload(
+        d,
+        &[
+            file.to_str().unwrap(),
+            &echo.url("/up"),
+            "--name",
+            "pic",
+            "-F",
+            "user=7",
+            "-F",
+            "note=hi there",
+            "--har",
+            har.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let entries = read_har(&har);
+    assert_eq!(entries.len(), 1);
+    let req = &entries[0]["request"];
+    assert_eq!(req["method"], "POST");
+    assert!(req["bodySize"].as_u64().unwrap() > 50_000, "{req:#}");
+    let post = &req["postData"];
+    assert!(post["mimeType"]
+        .as_str()
+        .unwrap()
+        .starts_with("multipart/form-data; boundary="));
+    assert_eq!(
+        post["params"],
+        serde_json::json!([
+            {"name": "user", "value": "7"},
+            {"name": "note", "value": "hi there"},
+            {"name": "pic", "fileName": "photo.jpg"},
+        ])
+    );
+    assert!(post.get("text").is_none());
+    assert!(
+        std::fs::metadata(&har).unwrap().len() < 20_000,
+        "no file bytes in the log"
+    );
 }

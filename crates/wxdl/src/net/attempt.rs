@@ -84,6 +84,7 @@ pub(crate) async fn attempt(
         reused: false,
     })?;
     let request_header = header_list(req.headers());
+    let method = req.method().clone();
     timeline.trace.emit(|| Trace::Request {
         method: req.method().to_string(),
         url: url.to_string(),
@@ -135,9 +136,11 @@ pub(crate) async fn attempt(
     timeline.response_start = Some(response_start);
     let exchange = Exchange {
         mark,
+        method,
         request_head_bytes,
         response_head_bytes: head_size("HTTP/1.1 200 OK", response.headers()),
         request_header,
+        request_body_bytes: fetch.outgoing.payload.len(),
     };
     Ok(Answer {
         response,
@@ -204,7 +207,9 @@ fn build_request(
 /// connection carries one exchange at a time), and the request headers as sent.
 pub(crate) struct Exchange {
     mark: Option<Mark>,
+    method: http::Method,
     request_header: Vec<(String, String)>,
+    request_body_bytes: u64,
     /// Sizes of the request and response heads in HTTP/1.1 text form, the measure used where
     /// the connection cannot be metered per request (HTTP/2 and HTTP/3 streams).
     request_head_bytes: u64,
@@ -246,6 +251,7 @@ impl Exchange {
     /// The HAR record of this exchange.
     pub fn hop(&self, record: HopRecord<'_>, facts: &ConnFacts, timeline: &Timeline) -> Hop {
         Hop {
+            method: self.method.to_string(),
             url: record.url.to_string(),
             status_code: record.status_code,
             http_version: facts.protocol.http_version(),
@@ -256,6 +262,7 @@ impl Exchange {
             timings: timeline.hop_timings(facts.reused, record.first),
             body_bytes: facts.body_bytes,
             sent_bytes: facts.sent_bytes,
+            request_body_bytes: self.request_body_bytes,
             received_bytes: facts.received_bytes,
             peer_ip: facts.peer_ip.clone(),
             socket_reused: facts.reused,

@@ -220,6 +220,8 @@ pub struct HopTimings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Hop {
+    /// The request's method (`GET` for a download).
+    pub method: String,
     /// The requested URL.
     pub url: String,
     /// Response status.
@@ -240,6 +242,8 @@ pub struct Hop {
     pub body_bytes: u64,
     /// Request bytes sent (head included).
     pub sent_bytes: u64,
+    /// The request body's length (0 without one).
+    pub request_body_bytes: u64,
     /// Response bytes received (head and body).
     pub received_bytes: u64,
     /// Remote IP.
