@@ -541,9 +541,27 @@ pub struct ClientArgs {
     #[arg(long, value_name = "HOST:PORT:ADDR", help_heading = REQUEST)]
     pub resolve: Vec<String>,
 
-    /// Strict policy (WeChat production rules) with this download domain (repeatable).
+    /// Strict policy (WeChat production rules) with this domain for every API without a list
+    /// of its own (repeatable).
     #[arg(long = "domain", value_name = "DOMAIN", help_heading = SANDBOX)]
     pub domains: Vec<String>,
+
+    /// Strict policy with this downloadFile domain, WeChat's downloadFile list (repeatable).
+    #[arg(long = "download-domain", value_name = "DOMAIN", help_heading = SANDBOX)]
+    pub download_domains: Vec<String>,
+
+    /// Strict policy with this request domain, WeChat's request list (repeatable).
+    #[arg(long = "request-domain", value_name = "DOMAIN", help_heading = SANDBOX)]
+    pub request_domains: Vec<String>,
+
+    /// Strict policy with this uploadFile domain, WeChat's uploadFile list (repeatable).
+    #[arg(long = "upload-domain", value_name = "DOMAIN", help_heading = SANDBOX)]
+    pub upload_domains: Vec<String>,
+
+    /// Whether downloads, requests and uploads each have their own slots (per-api, the
+    /// default) or share one pool (shared).
+    #[arg(long = "concurrency-scope", value_name = "SCOPE", value_parser = ["per-api", "shared"], help_heading = TUNING)]
+    pub concurrency_scope: Option<String>,
 
     /// Mini Program appid used in the Referer (default: `wxdl run` reads project.config.json,
     /// else touristappid).
@@ -592,6 +610,20 @@ pub struct ClientArgs {
     /// Seed of the emulation's jitter and loss, so a run reproduces (default 0).
     #[arg(long, value_name = "N", help_heading = EMULATION)]
     pub seed: Option<u64>,
+}
+
+impl ClientArgs {
+    /// Whether a domain list was given: the strict policy (WeChat's production rules).
+    pub fn strict(&self) -> bool {
+        [
+            &self.domains,
+            &self.download_domains,
+            &self.request_domains,
+            &self.upload_domains,
+        ]
+        .iter()
+        .any(|list| !list.is_empty())
+    }
 }
 
 fn parse_percent(text: &str) -> Result<f64, String> {

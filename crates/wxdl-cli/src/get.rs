@@ -89,7 +89,7 @@ fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
         (args.retry == 0 && args.retry_delay.is_some(), "--retry-delay sets the wait between retries; it needs --retry N"),
         (args.retry == 0 && args.retry_http, "--retry-http adds HTTP 408, 429 and 5xx to what is retried; it needs --retry N"),
         (batch && (args.sha256.is_some() || args.integrity.is_some()), "--sha256/--integrity check one file; a batch's files cannot all have one digest"),
-        (args.client.insecure && !args.client.domains.is_empty(), "-k/--insecure is refused under the strict policy (--domain), which checks every certificate as WeChat does; trust a private CA with --cacert FILE"),
+        (args.client.insecure && args.client.strict(), "-k/--insecure is refused under the strict policy (--domain), which checks every certificate as WeChat does; trust a private CA with --cacert FILE"),
     ];
     match refusals.iter().find(|(refused, _)| *refused) {
         Some((_, sentence)) => Err(CliError::usage(*sentence)),
@@ -100,7 +100,7 @@ fn refuse_ignored(args: &GetArgs) -> Result<(), CliError> {
 /// Says once which `-H` headers the engine drops (it sets them itself), as curl users expect
 /// to hear rather than find out.
 fn warn_owned_headers(args: &GetArgs) {
-    let strict = !args.client.domains.is_empty();
+    let strict = args.client.strict();
     for h in &args.headers {
         let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
         if wxdl::options::is_engine_owned_header(name, strict) {
@@ -134,7 +134,7 @@ pub fn build_client(
         builder = builder.alt_svc_state(saved);
     }
     if args.insecure {
-        if !args.domains.is_empty() {
+        if args.strict() {
             return Err(CliError::usage(
                 "-k/--insecure is refused under the strict policy (--domain); trust a private \
                  CA with --cacert FILE",
@@ -170,7 +170,12 @@ fn client_config(
     );
     config.appid = args.appid.clone();
     config.app_version = args.app_version.clone();
-    config.domains = (!args.domains.is_empty()).then(|| args.domains.clone());
+    let list = |l: &Vec<String>| (!l.is_empty()).then(|| l.clone());
+    config.domains = list(&args.domains);
+    config.download_domains = list(&args.download_domains);
+    config.request_domains = list(&args.request_domains);
+    config.upload_domains = list(&args.upload_domains);
+    config.concurrency_scope = args.concurrency_scope.clone();
     config.cacert = args
         .cacert
         .iter()

@@ -385,3 +385,80 @@ fn har_records_a_request_with_its_body_and_an_upload_with_its_fields() {
         "no file bytes in the log"
     );
 }
+
+#[test]
+fn per_api_domain_lists_from_the_command_line() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ca = TestCa::new();
+    let echo = rt.block_on(Echo::start(&ca));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pem = d.join("ca.pem");
+    std::fs::write(&pem, ca.cert_pem()).unwrap();
+    let entry = format!("wxdl.test:{}", echo.https_port);
+    let resolve = format!("wxdl.test:{}:127.0.0.1", echo.https_port);
+    let url = echo.https_url("wxdl.test", "/ok");
+    let common = [
+        "--json",
+        "--cacert",
+        pem.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        common
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .chain([url.clone()])
+            .collect()
+    };
+
+    // The request list admits it.
+    let v = with(&[
+        "--request-domain",
+        &entry,
+        "--download-domain",
+        "cdn.example.com",
+    ]);
+    let res = json(&request(d, &strs(&v)));
+    assert_eq!(res["errMsg"], "request:ok", "{res}");
+    // Only a download list: a request has no list of its own and no --domain, so it is refused.
+    let before = echo.hits();
+    let v = with(&["--download-domain", &entry]);
+    let o = request(d, &strs(&v));
+    let res = json(&o);
+    let msg = res["errMsg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("request:fail url not in domain list"),
+        "{res}"
+    );
+    assert_eq!(res["errno"], 600002);
+    assert_eq!(echo.hits(), before, "nothing was sent");
+    // --domain is the fallback of an API without its own list.
+    let v = with(&["--domain", &entry, "--upload-domain", "up.example.com"]);
+    assert_eq!(json(&request(d, &strs(&v)))["errMsg"], "request:ok");
+
+    // An upload is checked against the upload list.
+    let file = d.join("f.bin");
+    write_random(&file, 1000);
+    let up = |extra: &[&str]| {
+        let mut v: Vec<String> = common.iter().map(|s| s.to_string()).collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push(file.to_str().unwrap().to_owned());
+        v.push(echo.https_url("wxdl.test", "/up"));
+        upload(d, &strs(&v))
+    };
+    let res = json(&up(&["--request-domain", &entry]));
+    let msg = res["errMsg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("uploadFile:fail url not in domain list"),
+        "{res}"
+    );
+    let res = json(&up(&["--upload-domain", &entry]));
+    assert_eq!(res["errMsg"], "uploadFile:ok", "{res}");
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}

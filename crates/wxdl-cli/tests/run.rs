@@ -1200,3 +1200,41 @@ fn calling_an_api_wxdl_lacks_is_a_type_error_that_names_it() {
     assert!(!err.contains("chooseVideo"), "{err}");
     assert!(err.contains("3 uncaught exceptions"), "{err}");
 }
+
+#[test]
+fn concurrency_scope_shared_makes_a_request_wait_for_a_download_slot() {
+    let nginx = Nginx::start();
+    std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
+    // 10 downloads of 96 KiB at 256 KiB/s hold the ten slots for about 0.4 s.
+    write_random(&nginx.root.join("slow/part.bin"), 96 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"const order = [];
+for (let i = 0; i < 10; i++) {{
+  wx.downloadFile({{ url: '{slow}', success: () => order.push('download') }});
+}}
+wx.request({{ url: '{quick}', success: (r) => order.push('request ' + r.statusCode) }});
+setTimeout(function check() {{
+  if (order.length < 11) return setTimeout(check, 20);
+  console.log(order.indexOf('request 200'));
+}}, 20);
+"#,
+        slow = nginx.url("/slow/part.bin"),
+        quick = nginx.url("/hello.txt")
+    );
+    write_all(dir.path(), &[("scope.js", &script)]);
+    // Per API (the default): the request has its own slots and ends first.
+    let out = ok(&run(dir.path(), "scope.js", &[]));
+    assert_eq!(out.trim(), "0", "{out}");
+    // Shared: the eleventh call waits for a download to end.
+    let out = ok(&run(
+        dir.path(),
+        "scope.js",
+        &["--concurrency-scope", "shared"],
+    ));
+    let at: usize = out.trim().parse().unwrap_or_else(|_| panic!("{out}"));
+    assert!(at >= 1, "{out}");
+    // A scope that is neither is refused up front.
+    let o = run(dir.path(), "scope.js", &["--concurrency-scope", "global"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+}
