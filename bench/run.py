@@ -557,8 +557,9 @@ def main():
                 compare[(n7, t)] = "wxdl --split 4"
 
             # W10: 1000 small JSON GETs, 10 at a time: the library's Client::request (every call
-            # started at once, its queue admitting 10) against curl --parallel, bodies to memory
-            # and /dev/null. No wrk on this machine for a floor: the table says so.
+            # started at once, its queue admitting 10; each body held until its call ends, then
+            # counted and let go) against curl --parallel writing to /dev/null. No wrk on this
+            # machine for a floor (not installed; Debian has it as `wrk`): the notes say so.
             api = [f"http://127.0.0.1:{http_port}/api/{p.name}" for p in sorted((www / "api").iterdir())]
             api_list = work / "api-urls.txt"
             api_list.write_text("\n".join(api) + "\n")
@@ -628,7 +629,8 @@ def main():
         print("\nW5 compares `wxdl run` of a script calling wx.downloadFile for every file with the "
               "CLI batch (target: <= 1.2). W6 is the `--no-profile` rows beside `wxdl` in W1 and W3.")
         print("\nW10: `Client::request` for every URL (crates/wxdl/examples/requests.rs: all started at "
-              "once, the client's request queue admitting 10, bodies held in memory) against "
+              "once, the client's request queue admitting 10, each body held in memory until its call "
+              "ends, then counted and let go) against "
               "`curl --parallel --parallel-max 10` writing to /dev/null (target <= 1.0; no wrk here "
               "for the floor). W11: `wxdl upload` against `curl -F file=@big.bin`, both to wxdl-sink, "
               "which reads every byte before it answers (target <= 1.0, RSS flat: compare the peak "

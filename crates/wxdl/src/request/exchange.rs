@@ -85,7 +85,9 @@ async fn run(
     let response = shared
         .stop
         .bound(deadline, timeout, ticket, |permit| async move {
-            let r = exchange(engine, api, *call, timeline, shared).await;
+            // Boxed once admitted: the exchange's state (several KiB) is not part of every
+            // spawned task, so a thousand queued calls each hold a few hundred bytes.
+            let r = Box::pin(exchange(engine, api, *call, timeline, shared)).await;
             drop(permit);
             r
         })
