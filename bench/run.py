@@ -361,8 +361,12 @@ def main():
     ap.add_argument("--only", help="comma-separated workloads to run (e.g. W10,W11); default all")
     args = ap.parse_args()
     need(["nginx", "caddy", "curl", "wget", "aria2c", "openssl", "/usr/bin/time"])
-    if not WXDL.exists():
-        sys.exit(f"bench: build wxdl first: cargo build --release (missing {WXDL})")
+    missing = [p for p in (WXDL, H3_SERVE, SINK, REQUESTS) if not p.exists()]
+    if missing:
+        sys.exit("bench: build first (bench/run.sh does): cargo build --release -p wxdl-cli "
+                 "-p wxdl-testkit --bin wxdl --bin wxdl-h3-serve --bin wxdl-sink && cargo build "
+                 "--release -p wxdl --example requests (missing "
+                 + ", ".join(map(str, missing)) + ")")
     big_mib, small_n = (20, 200) if args.quick else (200, 1000)
     rounds = args.rounds or (2 if args.quick else 5)
 
