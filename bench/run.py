@@ -297,6 +297,30 @@ class Bench:
         return "\n".join(lines)
 
 
+WRK_FLOOR = "floor: wrk -c 10 (the same requests at its rate)"
+
+
+def wrk_floor(work: Path, port, paths, rounds):
+    """W10's floor: how long wrk (10 connections, one thread, the same paths in turn) takes
+    for as many requests, from its rate over one second; None without wrk."""
+    if shutil.which("wrk") is None:
+        print("bench: no wrk: W10 has no floor row (Debian: apt-get install wrk)", file=sys.stderr)
+        return None
+    script = work / "w10.lua"
+    script.write_text(
+        "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+        "local i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n")
+    runs = []
+    for _ in range(rounds):
+        out = subprocess.run(["wrk", "-t1", "-c10", "-d1s", "-s", str(script),
+                              f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
+                             check=True).stdout
+        rate = float(next(l.split()[1] for l in out.splitlines() if l.startswith("Requests/sec:")))
+        runs.append((len(paths) / rate, 0, 0.0, 0.0))
+    return runs
+
+
 def w9_note(bench, small_n):
     """W9 without Node's start: (node - `node -e 0`) / the CLI batch, by medians."""
     name = f"W9 {small_n} x 16 KiB via Node (wx.downloadFile)"
@@ -562,8 +586,8 @@ def main():
 
             # W10: 1000 small JSON GETs, 10 at a time: the library's Client::request (every call
             # started at once, its queue admitting 10; each body held until its call ends, then
-            # counted and let go) against curl --parallel writing to /dev/null. No wrk on this
-            # machine for a floor (not installed; Debian has it as `wrk`): the notes say so.
+            # counted and let go) against curl --parallel writing to /dev/null; the floor is
+            # wrk's time for as many of the same requests (10 connections, its rate over 1 s).
             api = [f"http://127.0.0.1:{http_port}/api/{p.name}" for p in sorted((www / "api").iterdir())]
             api_list = work / "api-urls.txt"
             api_list.write_text("\n".join(api) + "\n")
@@ -577,6 +601,11 @@ def main():
             bench.workload(n10, w10, None)
             for t in w10:
                 compare[(n10, t)] = "wxdl (Client::request)"
+            if bench.runs("W10"):
+                floor = wrk_floor(work, http_port, [u.split(str(http_port), 1)[1] for u in api], rounds)
+                if floor:
+                    bench.rows[(n10, WRK_FLOOR)] = floor
+                    compare[(n10, WRK_FLOOR)] = "wxdl (Client::request)"
 
             # W11: the big file uploaded as multipart (wx.uploadFile's body) to a server that
             # takes every byte before it answers; peak RSS shows the file is streamed.
@@ -635,8 +664,8 @@ def main():
         print("\nW10: `Client::request` for every URL (crates/wxdl/examples/requests.rs: all started at "
               "once, the client's request queue admitting 10, each body held in memory until its call "
               "ends, then counted and let go) against "
-              "`curl --parallel --parallel-max 10` writing to /dev/null (target <= 1.0; no wrk here "
-              "for the floor). W11: `wxdl upload` against `curl -F file=@big.bin`, both to wxdl-sink, "
+              "`curl --parallel --parallel-max 10` writing to /dev/null (target <= 1.0); the floor row is wrk's time for "
+              "as many of the same requests, from its rate over one second with 10 connections. W11: `wxdl upload` against `curl -F file=@big.bin`, both to wxdl-sink, "
               "which reads every byte before it answers (target <= 1.0, RSS flat: compare the peak "
               "RSS column with the file's size).")
     finally:
