@@ -1238,3 +1238,78 @@ setTimeout(function check() {{
     let o = run(dir.path(), "scope.js", &["--concurrency-scope", "global"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
 }
+
+/// The wx.request libraries of `examples/clients` (issue 26) as a Mini Program's build takes
+/// them, unmodified, on the JS host against the echo server: flyio's wx engine
+/// (`flyio/dist/npm/wx`) and axios's browser bundle (`axios/dist/axios`, what a bundler picks
+/// by axios's `browser` field) with axios-miniprogram-adapter.
+#[test]
+fn wx_request_libraries_run_unmodified_on_the_js_host() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/clients");
+    let npm = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&example)
+        .status();
+    match npm {
+        Ok(s) if s.success() => {}
+        other => {
+            eprintln!("skipped: npm ci in examples/clients did not run ({other:?})");
+            return;
+        }
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let echo = rt.block_on(wxdl_testkit::Echo::start(&wxdl_testkit::TestCa::new()));
+    let project = tempfile::tempdir().unwrap();
+    for package in ["flyio", "axios", "axios-miniprogram-adapter"] {
+        copy_tree(
+            &example.join("node_modules").join(package),
+            &project.path().join("node_modules").join(package),
+        );
+    }
+    let script = format!(
+        r#"const Fly = require('flyio/dist/npm/wx');
+const axios = require('axios/dist/axios');
+const mpAdapter = require('axios-miniprogram-adapter');
+const base = '{base}';
+const report = {{}};
+const ax = axios.create({{ adapter: mpAdapter.default || mpAdapter }});
+const fly = new Fly();
+Promise.all([
+  ax.post(base + '/axios?x=1', {{ hello: 'axios' }}, {{ headers: {{ 'X-Lib': 'axios' }} }})
+    .then((a) => {{ report.axios = {{ status: a.status, method: a.data.method, body: a.data.body_text, lib: a.data.headers['x-lib'] }}; }}),
+  ax.get(base + '/status/404').catch((e) => {{ report.axios404 = e.response && e.response.status; }}),
+  fly.request(base + '/fly', {{ k: 'v w' }}, {{ method: 'GET' }})
+    .then((f) => {{ report.fly = {{ status: f.status, path: f.data.path }}; }}),
+  fly.post(base + '/flypost', {{ n: 1 }})
+    .then((f) => {{ report.flyPost = {{ method: f.data.method, body: f.data.body_text }}; }}),
+]).then(() => console.log(JSON.stringify(report)));
+"#,
+        base = echo.url("")
+    );
+    write_all(project.path(), &[("clients.js", &script)]);
+    let out = ok(&run(project.path(), "clients.js", &[]));
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+    assert_eq!(report["axios"]["status"], 200, "{report}");
+    assert_eq!(report["axios"]["method"], "POST");
+    assert_eq!(report["axios"]["body"], r#"{"hello":"axios"}"#);
+    assert_eq!(report["axios"]["lib"], "axios");
+    assert_eq!(report["axios404"], 404);
+    assert_eq!(report["fly"]["status"], 200);
+    assert_eq!(report["fly"]["path"], "/fly?k=v+w");
+    assert_eq!(report["flyPost"]["method"], "POST");
+    assert_eq!(report["flyPost"]["body"], r#"{"n":1}"#);
+}
+
+/// Copies the directory `from` to `to` (files and directories; bounded by what npm installed).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
