@@ -1205,35 +1205,44 @@ fn calling_an_api_wxdl_lacks_is_a_type_error_that_names_it() {
 fn concurrency_scope_shared_makes_a_request_wait_for_a_download_slot() {
     let nginx = Nginx::start();
     std::fs::create_dir_all(nginx.root.join("slow")).unwrap();
-    // 10 downloads of 96 KiB at 256 KiB/s hold the ten slots for about 0.4 s.
-    write_random(&nginx.root.join("slow/part.bin"), 96 * 1024);
+    // nginx sends the first 256 KiB at once, the rest at 256 KiB/s: each of the ten downloads
+    // holds its slot for about a second.
+    write_random(&nginx.root.join("slow/part.bin"), 512 * 1024);
     let dir = tempfile::tempdir().unwrap();
+    // Once all ten downloads are answered (they hold their slots), a request starts; when its
+    // answer arrives the script prints how many downloads had their whole body by then. A slot
+    // is handed on when a body is complete, which a download's 100 % progress event says
+    // before the request can have been let in.
     let script = format!(
-        r#"const order = [];
+        r#"let answered = 0;
+let whole = 0;
 for (let i = 0; i < 10; i++) {{
-  wx.downloadFile({{ url: '{slow}', success: () => order.push('download') }});
+  const task = wx.downloadFile({{ url: '{slow}' }});
+  let counted = false;
+  task.onProgressUpdate((p) => {{ if (p.progress === 100 && !counted) {{ counted = true; whole++; }} }});
+  task.onHeadersReceived(() => {{
+    if (++answered === 10) {{
+      const r = wx.request({{ url: '{quick}' }});
+      r.onHeadersReceived(() => console.log(whole));
+    }}
+  }});
 }}
-wx.request({{ url: '{quick}', success: (r) => order.push('request ' + r.statusCode) }});
-setTimeout(function check() {{
-  if (order.length < 11) return setTimeout(check, 20);
-  console.log(order.indexOf('request 200'));
-}}, 20);
 "#,
         slow = nginx.url("/slow/part.bin"),
         quick = nginx.url("/hello.txt")
     );
     write_all(dir.path(), &[("scope.js", &script)]);
-    // Per API (the default): the request has its own slots and ends first.
+    // Per API (the default): the request has slots of its own and is answered at once.
     let out = ok(&run(dir.path(), "scope.js", &[]));
     assert_eq!(out.trim(), "0", "{out}");
-    // Shared: the eleventh call waits for a download to end.
+    // Shared: the eleventh call waits until a download's body is whole.
     let out = ok(&run(
         dir.path(),
         "scope.js",
         &["--concurrency-scope", "shared"],
     ));
-    let at: usize = out.trim().parse().unwrap_or_else(|_| panic!("{out}"));
-    assert!(at >= 1, "{out}");
+    let whole: usize = out.trim().parse().unwrap_or_else(|_| panic!("{out}"));
+    assert!(whole >= 1, "{out}");
     // A scope that is neither is refused up front.
     let o = run(dir.path(), "scope.js", &["--concurrency-scope", "global"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
