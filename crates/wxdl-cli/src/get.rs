@@ -67,8 +67,7 @@ pub async fn run(args: GetArgs) -> Result<u8, CliError> {
     state::save_estimator(&data_dir, &client.estimator_state());
     state::save_alt_svc(&data_dir, &client.alt_svc_state());
     if let (Some(har), Some(path)) = (&run.har, &args.har) {
-        har.write(path)
-            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
+        har.save(path)?;
     }
     Ok(code)
 }
@@ -199,6 +198,24 @@ fn client_config(
     config
 }
 
+/// `-H 'Name: value'` as curl reads it: the name trimmed, the value without its leading blanks.
+pub fn header_line(h: &str) -> Result<(&str, &str), CliError> {
+    let (name, value) = h
+        .split_once(':')
+        .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
+    Ok((name.trim(), value.trim_start()))
+}
+
+/// `-H` lines as a Mini Program's `header` object.
+pub fn header_object(
+    lines: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
+    lines
+        .iter()
+        .map(|h| header_line(h).map(|(n, v)| (n.to_owned(), serde_json::Value::from(v))))
+        .collect()
+}
+
 /// Whether `-o PATH` means this process's stdout: `-`, or a name of descriptor 1
 /// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`). The body is then written through to the
 /// descriptor — a pipe, a terminal, or a file the shell opened (appended to, never replaced).
@@ -225,10 +242,8 @@ fn options(args: &GetArgs, url: &str) -> Result<DownloadOptions, CliError> {
         .enable_quic(args.http3 || args.quic)
         .quic_hint(args.http3);
     for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
-        opts = opts.header(name.trim(), value.trim_start());
+        let (name, value) = header_line(h)?;
+        opts = opts.header(name, value);
     }
     let asked_coding = args.headers.iter().any(|h| {
         h.split(':')

@@ -6,6 +6,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 use wxdl::{quality::Hop, Success};
 
+use crate::get::CliError;
+
 /// A request body as HAR shows it (`postData`, its media type from the request's
 /// `Content-Type`), given by the face that sent it.
 pub enum PostData {
@@ -76,8 +78,14 @@ impl Har {
         }
     }
 
+    /// Writes the log to `--har`'s `path`, a failure in the words every command gives.
+    pub fn save(&self, path: &Path) -> Result<(), CliError> {
+        self.write(path)
+            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))
+    }
+
     /// Writes the log (atomically: a temp file renamed over `path`).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    fn write(&self, path: &Path) -> std::io::Result<()> {
         let log = json!({
             "log": {
                 "version": "1.2",

@@ -6,13 +6,13 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use wxdl::request::Response;
 use wxdl_wx::request::{self, Data, Reply};
 
 use crate::args::RequestArgs;
 use crate::exit;
-use crate::get::{build_client, with_scheme, CliError};
+use crate::get::{build_client, header_object, with_scheme, CliError};
 use crate::har::{Har, PostData};
 use crate::render;
 use crate::signals::{self, Interrupt};
@@ -55,8 +55,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, CliError> {
     if let (Ok(res), Some(path)) = (&outcome, &args.har) {
         let mut har = Har::default();
         har.add_hops(&res.hops, Some(&post_data(&data_sent)));
-        har.write(path)
-            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
+        har.save(path)?;
     }
     let code = match &outcome {
         Ok(res) => answer(&args, res, &call.data_type, &call.response_type)?,
@@ -83,13 +82,7 @@ fn post_data(data: &Data) -> PostData {
 }
 
 fn options_object(args: &RequestArgs) -> Result<(Value, Data), CliError> {
-    let mut header = Map::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
-        header.insert(name.trim().to_owned(), Value::from(value.trim_start()));
-    }
+    let header = header_object(&args.headers)?;
     let data = match args.data.as_deref() {
         None => Data::Absent,
         Some("@-") => {

@@ -10,7 +10,7 @@ use wxdl_wx::upload;
 
 use crate::args::UploadArgs;
 use crate::exit;
-use crate::get::{build_client, with_scheme, CliError};
+use crate::get::{build_client, header_object, with_scheme, CliError};
 use crate::har::{Har, PostData};
 use crate::render;
 use crate::signals::{self, Interrupt};
@@ -35,13 +35,7 @@ pub async fn run(args: UploadArgs) -> Result<u8, CliError> {
         (None, Some(f)) => f.display().to_string(),
         (None, None) => unreachable!("matched above"),
     };
-    let mut header = Map::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| CliError::usage(format!("-H {h:?}: expected 'Name: value'")))?;
-        header.insert(name.trim().to_owned(), Value::from(value.trim_start()));
-    }
+    let header = header_object(&args.headers)?;
     let mut form = Map::new();
     for f in &args.form {
         let (k, v) = f
@@ -103,8 +97,7 @@ pub async fn run(args: UploadArgs) -> Result<u8, CliError> {
         };
         let mut har = Har::default();
         har.add_hops(&done.response.hops, Some(&post));
-        har.write(path)
-            .map_err(|e| CliError::internal(format!("--har {}: {e}", path.display())))?;
+        har.save(path)?;
     }
     let code = match &outcome {
         Ok(done) => {
