@@ -1124,16 +1124,8 @@ wx.downloadFile({{
 #[test]
 fn miniprogram_api_promise_runs_unmodified() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/api-promise");
-    let npm = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--silent"])
-        .current_dir(&example)
-        .status();
-    match npm {
-        Ok(s) if s.success() => {}
-        other => {
-            eprintln!("skipped: npm ci in examples/api-promise did not run ({other:?})");
-            return;
-        }
+    if !cli::npm_ci(&example) {
+        return;
     }
     let data = tempfile::tempdir().unwrap();
     let mut cmd = cli::run(
@@ -1255,16 +1247,8 @@ for (let i = 0; i < 10; i++) {{
 #[test]
 fn wx_request_libraries_run_unmodified_on_the_js_host() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/clients");
-    let npm = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--silent"])
-        .current_dir(&example)
-        .status();
-    match npm {
-        Ok(s) if s.success() => {}
-        other => {
-            eprintln!("skipped: npm ci in examples/clients did not run ({other:?})");
-            return;
-        }
+    if !cli::npm_ci(&example) {
+        return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let echo = rt.block_on(wxdl_testkit::Echo::start(&wxdl_testkit::TestCa::new()));
@@ -1298,15 +1282,7 @@ Promise.all([
     write_all(project.path(), &[("clients.js", &script)]);
     let out = ok(&run(project.path(), "clients.js", &[]));
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
-    assert_eq!(report["axios"]["status"], 200, "{report}");
-    assert_eq!(report["axios"]["method"], "POST");
-    assert_eq!(report["axios"]["body"], r#"{"hello":"axios"}"#);
-    assert_eq!(report["axios"]["lib"], "axios");
-    assert_eq!(report["axios404"], 404);
-    assert_eq!(report["fly"]["status"], 200);
-    assert_eq!(report["fly"]["path"], "/fly?k=v+w");
-    assert_eq!(report["flyPost"]["method"], "POST");
-    assert_eq!(report["flyPost"]["body"], r#"{"n":1}"#);
+    wxdl_testkit::echo::assert_clients_report(&report);
 }
 
 /// Copies the directory `from` to `to` (files and directories; bounded by what npm installed).

@@ -106,3 +106,22 @@ pub fn ok(o: &Output) -> String {
     );
     stdout(o)
 }
+
+/// `npm ci` in `dir` from its committed lockfile; false (the reason printed, for a test to skip)
+/// when it did not run.
+pub fn npm_ci(dir: &Path) -> bool {
+    let npm = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(dir)
+        .status();
+    match npm {
+        Ok(s) if s.success() => true,
+        other => {
+            eprintln!(
+                "skipped: npm ci in {} did not run ({other:?})",
+                dir.display()
+            );
+            false
+        }
+    }
+}

@@ -307,6 +307,20 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .map(|i| i + from)
 }
 
+/// Checks the report of `examples/clients`' calls (axios with axios-miniprogram-adapter, flyio's
+/// wx engine) against this server, as every face that runs them prints it.
+pub fn assert_clients_report(report: &serde_json::Value) {
+    assert_eq!(report["axios"]["status"], 200, "{report}");
+    assert_eq!(report["axios"]["method"], "POST");
+    assert_eq!(report["axios"]["body"], r#"{"hello":"axios"}"#);
+    assert_eq!(report["axios"]["lib"], "axios");
+    assert_eq!(report["axios404"], 404);
+    assert_eq!(report["fly"]["status"], 200);
+    assert_eq!(report["fly"]["path"], "/fly?k=v+w");
+    assert_eq!(report["flyPost"]["method"], "POST");
+    assert_eq!(report["flyPost"]["body"], r#"{"n":1}"#);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
