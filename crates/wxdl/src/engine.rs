@@ -12,6 +12,7 @@ use crate::net::policy::{Api, Policy};
 use crate::quality::altsvc::AltSvc;
 use crate::quality::nqe::Estimator;
 use crate::queue::Queue;
+use crate::store::dir_pins::DirPins;
 use crate::store::sandbox::Sandbox;
 use crate::store::storage::Storage;
 use crate::transport::bucket::Bucket;
@@ -48,6 +49,9 @@ pub(crate) struct Engine {
     /// back: [`COMMITS_PER_SLOT`] per concurrency slot, so a batch's files share sync rounds
     /// while the descriptors they hold stay bounded.
     pub commits: tokio::sync::Semaphore,
+    /// **\[beyond\]** The host directories (`-o`, `-d`) downloads write into now, opened once
+    /// for a batch into one directory.
+    pub host_dirs: DirPins,
 }
 
 impl Engine {

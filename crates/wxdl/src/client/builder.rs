@@ -308,6 +308,7 @@ impl ClientBuilder {
                 commits: tokio::sync::Semaphore::new(
                     self.concurrency.max(1) * crate::engine::COMMITS_PER_SLOT,
                 ),
+                host_dirs: Default::default(),
             }),
         })
     }

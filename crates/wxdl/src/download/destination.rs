@@ -90,7 +90,7 @@ impl Destination {
             }));
         }
         if let Some(p) = &options.host_path {
-            return Ok(Destination::Host(check_host_target(p)?));
+            return Ok(Destination::Host(check_host_target(p, &engine.host_dirs)?));
         }
         match &options.file_path {
             Some(fp) => Ok(Destination::User {
@@ -167,7 +167,7 @@ impl Destination {
             Destination::Temp => partial::name_for(url, ""),
         };
         let home = || match self {
-            Destination::Host(Sink::Replace(t)) => t.dir.try_clone(),
+            Destination::Host(Sink::Replace(t)) => Ok(t.dir.clone()),
             _ => PinnedDir::open(engine.sandbox.tmp_dir()),
         };
         let give_up = Instant::now() + partial::LOCKED_PATIENCE;

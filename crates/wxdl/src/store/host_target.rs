@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{storage_io, Fail};
+use crate::store::dir_pins::DirPins;
 use crate::store::pinned::{PinnedDir, Target};
 
 /// Where a download's body is to be written, checked before any network I/O.
@@ -35,14 +36,15 @@ impl Sink {
 ///
 /// A symlink is followed: its final target is what gets replaced, never the link. A character
 /// device, FIFO or socket there is written straight through (`-o /dev/null`). Otherwise the
-/// parent must be a directory and the target must not be one.
-pub(crate) fn check_host_target(path: &Path) -> Result<Sink, Fail> {
-    host_sink(path).map_err(|e| storage_io(e, &path.display().to_string()))
+/// parent must be a directory and the target must not be one. A directory other downloads
+/// write into now is shared from `pins`.
+pub(crate) fn check_host_target(path: &Path, pins: &DirPins) -> Result<Sink, Fail> {
+    host_sink(path, Some(pins)).map_err(|e| storage_io(e, &path.display().to_string()))
 }
 
 /// [`check_host_target`] with the reasons as I/O errors: `IsADirectory` for a directory,
 /// `NotFound` for a missing parent.
-fn host_sink(path: &Path) -> io::Result<Sink> {
+fn host_sink(path: &Path, pins: Option<&DirPins>) -> io::Result<Sink> {
     // One `lstat` answers for a path that is not a link (most are); a link is followed to
     // its end and that is looked at.
     let (path, meta) = match std::fs::symlink_metadata(path) {
@@ -77,7 +79,11 @@ fn host_sink(path: &Path) -> io::Result<Sink> {
         _ => Path::new("."),
     };
     let name = name.to_os_string();
-    let dir = PinnedDir::open(parent).map_err(|e| {
+    let pinned = match pins {
+        Some(pins) => pins.pin(parent),
+        None => PinnedDir::open(parent),
+    };
+    let dir = pinned.map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOTDIR) {
             io::Error::new(io::ErrorKind::NotFound, "parent is not a directory")
         } else {
@@ -102,7 +108,7 @@ fn host_sink(path: &Path) -> io::Result<Sink> {
 /// # Ok(()) }
 /// ```
 pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    match host_sink(path)? {
+    match host_sink(path, None)? {
         Sink::Through { file, .. } => (&*file).write_all(data),
         Sink::Replace(target) => {
             let mut private = target.dir.create_private()?;
@@ -148,16 +154,17 @@ mod tests {
     #[test]
     fn host_target_checks() {
         let dir = tempfile::tempdir().unwrap();
+        let pins = DirPins::default();
         assert_eq!(
-            check_host_target(&dir.path().join("nope/f"))
+            check_host_target(&dir.path().join("nope/f"), &pins)
                 .unwrap_err()
                 .reason,
             FailReason::NoSuchFileOrDirectory
         );
         assert_eq!(
-            check_host_target(dir.path()).unwrap_err().reason,
+            check_host_target(dir.path(), &pins).unwrap_err().reason,
             FailReason::IllegalOperationOnDirectory
         );
-        assert!(check_host_target(&dir.path().join("f")).is_ok());
+        assert!(check_host_target(&dir.path().join("f"), &pins).is_ok());
     }
 }

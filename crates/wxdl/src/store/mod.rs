@@ -3,6 +3,7 @@
 //! makes files durable and the publish step that puts them in place, and ordinary host paths.
 //! Imports only the root's errors and events; never `net` or `download`.
 
+pub(crate) mod dir_pins;
 pub(crate) mod durability;
 pub(crate) mod host_target;
 pub(crate) mod mime;

@@ -28,6 +28,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
 
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, XattrFlags};
 
@@ -80,10 +81,13 @@ pub(crate) fn is_private_name(name: &[u8]) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
-/// A directory opened once and used by descriptor from then on.
-#[derive(Debug)]
+/// A [`PinnedDir`]'s descriptor, not kept open, and its device and inode numbers.
+pub(crate) type SharedDir = (Weak<OwnedFd>, (u64, u64));
+
+/// A directory opened once and used by descriptor from then on. Clones share the descriptor.
+#[derive(Debug, Clone)]
 pub(crate) struct PinnedDir {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     /// The path it was opened at, for messages and for the "still there" check.
     path: PathBuf,
     /// Its device and inode numbers, read once at open.
@@ -100,10 +104,28 @@ impl PinnedDir {
         )?;
         let st = rustix::fs::fstat(&fd)?;
         Ok(PinnedDir {
-            fd,
+            fd: Arc::new(fd),
             path: path.to_path_buf(),
             id: (st.st_dev, st.st_ino),
         })
+    }
+
+    /// The descriptor without keeping it open, and the identity it was opened with: what
+    /// [`PinnedDir::reopen`] needs (see `dir_pins`).
+    pub fn share(&self) -> SharedDir {
+        (Arc::downgrade(&self.fd), self.id)
+    }
+
+    /// The directory of [`PinnedDir::share`] again, while another holder keeps it open and
+    /// `path` still names it (one `stat`): else `None`, and the caller opens it anew.
+    pub fn reopen(path: &Path, shared: &SharedDir) -> Option<PinnedDir> {
+        let fd = shared.0.upgrade()?;
+        let dir = PinnedDir {
+            fd,
+            path: path.to_path_buf(),
+            id: shared.1,
+        };
+        dir.is_at(path).ok()?.then_some(dir)
     }
 
     /// The path the kernel has for the open directory now: canonical, whatever happened to
@@ -135,15 +157,6 @@ impl PinnedDir {
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.fd.as_fd()
-    }
-
-    /// A second handle on the same directory.
-    pub fn try_clone(&self) -> io::Result<PinnedDir> {
-        Ok(PinnedDir {
-            fd: self.fd.try_clone()?,
-            path: self.path.clone(),
-            id: self.id,
-        })
     }
 
     /// The directory's identity: device and inode numbers.
@@ -613,7 +626,7 @@ mod tests {
         let meta = std::fs::metadata(&a).unwrap();
         assert_eq!(dir.id(), (meta.dev(), meta.ino()));
         assert_ne!(dir.id(), PinnedDir::open(&b).unwrap().id());
-        assert_eq!(dir.try_clone().unwrap().id(), dir.id());
+        assert_eq!(dir.clone().id(), dir.id());
         assert!(dir.is_at(&a).unwrap());
         assert!(!dir.is_at(&b).unwrap());
         assert!(!dir.is_at(&base.path().join("none")).unwrap());

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{AtFlags, FileType};
 
 use crate::error::{Fail, FailReason};
+use crate::store::dir_pins::DirPins;
 use crate::store::pinned::{PinnedDir, Target};
 use crate::store::quota::{Quota, Reservation};
 
@@ -49,6 +50,8 @@ pub struct Sandbox {
     usr_canon: PathBuf,
     /// The one ledger every writer into `usr` goes through.
     quota: Quota,
+    /// The directories downloads into the sandbox hold now (`tmp`, folders of `usr`).
+    pins: DirPins,
 }
 
 impl Sandbox {
@@ -70,6 +73,7 @@ impl Sandbox {
             quota: Quota::new(&usr, usr_quota),
             usr,
             usr_canon,
+            pins: DirPins::default(),
         })
     }
 
@@ -161,7 +165,7 @@ impl Sandbox {
         let parent = lexical.parent().unwrap_or(&self.usr);
         // The parent is opened (following symlinks) and the kernel says where it really is:
         // it must be inside `usr` as it was when the sandbox opened.
-        let dir = match PinnedDir::open(parent) {
+        let dir = match self.pins.pin(parent) {
             Ok(dir) => dir,
             Err(e)
                 if matches!(
@@ -193,7 +197,7 @@ impl Sandbox {
                         let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
                             return Err(denied(file_path, "no file name"));
                         };
-                        let dir = PinnedDir::open(parent).map_err(|e| store_err(e, file_path))?;
+                        let dir = self.pins.pin(parent).map_err(|e| store_err(e, file_path))?;
                         let name = name.to_owned();
                         Ok(UserTarget {
                             target: Target { dir, name },
@@ -227,7 +231,7 @@ impl Sandbox {
             None => format!("tmp_{id:016x}"),
         };
         let wx = format!("wxfile://{name}");
-        let dir = PinnedDir::open(&self.tmp).map_err(|e| store_err(e, &wx))?;
+        let dir = self.pins.pin(&self.tmp).map_err(|e| store_err(e, &wx))?;
         Ok((
             wx,
             Target {

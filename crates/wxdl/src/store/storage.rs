@@ -405,7 +405,7 @@ mod tests {
     /// A writer for `target` with cap `max`, no quota and a client of its own.
     fn body_file(target: &Path, max: u64) -> BodyFile {
         BodyFile::create(
-            check_host_target(target).unwrap(),
+            check_host_target(target, &Default::default()).unwrap(),
             max,
             None,
             &Storage::default(),
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_device_is_written_straight_through() {
-        let sink = check_host_target(Path::new("/dev/null")).unwrap();
+        let sink = check_host_target(Path::new("/dev/null"), &Default::default()).unwrap();
         assert!(matches!(sink, Sink::Through { .. }));
         let mut p = body_file(Path::new("/dev/null"), 100);
         p.write(Bytes::from_static(b"discarded")).unwrap();
