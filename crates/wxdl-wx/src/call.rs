@@ -242,7 +242,7 @@ struct Calls {
 struct Shared {
     sink: Box<dyn Sink>,
     calls: Mutex<Calls>,
-    /// Told whenever a call has completed.
+    /// Told when a call has completed while the `Wx` is closing.
     completed: Condvar,
 }
 
@@ -262,8 +262,14 @@ impl Shared {
             r.ended = true;
         }
         in_sink_while(|| self.sink.outcome(id, outcome));
-        self.calls().running.remove(&id);
-        self.completed.notify_all();
+        let mut calls = self.calls();
+        calls.running.remove(&id);
+        // Only `close` waits, and it says so (under this lock) before it does: a call that
+        // ends otherwise costs no wake-up.
+        if calls.closing {
+            drop(calls);
+            self.completed.notify_all();
+        }
     }
 }
 
