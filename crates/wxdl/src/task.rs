@@ -69,7 +69,7 @@ struct Listeners {
     streams: Vec<mpsc::UnboundedSender<Event>>,
     /// What a stream opened late starts with, so it misses nothing that matters: the headers
     /// event once it happened, and the latest progress (progress is cumulative).
-    seen_headers: Option<HeadersReceived>,
+    seen_headers: Option<Arc<HeadersReceived>>,
     seen_progress: Option<Progress>,
 }
 
@@ -246,16 +246,18 @@ impl TaskShared {
     }
 
     /// Calls headers listeners.
-    pub fn emit_headers(&self, h: &HeadersReceived) {
+    pub fn emit_headers(&self, h: HeadersReceived) {
+        // Kept once, shared with a stream opened later (no copy of the map per download).
+        let h = Arc::new(h);
         let fns = {
             let mut l = self.lock();
-            l.seen_headers = Some(h.clone());
+            l.seen_headers = Some(Arc::clone(&h));
             l.streams
-                .retain(|s| s.send(Event::HeadersReceived(h.clone())).is_ok());
+                .retain(|s| s.send(Event::HeadersReceived((*h).clone())).is_ok());
             l.headers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()
         };
         for f in fns {
-            f(h);
+            f(&h);
         }
     }
 
@@ -366,7 +368,7 @@ impl<T> Task<T> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut l = self.shared.lock();
         if let Some(h) = &l.seen_headers {
-            let _ = tx.send(Event::HeadersReceived(h.clone()));
+            let _ = tx.send(Event::HeadersReceived((**h).clone()));
         }
         if let Some(p) = l.seen_progress {
             let _ = tx.send(Event::Progress(p));

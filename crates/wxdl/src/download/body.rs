@@ -81,7 +81,7 @@ impl Fresh<'_> {
             None => answer.response.status().as_u16(),
         };
         let header = header_map(headers);
-        shared.emit_headers(&HeadersReceived {
+        shared.emit_headers(HeadersReceived {
             header: header.clone(),
             status_code: status,
             cookies: crate::net::headers::set_cookies(headers),

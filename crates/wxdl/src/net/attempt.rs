@@ -205,6 +205,7 @@ fn build_request(
 
 /// One request/response exchange on a connection: where its byte counts start (when the
 /// connection carries one exchange at a time), and the request headers as sent.
+#[derive(Clone)]
 pub(crate) struct Exchange {
     mark: Option<Mark>,
     method: http::Method,
@@ -249,13 +250,13 @@ impl Exchange {
     }
 
     /// The HAR record of this exchange.
-    pub fn hop(&self, record: HopRecord<'_>, facts: &ConnFacts, timeline: &Timeline) -> Hop {
+    pub fn hop(self, record: HopRecord<'_>, facts: &ConnFacts, timeline: &Timeline) -> Hop {
         Hop {
             method: self.method.to_string(),
             url: record.url.to_string(),
             status_code: record.status_code,
             http_version: facts.protocol.http_version(),
-            request_header: self.request_header.clone(),
+            request_header: self.request_header,
             response_header: record.response_header,
             redirect_url: record.redirect_url,
             started_ms: timeline.hop_started_ms(record.first),

@@ -162,5 +162,6 @@ pub(crate) fn attempt_hop(answer: &Answer, url: &Url, timeline: &Timeline, tries
         redirect_url: None,
         first: tries.hops.is_empty(),
     };
-    answer.exchange.hop(record, &facts, timeline)
+    // Rare (an answer retried or asked again): the exchange stays with its answer.
+    answer.exchange.clone().hop(record, &facts, timeline)
 }

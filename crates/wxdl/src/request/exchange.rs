@@ -139,7 +139,7 @@ async fn exchange(
     let head = answer.response.headers();
     let (header, response_header) = (header_map(head), header_list(head));
     let status_code = answer.response.status().as_u16();
-    shared.emit_headers(&HeadersReceived {
+    shared.emit_headers(HeadersReceived {
         header: header.clone(),
         status_code,
         cookies: set_cookies(head),
