@@ -819,8 +819,9 @@ fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
     ctx.globals().set("__native", n)
 }
 
-/// A plain JS value (what JSON can hold) as JSON; functions and other non-JSON values become
-/// `null`, as `JSON.stringify` would make them.
+/// A plain JS value (what JSON can hold) as JSON, as `JSON.stringify` makes it: functions and
+/// other non-JSON values become `null`, and an object's `undefined` and function fields are
+/// left out.
 fn js_to_json(v: &Value<'_>) -> serde_json::Value {
     use serde_json::Value as J;
     if let Some(s) = v.as_string() {
@@ -847,6 +848,10 @@ fn js_to_json(v: &Value<'_>) -> serde_json::Value {
     if let Some(o) = v.as_object().filter(|_| !v.is_function()) {
         let mut m = serde_json::Map::new();
         for (k, e) in o.props::<String, Value>().flatten() {
+            // Left out, as `JSON.stringify` leaves them out of an object.
+            if e.is_undefined() || e.is_function() {
+                continue;
+            }
             m.insert(k, js_to_json(&e));
         }
         return J::Object(m);
@@ -861,8 +866,13 @@ fn option_fields(options: &Value<'_>, names: &[&str]) -> serde_json::Value {
     };
     let mut m = serde_json::Map::new();
     for &name in names {
-        if let Ok(v) = o.get::<_, Value>(name) {
-            m.insert(name.to_owned(), js_to_json(&v));
+        match o.get::<_, Value>(name) {
+            // An absent field (most of them) is no field, as in `JSON.stringify`.
+            Ok(v) if v.is_undefined() || v.is_function() => {}
+            Ok(v) => {
+                m.insert(name.to_owned(), js_to_json(&v));
+            }
+            Err(_) => {}
         }
     }
     serde_json::Value::Object(m)
@@ -895,4 +905,28 @@ fn json_to_js<'js>(ctx: &Ctx<'js>, v: &serde_json::Value) -> rquickjs::Result<Va
             object.into_value()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Options cross as `JSON.stringify` would carry them: an absent or `undefined` field is no
+    /// field (not `null`), a function field is dropped, an array keeps its places.
+    #[test]
+    fn js_values_cross_as_json_stringify_makes_them() {
+        let rt = rquickjs::Runtime::new().unwrap();
+        let ctx = rquickjs::Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let v: Value = ctx
+                .eval("({ url: 'u', timeout: undefined, success() {}, d: [undefined, 2], h: { a: undefined, b: 'x' }, n: null })")
+                .unwrap();
+            assert_eq!(
+                js_to_json(&v),
+                serde_json::json!({ "url": "u", "d": [null, 2], "h": { "b": "x" }, "n": null })
+            );
+            let picked = option_fields(&v, &["url", "timeout", "success", "n", "absent"]);
+            assert_eq!(picked, serde_json::json!({ "url": "u", "n": null }));
+        });
+    }
 }
