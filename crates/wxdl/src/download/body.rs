@@ -140,10 +140,13 @@ impl Fresh<'_> {
                     .map_err(store)?;
                 (part, resumed_from)
             }
-            (_, target) => (
-                BodyFile::create(target, max, quota, &self.engine.storage)?,
-                0,
-            ),
+            (_, target) => {
+                let part = BodyFile::create(target, max, quota, &self.engine.storage)?;
+                if let Some(len) = expected {
+                    part.preallocate(len);
+                }
+                (part, 0)
+            }
         };
         let mut check = self.integrity.map(Check::new);
         if let (Some(c), Some(p)) = (&mut check, part.partial()) {
