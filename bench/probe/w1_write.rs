@@ -171,6 +171,7 @@ fn one(a: &Args) -> Res<()> {
         .iter()
         .find(|v| v.key == a.variant)
         .ok_or_else(|| format!("unknown variant {}", a.variant))?;
+    let start = Instant::now();
     let mut sock = TcpStream::connect(("127.0.0.1", a.port)).map_err(|e| e.to_string())?;
     write!(
         sock,
@@ -252,8 +253,10 @@ fn one(a: &Args) -> Res<()> {
     if written != length {
         return Err(format!("body ended at {written} of {length}"));
     }
+    let body = start.elapsed().as_secs_f64();
     // SAFETY: plain syscall on our descriptor.
     check(unsafe { libc::fdatasync(fd) }, "fdatasync")?;
+    let sync = start.elapsed().as_secs_f64() - body;
     // Give the unnamed file its name, as wxdl's publish does (outside the timing's concern
     // only in that the parent removes it afterwards).
     let from = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|e| e.to_string())?;
@@ -281,6 +284,8 @@ fn one(a: &Args) -> Res<()> {
     // SAFETY: ours, closed once.
     unsafe { libc::close(dirfd) };
     check(rc, "linkat")?;
+    // For the parent: seconds from connect to the body's last byte, and in fdatasync.
+    println!("{body:.6} {sync:.6}");
     Ok(())
 }
 
@@ -386,6 +391,9 @@ fn copy_splice(sock: RawFd, file: RawFd, length: u64, wb: bool) -> Res<u64> {
     result
 }
 
+/// One run: wall, user and system CPU seconds, and (probe variants only) seconds in fdatasync.
+type Sample = (f64, f64, f64, Option<f64>);
+
 /// CPU seconds (user, system) of waited-for children so far.
 fn children_cpu() -> (f64, f64) {
     // SAFETY: zeroed rusage is a valid out-parameter.
@@ -423,7 +431,7 @@ fn bench(a: &Args) -> Res<()> {
     let url = format!("http://127.0.0.1:{}{}", a.port, a.path);
     let out = format!("{}/out.bin", a.dir);
     let data_dir = format!("{}/wxdl-data", a.dir);
-    let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); keys.len()];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); keys.len()];
     let load0 = loadavg();
     for round in 0..a.rounds {
         for i in 0..keys.len() {
@@ -469,7 +477,11 @@ fn bench(a: &Args) -> Res<()> {
             unsafe { libc::sync() };
             let (u0, s0) = children_cpu();
             let t0 = Instant::now();
-            let status = cmd.status().map_err(|e| format!("{key}: {e}"))?;
+            let done = cmd
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| format!("{key}: {e}"))?;
+            let status = done.status;
             let wall = t0.elapsed().as_secs_f64();
             let (u1, s1) = children_cpu();
             if !status.success() {
@@ -490,7 +502,17 @@ fn bench(a: &Args) -> Res<()> {
                     return Err(format!("{key}: output differs from {}", a.src));
                 }
             }
-            samples[k].push((wall, u1 - u0, s1 - s0));
+            // The probe's own account: time in the final fdatasync (dd and wxdl give none).
+            let sync = String::from_utf8_lossy(&done.stdout)
+                .split_whitespace()
+                .nth(1)
+                .and_then(|t| t.parse::<f64>().ok());
+            eprintln!(
+                "round {round} {key}: wall {wall:.3} user {:.3} sys {:.3} fdatasync {sync:?}",
+                u1 - u0,
+                s1 - s0
+            );
+            samples[k].push((wall, u1 - u0, s1 - s0, sync));
         }
     }
     let _ = std::fs::remove_file(&out);
@@ -503,8 +525,12 @@ fn bench(a: &Args) -> Res<()> {
         "dir {} ({} bytes, {} rounds, load {} -> {})\n",
         a.dir, src_len, a.rounds, load0, load1
     );
-    println!("| variant | what | wall median s | wall min s | user median s | sys median s | x dd (median) |");
-    println!("|---|---|---|---|---|---|---|");
+    let base = keys.iter().position(|k| *k == "b").map(|i| {
+        let mut w: Vec<f64> = samples[i].iter().map(|s| s.0).collect();
+        median(&mut w)
+    });
+    println!("| variant | what | wall median s | wall min s | user median s | sys median s | final fdatasync median s | x (b) | x dd |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (i, key) in keys.iter().enumerate() {
         let mut w: Vec<f64> = samples[i].iter().map(|s| s.0).collect();
         let mut u: Vec<f64> = samples[i].iter().map(|s| s.1).collect();
@@ -516,11 +542,19 @@ fn bench(a: &Args) -> Res<()> {
             "wxdl" => "wxdl get -o (release)",
             k => VARIANTS.iter().find(|v| v.key == k).map_or("?", |v| v.what),
         };
-        let ratio = floor.map_or(String::from("-"), |f| format!("{:.2}", med / f));
+        let mut f: Vec<f64> = samples[i].iter().filter_map(|s| s.3).collect();
+        let sync = if f.is_empty() {
+            String::from("-")
+        } else {
+            format!("{:.3}", median(&mut f))
+        };
+        let ratio = |of: Option<f64>| of.map_or(String::from("-"), |f| format!("{:.2}", med / f));
         println!(
-            "| {key} | {what} | {med:.3} | {min:.3} | {:.3} | {:.3} | {ratio} |",
+            "| {key} | {what} | {med:.3} | {min:.3} | {:.3} | {:.3} | {sync} | {} | {} |",
             median(&mut u),
-            median(&mut s)
+            median(&mut s),
+            ratio(base),
+            ratio(floor)
         );
     }
     Ok(())
