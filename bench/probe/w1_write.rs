@@ -420,8 +420,10 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Parent mode: every variant in turn, `rounds` times, start rotated each round, `sync`
-/// before every run; prints a markdown table.
+/// Parent mode: every variant once a round, `rounds` times, in a fresh shuffled order each
+/// round (a fixed cyclic order would put every variant always after the same one, and what
+/// the previous run left behind matters: see RESULTS.md), `sync` before every run; prints a
+/// markdown table.
 fn bench(a: &Args) -> Res<()> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let keys: Vec<&str> = a.variants.split(',').filter(|k| !k.is_empty()).collect();
@@ -433,9 +435,18 @@ fn bench(a: &Args) -> Res<()> {
     let data_dir = format!("{}/wxdl-data", a.dir);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); keys.len()];
     let load0 = loadavg();
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut prev = "-";
     for round in 0..a.rounds {
-        for i in 0..keys.len() {
-            let k = (i + round) % keys.len();
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        for i in (1..order.len()).rev() {
+            // xorshift64: a repeatable shuffle, no crate for it.
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        for k in order {
             let key = keys[k];
             let mut cmd = match key {
                 "dd" => {
@@ -508,10 +519,11 @@ fn bench(a: &Args) -> Res<()> {
                 .nth(1)
                 .and_then(|t| t.parse::<f64>().ok());
             eprintln!(
-                "round {round} {key}: wall {wall:.3} user {:.3} sys {:.3} fdatasync {sync:?}",
+                "round {round} {key}: wall {wall:.3} user {:.3} sys {:.3} fdatasync {sync:?} after {prev}",
                 u1 - u0,
                 s1 - s0
             );
+            prev = key;
             samples[k].push((wall, u1 - u0, s1 - s0, sync));
         }
     }
