@@ -122,6 +122,8 @@ struct Args {
     src: String,
     wxdl: String,
     rounds: usize,
+    /// The server's master process: its children's CPU is counted per run.
+    server: u32,
 }
 
 impl Args {
@@ -146,6 +148,7 @@ impl Args {
                 "--src" => out.src = v,
                 "--wxdl" => out.wxdl = v,
                 "--rounds" => out.rounds = v.parse().unwrap_or(8),
+                "--server" => out.server = v.parse().unwrap_or(0),
                 other => eprintln!("w1_write_probe: ignoring {other}"),
             }
         }
@@ -391,8 +394,9 @@ fn copy_splice(sock: RawFd, file: RawFd, length: u64, wb: bool) -> Res<u64> {
     result
 }
 
-/// One run: wall, user and system CPU seconds, and (probe variants only) seconds in fdatasync.
-type Sample = (f64, f64, f64, Option<f64>);
+/// One run: wall, user and system CPU seconds, (probe variants only) seconds in fdatasync, and
+/// the server's CPU seconds.
+type Sample = (f64, f64, f64, Option<f64>, f64);
 
 /// CPU seconds (user, system) of waited-for children so far.
 fn children_cpu() -> (f64, f64) {
@@ -402,6 +406,29 @@ fn children_cpu() -> (f64, f64) {
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
     let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (s(ru.ru_utime), s(ru.ru_stime))
+}
+
+/// CPU seconds (user + system) the children of `pid` (nginx's workers) have used so far, from
+/// /proc in clock ticks (10 ms here); 0 without a pid.
+fn server_cpu(pid: u32) -> f64 {
+    if pid == 0 {
+        return 0.0;
+    }
+    // SAFETY: no arguments, no memory.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|c| std::fs::read_to_string(format!("/proc/{c}/stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command's closing parenthesis: utime and stime are 12th and 13th.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+        })
+        .sum::<f64>()
+        / hz
 }
 
 fn loadavg() -> String {
@@ -487,6 +514,7 @@ fn bench(a: &Args) -> Res<()> {
             // SAFETY: no arguments, no memory.
             unsafe { libc::sync() };
             let (u0, s0) = children_cpu();
+            let n0 = server_cpu(a.server);
             let t0 = Instant::now();
             let done = cmd
                 .stderr(std::process::Stdio::inherit())
@@ -495,6 +523,7 @@ fn bench(a: &Args) -> Res<()> {
             let status = done.status;
             let wall = t0.elapsed().as_secs_f64();
             let (u1, s1) = children_cpu();
+            let server = server_cpu(a.server) - n0;
             if !status.success() {
                 return Err(format!("{key}: {status}"));
             }
@@ -519,12 +548,12 @@ fn bench(a: &Args) -> Res<()> {
                 .nth(1)
                 .and_then(|t| t.parse::<f64>().ok());
             eprintln!(
-                "round {round} {key}: wall {wall:.3} user {:.3} sys {:.3} fdatasync {sync:?} after {prev}",
+                "round {round} {key}: wall {wall:.3} user {:.3} sys {:.3} fdatasync {sync:?} server {server:.2} after {prev}",
                 u1 - u0,
                 s1 - s0
             );
             prev = key;
-            samples[k].push((wall, u1 - u0, s1 - s0, sync));
+            samples[k].push((wall, u1 - u0, s1 - s0, sync, server));
         }
     }
     let _ = std::fs::remove_file(&out);
@@ -541,8 +570,8 @@ fn bench(a: &Args) -> Res<()> {
         let mut w: Vec<f64> = samples[i].iter().map(|s| s.0).collect();
         median(&mut w)
     });
-    println!("| variant | what | wall median s | wall min s | user median s | sys median s | final fdatasync median s | x (b) | x dd |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| variant | what | wall median s | wall min s | user median s | sys median s | final fdatasync median s | nginx CPU median s | x (b) | x dd |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (i, key) in keys.iter().enumerate() {
         let mut w: Vec<f64> = samples[i].iter().map(|s| s.0).collect();
         let mut u: Vec<f64> = samples[i].iter().map(|s| s.1).collect();
@@ -560,11 +589,13 @@ fn bench(a: &Args) -> Res<()> {
         } else {
             format!("{:.3}", median(&mut f))
         };
+        let mut n: Vec<f64> = samples[i].iter().map(|s| s.4).collect();
         let ratio = |of: Option<f64>| of.map_or(String::from("-"), |f| format!("{:.2}", med / f));
         println!(
-            "| {key} | {what} | {med:.3} | {min:.3} | {:.3} | {:.3} | {sync} | {} | {} |",
+            "| {key} | {what} | {med:.3} | {min:.3} | {:.3} | {:.3} | {sync} | {:.2} | {} | {} |",
             median(&mut u),
             median(&mut s),
+            median(&mut n),
             ratio(base),
             ratio(floor)
         );

@@ -46,6 +46,6 @@ for _ in $(seq 100); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$PORT/big
 for dir in "$EXT4" "$SHM"; do
   echo "## $(df --output=fstype "$dir" | tail -1) $dir, $(date -u +%H:%M) UTC"
   "$PROBE" bench --port "$PORT" --path /big.bin --src "$WWW/big.bin" --dir "$dir" \
-    --rounds "$ROUNDS" --wxdl "$WXDL" --variants "$VARIANTS"
+    --rounds "$ROUNDS" --wxdl "$WXDL" --variants "$VARIANTS" --server "$NGINX"
   echo
 done
