@@ -228,17 +228,7 @@ fn one(a: &Args) -> Res<()> {
         .map_err(|e| e.to_string())?;
 
     let dir = std::ffi::CString::new(a.dir.as_str()).map_err(|e| e.to_string())?;
-    // SAFETY: a valid C string; the returned descriptor is owned by the File below.
-    let fd = check(
-        unsafe {
-            libc::open(
-                dir.as_ptr(),
-                libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
-                0o644,
-            )
-        },
-        "open(O_TMPFILE)",
-    )?;
+    let fd = open(&dir, libc::O_TMPFILE | libc::O_WRONLY, "open(O_TMPFILE)")?;
     // SAFETY: fd was just opened and is owned by nobody else.
     let mut file = unsafe { File::from_raw_fd(fd) };
     if let Some(keep) = v.fallocate {
@@ -260,20 +250,10 @@ fn one(a: &Args) -> Res<()> {
     // SAFETY: plain syscall on our descriptor.
     check(unsafe { libc::fdatasync(fd) }, "fdatasync")?;
     let sync = start.elapsed().as_secs_f64() - body;
-    // Give the unnamed file its name, as wxdl's publish does (outside the timing's concern
-    // only in that the parent removes it afterwards).
+    // Give the unnamed file its name, as wxdl's publish does; the parent removes it after the run.
     let from = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(|e| e.to_string())?;
     let to = std::ffi::CString::new(a.name.as_str()).map_err(|e| e.to_string())?;
-    let dirfd = check(
-        // SAFETY: a valid C string; closed below.
-        unsafe {
-            libc::open(
-                dir.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        },
-        "open(dir)",
-    )?;
+    let dirfd = open(&dir, libc::O_PATH | libc::O_DIRECTORY, "open(dir)")?;
     // SAFETY: valid C strings and descriptors.
     let rc = unsafe {
         libc::linkat(
@@ -290,6 +270,15 @@ fn one(a: &Args) -> Res<()> {
     // For the parent: seconds from connect to the body's last byte, and in fdatasync.
     println!("{body:.6} {sync:.6}");
     Ok(())
+}
+
+/// `open(2)` with `O_CLOEXEC` and mode 0644; the caller owns the descriptor.
+fn open(path: &std::ffi::CStr, flags: libc::c_int, what: &str) -> Res<RawFd> {
+    // SAFETY: a valid C string; the descriptor returned is the caller's.
+    check(
+        unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o644) },
+        what,
+    )
 }
 
 fn start_writeback(fd: RawFd, from: u64, to: u64) {
