@@ -7,7 +7,7 @@
 //! ```text
 //! cargo build --release -p wxdl --example w1_write_probe
 //! w1_write_probe bench --port P --path /big.bin --src /dev/shm/w1/big.bin --dir OUTDIR \
-//!     --rounds 8 [--wxdl target/release/wxdl] [--variants a,b,c,...]
+//!     --rounds 8 [--wxdl target/release/wxdl] [--wxdl-alt OTHER/wxdl] [--variants a,b,...,wxdl-alt]
 //! w1_write_probe one --variant e --port P --path /big.bin --dir OUTDIR --name out.bin
 //! ```
 //!
@@ -121,6 +121,8 @@ struct Args {
     variants: String,
     src: String,
     wxdl: String,
+    /// A second wxdl build, run as variant `wxdl-alt` (an A/B of an engine change).
+    wxdl_alt: String,
     rounds: usize,
     /// The server's master process: its children's CPU is counted per run.
     server: u32,
@@ -147,6 +149,7 @@ impl Args {
                 "--variants" => out.variants = v,
                 "--src" => out.src = v,
                 "--wxdl" => out.wxdl = v,
+                "--wxdl-alt" => out.wxdl_alt = v,
                 "--rounds" => out.rounds = v.parse().unwrap_or(8),
                 "--server" => out.server = v.parse().unwrap_or(0),
                 other => eprintln!("w1_write_probe: ignoring {other}"),
@@ -476,8 +479,8 @@ fn bench(a: &Args) -> Res<()> {
                     ]);
                     c
                 }
-                "wxdl" => {
-                    let mut c = Command::new(&a.wxdl);
+                "wxdl" | "wxdl-alt" => {
+                    let mut c = Command::new(if key == "wxdl" { &a.wxdl } else { &a.wxdl_alt });
                     c.args(["get", "-q", "--data-dir", &data_dir, &url, "-o", &out]);
                     c
                 }
@@ -570,6 +573,7 @@ fn bench(a: &Args) -> Res<()> {
         let what = match *key {
             "dd" => "dd bs=1M conv=fdatasync (no network)",
             "wxdl" => "wxdl get -o (release)",
+            "wxdl-alt" => "wxdl get -o (--wxdl-alt build)",
             k => VARIANTS.iter().find(|v| v.key == k).map_or("?", |v| v.what),
         };
         let mut f: Vec<f64> = samples[i].iter().filter_map(|s| s.3).collect();
