@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # W1 write-path probe (issue 30): nginx on loopback serving a 200 MiB file from tmpfs
 # (sendfile on, as bench/run.py), then w1_write_probe's variants alternated with dd and
-# `wxdl get -o`, to ext4 (bench/probe/out under the repo) and to tmpfs (/dev/shm).
+# `wxdl get -o`, to ext4 (a directory under bench/probe) and to tmpfs (/dev/shm); all of it
+# removed at the end.
 #
 #     bash bench/probe/w1_write.sh [ROUNDS] [VARIANTS]
 set -euo pipefail
@@ -17,12 +18,11 @@ WXDL=$T/release/wxdl
 }
 
 WORK=$(mktemp -d /tmp/w1probe.XXXXXX)
-WWW=/dev/shm/w1probe-www
-EXT4=$ROOT/bench/probe/out
-SHM=/dev/shm/w1probe-out
-mkdir -p "$WWW" "$EXT4" "$SHM"
-[ "$(stat -c %s "$WWW/big.bin" 2>/dev/null || echo 0)" = $((200 * 1024 * 1024)) ] ||
-  head -c $((200 * 1024 * 1024)) /dev/urandom > "$WWW/big.bin"
+# The served file in tmpfs (as bench/run.py); outputs on the repo's filesystem and in tmpfs.
+WWW=$(mktemp -d /dev/shm/w1probe-www.XXXXXX)
+EXT4=$(mktemp -d "$ROOT/bench/probe/out.XXXXXX")
+SHM=$(mktemp -d /dev/shm/w1probe-out.XXXXXX)
+head -c $((200 * 1024 * 1024)) /dev/urandom > "$WWW/big.bin"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$WORK/nginx.conf" <<EOF
@@ -39,7 +39,7 @@ http {
 EOF
 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" &
 NGINX=$!
-cleanup() { kill "$NGINX" 2>/dev/null || true; wait "$NGINX" 2>/dev/null || true; rm -rf "$WORK" "$SHM" "$EXT4"; }
+cleanup() { kill "$NGINX" 2>/dev/null || true; wait "$NGINX" 2>/dev/null || true; rm -rf "$WORK" "$SHM" "$EXT4" "$WWW"; }
 trap cleanup EXIT
 for _ in $(seq 100); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$PORT/big.bin" && break; sleep 0.1; done
 
