@@ -305,9 +305,7 @@ impl ClientBuilder {
                 user_agent,
                 referer,
                 bucket: bucket.clone(),
-                commits: tokio::sync::Semaphore::new(
-                    self.concurrency.max(1) * crate::engine::COMMITS_PER_SLOT,
-                ),
+                commits: tokio::sync::Semaphore::new(crate::engine::commit_slots(self.concurrency)),
                 host_dirs: Default::default(),
             }),
         })
