@@ -59,7 +59,7 @@
       #obj;
       #control = null;
       #ended = false;
-      #listeners = { progress: [], headers: [], chunk: [] };
+      #listeners = null; // { progress: [], headers: [], chunk: [] } from the first listener
       #outcome = null; // [ok, result] once ended
       #promise = null;
       #settle = null;
@@ -71,10 +71,12 @@
       // `kind`'s listener list gets `fn`; the engine hears of the first one (`bit`).
       _on(kind, bit, fn) {
         if (typeof fn !== 'function') return;
-        if (this.#listeners[kind].push(fn) === 1 && this.#control) this.#control.want(bit);
+        const listeners = this.#listeners || (this.#listeners = { progress: [], headers: [], chunk: [] });
+        if (listeners[kind].push(fn) === 1 && this.#control) this.#control.want(bit);
       }
       _off(kind, fn) {
-        this.#listeners[kind] = fn ? this.#listeners[kind].filter((f) => f !== fn) : [];
+        const listeners = this.#listeners;
+        if (listeners) listeners[kind] = fn ? listeners[kind].filter((f) => f !== fn) : [];
       }
 
       #thenable() {
@@ -105,22 +107,22 @@
       // request's arraybuffer `data`).
       #event(kind, v, extra, bytes) {
         const value = () => (typeof v === 'string' ? JSON.parse(v) : v);
-        const heard = this.#listeners[kind];
-        if (heard) {
-          if (heard.length) {
+        if (kind !== 'success' && kind !== 'fail') {
+          const heard = this.#listeners && this.#listeners[kind];
+          if (heard && heard.length) {
             let e = value();
             if (kind === 'headers') e = withCaseless(e);
             if (kind === 'chunk') e = { data: extra };
             heard.slice().forEach((f) => call(f, e));
           }
+          return;
+        }
+        const res = value();
+        if (kind === 'success') {
+          if (bytes !== undefined) res.data = bytes;
+          this.#finish(true, withProfile(withCaseless(res), extra));
         } else {
-          const res = value();
-          if (kind === 'success') {
-            if (bytes !== undefined) res.data = bytes;
-            this.#finish(true, withProfile(withCaseless(res), extra));
-          } else {
-            this.#finish(false, res);
-          }
+          this.#finish(false, res);
         }
       }
 
