@@ -446,6 +446,10 @@ def main():
                 "wget": lambda d: ["wget", "-q", "-O", str(d / "big.bin"), h1],
                 "aria2c": lambda d: ["aria2c", "-q", "--allow-overwrite=true", "-d", str(d), "-o", "big.bin", h1],
                 "floor: cat": lambda d: ["sh", "-c", f"cat {www / 'big.bin'} > {d / 'big.bin'}"],
+                # The durable floor (W1's target): the same bytes written and made durable with
+                # no network at all.
+                "floor: dd conv=fdatasync": lambda d: ["dd", f"if={www / 'big.bin'}", f"of={d / 'big.bin'}",
+                                                       "bs=1M", "conv=fdatasync", "status=none"],
                 "floor: curl -o /dev/null": lambda d: ["curl", "-sS", "-o", "/dev/null", h1],
             }
             n1 = f"W1 {big_mib} MiB HTTP/1.1"
@@ -649,7 +653,9 @@ def main():
               "CPU s is what the servers (nginx, Caddy, the quinn server) used during the run.\n")
         print(table)
         print("\nRows `+ sync` run the peer then `sync`: the same durability wxdl gives every file "
-              "(fsync before the rename), which plain curl leaves to the kernel's writeback.")
+              "(fsync before the rename), which plain curl leaves to the kernel's writeback. "
+              "`floor: dd conv=fdatasync` is W1's durable floor (target: wxdl <= 1.05 x it): the "
+              "file copied and synced with no network.")
         print(f"\nW7: nginx sends each connection at most {throttle}/s; ratio against `wxdl --split 4` "
               "(targets: one connection / split >= 3, i.e. ratio <= 0.33 there; aria2c ratio <= 1.0).")
         print(f"\n### W8 {big_mib} MiB cut at about 50 % (SIGINT), then resumed\n")
