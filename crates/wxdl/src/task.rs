@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Fail, FailReason, Phase};
 use crate::events::{Event, Header, HeadersFn, HeadersReceived, Progress, ProgressFn};
+use crate::net::headers::headers_event;
 use crate::quality::profile::{Hop, Profile};
 use crate::queue::{Permit, Ticket};
 
@@ -69,8 +70,22 @@ struct Listeners {
     streams: Vec<mpsc::UnboundedSender<Event>>,
     /// What a stream opened late starts with, so it misses nothing that matters: the headers
     /// event once it happened, and the latest progress (progress is cumulative).
-    seen_headers: Option<Arc<HeadersReceived>>,
+    seen_headers: Option<SeenHead>,
     seen_progress: Option<Progress>,
+}
+
+/// The final response's head as it came (its values shared with the response, not copied),
+/// for the headers event of a stream opened later: the event itself is built only for a
+/// listener or a stream.
+struct SeenHead {
+    status: u16,
+    head: http::HeaderMap,
+}
+
+impl SeenHead {
+    fn event(&self) -> HeadersReceived {
+        headers_event(self.status, &self.head)
+    }
 }
 
 /// How a task is stopped from outside: aborted by its caller (`abort`), or interrupted by its
@@ -246,15 +261,21 @@ impl TaskShared {
     }
 
     /// Calls headers listeners.
-    pub fn emit_headers(&self, h: HeadersReceived) {
-        // Kept once, shared with a stream opened later (no copy of the map per download).
-        let h = Arc::new(h);
-        let fns = {
+    pub fn emit_headers(&self, status: u16, head: &http::HeaderMap) {
+        let (fns, h) = {
             let mut l = self.lock();
-            l.seen_headers = Some(Arc::clone(&h));
+            l.seen_headers = Some(SeenHead {
+                status,
+                head: head.clone(),
+            });
+            if l.headers.is_empty() && l.streams.is_empty() {
+                return;
+            }
+            let h = headers_event(status, head);
             l.streams
-                .retain(|s| s.send(Event::HeadersReceived((*h).clone())).is_ok());
-            l.headers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()
+                .retain(|s| s.send(Event::HeadersReceived(h.clone())).is_ok());
+            let fns = l.headers.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>();
+            (fns, h)
         };
         for f in fns {
             f(&h);
@@ -368,7 +389,7 @@ impl<T> Task<T> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut l = self.shared.lock();
         if let Some(h) = &l.seen_headers {
-            let _ = tx.send(Event::HeadersReceived((**h).clone()));
+            let _ = tx.send(Event::HeadersReceived(h.event()));
         }
         if let Some(p) = l.seen_progress {
             let _ = tx.send(Event::Progress(p));

@@ -17,7 +17,6 @@ use crate::download::resume::{self, Held};
 use crate::engine::Engine;
 use crate::error::{storage_io, Fail, FailReason, Phase};
 use crate::events::Header;
-use crate::events::HeadersReceived;
 use crate::net::attempt::Answer;
 use crate::net::decode::Codings;
 use crate::net::headers::{content_length, header_list, header_map};
@@ -80,12 +79,8 @@ impl Fresh<'_> {
             Some(_) => 200,
             None => answer.response.status().as_u16(),
         };
+        shared.emit_headers(status, headers);
         let header = header_map(headers);
-        shared.emit_headers(HeadersReceived {
-            header: header.clone(),
-            status_code: status,
-            cookies: crate::net::headers::set_cookies(headers),
-        });
         let codings =
             Codings::of(headers, self.decode_wanted).map_err(|f| f.in_phase(Phase::Response))?;
         // Content-Length is the stored length only when nothing is decoded, and never for a

@@ -8,7 +8,7 @@ use http::header::{
 };
 
 use crate::engine::Engine;
-use crate::events::Header;
+use crate::events::{Header, HeadersReceived};
 use crate::net::policy::Policy;
 
 /// The caller's headers plus the host's: default User-Agent and Accept, identity coding unless
@@ -52,6 +52,16 @@ pub(crate) fn set_cookies(headers: &HeaderMap) -> Vec<String> {
         .iter()
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect()
+}
+
+/// The headers event of a response with `status` (the status the caller reports: a resumed
+/// download's `206` is its whole file's `200`) and head `head`.
+pub(crate) fn headers_event(status: u16, head: &HeaderMap) -> HeadersReceived {
+    HeadersReceived {
+        header: header_map(head),
+        status_code: status,
+        cookies: set_cookies(head),
+    }
 }
 
 /// Response headers as a map of lowercase names; repeated fields joined by `, `.

@@ -16,10 +16,9 @@ use url::Url;
 
 use crate::engine::Engine;
 use crate::error::{Fail, FailReason, Phase};
-use crate::events::HeadersReceived;
 use crate::net::attempt::{Answer, HopRecord, Protocols};
 use crate::net::decode::{BodyReader, Codings};
-use crate::net::headers::{header_list, header_map, request_headers, set_cookies};
+use crate::net::headers::{header_list, header_map, request_headers};
 use crate::net::payload::Outgoing;
 use crate::net::policy::Api;
 use crate::net::redirect::Followed;
@@ -139,11 +138,7 @@ async fn exchange(
     let head = answer.response.headers();
     let (header, response_header) = (header_map(head), header_list(head));
     let status_code = answer.response.status().as_u16();
-    shared.emit_headers(HeadersReceived {
-        header: header.clone(),
-        status_code,
-        cookies: set_cookies(head),
-    });
+    shared.emit_headers(status_code, head);
     let Answer {
         response,
         conn,
