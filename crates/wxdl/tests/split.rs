@@ -144,6 +144,58 @@ async fn the_first_answer_stops_at_its_segment_over_http1_and_h2() {
     }
 }
 
+/// Under the client's rate limit the socket is read at the rate, so whatever the server has
+/// sent of the first answer past its segment is read too, and spends the budget (W12: read /
+/// size 1.50-1.76 over h2). The h2 windows are then the bucket's (64 KiB at this rate) instead
+/// of 8 MiB: when the first stream is reset, at most that much of it is still on its way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_rate_limit_the_first_h2_answer_runs_at_most_a_window_past_its_segment() {
+    let logs = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    let block = format!(
+        "location /lim/ {{ access_log {}; }}",
+        logs.path().join("lim.log").display()
+    );
+    let nginx = Nginx::builder().tls(&ca).location(&block).start();
+    std::fs::create_dir_all(nginx.root.join("lim")).unwrap();
+    let size: u64 = 4 * 1024 * 1024;
+    let sha = write_random(&nginx.root.join("lim/s.bin"), size);
+    let env = Env::new();
+    let client = env
+        .trusting(&[nginx.https_port], &ca)
+        .rate_limit(4 * 1024 * 1024)
+        .build()
+        .unwrap();
+    let url = nginx.https_url("wxdl.test", "/lim/s.bin");
+    let opts = DownloadOptions::new(&url)
+        .split(4)
+        .enable_http2(true)
+        .integrity(sha);
+    let s = ok(client.download(opts).await);
+    assert_eq!(statuses(&s), [200, 206, 206, 206]);
+    assert!(
+        s.hops.iter().all(|h| h.http_version == "h2"),
+        "{:?}",
+        s.hops
+    );
+    let log = logs.path().join("lim.log");
+    let mut seen = logged(&log);
+    for _ in 0..100 {
+        if seen.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = logged(&log);
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let total: u64 = seen.iter().map(|&(_, bytes)| bytes).sum();
+    // Slack: the window (64 KiB) and what nginx had queued within it when the reset came.
+    assert!(
+        total <= size + 256 * 1024,
+        "nginx sent {total} body bytes for {size} ({seen:?})"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_segment_is_asked_again_alone() {
     let env = Env::new();

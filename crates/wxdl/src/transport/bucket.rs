@@ -26,6 +26,8 @@ const BURST_TIME: f64 = 0.05;
 /// `MAX_GRANT`), so a low rate is not read a byte at a time and a high one not per timer tick.
 const GRANT_TIME: f64 = 0.02;
 const MAX_GRANT: f64 = 16.0 * 1024.0;
+/// See [`Bucket::window`].
+const PEER_WINDOW_TIME: f64 = 0.005;
 
 /// A shared byte-rate limit on reads.
 #[derive(Debug)]
@@ -138,6 +140,15 @@ impl Bucket {
             e.1 -= unused;
             s.in_window -= unused;
         }
+    }
+
+    /// The flow-control window a connection read under this bucket offers its peer (HTTP/2's,
+    /// stream and connection): this long at the rate, at least 64 KiB. Bounds what the peer
+    /// sends ahead of the reads: what reaches the socket before a body is let go (a split's
+    /// first answer).
+    pub fn window(&self) -> u32 {
+        let window = (self.rate * PEER_WINDOW_TIME).max(WINDOW_EXCESS);
+        window.min(f64::from(u32::MAX >> 1)) as u32
     }
 
     /// Takes `n` tokens, waiting until they are due: pacing what was already read, where

@@ -32,6 +32,13 @@ const CHECKIN_READY_BOUND: Duration = Duration::from_secs(1);
 const H2_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
+/// An HTTP/2 window: `wide` (stream or connection), or under the client's rate limit the
+/// bucket's window (what the peer may send ahead of the gated socket reads: a split's first
+/// answer, let go after its segment, otherwise still fills its stream's window).
+fn h2_window(connector: &Connector, wide: u32) -> u32 {
+    connector.bucket.as_ref().map_or(wide, |b| b.window())
+}
+
 /// Sends requests over one connection, whatever its protocol.
 pub(crate) enum Sender {
     H1(http1::SendRequest<OutBody>),
@@ -325,8 +332,8 @@ impl Pool {
             Protocol::H2 => {
                 let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
-                    .initial_stream_window_size(H2_STREAM_WINDOW)
-                    .initial_connection_window_size(H2_CONNECTION_WINDOW)
+                    .initial_stream_window_size(h2_window(connector, H2_STREAM_WINDOW))
+                    .initial_connection_window_size(h2_window(connector, H2_CONNECTION_WINDOW))
                     .handshake(io)
                     .await
                     .map_err(http_error)?;
