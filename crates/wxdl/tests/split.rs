@@ -72,6 +72,21 @@ fn logged(log: &std::path::Path) -> Vec<(u16, u64)> {
         .collect()
 }
 
+/// What nginx logged once it is done with `n` requests (it logs a request when it is done with
+/// it: the first answer once it is reset or its connection closed): waits, bounded, for them.
+async fn logged_requests(log: &std::path::Path, n: usize) -> Vec<(u16, u64)> {
+    let mut seen = logged(log);
+    for _ in 0..100 {
+        if seen.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = logged(log);
+    }
+    assert_eq!(seen.len(), n, "{}: {seen:?}", log.display());
+    seen
+}
+
 /// The first answer's body fills the first segment, then it is let go: over HTTP/1.1 its
 /// connection is closed, over h2 its stream reset, while the other segments are still coming.
 /// Without that, the first answer is held (unread) until the whole split ends, and the server
@@ -119,17 +134,7 @@ async fn the_first_answer_stops_at_its_segment_over_http1_and_h2() {
             .integrity(sha.clone());
         let s = ok(client.download(opts).await);
         assert_eq!(statuses(&s), [200, 206, 206, 206], "{url}");
-        // nginx logs a request once it is done with it: wait, bounded, for all four.
-        let log = logs.path().join(log);
-        let mut seen = logged(&log);
-        for _ in 0..100 {
-            if seen.len() >= 4 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            seen = logged(&log);
-        }
-        assert_eq!(seen.len(), 4, "{url}: {seen:?}");
+        let seen = logged_requests(&logs.path().join(log), 4).await;
         let order: Vec<u16> = seen.iter().map(|&(status, _)| status).collect();
         assert_eq!(
             order,
@@ -178,16 +183,7 @@ async fn under_a_rate_limit_the_first_h2_answer_runs_at_most_a_window_past_its_s
         "{:?}",
         s.hops
     );
-    let log = logs.path().join("lim.log");
-    let mut seen = logged(&log);
-    for _ in 0..100 {
-        if seen.len() >= 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        seen = logged(&log);
-    }
-    assert_eq!(seen.len(), 4, "{seen:?}");
+    let seen = logged_requests(&logs.path().join("lim.log"), 4).await;
     let total: u64 = seen.iter().map(|&(_, bytes)| bytes).sum();
     // Slack: the window (64 KiB) and what nginx had queued within it when the reset came.
     assert!(

@@ -97,6 +97,7 @@ impl Sender {
                 let h3 = |e: &dyn std::fmt::Display| SendError::H3(e.to_string());
                 let (parts, mut body) = req.into_parts();
                 let mut stream = s
+                    .requests
                     .send_request(http::Request::from_parts(parts, ()))
                     .await
                     .map_err(|e| h3(&e))?;
@@ -112,7 +113,7 @@ impl Sender {
                 // the response head, or its absence, tells.
                 let _ = stream.finish().await;
                 let head = stream.recv_response().await.map_err(|e| h3(&e))?;
-                Ok(head.map(|()| Body::H3(Box::new(stream))))
+                Ok(head.map(|()| Body::H3(Box::new(stream), s.gate())))
             }
         }
     }
