@@ -28,7 +28,7 @@ const BURST_TIME: f64 = 0.05;
 /// `MAX_GRANT`), so a low rate is not read a byte at a time and a high one not per timer tick.
 const GRANT_TIME: f64 = 0.02;
 const MAX_GRANT: f64 = 16.0 * 1024.0;
-/// See [`Bucket::window`].
+/// The least time at the rate a peer's window holds (see [`Bucket::window`]).
 const PEER_WINDOW_TIME: f64 = 0.005;
 /// What a [`Credit`] asks for beyond its overdraft (a TCP read asks for its buffer's room).
 const CREDIT_ASK: usize = 64 * 1024;
@@ -147,12 +147,14 @@ impl Bucket {
     }
 
     /// The flow-control window a connection read under this bucket offers its peer (HTTP/2's
-    /// and QUIC's, stream and connection): this long at the rate, at least 64 KiB. Bounds what
-    /// the peer sends ahead of the reads: what reaches the socket before a body is let go
-    /// (a split's first answer), and what QUIC, whose datagrams quinn reads itself, takes in
-    /// before the bucket is charged.
-    pub fn window(&self) -> u32 {
-        let window = (self.rate * PEER_WINDOW_TIME).max(WINDOW_EXCESS);
+    /// and QUIC's) on a path of round trip `rtt`: two round trips at the rate (so the window's
+    /// update is back before it is spent; at least 5 ms, at most a second), at least 64 KiB.
+    /// Bounds what the peer sends ahead of the reads: what reaches the socket before a body is
+    /// let go (a split's first answer), and what QUIC, whose datagrams quinn reads itself,
+    /// takes in before the bucket is charged.
+    pub fn window(&self, rtt: Duration) -> u32 {
+        let time = (2.0 * rtt.as_secs_f64()).clamp(PEER_WINDOW_TIME, 1.0);
+        let window = (self.rate * time).max(WINDOW_EXCESS);
         window.min(f64::from(u32::MAX >> 1)) as u32
     }
 }
@@ -373,5 +375,18 @@ mod tests {
         let s = b.state.lock().unwrap();
         assert_eq!(s.in_window, granted - left);
         assert!(s.tokens >= (tokens + left as f64).min(b.burst) - 1.0);
+    }
+
+    #[test]
+    fn a_peers_window_is_two_round_trips_at_the_rate_within_bounds() {
+        let mib = Bucket::new(1 << 20);
+        // Loopback: at least 64 KiB (5 ms at 1 MiB/s is 5 KiB).
+        assert_eq!(mib.window(Duration::from_micros(50)), 64 * 1024);
+        // 100 ms round trips: 200 ms at the rate, so the update is back before it is spent.
+        assert_eq!(mib.window(Duration::from_millis(100)), (1 << 20) / 5);
+        // At most a second at the rate.
+        assert_eq!(mib.window(Duration::from_secs(3)), 1 << 20);
+        // 50 MiB/s on loopback: 5 ms at the rate.
+        assert_eq!(Bucket::new(50 << 20).window(Duration::ZERO), 256 * 1024);
     }
 }

@@ -33,10 +33,20 @@ const H2_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// An HTTP/2 window: `wide` (stream or connection), or under the client's rate limit the
-/// bucket's window (what the peer may send ahead of the gated socket reads: a split's first
-/// answer, let go after its segment, otherwise still fills its stream's window).
-fn h2_window(connector: &Connector, wide: u32) -> u32 {
-    connector.bucket.as_ref().map_or(wide, |b| b.window())
+/// bucket's window for the connection's round trip (what the peer may send ahead of the gated
+/// socket reads: a split's first answer, let go after its segment, otherwise still fills its
+/// stream's window). The round trip is the TCP connect's time: an emulated link's delay is in
+/// it, which the kernel's RTT does not see.
+fn h2_window(connector: &Connector, info: &ConnInfo, wide: u32) -> u32 {
+    let Some(bucket) = &connector.bucket else {
+        return wide;
+    };
+    let t = info.times;
+    let rtt = match (t.connect_start, t.ssl_start.or(t.connect_end)) {
+        (Some(start), Some(end)) => end.saturating_duration_since(start),
+        _ => Duration::ZERO,
+    };
+    bucket.window(rtt)
 }
 
 /// Sends requests over one connection, whatever its protocol.
@@ -333,8 +343,12 @@ impl Pool {
             Protocol::H2 => {
                 let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
-                    .initial_stream_window_size(h2_window(connector, H2_STREAM_WINDOW))
-                    .initial_connection_window_size(h2_window(connector, H2_CONNECTION_WINDOW))
+                    .initial_stream_window_size(h2_window(connector, &info, H2_STREAM_WINDOW))
+                    .initial_connection_window_size(h2_window(
+                        connector,
+                        &info,
+                        H2_CONNECTION_WINDOW,
+                    ))
                     .handshake(io)
                     .await
                     .map_err(http_error)?;

@@ -75,12 +75,16 @@ impl H3Gate {
     }
 }
 
-/// quinn's receive windows under `bucket`'s rate.
+/// quinn's receive windows under `bucket`'s rate: a stream's a second at the rate, the
+/// connection's (all streams together) the bucket's least until the handshake tells the round
+/// trip (then [`Bucket::window`] for it: `set_receive_window`).
 fn transport_config(bucket: &Bucket) -> quinn::TransportConfig {
-    let window = bucket.window();
     let mut config = quinn::TransportConfig::default();
-    let window = quinn::VarInt::from_u32(window);
-    config.stream_receive_window(window).receive_window(window);
+    config
+        .stream_receive_window(quinn::VarInt::from_u32(
+            bucket.window(Duration::from_secs(1)),
+        ))
+        .receive_window(quinn::VarInt::from_u32(bucket.window(Duration::ZERO)));
     config
 }
 
@@ -198,6 +202,9 @@ impl QuicConnector {
             tracing::debug!("h3 connection closed: {e}");
         });
         let end = Some(Instant::now());
+        if let Some(bucket) = &self.bucket {
+            conn.set_receive_window(quinn::VarInt::from_u32(bucket.window(conn.rtt())));
+        }
         let charged = self.bucket.as_ref().map(|bucket| {
             Arc::new(Charged {
                 conn: conn.clone(),
