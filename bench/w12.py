@@ -6,8 +6,11 @@ entry; `--tracer strace` for machines without perf, whose timestamps lag under l
 per run: the average read rate over the transfer (bytes / time from first to last socket read,
 over the limit: target 0.97-1.03) and the largest one-second sliding window of socket reads,
 the first second included (target: <= limit + 64 KiB). wxdl (`--limit-rate`, single and
-`--split 4`, HTTP/1.1 and h2) beside curl (`--limit-rate`) and aria2c
-(`--max-overall-download-limit`, one connection and `-x4 -s4`), against nginx on loopback.
+`--split 4`, HTTP/1.1 and h2 from nginx, HTTP/3 from the in-process quinn server
+`wxdl-h3-serve`: its UDP reads, QUIC's packet headers included, always timed by strace since
+`perf trace` shows recvmmsg's message count, not bytes) beside curl
+(`--limit-rate`) and aria2c (`--max-overall-download-limit`, one connection and `-x4 -s4`),
+against nginx on loopback.
 
     bench/w12.py            # 100 KiB/s, 1 MiB/s, 50 MiB/s; about 4 s a run (split at 100 KiB/s: 2 MiB, 20 s)
     bench/w12.py --quick    # about 2 s a run, no split at 100 KiB/s
@@ -28,14 +31,17 @@ import run  # noqa: E402  (the shared helpers: CA, nginx, ports)
 KIB = 1024
 MIB = 1 << 20
 SOCKET = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
-CALL = re.compile(r"^(read|recvfrom|recvmsg|readv)\((\d+)<(TCP|TCPv6):")
+CALL = re.compile(r"^(read|recvfrom|recvmsg|recvmmsg|readv)\((\d+)<(TCP|TCPv6|UDP|UDPv6):")
+MSG_LEN = re.compile(r"msg_len=(\d+)")
 RESULT = re.compile(r"=\s+(-?\d+)")
 
 
 def socket_reads(trace: Path):
-    """(time, bytes) of every successful read off a TCP socket in an `strace -f -ttt -yy` log,
-    timed at the call's entry (where the limiter decides; under strace a call's exit can be
-    milliseconds later, which at 50 MiB/s alone would move ~100 KiB between windows)."""
+    """(time, bytes) of every successful read off a TCP or UDP socket in an `strace -f -ttt -yy`
+    log, timed at the call's entry (where the limiter decides; under strace a call's exit can be
+    milliseconds later, which at 50 MiB/s alone would move ~100 KiB between windows). A
+    recvmmsg (quinn's UDP reads) counts the sum of its messages' lengths, shown with `-s 32`
+    (its return value, all `perf trace` shows, is a message count)."""
     reads, pending = [], {}
     for line in trace.read_text(errors="replace").splitlines():
         m = SOCKET.match(line)
@@ -43,7 +49,7 @@ def socket_reads(trace: Path):
             continue
         pid, t, rest = m.group(1), float(m.group(2)), m.group(3)
         if rest.startswith("<..."):
-            t = pending.pop(pid, None)
+            t, name = pending.pop(pid, (None, None))
             if t is None:
                 continue
         else:
@@ -51,12 +57,16 @@ def socket_reads(trace: Path):
             if not call:
                 pending.pop(pid, None)
                 continue
+            name = call.group(1)
             if rest.endswith("<unfinished ...>"):
-                pending[pid] = t
+                pending[pid] = (t, name)
                 continue
         r = RESULT.findall(rest)
-        if r and int(r[-1]) > 0:
-            reads.append((t, int(r[-1])))
+        n = int(r[-1]) if r else 0
+        if name == "recvmmsg" and n > 0:
+            n = sum(int(x) for x in MSG_LEN.findall(rest))
+        if n > 0:
+            reads.append((t, n))
     reads.sort()
     return reads
 
@@ -107,7 +117,11 @@ def tracer_works(tracer: str) -> bool:
 
 def measure(argv, work: Path, label: str, tracer: str):
     trace = work / "trace.txt"
-    if tracer == "perf":
+    udp = "h3" in label
+    if udp:
+        cmd = ["strace", "-f", "-qq", "-ttt", "-yy", "-s", "32", "-e", "trace=recvmmsg", "-o", str(trace),
+               *argv]
+    elif tracer == "perf":
         cmd = ["perf", "trace", "-e", "recvfrom,recvmsg", "-o", str(trace), "--", *argv]
     else:
         cmd = ["strace", "-f", "-qq", "-ttt", "-yy", "-e", "trace=read,recvfrom,recvmsg,readv",
@@ -117,7 +131,7 @@ def measure(argv, work: Path, label: str, tracer: str):
     wall = time.monotonic() - start
     if done.returncode != 0:
         sys.exit(f"bench: W12 {label} failed: {done.stderr[-400:]!r}")
-    return (perf_reads(trace) if tracer == "perf" else socket_reads(trace)), wall
+    return (perf_reads(trace) if tracer == "perf" and not udp else socket_reads(trace)), wall
 
 
 def main():
@@ -125,6 +139,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--tracer", choices=["perf", "strace"], default="perf")
     ap.add_argument("--rates", default="100K,1M,50M", help="a subset of 100K,1M,50M")
+    ap.add_argument("--tools", default="", help="only the tools whose label contains one of "
+                    "these (comma-separated), e.g. 'wxdl h3'")
     args = ap.parse_args()
     if not tracer_works(args.tracer):
         other = "strace" if args.tracer == "perf" else "perf"
@@ -137,8 +153,11 @@ def main():
         else:
             sys.exit(f"bench: W12 needs `{args.tracer} trace` working (or --tracer {other})")
     run.need(["nginx", "curl", "aria2c", "openssl", args.tracer])
-    if not run.WXDL.exists():
-        sys.exit(f"bench: build wxdl first (missing {run.WXDL})")
+    for binary in (run.WXDL, run.H3_SERVE):
+        if not binary.exists():
+            sys.exit(f"bench: build first: cargo build --release -p wxdl-cli -p wxdl-testkit "
+                     f"--bin wxdl --bin wxdl-h3-serve (missing {binary})")
+    only = [t for t in args.tools.split(",") if t]
     secs = 2 if args.quick else 4
     rates = [r for r in [("100K", 100 * KIB), ("1M", MIB), ("50M", 50 * MIB)]
              if r[0] in args.rates.split(",")]
@@ -160,8 +179,10 @@ def main():
         ca = str(work / "ca.pem")
         http_port, https_port = run.free_port(), run.free_port()
         nginx = run.start_nginx(work, www, http_port, https_port)
+        quinn, quinn_port = run.start_h3_server(work, www)
         data = work / "wxdl-data"
         resolve = f"localhost:{https_port}:127.0.0.1"
+        resolve_quinn = f"localhost:{quinn_port}:127.0.0.1"
         try:
             for name, rate in rates:
                 for split in (False, True):
@@ -171,12 +192,14 @@ def main():
                     size = (www / file).stat().st_size
                     h1 = f"http://127.0.0.1:{http_port}/{file}"
                     tls = f"https://localhost:{https_port}/{file}"
+                    h3 = f"https://localhost:{quinn_port}/{file}"
                     out = str(work / "out.bin")
                     wx = [str(run.WXDL), "get", "-q", "--data-dir", str(data), "--limit-rate", name,
                           "-o", out] + (["--split", "4"] if split else [])
                     tools = [
                         ("wxdl HTTP/1.1", wx + [h1]),
                         ("wxdl h2", wx + [tls, "--http2", "--cacert", ca, "--resolve", resolve]),
+                        ("wxdl h3", wx + [h3, "--http3", "--cacert", ca, "--resolve", resolve_quinn]),
                     ]
                     if split:
                         tools.append(("aria2c -x4 -s4", ["aria2c", "-q", "--allow-overwrite=true", "-x4", "-s4",
@@ -192,6 +215,8 @@ def main():
                                         "-d", str(work), "-o", "out.bin", h1]),
                         ]
                     for label, argv in tools:
+                        if only and not any(t in label for t in only):
+                            continue
                         reads, wall = measure(argv, work, label, args.tracer)
                         got = Path(out).stat().st_size if Path(out).exists() else -1
                         if got != size:
@@ -203,15 +228,18 @@ def main():
         finally:
             nginx.terminate()
             nginx.wait()
+            quinn.terminate()
+            quinn.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print("\n### W12 rate limit: socket reads under --limit-rate\n")
     print("Average = socket bytes read / (last read - first read), over the limit (target 0.97-1.03). "
-          "Max 1 s = the most bytes read off TCP sockets in any one-second window, the first second "
+          "Max 1 s = the most bytes read off sockets (TCP; UDP for h3) in any one-second window, the first second "
           "included (target <= limit + 64 KiB), as excess over the limit. Read / size = socket bytes "
           f"read over the file's size (TLS and HTTP framing, and any bytes read and thrown away). Timed by {args.tracer}"
-          " (`perf trace`: the kernel's timestamps at each recvfrom/recvmsg entry).\n")
+          " (`perf trace`: the kernel's timestamps at each recvfrom/recvmsg entry); the h3 rows by strace"
+          " (recvmmsg's message lengths).\n")
     print("| rate | download | tool | size | wall s | read / size | average × limit | max 1 s − limit | ≤ +64 KiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, rate, kind, label, size, wall, f in rows:

@@ -15,7 +15,6 @@ use crate::queue::Queue;
 use crate::store::dir_pins::DirPins;
 use crate::store::sandbox::Sandbox;
 use crate::store::storage::Storage;
-use crate::transport::bucket::Bucket;
 #[cfg(feature = "http3")]
 use crate::transport::QuicConnector;
 use crate::transport::{Connector, Pool};
@@ -60,8 +59,6 @@ pub(crate) struct Engine {
     pub storage: Storage,
     pub user_agent: HeaderValue,
     pub referer: HeaderValue,
-    /// **\[beyond\]** The client-wide body byte rate, shared by all its downloads.
-    pub bucket: Option<std::sync::Arc<Bucket>>,
     /// Commits (fsync and rename) waiting or running after their download gave its slot
     /// back ([`commit_slots`]), so a batch's files share sync rounds while the descriptors
     /// they hold stay bounded.

@@ -218,3 +218,59 @@ async fn abort_and_timeout_over_quic() {
     assert_eq!(s.data_length, 300_000);
     assert_eq!(s.profile.unwrap().protocol, "quic");
 }
+
+/// The client's rate limit holds HTTP/3 bodies as it holds TCP's (quinn reads its datagrams
+/// itself, so the body is gated before each read and quinn's receive windows are bounded): a
+/// split download from Caddy (four streams on one QUIC connection) and a single one from the
+/// in-process quinn server take at least what their bytes take at the rate. A lower bound
+/// only, as flow.rs's rate tests: a functional check, not a performance figure. Without the
+/// gate the split one came at loopback speed (0.32 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_rate_limit_holds_quic_bodies_single_and_split() {
+    let rate: u64 = 2 * 1024 * 1024;
+    let ca = TestCa::new();
+    let env = Env::new();
+    // One limited client per server; the download over QUIC and how long it took.
+    let limited = |port: u16, opts: DownloadOptions| {
+        let client = env
+            .trusting(&[port], &ca)
+            .quic_handshake_timeout(Duration::from_secs(10))
+            .rate_limit(rate)
+            .build()
+            .unwrap();
+        async move {
+            let start = Instant::now();
+            let s = ok(client
+                .download(opts.enable_quic(true).quic_hint(true))
+                .await);
+            (s, start.elapsed())
+        }
+    };
+
+    let caddy = Caddy::start(&ca);
+    let size: u64 = 4 * 1024 * 1024;
+    let sha = write_random(&caddy.root.join("s.bin"), size);
+    let url = caddy.url("wxdl.test", "/s.bin");
+    let opts = DownloadOptions::new(&url).split(4).integrity(sha.clone());
+    let (s, took) = limited(caddy.port, opts).await;
+    assert_eq!(sha256_file(&s.saved_path), sha);
+    let mut statuses: Vec<u16> = s.hops.iter().map(|h| h.status_code).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 206, 206, 206]);
+    assert!(
+        s.hops.iter().all(|h| h.http_version == "h3"),
+        "{:?}",
+        s.hops
+    );
+    // 4 MiB at 2 MiB/s: the bucket starts empty and no second reads more than the rate and
+    // 64 KiB, so not under 1.9 s.
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+
+    let server = H3Server::start(&ca, H3Behavior::Body { len: 1 << 20 }).await;
+    let opts = DownloadOptions::new(server.url("wxdl.test", "/one"));
+    let (s, took) = limited(server.addr.port(), opts).await;
+    assert_eq!(s.data_length, 1 << 20);
+    assert_eq!(s.profile.unwrap().protocol, "quic");
+    // 1 MiB at 2 MiB/s: not under 0.45 s.
+    assert!(took >= Duration::from_millis(450), "{took:?}");
+}

@@ -2,7 +2,8 @@
 //! UDP port of 127.0.0.1 until killed, printing `127.0.0.1:PORT` once listening. The benchmark's
 //! in-process-class server (W4): no CPU spent outside this process's own QUIC stack, so the
 //! client's ceiling shows rather than a server's. Read-only, confined to DIR, files streamed in
-//! bounded chunks.
+//! bounded chunks; one `Range: bytes=a-b` (with a matching `If-Range`, or none) is answered
+//! `206`, so split downloads can be measured against it (W12).
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -11,8 +12,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::AsyncReadExt;
-use wxdl_testkit::h3::octet_stream_head;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// The bytes read from a file and handed to QUIC at a time.
 const CHUNK: usize = 256 * 1024;
@@ -89,9 +89,25 @@ async fn serve(conn: quinn::Connection, root: Arc<PathBuf>) {
                 }
                 return;
             };
-            if stream.send_response(octet_stream_head(len)).await.is_err() {
+            let etag = format!("\"{len:x}\"");
+            let (head, start, count) = match asked_range(req.headers(), &etag, len) {
+                Some((a, b)) => (
+                    answer(206, b + 1 - a, &etag)
+                        .header("content-range", format!("bytes {a}-{b}/{len}")),
+                    a,
+                    b + 1 - a,
+                ),
+                None => (answer(200, len, &etag), 0, len),
+            };
+            if file.seek(std::io::SeekFrom::Start(start)).await.is_err()
+                || stream
+                    .send_response(head.body(()).expect("head"))
+                    .await
+                    .is_err()
+            {
                 return;
             }
+            let mut file = file.take(count);
             let mut buf = BytesMut::with_capacity(CHUNK);
             loop {
                 buf.reserve(CHUNK);
@@ -111,6 +127,39 @@ async fn serve(conn: quinn::Connection, root: Arc<PathBuf>) {
             let _ = stream.finish().await;
         });
     }
+}
+
+/// A head for a body of `len` bytes, ranges offered.
+fn answer(status: u16, len: u64, etag: &str) -> http::response::Builder {
+    http::Response::builder()
+        .status(status)
+        .header("content-length", len)
+        .header("content-type", "application/octet-stream")
+        .header("accept-ranges", "bytes")
+        .header("etag", etag)
+}
+
+/// The one range `bytes=a-b` (or `a-`) asked of a body of `len` bytes, inclusive, when its
+/// `If-Range` (if any) is `etag`.
+fn asked_range(headers: &http::HeaderMap, etag: &str, len: u64) -> Option<(u64, u64)> {
+    if headers
+        .get("if-range")
+        .is_some_and(|v| v.as_bytes() != etag.as_bytes())
+    {
+        return None;
+    }
+    let spec = headers
+        .get("range")?
+        .to_str()
+        .ok()?
+        .strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let a: u64 = a.trim().parse().ok()?;
+    let b: u64 = match b.trim() {
+        "" => len.checked_sub(1)?,
+        b => b.parse::<u64>().ok()?.min(len.checked_sub(1)?),
+    };
+    (a <= b).then_some((a, b))
 }
 
 /// `path` under `root`: plain components only (no `..`, no symlink leaving the root).

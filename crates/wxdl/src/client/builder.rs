@@ -257,8 +257,14 @@ impl ClientBuilder {
         }
         let tls = Arc::new(Trust::new(&self.ca_pems, self.platform_roots)?.insecure(self.insecure));
         let link = self.network.map(|e| Arc::new(Link::new(e)));
+        let bucket = self.rate_limit.map(|r| Arc::new(Bucket::new(r)));
         #[cfg(feature = "http3")]
-        let quic = QuicConnector::new(Arc::clone(&tls), self.quic_handshake, link.clone());
+        let quic = QuicConnector::new(
+            Arc::clone(&tls),
+            self.quic_handshake,
+            link.clone(),
+            bucket.clone(),
+        );
         let user_agent = self.user_agent.unwrap_or_else(default_user_agent);
         let user_agent =
             HeaderValue::from_str(&user_agent).map_err(|_| BuildError::Header("user agent"))?;
@@ -268,7 +274,6 @@ impl ClientBuilder {
         );
         let referer =
             HeaderValue::from_str(&referer).map_err(|_| BuildError::Header("appid or version"))?;
-        let bucket = self.rate_limit.map(|r| Arc::new(Bucket::new(r)));
         let queue = Queue::new(self.concurrency);
         let own_queue = || match self.scope {
             ConcurrencyScope::PerApi => Queue::new(self.concurrency),
@@ -304,7 +309,6 @@ impl ClientBuilder {
                 storage: Storage::default(),
                 user_agent,
                 referer,
-                bucket: bucket.clone(),
                 commits: tokio::sync::Semaphore::new(crate::engine::commit_slots(self.concurrency)),
                 host_dirs: Default::default(),
             }),

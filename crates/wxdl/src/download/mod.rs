@@ -178,7 +178,6 @@ async fn download(
     let limits = Limits {
         stall: options.stall_timeout,
         rate: options.rate_limit,
-        bucket: None,
     };
     // One round per response that may carry the body: the first, a fresh ask when a
     // continuation cannot be used, and — with resume — one per retry of a cut body.
@@ -307,11 +306,6 @@ async fn download(
                 }
             }
             None => {
-                let quic = conn.info.protocol == crate::transport::Protocol::Quic;
-                let limits = Limits {
-                    bucket: engine.bucket.as_deref().filter(|_| quic),
-                    ..limits
-                };
                 transfer::stream(
                     &mut reader,
                     &mut b.part,

@@ -4,7 +4,8 @@
 //!
 //! The first answer decides: a `200` with a length of at least two segments, `Accept-Ranges:
 //! bytes`, a validator and no content-coding is split; anything else streams as one. The first
-//! answer's own body fills the first segment (then its connection is let go); every other
+//! answer's own body fills the first segment, then the rest of it is let go unread (its h2/h3
+//! stream reset, its HTTP/1.1 connection closed: the server stops sending); every other
 //! segment asks for `Range: bytes=a-b` with `If-Range`, and must get exactly that `206` (the
 //! same validator, that range of the same length, no multipart framing: `resume`'s check) — a
 //! `200` or any other `206` there means the file changed, and the download fails rather than
@@ -161,10 +162,14 @@ impl Split<'_> {
         let mut retried = 0;
         loop {
             let drained = match first.take() {
-                Some(reader) => self
-                    .drain(reader, &mut at, end, counted, false)
-                    .await
-                    .map(drop),
+                Some(reader) => {
+                    let drained = self.drain(reader, &mut at, end, counted, false).await;
+                    // The rest of the first answer belongs to other segments: stop it now
+                    // rather than let the server fill the stream's window (or the socket) with
+                    // bytes that are never written (they would also spend a rate limit).
+                    reader.release();
+                    drained.map(drop)
+                }
                 None => match self.fetch(plan, at, end, &mut hops).await {
                     Ok((mut reader, conn)) => {
                         let drained = self.drain(&mut reader, &mut at, end, counted, true).await;

@@ -2,7 +2,7 @@
 //! limit, bounded by the stall timeout, hashed for the integrity check, with progress coalesced.
 //! The attempt delivers the body; the download decides what the result means.
 //!
-//! Imports `bucket`, `decode`, `storage`, `integrity`, `progress`, `task` and `error`; never the transport or
+//! Imports `decode`, `storage`, `integrity`, `progress`, `task` and `error`; never the transport or
 //! a policy.
 
 use std::time::{Duration, Instant};
@@ -13,18 +13,15 @@ use crate::error::{Fail, FailReason, Phase};
 use crate::net::decode::BodyReader;
 use crate::store::storage::BodyFile;
 use crate::task::TaskShared;
-use crate::transport::bucket::Bucket;
 
 /// How a body may flow.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits<'a> {
+pub(crate) struct Limits {
     /// Fail with `timeout` when no body byte arrives for this long.
     pub stall: Option<Duration>,
-    /// At most this many bytes per second.
+    /// At most this many bytes per second (the client's shared rate gates the transport's
+    /// reads: `transport::emulate_tcp`, `transport::quic`).
     pub rate: Option<u64>,
-    /// The client's shared rate, to pace the body by, for HTTP/3 (over TCP the socket reads
-    /// are gated by it, see `transport::emulate_tcp`).
-    pub bucket: Option<&'a Bucket>,
 }
 
 /// Streams the rest of the body from `reader` into `part` (after what it holds), feeding the
@@ -36,7 +33,7 @@ pub(crate) async fn stream(
     check: &mut Option<Check>,
     ticker: &mut ProgressTicker,
     shared: &TaskShared,
-    limits: Limits<'_>,
+    limits: Limits,
 ) -> Result<(), Fail> {
     let start = Instant::now();
     let held = part.written();
@@ -48,16 +45,12 @@ pub(crate) async fn stream(
         if let Some(c) = check {
             c.update(&chunk);
         }
-        let n = chunk.len() as u64;
         part.write(chunk).map_err(|f| f.in_phase(Phase::Store))?;
         if let Some(p) = ticker.advance(part.written()) {
             shared.emit_progress(p);
         }
         if let Some(rate) = limits.rate {
             pace(start, part.written() - held, rate).await;
-        }
-        if let Some(bucket) = limits.bucket {
-            bucket.take(n).await;
         }
     }
     Ok(())

@@ -104,6 +104,8 @@ type Decoder = Pin<Box<dyn AsyncRead + Send>>;
 enum Source {
     Plain(Body),
     Decoded(Decoder, BytesMut),
+    /// Let go unread (see [`BodyReader::release`]).
+    Released,
 }
 
 /// Yields the body's (decoded) bytes in bounded chunks.
@@ -156,7 +158,15 @@ impl BodyReader {
                 }
                 Ok(Some(buf.split().freeze()))
             }
+            Source::Released => Ok(None),
         }
+    }
+
+    /// Lets the rest of the body go unread: dropping it resets its stream (h2, h3) or closes
+    /// its connection (HTTP/1.1), so the server stops sending. Nothing more is yielded, and the
+    /// body does not count as finished cleanly (its connection is not reused).
+    pub fn release(&mut self) {
+        self.source = Source::Released;
     }
 
     /// True when the body was read to its end without error (its connection may be reused).

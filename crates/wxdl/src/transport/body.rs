@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 #[cfg(feature = "http3")]
-use super::quic::H3Stream;
+use super::quic::{H3Gate, H3Stream};
 #[cfg(feature = "http3")]
 use crate::error::h3_error;
 use crate::error::{http_error, Fail};
@@ -16,9 +16,9 @@ use crate::error::{http_error, Fail};
 pub(crate) enum Body {
     /// HTTP/1.1 or HTTP/2, from hyper.
     Http(Incoming),
-    /// HTTP/3, from h3 over quinn.
+    /// HTTP/3, from h3 over quinn; gated by the client's rate limit when it has one.
     #[cfg(feature = "http3")]
-    H3(Box<H3Stream>),
+    H3(Box<H3Stream>, Option<Box<H3Gate>>),
 }
 
 impl Body {
@@ -35,7 +35,10 @@ impl Body {
                 }
             },
             #[cfg(feature = "http3")]
-            Body::H3(stream) => loop {
+            Body::H3(stream, gate) => loop {
+                if let Some(gate) = gate {
+                    gate.admit().await;
+                }
                 match stream.recv_data().await {
                     Ok(None) => return None,
                     Ok(Some(mut buf)) => {

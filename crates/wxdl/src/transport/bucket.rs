@@ -3,6 +3,8 @@
 //! the rate. The bucket starts empty, and a ledger of the last second's reads keeps any
 //! one-second window — the first included — to at most the rate plus 64 KiB, however late a
 //! reader wakes; readers that share the bucket (a client's connections) share the rate.
+//! Reads that cannot be bounded beforehand (QUIC's) keep a [`Credit`]: they wait until it is in
+//! credit, and are charged what arrived after.
 //!
 //! Tokens saved up while a reader sleeps past its time (timers tick in milliseconds: at
 //! 50 MiB/s a millisecond is 50 KiB) are kept up to `BURST_TIME` at the rate, so the average
@@ -11,7 +13,7 @@
 //! A leaf: imports nothing of the engine.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What any one-second window may read beyond the rate.
@@ -26,6 +28,10 @@ const BURST_TIME: f64 = 0.05;
 /// `MAX_GRANT`), so a low rate is not read a byte at a time and a high one not per timer tick.
 const GRANT_TIME: f64 = 0.02;
 const MAX_GRANT: f64 = 16.0 * 1024.0;
+/// The least time at the rate a peer's window holds (see [`Bucket::window`]).
+const PEER_WINDOW_TIME: f64 = 0.005;
+/// What a [`Credit`] asks for beyond its overdraft (a TCP read asks for its buffer's room).
+const CREDIT_ASK: usize = 64 * 1024;
 
 /// A shared byte-rate limit on reads.
 #[derive(Debug)]
@@ -140,17 +146,76 @@ impl Bucket {
         }
     }
 
-    /// Takes `n` tokens, waiting until they are due: pacing what was already read, where
-    /// the reads themselves cannot be gated (HTTP/3's datagrams).
-    pub async fn take(&self, n: u64) {
-        let mut left = n as usize;
-        for _ in 0..=n {
-            if left == 0 {
-                break;
+    /// The flow-control window a connection read under this bucket offers its peer (HTTP/2's
+    /// and QUIC's) on a path of round trip `rtt`: two round trips at the rate (so the window's
+    /// update is back before it is spent; at least 5 ms, at most a second), at least 64 KiB.
+    /// Bounds what the peer sends ahead of the reads: what reaches the socket before a body is
+    /// let go (a split's first answer), and what QUIC, whose datagrams quinn reads itself,
+    /// takes in before the bucket is charged.
+    pub fn window(&self, rtt: Duration) -> u32 {
+        let time = (2.0 * rtt.as_secs_f64()).clamp(PEER_WINDOW_TIME, 1.0);
+        let window = (self.rate * time).max(WINDOW_EXCESS);
+        window.min(f64::from(u32::MAX >> 1)) as u32
+    }
+}
+
+/// A reader's account with a bucket, for reads that cannot be bounded beforehand (QUIC: quinn
+/// takes datagrams off the socket itself, and a stream hands over what it holds): a read waits
+/// until the account is in credit, what arrived is charged after it, and an overdraft is repaid
+/// before the next read. Credit left over goes back to the bucket when the account is dropped.
+#[derive(Debug)]
+pub(crate) struct Credit {
+    bucket: Arc<Bucket>,
+    /// Granted and not yet charged (negative: overdrawn).
+    balance: i64,
+    /// The last grant (bytes, when), to give back what is left of it.
+    last: Option<(usize, Instant)>,
+}
+
+impl Credit {
+    /// An empty account with `bucket`.
+    pub fn new(bucket: Arc<Bucket>) -> Credit {
+        Credit {
+            bucket,
+            balance: 0,
+            last: None,
+        }
+    }
+
+    /// Charges `n` bytes that arrived.
+    pub fn charge(&mut self, n: u64) {
+        self.balance = self
+            .balance
+            .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Waits until the account is in credit: any overdraft repaid, and a grant of up to
+    /// `CREDIT_ASK` more.
+    pub async fn admit(&mut self) {
+        // Each turn is a grant (of at least the bucket's smallest) or a wait for one.
+        let turns = 2 * (self.balance.unsigned_abs() / self.bucket.grant.max(1.0) as u64 + 2);
+        for _ in 0..turns {
+            if self.balance > 0 {
+                return;
             }
-            match self.grant(left, Instant::now()) {
-                Grant::Read(k, _) => left -= k,
+            let want = CREDIT_ASK.saturating_add(self.balance.unsigned_abs() as usize);
+            match self.bucket.grant(want, Instant::now()) {
+                Grant::Read(n, at) => {
+                    self.balance += n as i64;
+                    self.last = Some((n, at));
+                }
                 Grant::WaitUntil(at) => tokio::time::sleep_until(at.into()).await,
+            }
+        }
+    }
+}
+
+impl Drop for Credit {
+    fn drop(&mut self) {
+        if let (Some((granted, at)), Ok(left)) = (self.last, usize::try_from(self.balance)) {
+            if left > 0 {
+                self.bucket
+                    .settle(granted, at, granted.saturating_sub(left));
             }
         }
     }
@@ -285,5 +350,43 @@ mod tests {
         };
         assert!(n <= 64 * 1024, "{n}");
         assert!(matches!(b.grant(1 << 20, t2), Grant::WaitUntil(_)));
+    }
+
+    #[tokio::test]
+    async fn a_credit_repays_its_overdraft_before_the_next_read_and_gives_back_what_is_left() {
+        // 1 GiB/s: the waits are microseconds; nothing here is timed.
+        let b = Arc::new(Bucket::new(1 << 30));
+        let mut c = Credit::new(b.clone());
+        c.admit().await;
+        assert!(c.balance > 0);
+        // A read brought 5 MiB more than was granted (quinn had them already).
+        let over = c.balance + (5 << 20);
+        c.charge(over as u64);
+        assert_eq!(c.balance, -(5 << 20));
+        c.admit().await;
+        assert!(c.balance > 0, "repaid, then in credit: {}", c.balance);
+        let granted = b.state.lock().unwrap().in_window;
+        // Every grant is in the ledger: the first, and what repaid the 5 MiB and left credit.
+        assert_eq!(granted, over as usize + c.balance as usize);
+        // Dropped in credit: what is left of its last grant goes back.
+        let left = c.balance as usize;
+        let tokens = b.state.lock().unwrap().tokens;
+        drop(c);
+        let s = b.state.lock().unwrap();
+        assert_eq!(s.in_window, granted - left);
+        assert!(s.tokens >= (tokens + left as f64).min(b.burst) - 1.0);
+    }
+
+    #[test]
+    fn a_peers_window_is_two_round_trips_at_the_rate_within_bounds() {
+        let mib = Bucket::new(1 << 20);
+        // Loopback: at least 64 KiB (5 ms at 1 MiB/s is 5 KiB).
+        assert_eq!(mib.window(Duration::from_micros(50)), 64 * 1024);
+        // 100 ms round trips: 200 ms at the rate, so the update is back before it is spent.
+        assert_eq!(mib.window(Duration::from_millis(100)), (1 << 20) / 5);
+        // At most a second at the rate.
+        assert_eq!(mib.window(Duration::from_secs(3)), 1 << 20);
+        // 50 MiB/s on loopback: 5 ms at the rate.
+        assert_eq!(Bucket::new(50 << 20).window(Duration::ZERO), 256 * 1024);
     }
 }

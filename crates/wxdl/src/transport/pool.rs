@@ -32,6 +32,23 @@ const CHECKIN_READY_BOUND: Duration = Duration::from_secs(1);
 const H2_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
 const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
+/// An HTTP/2 window: `wide` (stream or connection), or under the client's rate limit the
+/// bucket's window for the connection's round trip (what the peer may send ahead of the gated
+/// socket reads: a split's first answer, let go after its segment, otherwise still fills its
+/// stream's window). The round trip is the TCP connect's time: an emulated link's delay is in
+/// it, which the kernel's RTT does not see.
+fn h2_window(connector: &Connector, info: &ConnInfo, wide: u32) -> u32 {
+    let Some(bucket) = &connector.bucket else {
+        return wide;
+    };
+    let t = info.times;
+    let rtt = match (t.connect_start, t.ssl_start.or(t.connect_end)) {
+        (Some(start), Some(end)) => end.saturating_duration_since(start),
+        _ => Duration::ZERO,
+    };
+    bucket.window(rtt)
+}
+
 /// Sends requests over one connection, whatever its protocol.
 pub(crate) enum Sender {
     H1(http1::SendRequest<OutBody>),
@@ -90,6 +107,7 @@ impl Sender {
                 let h3 = |e: &dyn std::fmt::Display| SendError::H3(e.to_string());
                 let (parts, mut body) = req.into_parts();
                 let mut stream = s
+                    .requests
                     .send_request(http::Request::from_parts(parts, ()))
                     .await
                     .map_err(|e| h3(&e))?;
@@ -105,7 +123,7 @@ impl Sender {
                 // the response head, or its absence, tells.
                 let _ = stream.finish().await;
                 let head = stream.recv_response().await.map_err(|e| h3(&e))?;
-                Ok(head.map(|()| Body::H3(Box::new(stream))))
+                Ok(head.map(|()| Body::H3(Box::new(stream), s.gate())))
             }
         }
     }
@@ -325,8 +343,12 @@ impl Pool {
             Protocol::H2 => {
                 let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                     .timer(TokioTimer::new())
-                    .initial_stream_window_size(H2_STREAM_WINDOW)
-                    .initial_connection_window_size(H2_CONNECTION_WINDOW)
+                    .initial_stream_window_size(h2_window(connector, &info, H2_STREAM_WINDOW))
+                    .initial_connection_window_size(h2_window(
+                        connector,
+                        &info,
+                        H2_CONNECTION_WINDOW,
+                    ))
                     .handshake(io)
                     .await
                     .map_err(http_error)?;

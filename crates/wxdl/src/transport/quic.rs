@@ -1,21 +1,92 @@
 //! HTTP/3 over QUIC (quinn + h3): connects with the client's trust store, the handshake timed as
 //! both connect and SSL phases, within a short bound so a silent UDP path falls back quickly.
+//! Under the client's rate limit (**[beyond]**) the datagrams a connection receives are charged
+//! to its bucket before each body read, and quinn's receive windows are bounded, so the peer
+//! cannot send far ahead of the rate (quinn reads its socket itself: the reads cannot be gated
+//! as TCP's are).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::bucket::{Bucket, Credit};
 use super::emulate::Link;
 use super::emulate_udp::EmulatedUdp;
 use super::{ConnInfo, ConnectTimes, Meter, Origin, Protocol, Resolver, Trust};
 use crate::error::{Fail, FailReason, Phase};
 
-/// Sends HTTP/3 requests on one QUIC connection (cheap to clone; multiplexed).
-pub(crate) type H3Send = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
 /// One HTTP/3 request stream.
 pub(crate) type H3Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+
+/// Sends HTTP/3 requests on one QUIC connection (cheap to clone; multiplexed).
+#[derive(Clone)]
+pub(crate) struct H3Send {
+    pub requests: h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>,
+    /// The connection's datagrams and the client's bucket, under a rate limit.
+    charged: Option<Arc<Charged>>,
+}
+
+impl H3Send {
+    /// The gate for one response body on this connection (none without a rate limit).
+    pub fn gate(&self) -> Option<Box<H3Gate>> {
+        self.charged.as_ref().map(|c| {
+            Box::new(H3Gate {
+                credit: Credit::new(c.bucket.clone()),
+                charged: c.clone(),
+            })
+        })
+    }
+}
+
+/// What a QUIC connection has received, as charged to the client's bucket so far (its streams'
+/// bodies share it: each charges what arrived since the last charge, on whichever stream).
+struct Charged {
+    conn: quinn::Connection,
+    bucket: Arc<Bucket>,
+    /// Datagram bytes received (whole QUIC packets, as a TCP socket read counts TLS records)
+    /// charged so far.
+    bytes: AtomicU64,
+}
+
+impl Charged {
+    /// Bytes received since the last call (by any stream).
+    fn due(&self) -> u64 {
+        let now = self.conn.stats().udp_rx.bytes;
+        now.saturating_sub(self.bytes.fetch_max(now, Ordering::Relaxed))
+    }
+}
+
+/// Holds a response body's reads to the client's rate: before each read, what the connection
+/// received since the last charge is charged, and the read waits until the account is in
+/// credit.
+pub(crate) struct H3Gate {
+    credit: Credit,
+    charged: Arc<Charged>,
+}
+
+impl H3Gate {
+    /// Charges what arrived and waits for credit.
+    pub async fn admit(&mut self) {
+        self.credit.charge(self.charged.due());
+        self.credit.admit().await;
+    }
+}
+
+/// quinn's receive windows under `bucket`'s rate: a stream's a second at the rate, the
+/// connection's (all streams together) the bucket's least until the handshake tells the round
+/// trip (then [`Bucket::window`] for it: `set_receive_window`).
+fn transport_config(bucket: &Bucket) -> quinn::TransportConfig {
+    let mut config = quinn::TransportConfig::default();
+    config
+        .stream_receive_window(quinn::VarInt::from_u32(
+            bucket.window(Duration::from_secs(1)),
+        ))
+        .receive_window(quinn::VarInt::from_u32(bucket.window(Duration::ZERO)));
+    config
+}
 
 /// Opens QUIC connections.
 #[derive(Debug)]
@@ -26,20 +97,25 @@ pub(crate) struct QuicConnector {
     handshake_bound: Duration,
     /// **\[beyond\]** The emulated link the datagrams go through, if any.
     link: Option<Arc<Link>>,
+    /// **\[beyond\]** The client's rate limit, if any.
+    bucket: Option<Arc<Bucket>>,
 }
 
 impl QuicConnector {
-    /// Connections trusting `trust`, with ALPN `h3` over TLS 1.3.
+    /// Connections trusting `trust`, with ALPN `h3` over TLS 1.3, their bodies held to
+    /// `bucket`'s rate when there is one.
     pub fn new(
         trust: Arc<Trust>,
         handshake_bound: Duration,
         link: Option<Arc<Link>>,
+        bucket: Option<Arc<Bucket>>,
     ) -> QuicConnector {
         QuicConnector {
             trust,
             config: OnceLock::new(),
             handshake_bound,
             link,
+            bucket,
         }
     }
 
@@ -66,7 +142,11 @@ impl QuicConnector {
                 let tls = self.trust.configs().h3.clone();
                 let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
                     .map_err(|e| format!("QUIC TLS: {e}"))?;
-                Ok(quinn::ClientConfig::new(Arc::new(crypto)))
+                let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+                if let Some(bucket) = &self.bucket {
+                    config.transport_config(Arc::new(transport_config(bucket)));
+                }
+                Ok(config)
             })
             .as_ref()
             .map_err(|e| Fail::with(FailReason::SslHandshakeFail, e))
@@ -114,7 +194,7 @@ impl QuicConnector {
             Ok(Err(e)) => return Err(handshake_fail(addr, e)),
             Err(_) => return Err(quic_fail("handshake", &"no answer in time")),
         };
-        let (mut driver, sender) = h3::client::new(h3_quinn::Connection::new(conn.clone()))
+        let (mut driver, requests) = h3::client::new(h3_quinn::Connection::new(conn.clone()))
             .await
             .map_err(|e| quic_fail("h3 setup", &e))?;
         tokio::spawn(async move {
@@ -122,6 +202,16 @@ impl QuicConnector {
             tracing::debug!("h3 connection closed: {e}");
         });
         let end = Some(Instant::now());
+        if let Some(bucket) = &self.bucket {
+            conn.set_receive_window(quinn::VarInt::from_u32(bucket.window(conn.rtt())));
+        }
+        let charged = self.bucket.as_ref().map(|bucket| {
+            Arc::new(Charged {
+                conn: conn.clone(),
+                bucket: bucket.clone(),
+                bytes: AtomicU64::new(0),
+            })
+        });
         let info = ConnInfo {
             peer: addr,
             protocol: Protocol::Quic,
@@ -137,7 +227,7 @@ impl QuicConnector {
                 connect_end: end,
             },
         };
-        Ok((sender, info))
+        Ok((H3Send { requests, charged }, info))
     }
 }
 
