@@ -140,3 +140,53 @@ async fn a_huge_announced_body_cut_short_leaves_nothing_and_holds_nothing() {
         .download(DownloadOptions::new(small.url("/ok")).file_path("wxfile://usr/ok"))
         .await);
 }
+
+/// A resumable download is kept when cut: its `.part` must hold the bytes that came, not the
+/// whole announced length (no space is reserved for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_partial_holds_what_came_not_what_was_announced() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let client = env.client(&[]);
+    let server = RawServer::start(|mut s, _| async move {
+        read_head(&mut s).await;
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 157286400\r\nETag: \"v1\"\r\n\r\n";
+        let _ = s.write_all(head.as_bytes()).await;
+        let _ = s.write_all(&vec![5u8; 4 << 20]).await;
+        let _ = s.shutdown().await;
+    })
+    .await;
+    let out = env.dir.path().join("big.bin");
+    fail(
+        client
+            .download(
+                DownloadOptions::new(server.url("/big"))
+                    .host_path(&out)
+                    .resume(true),
+            )
+            .await,
+        FailReason::NetworkInterrupted,
+    );
+    let parts: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wxdl-partial"))
+        .collect();
+    let names: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        parts.len(),
+        1,
+        "the cut body is kept for a later run: {names:?}"
+    );
+    let meta = parts[0].metadata().unwrap();
+    assert_eq!(meta.len(), 4 << 20);
+    assert!(
+        meta.blocks() * 512 < 8 << 20,
+        "a kept partial holds {} bytes of disk for 4 MiB",
+        meta.blocks() * 512
+    );
+}
