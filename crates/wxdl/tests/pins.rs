@@ -190,3 +190,40 @@ async fn a_kept_partial_holds_what_came_not_what_was_announced() {
         meta.blocks() * 512
     );
 }
+
+/// The usr quota and the space reserved ahead: a body announced 150 MiB into a 10 MB usr is
+/// refused on its Content-Length (WeChat's storage-limit words) before anything is reserved;
+/// one announced 9.5 MB (reserved: at least 8 MiB) and cut after 4 MiB leaves nothing and
+/// charges nothing, so the quota then takes a whole 9 MB body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserved_body_in_usr_is_held_to_the_quota_and_released() {
+    let env = Env::new();
+    let client = env.builder(&[]).usr_quota(10_000_000).build().unwrap();
+    let server = short_body(150 << 20, 12 << 20, true).await;
+    let f = fail(
+        client
+            .download(DownloadOptions::new(server.url("/q")).file_path("wxfile://usr/q.bin"))
+            .await,
+        FailReason::StorageLimitExceeded,
+    );
+    assert!(env.files().is_empty(), "{f}: {:?}", env.files());
+    assert!(
+        open_below(env.dir.path()).is_empty(),
+        "{:?}",
+        open_below(env.dir.path())
+    );
+    let cut = short_body(9_500_000, 4 << 20, false).await;
+    fail(
+        client
+            .download(DownloadOptions::new(cut.url("/cut")).file_path("wxfile://usr/cut.bin"))
+            .await,
+        FailReason::NetworkInterrupted,
+    );
+    assert!(env.files().is_empty(), "{:?}", env.files());
+    assert!(open_below(env.dir.path()).is_empty());
+    // The whole quota takes a 9 MB body now: nothing of the failed ones is charged.
+    let fits = short_body(9_000_000, 9_000_000, false).await;
+    ok(client
+        .download(DownloadOptions::new(fits.url("/fits")).file_path("wxfile://usr/fits.bin"))
+        .await);
+}
