@@ -105,3 +105,72 @@ report.kinds = [typeof t.onChunkReceived, typeof t.onProgressUpdate, typeof u.on
         serde_json::json!(["function", "undefined", "function", "undefined"])
     );
 }
+
+/// An option field that is `undefined` (or a function) crosses as no field at all, as
+/// `JSON.stringify` carries it (46b1e3b): at the top level that is what `null` was (`url:
+/// undefined` still fails with WeChat's `url is null or nil`, `header`/`data` undefined are
+/// none), and inside `data`, `header` and `formData` an undefined value is left out where a
+/// `null` one goes as `String(null)` (GET query, form) or JSON `null`.
+#[test]
+fn undefined_options_are_absent_and_null_ones_keep_their_meaning() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let echo = rt.block_on(Echo::start(&TestCa::new()));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sandbox");
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::fs::write(root.join("usr/f.txt"), b"x").unwrap();
+    let base = echo.url("");
+    common::write(
+        dir.path(),
+        &[(
+            "main.js",
+            &format!(
+                r#"
+const base = '{base}';
+const report = {{}};
+let pending = 8;
+const done = () => {{
+  if (--pending === 0) {{
+    wx.getFileSystemManager().writeFileSync(`${{wx.env.USER_DATA_PATH}}/report.json`, JSON.stringify(report), 'utf8');
+  }}
+}};
+const f = () => 1;
+wx.downloadFile({{ url: undefined, fail: (e) => {{ report.dl = e.errMsg; }}, complete: done }});
+wx.request({{ url: undefined, fail: (e) => {{ report.rq = e.errMsg; }}, complete: done }});
+wx.request({{ url: `${{base}}/get`, data: {{ u: undefined, f, n: null, k: 1 }}, header: {{ 'X-U': undefined, 'X-N': null, 'X-K': 'k' }},
+  success: (res) => {{ report.get = {{ path: res.data.path, xu: res.data.headers['x-u'] === undefined, xn: res.data.headers['x-n'] === undefined }}; }},
+  complete: done }});
+wx.request({{ url: `${{base}}/get2`, data: undefined, header: undefined, method: undefined, timeout: undefined, dataType: undefined,
+  success: (res) => {{ report.get2 = {{ path: res.data.path, method: res.data.method, type: typeof res.data }}; }},
+  fail: (e) => {{ report.get2 = e.errMsg; }}, complete: done }});
+wx.request({{ url: `${{base}}/post`, method: 'POST', data: {{ u: undefined, f, n: null }},
+  success: (res) => {{ report.post = res.data.body_text; }}, complete: done }});
+wx.request({{ url: `${{base}}/form`, method: 'POST', header: {{ 'content-type': 'application/x-www-form-urlencoded' }},
+  data: {{ u: undefined, n: null, k: 1 }}, success: (res) => {{ report.form = res.data.body_text; }}, complete: done }});
+wx.uploadFile({{ url: `${{base}}/up`, filePath: `${{wx.env.USER_DATA_PATH}}/f.txt`, name: 'f', formData: {{ u: undefined, n: null, k: 1 }},
+  success: (res) => {{ report.up = JSON.parse(res.data).parts.map((p) => p.name); }}, fail: (e) => {{ report.up = e.errMsg; }}, complete: done }});
+wx.uploadFile({{ url: `${{base}}/up`, filePath: `${{wx.env.USER_DATA_PATH}}/f.txt`, name: undefined,
+  fail: (e) => {{ report.upName = e.errMsg; }}, complete: done }});
+"#
+            ),
+        )],
+    );
+    common::run(&dir.path().join("main.js"), &root).expect("the script runs");
+    let r: Value = common::report(&root);
+    assert_eq!(r["dl"], "downloadFile:fail url is null or nil", "{r}");
+    assert_eq!(r["rq"], "request:fail url is null or nil", "{r}");
+    assert_eq!(r["get"]["path"], "/get?n=null&k=1", "{r}");
+    assert_eq!(r["get"]["xu"], true, "{r}");
+    assert_eq!(r["get"]["xn"], true, "{r}");
+    assert_eq!(r["get2"]["path"], "/get2", "{r}");
+    assert_eq!(r["get2"]["method"], "GET", "{r}");
+    assert_eq!(r["get2"]["type"], "object", "{r}");
+    assert_eq!(r["post"], r#"{"n":null}"#, "{r}");
+    assert_eq!(r["form"], "n=null&k=1", "{r}");
+    assert_eq!(r["up"], serde_json::json!(["k", "f"]), "{r}");
+    assert_eq!(
+        r["upName"],
+        "uploadFile:fail parameter error: parameter.name should be String instead of Undefined",
+        "{r}"
+    );
+}

@@ -74,6 +74,29 @@ mod tests {
         );
     }
 
+    /// A held directory removed and another made at its path (again and again, to give the
+    /// file system every chance to hand out the old inode number): the held one keeps its
+    /// inode alive, so the path never matches it and each pin is the new directory, which
+    /// takes a private file (the removed one would refuse it).
+    #[test]
+    fn a_removed_held_directory_is_never_handed_out() {
+        let base = tempfile::tempdir().unwrap();
+        let path = base.path().join("d");
+        let pins = DirPins::default();
+        std::fs::create_dir(&path).unwrap();
+        let mut held = vec![pins.pin(&path).unwrap()];
+        for _ in 0..32 {
+            std::fs::remove_dir(&path).unwrap();
+            std::fs::create_dir(&path).unwrap();
+            let now = pins.pin(&path).unwrap();
+            assert!(held.iter().all(|h| h.id() != now.id()));
+            assert_eq!(now.id(), PinnedDir::open(&path).unwrap().id());
+            assert!(now.create_private().is_ok());
+            assert!(held[0].create_private().is_err());
+            held.push(now);
+        }
+    }
+
     #[test]
     fn entries_are_pruned_once_no_one_holds_them() {
         let base = tempfile::tempdir().unwrap();
