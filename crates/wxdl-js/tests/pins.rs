@@ -7,7 +7,6 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use wxdl_testkit::{Echo, TestCa};
 
 /// Every file below `dir`.
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -23,11 +22,9 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn folders_moved_and_removed_under_running_downloads() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let echo = rt.block_on(Echo::start(&TestCa::new()));
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("sandbox");
-    std::fs::create_dir_all(root.join("usr")).unwrap();
+    let common::EchoProject {
+        echo, dir, root, ..
+    } = &common::EchoProject::new();
     let base = echo.url("");
     const N: usize = 12;
     common::write(
@@ -71,8 +68,8 @@ for (let i = 0; i < {N}; i++) {{
             ),
         )],
     );
-    common::run(&dir.path().join("main.js"), &root).expect("the script runs");
-    let r: Value = common::report(&root);
+    common::run(&dir.path().join("main.js"), root).expect("the script runs");
+    let r: Value = common::report(root);
     let mut landed = Vec::new();
     files(dir.path(), &mut landed);
     let usr = root.join("usr");

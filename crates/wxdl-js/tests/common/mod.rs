@@ -66,3 +66,44 @@ fn example_dir(example: &str) -> std::path::PathBuf {
         .join("../../examples")
         .join(example)
 }
+
+/// A script's calls against the testkit's echo server: the server on a runtime of its own, a
+/// project directory, and a sandbox (`root`, with its `usr`) the script runs over.
+pub struct EchoProject {
+    pub rt: tokio::runtime::Runtime,
+    pub echo: wxdl_testkit::Echo,
+    pub dir: tempfile::TempDir,
+    pub root: std::path::PathBuf,
+}
+
+impl EchoProject {
+    pub fn new() -> EchoProject {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let echo = rt.block_on(wxdl_testkit::Echo::start(&wxdl_testkit::TestCa::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("sandbox");
+        std::fs::create_dir_all(root.join("usr")).unwrap();
+        EchoProject {
+            rt,
+            echo,
+            dir,
+            root,
+        }
+    }
+
+    /// Runs `script` as the project's `main.js`, after a prelude giving it `base` (the echo
+    /// server's URL), `report` (an object) and `done()`, which writes the report to
+    /// `wxfile://usr/report.json` once it was called `calls` times; returns that report.
+    pub fn run(&self, calls: usize, script: &str) -> serde_json::Value {
+        let base = self.echo.url("");
+        let prelude = format!(
+            "const base = '{base}';\nconst report = {{}};\nlet pending = {calls};\n\
+             const done = () => {{\n  if (--pending === 0) {{\n    \
+             wx.getFileSystemManager().writeFileSync(`${{wx.env.USER_DATA_PATH}}/report.json`, \
+             JSON.stringify(report), 'utf8');\n  }}\n}};\n"
+        );
+        write(self.dir.path(), &[("main.js", &(prelude + script))]);
+        run(&self.dir.path().join("main.js"), &self.root).expect("the script runs");
+        report(&self.root)
+    }
+}
