@@ -13,7 +13,9 @@
 //! A leaf: imports nothing of the engine.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "http3")]
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What any one-second window may read beyond the rate.
@@ -31,6 +33,7 @@ const MAX_GRANT: f64 = 16.0 * 1024.0;
 /// The least time at the rate a peer's window holds (see [`Bucket::window`]).
 const PEER_WINDOW_TIME: f64 = 0.005;
 /// What a [`Credit`] asks for beyond its overdraft (a TCP read asks for its buffer's room).
+#[cfg(feature = "http3")]
 const CREDIT_ASK: usize = 64 * 1024;
 
 /// A shared byte-rate limit on reads.
@@ -163,6 +166,7 @@ impl Bucket {
 /// takes datagrams off the socket itself, and a stream hands over what it holds): a read waits
 /// until the account is in credit, what arrived is charged after it, and an overdraft is repaid
 /// before the next read. Credit left over goes back to the bucket when the account is dropped.
+#[cfg(feature = "http3")]
 #[derive(Debug)]
 pub(crate) struct Credit {
     bucket: Arc<Bucket>,
@@ -172,6 +176,7 @@ pub(crate) struct Credit {
     last: Option<(usize, Instant)>,
 }
 
+#[cfg(feature = "http3")]
 impl Credit {
     /// An empty account with `bucket`.
     pub fn new(bucket: Arc<Bucket>) -> Credit {
@@ -210,6 +215,7 @@ impl Credit {
     }
 }
 
+#[cfg(feature = "http3")]
 impl Drop for Credit {
     fn drop(&mut self) {
         if let (Some((granted, at)), Ok(left)) = (self.last, usize::try_from(self.balance)) {
@@ -352,6 +358,7 @@ mod tests {
         assert!(matches!(b.grant(1 << 20, t2), Grant::WaitUntil(_)));
     }
 
+    #[cfg(feature = "http3")]
     #[tokio::test]
     async fn a_credit_repays_its_overdraft_before_the_next_read_and_gives_back_what_is_left() {
         // 1 GiB/s: the waits are microseconds; nothing here is timed.
